@@ -1,0 +1,147 @@
+"""The contract every connector keeps, and the errors they raise.
+
+A connector is the only code that talks to a system. The sync engine sees records as plain
+dicts (JSON shapes as the API serves them, money as `Decimal`) and calls these methods;
+it never builds a URL. Every connector takes an `httpx.Client` (or a transport), so tests
+run it against the local sandboxes in-process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Protocol, runtime_checkable
+
+from engine.errors import JoistError
+
+Record = dict[str, Any]
+
+
+@dataclass
+class Page:
+    """One page of a read: the records and the cursor to resume after them."""
+
+    records: list[Record]
+    cursor: str | None = None
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the sync engine needs of a system (`procore` or `qbo`)."""
+
+    system: str
+
+    def entities(self) -> list[str]:
+        """The entity names this connector can read and write."""
+
+    def read(self, entity: str, *, since: str | None = None, scope: Mapping[str, Any] | None = None) -> Iterator[Page]:
+        """Every record of `entity` (changed since the cursor `since` when given), page by page.
+
+        The last page's `cursor` is the value to pass as `since` next time. `scope`
+        narrows the read where the API needs it (a Procore project id, say).
+        """
+
+    def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
+        """One record by id, or None when it does not exist (or was deleted)."""
+
+    def create(self, entity: str, payload: Record, *, idempotency_key: str, scope: Mapping[str, Any] | None = None) -> Record:
+        """Create a record. The same `idempotency_key` twice never makes two records."""
+
+    def find_created(self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
+        """The record an earlier `create` with this key made, if it reached the system."""
+
+    def update(self, entity: str, record_id: str, payload: Record, *, current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record:
+        """Change the given fields of a record (sparse), with optimistic locking where the API has it."""
+
+    def delete(self, entity: str, record_id: str, *, mode: str = "delete", current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record | None:
+        """Delete, void or deactivate a record (`mode`: delete | void | deactivate)."""
+
+    def record_id(self, entity: str, record: Record) -> str:
+        """The id of a record as a string."""
+
+    def record_version(self, entity: str, record: Record) -> str | None:
+        """A value that changes whenever the record changes (SyncToken, updated_at)."""
+
+
+class ConnectorError(JoistError):
+    """A call to a system failed. Keeps the system's own status and error code.
+
+    `retryable` says whether the same call may succeed later unchanged (throttling,
+    outage); a user must fix the cause of any other.
+    """
+
+    code = "C500"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str,
+        status: int | None = None,
+        api_code: str | None = None,
+        element: str | None = None,
+        retryable: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        self.system = system
+        self.status = status
+        self.api_code = api_code
+        self.element = element
+        self.retryable = retryable
+        detail = message
+        if api_code:
+            detail = f"{system} error {api_code}: {message}"
+        if element:
+            detail += f" (field {element})"
+        super().__init__(detail, hint=hint)
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data.update(system=self.system, status=self.status, api_code=self.api_code, element=self.element)
+        return data
+
+
+class AuthError(ConnectorError):
+    """Credentials are missing, expired or revoked: the user must reconnect."""
+
+    code = "C501"
+
+
+class RateLimited(ConnectorError):
+    """The system throttled us longer than the retry budget allows."""
+
+    code = "C502"
+
+
+class Unavailable(ConnectorError):
+    """The system kept failing (5xx, timeouts, dropped connections) past the retry budget."""
+
+    code = "C503"
+
+
+class NotFound(ConnectorError):
+    """The record or endpoint does not exist."""
+
+    code = "C504"
+
+
+class Conflict(ConnectorError):
+    """The record changed since it was read (stale version); re-read and re-plan."""
+
+    code = "C505"
+
+
+class Rejected(ConnectorError):
+    """The system refused the data (validation, business rule). The hint says how to fix it."""
+
+    code = "C506"
+
+
+@dataclass
+class Credentials:
+    """OAuth client credentials and the current token pair of one connection."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str | None = None
+    access_token: str | None = None
+    expires_at: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
