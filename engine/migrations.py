@@ -1,0 +1,242 @@
+"""The state store's schema, versioned from the first release, and how a file is upgraded.
+
+`MIGRATIONS` is an ordered list; migration N turns a schema at version N-1 into version N.
+Opening a store applies every migration the file has not seen yet, each in its own
+transaction together with its row in `schema_version`, so a process killed half-way
+through an upgrade leaves the file at the last complete version, never between two.
+
+A file whose version is higher than the last migration here was written by a newer Joist:
+it is refused (`StateTooNew`), never opened and half-understood.
+
+The SQL keeps to what SQLite and PostgreSQL share (plain types, UNIQUE constraints,
+CREATE INDEX), so a PostgreSQL backend can run the same statements with `INTEGER PRIMARY
+KEY` spelled as an identity column.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from engine.errors import JoistError, Location
+
+
+class StateError(JoistError):
+    """Base of the state store's errors (S6xx)."""
+
+    code = "S600"
+
+
+class StateUnreadable(StateError):
+    """The state file exists but is not a Joist state database (or is damaged)."""
+
+    code = "S601"
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot open the state file: {reason}",
+            location=Location(file=str(path)),
+            hint="restore it from a backup, or move it aside and run `joist sync` to rebuild "
+                 "the links (existing records are matched, not duplicated)",
+        )
+
+
+class StateTooNew(StateError):
+    """The state file was written by a newer Joist than this one."""
+
+    code = "S602"
+
+    def __init__(self, path: Path, found: int, known: int) -> None:
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"the state file has schema version {found}, this Joist knows up to version {known}",
+            location=Location(file=str(path)),
+            hint="it was written by a newer Joist: upgrade Joist (pip install -U joist), "
+                 "or point `state:` in joist.yaml at another file",
+        )
+
+
+class StateBusy(StateError):
+    """Another process holds the state file's write lock for longer than we wait."""
+
+    code = "S603"
+
+    def __init__(self, path: Path, waited: float) -> None:
+        super().__init__(
+            f"the state file stayed locked for {waited:g}s",
+            location=Location(file=str(path)),
+            hint="another joist command is writing to it; wait for it to finish, "
+                 "or stop it (`joist status` shows the running run)",
+        )
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema: `version` is the schema version it produces."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+# Version 1 is the schema of DESIGN.md §5 as first released.
+_V1 = (
+    """CREATE TABLE links (
+        id INTEGER PRIMARY KEY,
+        link_set TEXT NOT NULL,
+        procore_id TEXT,
+        qbo_id TEXT,
+        procore_hash TEXT,
+        qbo_hash TEXT,
+        procore_version TEXT,
+        qbo_sync_token TEXT,
+        origin TEXT,
+        locked INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (link_set, procore_id),
+        UNIQUE (link_set, qbo_id)
+    )""",
+    """CREATE TABLE cursors (
+        system TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        value TEXT,
+        PRIMARY KEY (system, entity)
+    )""",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        selection TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        counts TEXT
+    )""",
+    """CREATE TABLE failures (
+        flow TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        code TEXT NOT NULL,
+        message TEXT NOT NULL,
+        hint TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT,
+        PRIMARY KEY (flow, source_id)
+    )""",
+    """CREATE TABLE intents (
+        key TEXT PRIMARY KEY,
+        flow TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        state TEXT NOT NULL
+    )""",
+)
+
+# Version 2: what the sync engine needs beyond the first schema. Links learn their flow,
+# lock reason and change time, and `qbo_sync_token` becomes `qbo_version` to pair with
+# `procore_version`; failures keep when they happened and in which run; intents keep what
+# they guard (action, target, payload hash) and the id the write produced; OAuth tokens
+# can live in the store (`tokens`).
+_V2 = (
+    "ALTER TABLE links RENAME COLUMN qbo_sync_token TO qbo_version",
+    "ALTER TABLE links ADD COLUMN flow TEXT",
+    "ALTER TABLE links ADD COLUMN lock_reason TEXT",
+    "ALTER TABLE links ADD COLUMN updated_at TEXT",
+    "ALTER TABLE cursors ADD COLUMN updated_at TEXT",
+    "ALTER TABLE failures ADD COLUMN first_failed_at TEXT",
+    "ALTER TABLE failures ADD COLUMN last_failed_at TEXT",
+    "ALTER TABLE failures ADD COLUMN run_id INTEGER",
+    "ALTER TABLE intents ADD COLUMN action TEXT NOT NULL DEFAULT 'create'",
+    "ALTER TABLE intents ADD COLUMN target_system TEXT",
+    "ALTER TABLE intents ADD COLUMN target_entity TEXT",
+    "ALTER TABLE intents ADD COLUMN payload_hash TEXT",
+    "ALTER TABLE intents ADD COLUMN target_id TEXT",
+    "ALTER TABLE intents ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE intents ADD COLUMN created_at TEXT",
+    "ALTER TABLE intents ADD COLUMN updated_at TEXT",
+    "CREATE INDEX intents_by_state ON intents (state, flow)",
+    "CREATE INDEX intents_by_source ON intents (flow, source_id)",
+    "CREATE INDEX failures_by_next ON failures (next_attempt)",
+    """CREATE TABLE tokens (
+        key TEXT PRIMARY KEY,
+        document TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "links, cursors, runs, failures, intents", _V1),
+    Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)"""
+
+
+def _utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The schema version of an open database: 0 for an empty file."""
+    row = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if row is None:
+        return 0
+    found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    return int(found or 0)
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    path: Path,
+    *,
+    target: int = LATEST_VERSION,
+    now: Callable[[], str] = _utcnow,
+) -> list[int]:
+    """Bring the database on `conn` (in autocommit mode) up to `target`; returns the versions applied.
+
+    Each migration commits on its own. A database newer than this Joist raises `StateTooNew`.
+    """
+    applied: list[int] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        foreign = [row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        if foreign and "schema_version" not in foreign:
+            raise StateUnreadable(path, "it is a SQLite database, but not a Joist state file "
+                                        f"(it holds tables {', '.join(sorted(foreign)[:5])})")
+        conn.execute(_VERSION_TABLE)
+        version = current_version(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if version > LATEST_VERSION:
+        raise StateTooNew(path, version, LATEST_VERSION)
+    for step in MIGRATIONS:
+        if step.version > target:
+            break
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            if step.version <= current_version(conn):
+                conn.execute("COMMIT")
+                continue
+            for statement in step.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                (step.version, step.description, now()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(step.version)
+    return applied
