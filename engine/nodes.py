@@ -1,0 +1,137 @@
+"""The compiled shape of a rule's `fields`: a tree of objects, values and lists.
+
+Each node knows where it was written (`origin`: file, line, and the layer it came from),
+so `explain` can say which pack produced a field. `compile_tree()` turns the tree into
+nested closures once; mapping a record is then a walk over plain Python functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+from engine.errors import Location
+from engine.expressions import Compiled
+from engine.functions import Runtime
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a field's definition stands: its file, line and layer (pack) name."""
+
+    location: Location
+    layer: str = ""
+
+
+@dataclass
+class ValueNode:
+    expr: Compiled
+    origin: Origin
+
+
+@dataclass
+class ObjectNode:
+    children: dict[str, "Node"] = field(default_factory=dict)
+    origin: Origin | None = None
+
+
+@dataclass
+class ItemNode:
+    fields: ObjectNode
+    each: Compiled | None = None
+    when: Compiled | None = None
+    origin: Origin | None = None
+
+
+@dataclass
+class ListNode:
+    items: list[ItemNode]
+    origin: Origin | None = None
+
+
+Node = Union[ValueNode, ObjectNode, ListNode]
+Builder = Callable[[dict[str, Any], Runtime], Any]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
+def compile_tree(node: Node) -> Builder:
+    """Nested closures that build the target payload for one context."""
+    if isinstance(node, ValueNode):
+        return node.expr.evaluate
+    if isinstance(node, ObjectNode):
+        parts = tuple((key, compile_tree(child)) for key, child in node.children.items())
+
+        def build_object(ctx: dict[str, Any], rt: Runtime) -> dict[str, Any] | None:
+            out = {}
+            for key, build in parts:
+                value = build(ctx, rt)
+                if not _empty(value):
+                    out[key] = value
+            return out or None
+        return build_object
+    items = tuple(_compile_item(item) for item in node.items)
+
+    def build_list(ctx: dict[str, Any], rt: Runtime) -> list[Any] | None:
+        out: list[Any] = []
+        for build in items:
+            build(ctx, rt, out)
+        return out or None
+    return build_list
+
+
+def _compile_item(item: ItemNode) -> Callable[[dict[str, Any], Runtime, list[Any]], None]:
+    build = compile_tree(item.fields)
+    when = item.when.evaluate if item.when else None
+    if item.each is None:
+        def single(ctx: dict[str, Any], rt: Runtime, out: list[Any]) -> None:
+            if when is None or truthy(when(ctx, rt)):
+                value = build(ctx, rt)
+                if value is not None:
+                    out.append(value)
+        return single
+    each = item.each.evaluate
+
+    def many(ctx: dict[str, Any], rt: Runtime, out: list[Any]) -> None:
+        elements = each(ctx, rt)
+        if elements is None:
+            return
+        if not isinstance(elements, list):
+            elements = [elements]
+        parent = ctx.get("item", ctx.get("source"))
+        for index, element in enumerate(elements):
+            inner = dict(ctx)
+            inner["item"], inner["parent"], inner["index"] = element, parent, index
+            if when is None or truthy(when(inner, rt)):
+                value = build(inner, rt)
+                if value is not None:
+                    out.append(value)
+    return many
+
+
+def truthy(value: Any) -> bool:
+    """JMESPath truth: false, null and empty strings, lists and objects are false; 0 is true."""
+    return not (value is None or value is False or value == "" or value == [] or value == {})
+
+
+def walk_values(node: Node, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], ValueNode]]:
+    """Every value node with its target path (list items as `[]`)."""
+    if isinstance(node, ValueNode):
+        return [(path, node)]
+    if isinstance(node, ObjectNode):
+        return [pv for key, child in node.children.items() for pv in walk_values(child, path + (key,))]
+    return [pv for item in node.items for pv in walk_values(item.fields, path + ("[]",))]
+
+
+def expressions(node: Node) -> list[Compiled]:
+    """Every compiled expression in the tree, `each` and `when` included."""
+    if isinstance(node, ValueNode):
+        return [node.expr]
+    if isinstance(node, ObjectNode):
+        return [e for child in node.children.values() for e in expressions(child)]
+    out: list[Compiled] = []
+    for item in node.items:
+        out += [e for e in (item.each, item.when) if e is not None]
+        out += expressions(item.fields)
+    return out
