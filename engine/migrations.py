@@ -133,7 +133,7 @@ _V1 = (
 
 # Version 2: what the sync engine needs beyond the first schema. Links learn their flow,
 # lock reason and change time, and `qbo_sync_token` becomes `qbo_version` to pair with
-# `procore_version`; failures keep when they happened and in which run; intents keep what
+# `procore_version`; runs keep their process (to tell a crashed run); failures keep when they happened and in which run; intents keep what
 # they guard (action, target, payload hash) and the id the write produced; OAuth tokens
 # can live in the store (`tokens`).
 _V2 = (
@@ -142,6 +142,8 @@ _V2 = (
     "ALTER TABLE links ADD COLUMN lock_reason TEXT",
     "ALTER TABLE links ADD COLUMN updated_at TEXT",
     "ALTER TABLE cursors ADD COLUMN updated_at TEXT",
+    "ALTER TABLE runs ADD COLUMN pid INTEGER",
+    "ALTER TABLE runs ADD COLUMN host TEXT",
     "ALTER TABLE failures ADD COLUMN first_failed_at TEXT",
     "ALTER TABLE failures ADD COLUMN last_failed_at TEXT",
     "ALTER TABLE failures ADD COLUMN run_id INTEGER",

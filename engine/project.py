@@ -244,7 +244,7 @@ def _secret_errors(data: Any, shown: str) -> list[JoistError]:
                 env_key = next((k for k in ENV_KEYS if key.endswith(k)), None)
                 where = f"the environment variable named by `{env_key}_env`" if env_key else "the environment"
                 found.append(SecretInProject(
-                    f"{key!r} is a secret: it does not belong in {PROJECT_FILE}",
+                    f"{key!r} is a credential: it does not belong in {PROJECT_FILE}",
                     location=yamlload.locate(data, ["connections", system, key], key=True) or Location(shown),
                     path=f"connections.{system}.{key}",
                     hint=f"remove it and put it in {where}, or run `joist connect {system}` (it keeps "
@@ -329,9 +329,9 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
             else:
                 packs.append(resolved)
     if errors:
-        if not any(e.location.file for e in errors):
-            errors = [e.__class__(e.message, location=Location(shown), path=e.path, hint=e.hint,
-                                  allowed=e.allowed) if not e.location.file else e for e in errors]
+        for error in errors:
+            if not error.location.file:  # a whole-file problem (an empty file, say)
+                error.location = Location(shown)
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
     connections = {system: _build_connection(system, raw, yamlload.locate(data, ["connections", system])
                                              or Location(shown))

@@ -23,6 +23,8 @@ target; the engine replays each with its stored `key` (or finds it with
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -30,11 +32,12 @@ from dataclasses import fields
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping
 
 from engine.migrations import StateBusy, StateError, StateTooNew, StateUnreadable, migrate
 from engine.state_records import (
-    Failure, Intent, Link, LinkConflict, Run, UnknownIntent, canonical_json, content_hash, intent_key,
+    Failure, Intent, Link, LinkConflict, Run, StateStore, UnknownIntent, canonical_json, content_hash,
+    intent_key,
 )
 
 __all__ = [
@@ -45,38 +48,6 @@ __all__ = [
 
 DEFAULT_STATE_PATH = Path(".joist/state.db")
 SYSTEMS = ("procore", "qbo")
-
-
-class StateStore(Protocol):
-    """What the sync engine needs of a state backend (SQLite now, PostgreSQL later)."""
-
-    def transaction(self) -> ContextManager[None]:
-        """All writes inside commit together or not at all; nested calls join the outer one."""
-
-    def find_link(self, link_set: str, *, procore_id: str | None = None, qbo_id: str | None = None) -> Link | None: ...
-    def links(self, link_set: str | None = None) -> list[Link]: ...
-    def resolver(self, link_set: str, toward: str) -> Callable[[str], str | None]: ...
-    def put_link(self, link: Link) -> Link: ...
-    def remove_link(self, link_set: str, *, procore_id: str | None = None, qbo_id: str | None = None) -> bool: ...
-    def link_counts(self) -> dict[str, int]: ...
-    def cursor(self, system: str, entity: str) -> str | None: ...
-    def set_cursor(self, system: str, entity: str, value: str | None) -> None: ...
-    def start_run(self, command: str, selection: str) -> int: ...
-    def finish_run(self, run_id: int, status: str, counts: Mapping[str, int]) -> None: ...
-    def runs(self, limit: int = 20) -> list[Run]: ...
-    def record_failure(self, flow: str, source_id: str, *, code: str, message: str,
-                       hint: str | None = None, run_id: int | None = None) -> Failure: ...
-    def clear_failure(self, flow: str, source_id: str) -> bool: ...
-    def failures(self, flow: str | None = None, *, due: bool = False) -> list[Failure]: ...
-    def begin_intent(self, flow: str, source_id: str, key: str, *, action: str, target_system: str,
-                     target_entity: str, payload_hash: str | None) -> Intent: ...
-    def complete_intent(self, key: str, *, target_id: str | None) -> None: ...
-    def abandon_intent(self, key: str) -> None: ...
-    def intent(self, key: str) -> Intent | None: ...
-    def pending_intents(self, flow: str | None = None) -> list[Intent]: ...
-    def load_tokens(self, key: str) -> dict[str, Any] | None: ...
-    def save_tokens(self, key: str, tokens: Mapping[str, Any]) -> None: ...
-    def close(self) -> None: ...
 
 
 def _utc_now() -> datetime:
@@ -98,10 +69,23 @@ def _link(row: sqlite3.Row) -> Link:
     return Link(**values)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
 def _run(row: sqlite3.Row) -> Run:
     counts = json.loads(row["counts"]) if row["counts"] else {}
-    return Run(row["id"], row["command"], row["selection"], row["status"], row["started_at"],
-               row["finished_at"], counts)
+    status = row["status"]
+    if status == "running" and row["pid"] and row["host"] == socket.gethostname() and not _alive(row["pid"]):
+        status = "interrupted"
+    return Run(row["id"], row["command"], row["selection"], status, row["started_at"],
+               row["finished_at"], counts, row["pid"], row["host"])
 
 
 class SQLiteState:
@@ -339,8 +323,9 @@ class SQLiteState:
     def start_run(self, command: str, selection: str) -> int:
         """Record that a run began (status "running"); returns its id."""
         with self.transaction():
-            cur = self._execute("INSERT INTO runs (command, selection, status, started_at) VALUES (?, ?, ?, ?)",
-                                (command, selection, "running", self._stamp()))
+            cur = self._execute(
+                "INSERT INTO runs (command, selection, status, started_at, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+                (command, selection, "running", self._stamp(), os.getpid(), socket.gethostname()))
             return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, counts: Mapping[str, int]) -> None:
@@ -352,7 +337,7 @@ class SQLiteState:
                 raise ValueError(f"no run with id {run_id}")
 
     def runs(self, limit: int = 20) -> list[Run]:
-        """The latest runs, newest first."""
+        """The latest runs, newest first. A run whose process died unfinished (on this host) shows "interrupted"."""
         return [_run(row) for row in self._query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))]
 
     # -- failures ---------------------------------------------------------------------------
@@ -371,7 +356,9 @@ class SQLiteState:
                               row["first_failed_at"] if row and row["first_failed_at"] else _iso(now), _iso(now), run_id)
             cols = ", ".join(_FAILURE_COLUMNS)
             marks = ", ".join("?" for _ in _FAILURE_COLUMNS)
-            self._execute(f"INSERT OR REPLACE INTO failures ({cols}) VALUES ({marks})",
+            updates = ", ".join(f"{n} = excluded.{n}" for n in _FAILURE_COLUMNS if n not in ("flow", "source_id"))
+            self._execute(f"INSERT INTO failures ({cols}) VALUES ({marks}) "
+                          f"ON CONFLICT (flow, source_id) DO UPDATE SET {updates}",
                           tuple(getattr(failure, n) for n in _FAILURE_COLUMNS))
             return failure
 
@@ -453,6 +440,16 @@ class SQLiteState:
             sql, params = sql + " AND flow = ?", (flow,)
         rows = self._query(sql + " ORDER BY created_at, key", params)
         return [Intent(**{n: row[n] for n in _INTENT_COLUMNS}) for row in rows]
+
+    def forget_intents(self, before: str) -> int:
+        """Delete done and abandoned intents last changed before the ISO time `before`; returns how many.
+
+        Pending intents are never deleted: they are the only memory of a write in flight.
+        """
+        with self.transaction():
+            cur = self._execute("DELETE FROM intents WHERE state IN ('done', 'abandoned') AND updated_at < ?",
+                                (before,))
+            return cur.rowcount
 
     # -- tokens -----------------------------------------------------------------------------
 

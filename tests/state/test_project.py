@@ -271,3 +271,18 @@ def test_sandbox_project_with_one_system_and_no_clobbering(tmp_path: Path, packs
     init_project(mine, procore={"company_id": "1"}, qbo={"realm_id": "2"})
     with pytest.raises(ProjectExists):
         write_sandbox_project(mine, SANDBOX_INFO)
+
+
+def test_an_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "joist.yaml").write_text("# nothing yet\n")
+    with pytest.raises(JoistError) as caught:
+        load_project(tmp_path)
+    assert caught.value.location.file == str(tmp_path / "joist.yaml")
+    assert "expected a mapping" in caught.value.format()
+
+
+def test_invalid_yaml(tmp_path: Path) -> None:
+    (tmp_path / "joist.yaml").write_text("version: 1\nname: [oops\n")
+    with pytest.raises(JoistError) as caught:
+        load_project(tmp_path)
+    assert caught.value.code == "R101" and caught.value.location.line is not None

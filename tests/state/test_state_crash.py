@@ -96,3 +96,20 @@ def test_killed_between_intent_and_link_leaves_the_intent_to_replay(tmp_path: Pa
         [pending] = store.pending_intents()
         assert pending.key == intent_key("bills", "1", "v1")  # the replay sends the same key
         assert store.links() == []
+
+
+def test_a_run_whose_process_died_shows_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import os, signal, sys\n"
+        "from engine.state import SQLiteState\n"
+        "s = SQLiteState(sys.argv[1])\n"
+        "s.finish_run(s.start_run('sync', 'a'), 'ok', {'create': 1})\n"
+        "s.start_run('sync', 'b')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"), str(path)], env=env)
+    assert child.wait(timeout=30) == -signal.SIGKILL
+    with SQLiteState(path) as store:
+        crashed, finished = store.runs()
+        assert (crashed.selection, crashed.status, crashed.pid) == ("b", "interrupted", child.pid)
+        assert (finished.selection, finished.status) == ("a", "ok")

@@ -1,6 +1,7 @@
 """Cursors, runs, failures with backoff, intents, tokens and transactions."""
 from __future__ import annotations
 
+import os
 import stat
 from decimal import Decimal
 
@@ -220,3 +221,24 @@ def test_state_file_settings(store: SQLiteState, state_path) -> None:
     assert store._query("PRAGMA journal_mode")[0][0] == "wal"
     assert store._query("PRAGMA synchronous")[0][0] == 2  # FULL
     assert stat.S_ISREG(state_path.stat().st_mode)
+
+
+def test_forget_old_intents_keeps_pending(store: SQLiteState, clock) -> None:
+    for source in ("1", "2", "3"):
+        store.begin_intent("bills", source, f"k{source}", action="create", target_system="qbo",
+                           target_entity="Bill", payload_hash=None)
+    store.complete_intent("k1", target_id="Q1")
+    store.abandon_intent("k2")
+    clock.advance(3600)
+    store.begin_intent("bills", "4", "k4", action="create", target_system="qbo", target_entity="Bill", payload_hash=None)
+    store.complete_intent("k4", target_id="Q4")
+    assert store.forget_intents("2026-03-01T12:30:00.000+00:00") == 2
+    assert store.intent("k1") is None and store.intent("k2") is None
+    assert store.intent("k3").state == "pending"  # type: ignore[union-attr]
+    assert store.intent("k4").state == "done"  # type: ignore[union-attr]
+
+
+def test_a_run_of_this_process_is_running(store: SQLiteState) -> None:
+    run_id = store.start_run("sync", "")
+    [run] = store.runs()
+    assert (run.id, run.status, run.pid) == (run_id, "running", os.getpid())
