@@ -413,6 +413,7 @@ def compile_jmespath(text: str, location: Location, style: str | None = None,
 def _jinja_environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
                                         keep_trailing_newline=True)
+    env.globals.clear()  # range, dict, cycler, joiner, lipsum, namespace: Python objects, not record data
     for name, fn in CATALOGUE.items():
         def bound(*args: Any, _impl: Callable[..., Any] = fn.impl) -> Any:
             return _impl(current_runtime(), *args)
@@ -437,7 +438,17 @@ def _jinja_checks(tree: jn.Template, text: str, location: Location, allowed: tup
         if isinstance(attr, str) and attr.startswith("_"):
             raise UnsafeExpression(f"templates may not reach {attr!r}", location=location,
                                    hint="only record fields and catalogue functions are available")
+    for name_node in tree.find_all(jn.Name):
+        if name_node.name == "self":
+            raise UnsafeExpression("templates may not reach 'self'", location=location,
+                                   hint="only record fields and catalogue functions are available")
     for flt in tree.find_all(jn.Filter):
+        named = [a.value for a in flt.args if isinstance(a, jn.Const)]
+        named += [kw.value.value for kw in flt.kwargs if isinstance(kw.value, jn.Const)]
+        for attr in named:
+            if isinstance(attr, str) and any(part.startswith("_") for part in attr.split(".")):
+                raise UnsafeExpression(f"templates may not reach {attr!r}", location=location,
+                                       hint="only record fields and catalogue functions are available")
         if flt.name not in JINJA.filters:
             near = suggest(flt.name, JINJA.filters)
             raise UnknownFunction(f"unknown filter {flt.name!r}", location=location,
@@ -471,6 +482,31 @@ def _jinja_checks(tree: jn.Template, text: str, location: Location, allowed: tup
     compiled.reads = sorted(set(longest))
 
 
+_DATA = (str, int, float, Decimal, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """A lone `{{ expr }}` result, checked to be record data all the way down.
+
+    An Undefined (a missing field, or an attribute the sandbox refused) raises its reason
+    (UndefinedError, SecurityError) instead of landing in a payload; Python objects
+    (classes, methods, template references) are refused too.
+    """
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    if isinstance(value, _DATA):
+        return value
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _plain(v)
+        return value
+    if isinstance(value, dict):
+        for v in value.values():
+            _plain(v)
+        return value
+    raise SecurityError(f"a template produced a {type(value).__name__} object, not record data")
+
+
 def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
     """Compile a Jinja template; a lone `{{ expr }}` evaluates to its native value."""
     lone = _LONE.match(text)
@@ -488,7 +524,7 @@ def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONT
 
             def evaluate(ctx: dict[str, Any], rt: Runtime) -> Any:
                 set_runtime(rt)
-                return native(**ctx)
+                return _plain(native(**ctx))
         else:
             template = JINJA.from_string(text)
 
