@@ -390,6 +390,9 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
         details = dict(info[system])
         allowed = {"base_url", "login_url", "token_url", "minor_version", ACCOUNT_KEY[system]}
         settings[system] = {k: details.pop(k) for k in list(details) if k in allowed}
+        if system == "qbo" and "base_url" in settings[system] and not urlsplit(str(settings[system]["base_url"])).path.strip("/"):
+            # joist.yaml's QBO base_url is the API base, with /v3, as Intuit documents it.
+            settings[system]["base_url"] = str(settings[system]["base_url"]).rstrip("/") + "/v3"
         if "base_url" in settings[system]:
             for key, url in _oauth_urls(system, str(settings[system]["base_url"])).items():
                 settings[system].setdefault(key, url)
