@@ -73,6 +73,20 @@ class StateBusy(StateError):
         )
 
 
+class StateUnwritable(StateError):
+    """The state file cannot be created or written (permissions, a full disk, a bad path)."""
+
+    code = "S606"
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot write the state file: {reason}",
+            location=Location(file=str(path)),
+            hint="check that its folder exists and is writable and that the disk has room; "
+                 "`state:` in joist.yaml says where the file goes",
+        )
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: `version` is the schema version it produces."""

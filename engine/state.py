@@ -34,7 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from engine.migrations import StateBusy, StateError, StateTooNew, StateUnreadable, migrate
+from engine.migrations import StateBusy, StateError, StateTooNew, StateUnreadable, StateUnwritable, migrate
 from engine.state_records import (
     Failure, Intent, Link, LinkConflict, Run, StateStore, UnknownIntent, canonical_json, content_hash,
     intent_key,
@@ -43,7 +43,7 @@ from engine.state_records import (
 __all__ = [
     "DEFAULT_STATE_PATH", "Link", "Run", "Failure", "Intent", "StateStore", "SQLiteState",
     "StateTokenStore", "LinkConflict", "UnknownIntent", "StateError", "StateBusy",
-    "StateUnreadable", "StateTooNew", "intent_key", "canonical_json", "content_hash",
+    "StateUnreadable", "StateUnwritable", "StateTooNew", "intent_key", "canonical_json", "content_hash",
 ]
 
 DEFAULT_STATE_PATH = Path(".joist/state.db")
@@ -107,9 +107,12 @@ class SQLiteState:
         self._lock = threading.RLock()
         self._depth = 0
         self._owner: int | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None,
-                                     check_same_thread=False)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None,
+                                         check_same_thread=False)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise StateUnwritable(self.path, getattr(exc, "strerror", None) or str(exc)) from None
         self._conn.row_factory = sqlite3.Row
         try:
             with self._errors():
@@ -143,8 +146,11 @@ class SQLiteState:
         try:
             yield
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            name = getattr(exc, "sqlite_errorname", "")
+            if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
                 raise StateBusy(self.path, self._busy_timeout) from None
+            if name.startswith(("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM")):
+                raise StateUnwritable(self.path, str(exc)) from None
             raise
         except sqlite3.DatabaseError as exc:
             if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
@@ -173,11 +179,12 @@ class SQLiteState:
                 yield
             except BaseException:
                 self._depth -= 1
-                if savepoint:
-                    self._conn.execute(f"ROLLBACK TO {savepoint}")
-                    self._conn.execute(f"RELEASE {savepoint}")
-                else:
-                    self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                    if savepoint:
+                        self._conn.execute(f"ROLLBACK TO {savepoint}")
+                        self._conn.execute(f"RELEASE {savepoint}")
+                    else:
+                        self._conn.execute("ROLLBACK")
                 raise
             self._depth -= 1
             if savepoint:

@@ -1,7 +1,6 @@
 """A project written for the sandboxes works at once: its credentials refresh against them."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import httpx
@@ -39,9 +38,8 @@ def test_qbo_sandbox_project_refreshes_with_its_credentials(tmp_path: Path) -> N
         assert company.status_code == 200, company.text
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sandbox.procore.app") is None,
-                    reason="the Procore sandbox app has not landed yet")
 def test_procore_sandbox_project_refreshes_with_its_credentials(tmp_path: Path) -> None:
+    pytest.importorskip("sandbox.procore.app", reason="the Procore sandbox has not fully landed yet")
     box = create("procore")
     info = {"procore": box.connection_info("http://127.0.0.1:8710")}
     write_sandbox_project(tmp_path, info)

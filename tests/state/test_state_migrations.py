@@ -8,7 +8,7 @@ import pytest
 
 import engine.migrations as migrations
 from engine.migrations import LATEST_VERSION, Migration, current_version, migrate
-from engine.state import SQLiteState, StateBusy, StateTooNew, StateUnreadable
+from engine.state import SQLiteState, StateBusy, StateTooNew, StateUnreadable, StateUnwritable
 
 
 def _v1_file(path: Path) -> None:
@@ -122,3 +122,11 @@ def test_busy_file(state_path: Path) -> None:
             other.close()
         store.set_cursor("qbo", "Bill", "x")
         assert not store.in_transaction
+
+
+def test_a_state_file_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StateUnwritable) as caught:
+        SQLiteState(blocker / "state.db")
+    assert caught.value.code == "S606" and "writable" in caught.value.format()
