@@ -91,7 +91,7 @@ def walk(root: Shape, steps: Iterable[str], *, what: str, location: Location | N
             walked.append("[]")
             continue
         if isinstance(shape, list):
-            at = ".".join(walked) or what
+            at = ".".join([what, *walked])
             raise UnknownField(f"{at} is a list: {step!r} is a field of its items", location=location, path=path,
                                hint=f"use {at}[*].{step}, or `each: {what}.{'.'.join(walked)}` and item.{step}")
         if not isinstance(shape, dict):
