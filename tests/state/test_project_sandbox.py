@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 
 from engine.project import load_project, write_sandbox_project
 from sandbox.server import create
@@ -39,8 +38,7 @@ def test_qbo_sandbox_project_refreshes_with_its_credentials(tmp_path: Path) -> N
 
 
 def test_procore_sandbox_project_refreshes_with_its_credentials(tmp_path: Path) -> None:
-    pytest.importorskip("sandbox.procore.app", reason="the Procore sandbox has not fully landed yet")
-    box = create("procore")
+    box = create("procore", seed=False)  # OAuth needs no demo data
     info = {"procore": box.connection_info("http://127.0.0.1:8710")}
     write_sandbox_project(tmp_path, info)
     project = load_project(tmp_path)
