@@ -196,17 +196,23 @@ def parse(text: str) -> Query:
     return _Parser(text).parse()
 
 
+def _values(node: Any, parts: list[str]) -> list[Any]:
+    if isinstance(node, list):
+        return [v for item in node for v in _values(item, parts)]
+    if not parts:
+        if isinstance(node, dict) and "value" in node:
+            return [node["value"]]
+        return [] if node is None else [node]
+    if not isinstance(node, dict):
+        return []
+    key = next((k for k in node if k.lower() == parts[0].lower()), None)
+    return _values(node[key], parts[1:]) if key else []
+
+
 def lookup(record: dict[str, Any], prop: str) -> Any:
     """A dotted property, case-insensitive; a reference compares by its `value`."""
-    node: Any = record
-    for part in prop.split("."):
-        if not isinstance(node, dict):
-            return None
-        key = next((k for k in node if k.lower() == part.lower()), None)
-        node = node.get(key) if key else None
-    if isinstance(node, dict) and "value" in node:
-        return node["value"]
-    return node
+    found = _values(record, prop.split("."))
+    return found[0] if found else None
 
 
 def _compare(left: Any, right: Any, offset: int) -> int | None:
@@ -230,7 +236,13 @@ def _compare(left: Any, right: Any, offset: int) -> int | None:
 
 
 def matches(record: dict[str, Any], cond: Condition, offset: int) -> bool:
-    value = lookup(record, cond.prop)
+    found = _values(record, cond.prop.split("."))
+    if len(found) > 1:
+        return any(_match_one(v, cond, offset) for v in found)
+    return _match_one(found[0] if found else None, cond, offset)
+
+
+def _match_one(value: Any, cond: Condition, offset: int) -> bool:
     if value is None:
         return cond.op == "=" and cond.values[0] == " "
     if cond.op == "like":

@@ -1,0 +1,360 @@
+"""`QBOConnector`: the sync engine's way into one QuickBooks Online company.
+
+Reads page through `/query` (1000 rows a page) or, with a cursor, `/cdc`; a cursor older
+than QBO's 30-day window falls back to a full read. Every write carries a `requestid`,
+so a retry after a dropped connection is replayed by QBO rather than done twice; updates
+are sparse with the SyncToken just read, and a stale one (5010) raises `QBOStaleObject`
+holding the fresh record instead of being retried blindly. Calls pass a client-side token
+bucket (490 a minute, bursts of 10: under QBO's 500/min in any 60-second window), then
+429/5xx backoff with jitter.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import httpx
+
+from connectors.base import ConnectorError, Credentials, Page, Record
+from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, Now, TokenBucket, send_with_retries
+from connectors.qbo import entities as ents
+from connectors.qbo import errors
+from connectors.qbo.auth import Endpoints, OAuthClient, TokenManager, endpoints_for
+from connectors.qbo.query import MAX_PAGE, Where, select
+from connectors.qbo.wire import dumps, fault_errors, loads
+from connectors.tokens import TokenStore
+
+MAX_BATCH = 30
+CDC_CAP = 1000
+CDC_WINDOW = 30 * 86400
+APP_TEXT = "application/text"
+
+
+@dataclass
+class BatchOp:
+    """One item of a batch: `operation` is create | update | delete | void | query."""
+
+    operation: str
+    entity: str = ""
+    payload: Record | None = None
+    query: str | None = None
+    options: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """What one batch item came back with: the record, a query response, or an error."""
+
+    op: BatchOp
+    record: Record | None = None
+    query_response: dict[str, Any] | None = None
+    error: ConnectorError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def request_id(key: str) -> str:
+    """A `requestid` (36 characters at most, as `/batch` needs) for an idempotency key."""
+    if len(key) <= 36 and key.replace("-", "").isalnum():
+        return key
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "joist:" + key))
+
+
+class QBOConnector:
+    """The `Connector` for QuickBooks Online (system "qbo")."""
+
+    system = "qbo"
+
+    def __init__(self, base_url: str, realm_id: str, credentials: Credentials, token_store: TokenStore, *,
+                 client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
+                 minor_version: str = "75", sleep: Sleep = time.sleep, now: Now = time.monotonic,
+                 wall: Now = time.time, policy: RetryPolicy | None = None, bucket: TokenBucket | None = None,
+                 rate_per_minute: float = 490, burst: float = 10, timeout: float = 120.0,
+                 endpoints: Endpoints | None = None, token_key: str | None = None) -> None:
+        root = base_url.rstrip("/").removesuffix("/v3")
+        self.realm_id = realm_id
+        self.api = f"{root}/v3/company/{realm_id}"
+        self.minor_version = minor_version
+        self.http = client or httpx.Client(transport=transport, timeout=timeout)
+        self.sleep = sleep
+        self.policy = policy or RetryPolicy()
+        self.bucket = bucket or TokenBucket(rate_per_minute, per=60.0, capacity=burst, now=now, sleep=sleep)
+        self.wall = wall
+        oauth = OAuthClient(credentials, endpoints or endpoints_for(root), client=self.http, now=wall)
+        self.tokens = TokenManager(oauth, token_store, token_key or f"qbo:{realm_id}", credentials, now=wall)
+        self._created: dict[str, tuple[str, str]] = {}
+        self.requests_sent = 0
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _count(self, response: httpx.Response) -> None:
+        self.requests_sent += 1
+
+    def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None, content: bytes | str | None = None,
+              content_type: str | None = None, safe: bool, reading: bool = False) -> httpx.Response:
+        query = {"minorversion": self.minor_version, **(params or {})}
+        for attempt in (1, 2):
+            token = self.tokens.access_token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            if content_type:
+                headers["Content-Type"] = content_type
+            request = self.http.build_request(method, f"{self.api}/{path}", params=query, content=content,
+                                              headers=headers)
+            try:
+                response = send_with_retries(self.http, request, safe_to_retry=safe, policy=self.policy,
+                                             bucket=self.bucket, sleep=self.sleep, on_response=self._count)
+            except TRANSIENT_ERRORS as exc:
+                raise errors.transport_failure(exc) from None
+            if response.status_code == 401 and attempt == 1:
+                self.tokens.refresh(stale=token)
+                continue
+            if response.status_code >= 400:
+                raise errors.from_response(response, reading=reading)
+            return response
+        raise AssertionError("unreachable")
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._call(method, path, **kwargs)
+        data = loads(response.content)
+        if isinstance(data, dict) and "Fault" in data:
+            _, faults = fault_errors(response.content)
+            raise errors.from_fault(faults[0] if faults else {}, response.status_code)
+        return data
+
+    def _write(self, entity: str, body: Record, rid: str, params: Mapping[str, str] | None = None) -> Record:
+        data = self._json("POST", ents.segment(entity), params={"requestid": rid, **(params or {})},
+                          content=dumps(body), content_type="application/json", safe=True)
+        return data[ents.canonical(entity)]
+
+    # -- Connector ----------------------------------------------------------------------------
+
+    def entities(self) -> list[str]:
+        return list(ents.ALL)
+
+    def record_id(self, entity: str, record: Record) -> str:
+        return str(record["Id"])
+
+    def record_version(self, entity: str, record: Record) -> str | None:
+        token = record.get("SyncToken")
+        return None if token is None else str(token)
+
+    def query(self, sql: str) -> dict[str, Any]:
+        """One raw query; returns its `QueryResponse` (possibly `{}`)."""
+        data = self._json("POST", "query", content=sql.encode(), content_type=APP_TEXT, safe=True)
+        return data["QueryResponse"]
+
+    def find(self, entity: str, where: Where | None = None, *, include_inactive: bool = False) -> Iterator[Record]:
+        """Every record matching `where`, across as many pages as it takes."""
+        entity = ents.canonical(entity)
+        where = where or Where()
+        if include_inactive and ents.is_name_list(entity) and not any(p.startswith("Active") for p in where.parts):
+            where = Where(where.parts + ["Active IN (true, false)"], where.exact)
+        start = 1
+        while True:
+            rows = self.query(select(entity, where, start=start)).get(entity, [])
+            yield from (r for r in rows if where.accepts(r))
+            if len(rows) < MAX_PAGE:
+                return
+            start += len(rows)
+
+    @staticmethod
+    def _cursor(server_time: str) -> str:
+        # The response `time` carries milliseconds; MetaData times do not. Cutting to the
+        # second rounds down, so a change in the same second is seen again, never missed.
+        return server_time[:19] + server_time[-6:]
+
+    def read(self, entity: str, *, since: str | None = None, scope: Mapping[str, Any] | None = None) -> Iterator[Page]:
+        entity = ents.canonical(entity)
+        scope = scope or {}
+        if since:
+            try:
+                yield from self._read_changes(entity, since)
+                return
+            except errors.QBOCDCWindow:
+                pass
+        where = Where(list(scope.get("where", [])))
+        if scope.get("include_inactive", True) and ents.is_name_list(entity):
+            where.raw("Active IN (true, false)")
+        start, cursor = 1, None
+        while True:
+            data = self._json("POST", "query", content=select(entity, where, start=start).encode(),
+                              content_type=APP_TEXT, safe=True)
+            cursor = cursor or self._cursor(data["time"])
+            rows = data["QueryResponse"].get(entity, [])
+            if len(rows) < MAX_PAGE:
+                yield Page(rows, cursor)
+                return
+            yield Page(rows, None)
+            start += len(rows)
+
+    def _read_changes(self, entity: str, since: str) -> Iterator[Page]:
+        data = self._json("GET", "cdc", params={"entities": entity, "changedSince": since}, safe=True)
+        cursor = self._cursor(data["time"])
+        groups = data["CDCResponse"][0]["QueryResponse"] if data.get("CDCResponse") else []
+        rows = [r for group in groups for r in group.get(entity, [])]
+        if len(rows) < CDC_CAP:
+            yield Page(rows, cursor)
+            return
+        # Truncated: CDC has no paging, so page the changed records through /query instead.
+        # Deletions are not in query results; the next CDC from the new cursor reports them.
+        where = Where().op("MetaData.LastUpdatedTime", ">=", since)
+        records = list(self.find(entity, where, include_inactive=True))
+        stubs = [r for r in rows if r.get("status") == "Deleted"]
+        yield Page(records + stubs, cursor)
+
+    def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
+        entity = ents.canonical(entity)
+        try:
+            data = self._json("GET", f"{ents.segment(entity)}/{record_id}", safe=True, reading=True)
+        except errors.QBONotFound:
+            return None
+        return data[entity]
+
+    def create(self, entity: str, payload: Record, *, idempotency_key: str,
+               scope: Mapping[str, Any] | None = None) -> Record:
+        """Create with `requestid` derived from `idempotency_key`: a repeat returns the first result."""
+        entity = ents.canonical(entity)
+        record = self._write(entity, payload, request_id(idempotency_key), scope and scope.get("params"))
+        self._created[idempotency_key] = (entity, str(record["Id"]))
+        return record
+
+    def find_created(self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
+        """The record this connector created under the key, read fresh.
+
+        QBO has no lookup by `requestid`; across processes, call `create` again with the same
+        key instead: QBO replays the first response, so it never makes a second record.
+        """
+        found = self._created.get(idempotency_key)
+        return self.get(found[0], found[1]) if found else None
+
+    def update(self, entity: str, record_id: str, payload: Record, *, current: Record | None = None,
+               scope: Mapping[str, Any] | None = None) -> Record:
+        """Sparse update with the current SyncToken; 5010 raises `QBOStaleObject` with the fresh record."""
+        entity = ents.canonical(entity)
+        if current is None or str(current.get("Id")) != str(record_id):
+            current = self.get(entity, record_id)
+            if current is None:
+                raise errors.QBONotFound(f"{entity} {record_id} does not exist", system="qbo", api_code="610")
+        body = {**payload, "Id": str(record_id), "SyncToken": str(current["SyncToken"]), "sparse": True}
+        if entity == "Purchase":
+            body.setdefault("PaymentType", current.get("PaymentType"))
+        return self._guarded(entity, record_id, lambda: self._write(entity, body, str(uuid.uuid4())))
+
+    def _guarded(self, entity: str, record_id: str, call: Any) -> Any:
+        try:
+            return call()
+        except errors.QBOStaleObject as exc:
+            exc.current = self.get(entity, record_id)
+            raise
+
+    def delete(self, entity: str, record_id: str, *, mode: str = "delete", current: Record | None = None,
+               scope: Mapping[str, Any] | None = None) -> Record | None:
+        """delete | void | deactivate. Name lists cannot be deleted in QBO: they are made inactive."""
+        entity = ents.canonical(entity)
+        if mode == "deactivate" or (mode == "delete" and ents.is_name_list(entity)):
+            return self.update(entity, record_id, {"Active": False}, current=current)
+        if current is None or str(current.get("Id")) != str(record_id):
+            current = self.get(entity, record_id)
+            if current is None:
+                return None
+        body = {"Id": str(record_id), "SyncToken": str(current["SyncToken"])}
+        if mode == "delete":
+            params = {"operation": "delete"}
+        elif mode == "void" and entity in ents.VOID:
+            operation, sparse = ents.VOID[entity]
+            params = {"operation": operation, **({"include": "void"} if operation == "update" else {})}
+            if sparse:
+                body["sparse"] = True
+        else:
+            raise errors.QBORejected(f"QuickBooks cannot {mode} a {entity}", system="qbo",
+                                     hint="Use on_delete: delete (or ignore) for this flow.")
+        try:
+            return self._guarded(entity, record_id, lambda: self._write(entity, body, str(uuid.uuid4()), params))
+        except errors.QBOInactiveReference:
+            return None
+
+    # -- batch and attachments --------------------------------------------------------------------
+
+    def batch(self, ops: list[BatchOp]) -> list[BatchResult]:
+        """Run operations in batches of 30; one result per op, in order. One failed item fails alone."""
+        results: list[BatchResult] = []
+        for offset in range(0, len(ops), MAX_BATCH):
+            chunk = ops[offset:offset + MAX_BATCH]
+            items = []
+            for index, op in enumerate(chunk):
+                item: dict[str, Any] = {"bId": str(index + 1)}
+                if op.operation == "query":
+                    item["Query"] = op.query
+                else:
+                    item["operation"] = op.operation
+                    item[ents.canonical(op.entity)] = op.payload or {}
+                    if op.options:
+                        item["optionsData"] = op.options
+                items.append(item)
+            data = self._json("POST", "batch", params={"requestid": str(uuid.uuid4())},
+                              content=dumps({"BatchItemRequest": items}), content_type="application/json", safe=True)
+            by_bid = {str(r.get("bId")): r for r in data.get("BatchItemResponse", [])}
+            for index, op in enumerate(chunk):
+                answer = by_bid.get(str(index + 1), {})
+                results.append(self._batch_result(op, answer))
+        return results
+
+    @staticmethod
+    def _batch_result(op: BatchOp, answer: dict[str, Any]) -> BatchResult:
+        if "Fault" in answer:
+            raw = answer["Fault"].get("Error") or [{}]
+            first = {k.lower(): str(v) for k, v in raw[0].items()}
+            return BatchResult(op, error=errors.from_fault(first, None))
+        if "QueryResponse" in answer:
+            return BatchResult(op, query_response=answer["QueryResponse"])
+        if op.entity and ents.canonical(op.entity) in answer:
+            return BatchResult(op, record=answer[ents.canonical(op.entity)])
+        return BatchResult(op, error=errors.QBOUnavailable("QuickBooks returned no answer for this batch item",
+                                                           system="qbo", retryable=True))
+
+    def upload(self, entity: str, record_id: str, filename: str, content: bytes, content_type: str, *,
+               note: str | None = None, idempotency_key: str | None = None) -> Record:
+        """Attach a file to a record (POST /upload); returns the Attachable."""
+        boundary = "joist-" + uuid.uuid4().hex
+        meta: dict[str, Any] = {"FileName": filename, "ContentType": content_type,
+                                "AttachableRef": [{"EntityRef": {"type": ents.canonical(entity), "value": str(record_id)}}]}
+        if note:
+            meta["Note"] = note
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file_metadata_01\"\r\n"
+                f"Content-Type: application/json\r\n\r\n{dumps(meta)}\r\n--{boundary}\r\n"
+                f"Content-Disposition: form-data; name=\"file_content_01\"; filename=\"{filename}\"\r\n"
+                f"Content-Type: {content_type}\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        rid = request_id(idempotency_key) if idempotency_key else str(uuid.uuid4())
+        data = self._json("POST", "upload", params={"requestid": rid}, content=body,
+                          content_type=f"multipart/form-data; boundary={boundary}", safe=True)
+        item = data["AttachableResponse"][0]
+        if "Fault" in item:
+            raw = item["Fault"].get("Error") or [{}]
+            raise errors.from_fault({k.lower(): str(v) for k, v in raw[0].items()}, None)
+        return item["Attachable"]
+
+    def download(self, attachable_id: str) -> bytes:
+        """The bytes of an attached file (through the short-lived link QBO hands out)."""
+        link = self._call("GET", f"download/{attachable_id}", safe=True, reading=True).text.strip()
+        try:
+            response = send_with_retries(self.http, self.http.build_request("GET", link), safe_to_retry=True,
+                                         policy=self.policy, sleep=self.sleep)
+        except TRANSIENT_ERRORS as exc:
+            raise errors.transport_failure(exc) from None
+        if response.status_code != 200:
+            raise errors.QBOUnavailable(f"the attachment link answered HTTP {response.status_code}", system="qbo",
+                                        status=response.status_code, retryable=True)
+        return response.content
+
+    def attachments(self, entity: str, record_id: str) -> list[Record]:
+        """The Attachables linked to a record."""
+        where = Where().eq("AttachableRef.EntityRef.Type", ents.canonical(entity)).eq(
+            "AttachableRef.EntityRef.value", str(record_id))
+        return list(self.find("Attachable", where))
+
+    def close(self) -> None:
+        self.http.close()
