@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from engine.state import Link, LinkConflict, SQLiteState
+
+if TYPE_CHECKING:
+    from conftest import StepClock
 
 
 def test_put_and_find_by_either_side(store: SQLiteState) -> None:
@@ -30,7 +35,7 @@ def test_ids_are_kept_as_strings(store: SQLiteState) -> None:
     assert store.find_link("vendors", procore_id="57").qbo_id == "123"  # type: ignore[union-attr]
 
 
-def test_update_replaces_fields_and_keeps_one_row(store: SQLiteState, clock) -> None:
+def test_update_replaces_fields_and_keeps_one_row(store: SQLiteState, clock: StepClock) -> None:
     first = store.put_link(Link("vendors", "57", "123", qbo_version="0"))
     clock.advance(5)
     second = store.put_link(replace(first, qbo_version="1", locked=True, lock_reason="paid"))
@@ -122,7 +127,7 @@ def test_resolver_both_ways_sees_new_links(store: SQLiteState) -> None:
         store.resolver("vendors", "sage")
 
 
-def test_links_survive_reopen(state_path, clock) -> None:
+def test_links_survive_reopen(state_path: Path, clock: StepClock) -> None:
     with SQLiteState(state_path, now=clock) as first:
         first.put_link(Link("vendors", "57", "123", locked=True, lock_reason="paid"))
     with SQLiteState(state_path, now=clock) as second:

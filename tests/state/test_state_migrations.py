@@ -73,7 +73,7 @@ def test_a_file_from_a_newer_joist_is_refused(state_path: Path) -> None:
     assert "upgrade Joist" in text
 
 
-def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.db"
     _v1_file(path)
     broken = Migration(2, "broken", migrations.MIGRATIONS[1].statements + ("CREATE TABLE links (x)",))

@@ -4,12 +4,17 @@ from __future__ import annotations
 import os
 import stat
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from engine.state import (
     Link, LinkConflict, SQLiteState, StateTokenStore, UnknownIntent, canonical_json, content_hash, intent_key,
 )
+
+if TYPE_CHECKING:
+    from conftest import StepClock
 
 
 def test_cursors(store: SQLiteState) -> None:
@@ -23,7 +28,7 @@ def test_cursors(store: SQLiteState) -> None:
     assert store.cursor("qbo", "Bill") is None
 
 
-def test_runs_newest_first(store: SQLiteState, clock) -> None:
+def test_runs_newest_first(store: SQLiteState, clock: StepClock) -> None:
     first = store.start_run("sync", "+bills")
     clock.advance(60)
     store.finish_run(first, "ok", {"create": 3, "skip": 10})
@@ -41,7 +46,7 @@ def test_runs_newest_first(store: SQLiteState, clock) -> None:
         store.finish_run(999, "ok", {})
 
 
-def test_failure_attempts_and_backoff(store: SQLiteState, clock) -> None:
+def test_failure_attempts_and_backoff(store: SQLiteState, clock: StepClock) -> None:
     first = store.record_failure("bills", "17", code="C506", message="vendor inactive", hint="reactivate it", run_id=4)
     assert (first.attempts, first.next_attempt) == (1, "2026-03-01T12:01:00.000+00:00")
     assert (first.hint, first.run_id) == ("reactivate it", 4)
@@ -58,7 +63,7 @@ def test_failure_attempts_and_backoff(store: SQLiteState, clock) -> None:
     assert capped.next_attempt == "2026-03-01T18:01:00.000+00:00"  # capped at 6 h
 
 
-def test_failures_due_and_by_flow(store: SQLiteState, clock) -> None:
+def test_failures_due_and_by_flow(store: SQLiteState, clock: StepClock) -> None:
     store.record_failure("bills", "1", code="C506", message="a")
     store.record_failure("vendors", "2", code="M401", message="b")
     assert store.failures(due=True) == []
@@ -108,7 +113,7 @@ def test_abandoned_intent_reopens(store: SQLiteState) -> None:
     assert (reopened.state, reopened.attempts, reopened.payload_hash) == ("pending", 2, "h")
 
 
-def test_pending_intents_by_flow_oldest_first(store: SQLiteState, clock) -> None:
+def test_pending_intents_by_flow_oldest_first(store: SQLiteState, clock: StepClock) -> None:
     for flow, source in (("bills", "2"), ("vendors", "1"), ("bills", "1")):
         store.begin_intent(flow, source, intent_key(flow, source), action="create", target_system="qbo",
                            target_entity="X", payload_hash=None)
@@ -204,7 +209,7 @@ def test_outer_rollback_undoes_inner_commit(store: SQLiteState) -> None:
     assert store.links() == []
 
 
-def test_token_store_in_state(store: SQLiteState, state_path) -> None:
+def test_token_store_in_state(store: SQLiteState, state_path: Path) -> None:
     tokens = StateTokenStore(store)
     assert tokens.load("qbo:1") is None
     tokens.save("qbo:1", {"refresh_token": "r1", "expires_at": 1234.5})
@@ -216,14 +221,14 @@ def test_token_store_in_state(store: SQLiteState, state_path) -> None:
         assert StateTokenStore(reopened).load("qbo:1") == {"refresh_token": "r2", "expires_at": 1300.0}
 
 
-def test_state_file_settings(store: SQLiteState, state_path) -> None:
+def test_state_file_settings(store: SQLiteState, state_path: Path) -> None:
     assert state_path.exists()
     assert store._query("PRAGMA journal_mode")[0][0] == "wal"
     assert store._query("PRAGMA synchronous")[0][0] == 2  # FULL
     assert stat.S_ISREG(state_path.stat().st_mode)
 
 
-def test_forget_old_intents_keeps_pending(store: SQLiteState, clock) -> None:
+def test_forget_old_intents_keeps_pending(store: SQLiteState, clock: StepClock) -> None:
     for source in ("1", "2", "3"):
         store.begin_intent("bills", source, f"k{source}", action="create", target_system="qbo",
                            target_entity="Bill", payload_hash=None)

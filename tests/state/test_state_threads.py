@@ -1,6 +1,7 @@
 """One store shared by several threads: no lost writes, transactions do not interleave."""
 from __future__ import annotations
 
+from typing import Callable
 import threading
 from pathlib import Path
 
@@ -10,7 +11,7 @@ THREADS = 8
 PER_THREAD = 60
 
 
-def _run_all(target, count: int = THREADS) -> list[BaseException]:
+def _run_all(target: Callable[[int], None], count: int = THREADS) -> list[BaseException]:
     errors: list[BaseException] = []
 
     def guarded(n: int) -> None:
