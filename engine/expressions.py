@@ -453,10 +453,6 @@ def _jinja_checks(tree: jn.Template, text: str, location: Location, allowed: tup
             near = suggest(flt.name, JINJA.filters)
             raise UnknownFunction(f"unknown filter {flt.name!r}", location=location,
                                   hint=f"did you mean {near[0]!r}?" if near else None)
-    callables = set(CATALOGUE)
-    names = sorted(jinja2.meta.find_undeclared_variables(tree) - callables)
-    _check_names(names, allowed, text, location, whole_is_bare_word=False)
-    compiled.roots = set(names)
     for call in tree.find_all(jn.Call):
         if isinstance(call.node, jn.Name):
             _check_call(call.node.name, len(call.args), location)
@@ -468,6 +464,10 @@ def _jinja_checks(tree: jn.Template, text: str, location: Location, allowed: tup
                 compiled.refs.append(call.args[0].value)
             if call.node.name == "lookup" and call.args and isinstance(call.args[0], jn.Const):
                 compiled.lookups.append(str(call.args[0].value))
+    # after the calls, so a misspelt function gets "did you mean decimal()?", not "unknown name"
+    names = sorted(jinja2.meta.find_undeclared_variables(tree) - set(CATALOGUE))
+    _check_names(names, allowed, text, location, whole_is_bare_word=False)
+    compiled.roots = set(names)
     for node in tree.find_all(jn.Getattr):
         chain: list[str] = []
         cur: jn.Node = node
@@ -507,13 +507,15 @@ def _plain(value: Any) -> Any:
     raise SecurityError(f"a template produced a {type(value).__name__} object, not record data")
 
 
-def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
+def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONTEXT_NAMES,
+                  style: str | None = None) -> Compiled:
     """Compile a Jinja template; a lone `{{ expr }}` evaluates to its native value."""
     lone = _LONE.match(text)
     try:
         tree = JINJA.parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        line = (location.line or 1) + (exc.lineno or 1) - 1
+        # a literal block's text starts on the line after its `|`
+        line = (location.line or 1) + (exc.lineno or 1) - (0 if style == "|" else 1)
         raise JinjaSyntaxError(f"invalid Jinja: {exc.message}", location=Location(location.file, line, location.col),
                                hint="templates use {{ expression }}; see docs/rules.md") from None
     compiled = Compiled(text, "jinja" if lone else "template", location)
@@ -541,7 +543,7 @@ def compile_expression(text: str, location: Location, style: str | None = None,
                        allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
     """Compile `text` as Jinja when it holds `{{ }}`/`{% %}`, else as JMESPath."""
     if is_template(text):
-        return compile_jinja(text, location, allowed)
+        return compile_jinja(text, location, allowed, style)
     return compile_jmespath(text, location, style, allowed)
 
 
