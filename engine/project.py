@@ -283,9 +283,7 @@ def _oauth_urls(system: str, base_url: str) -> dict[str, str]:
     """The OAuth address that goes with an API base: Intuit's and Procore's, or a local sandbox's own."""
     parts = urlsplit(base_url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    if system == "procore":
-        if parts.hostname in _LOOPBACK:
-            return {"login_url": origin}
+    if system == "procore":  # any other host (a local sandbox) serves OAuth itself
         return {"login_url": _PROCORE_LOGIN.get(parts.hostname or "", origin)}
     if parts.hostname in _LOOPBACK:
         return {"token_url": origin + "/oauth2/v1/tokens/bearer"}
@@ -294,7 +292,7 @@ def _oauth_urls(system: str, base_url: str) -> dict[str, str]:
 
 def _build_connection(system: str, raw: Mapping[str, Any], at: Location) -> Connection:
     settings = dict(DEFAULTS[system])
-    settings.update({k: v for k, v in raw.items()})
+    settings.update(raw)
     settings[ACCOUNT_KEY[system]] = str(settings[ACCOUNT_KEY[system]])
     if "minor_version" in settings:
         settings["minor_version"] = str(settings["minor_version"])
@@ -314,8 +312,7 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
     file = _project_file(path)
     shown = _display(file)
     root = file.parent
-    text = file.read_text(encoding="utf-8")
-    data = yamlload.loads(text, shown)
+    data = yamlload.load(shown)
     secrets = _secret_errors(data, shown)
     secret_paths = {e.path for e in secrets}
     errors = secrets + [e for e in check(data, SCHEMA, file=shown)
@@ -349,6 +346,15 @@ def _slug(text: str) -> str:
     return slug or "joist-project"
 
 
+def _keep_out_of_git(folder: Path) -> None:
+    """Make `.joist/` (state and tokens) ignore itself, so a `git add .` never commits a token."""
+    private = folder / ".joist"
+    private.mkdir(parents=True, exist_ok=True)
+    ignore = private / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Joist's state and OAuth tokens: never commit these.\n*\n", encoding="utf-8")
+
+
 def init_project(directory: str | os.PathLike[str], *, name: str | None = None,
                  procore: Mapping[str, Any] | None = None, qbo: Mapping[str, Any] | None = None) -> Path:
     """Write a commented starter joist.yaml into `directory` (made if missing); returns its path.
@@ -366,6 +372,7 @@ def init_project(directory: str | os.PathLike[str], *, name: str | None = None,
     text = render_project(folder, name=_slug(name or folder.resolve().name),
                           procore=dict(procore or {}), qbo=dict(qbo or {}), sandbox=False)
     target.write_text(text, encoding="utf-8")
+    _keep_out_of_git(folder)
     return target
 
 
@@ -400,6 +407,7 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
         secrets[system] = (details, tokens)  # client id, secret and anything else the sandbox gave
     text = render_project(folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"),
                           sandbox=True)
+    _keep_out_of_git(folder)
     store = FileTokenStore(folder / DEFAULT_TOKENS_PATH)
     for system, (client, tokens) in secrets.items():
         key = f"{system}:{settings[system].get(ACCOUNT_KEY[system])}"

@@ -212,6 +212,7 @@ def test_init_writes_a_commented_starter(tmp_path: Path, packs: dict[str, Path])
     assert (path.parent / schema_ref).resolve() == Path(str(project_module.resources.files("schemas")
                                                          .joinpath("project.schema.json"))).resolve()
     assert "  - joist:base\n  - joist:payables\n" in text
+    assert "*" in (path.parent / ".joist" / ".gitignore").read_text().splitlines()
     # The placeholders are the only problems, and validation points at them.
     with pytest.raises(ErrorGroup) as caught:
         load_project(path)
@@ -248,6 +249,7 @@ def test_sandbox_project(tmp_path: Path, packs: dict[str, Path]) -> None:
     assert project.connection("qbo").get("token_url") == "http://127.0.0.1:8720/oauth2/v1/tokens/bearer"
     assert project.pack_specs == ["joist:base", "joist:payables"]
     assert stat.S_IMODE(os.stat(project.tokens_path).st_mode) == 0o600
+    assert (folder / ".joist" / ".gitignore").read_text().endswith("*\n")
     procore = project.credentials("procore", environ={})
     assert (procore.client_id, procore.client_secret, procore.refresh_token) == ("pc-id", "pc-secret", "pc-refresh")
     qbo = project.credentials("qbo", environ={})
