@@ -236,9 +236,9 @@ class QBOSandbox:
         if head == "download" and len(parts) == 2:
             return PlainTextResponse(self._download_url(company, parts[1], base_url))
         if head == "companyinfo":
-            return {"CompanyInfo": company.read("CompanyInfo", "1")}
+            return {"CompanyInfo": company.singleton("CompanyInfo")}
         if head == "preferences":
-            return {"Preferences": company.read("Preferences", "1")}
+            return {"Preferences": company.singleton("Preferences")}
         if head == "taxservice" and method == "POST":
             return tax_service(company, self._json(body))
         entity = SEGMENTS.get(head)

@@ -50,7 +50,14 @@ class Company:
         self._event(entity, record["Id"], "Update")
 
     def _prefs(self) -> dict[str, Any]:
-        return self.realm.find("Preferences", "1") or {}
+        return next(iter(self.realm.table("Preferences").values()), {})
+
+    def singleton(self, entity: str) -> dict[str, Any]:
+        """The one CompanyInfo or Preferences record of the company."""
+        found = next(iter(self.realm.table(entity).values()), None)
+        if found is None:
+            raise faults.not_found()
+        return self.output(found)
 
     def _next_doc_number(self, entity: str) -> Callable[[], str | None]:
         def number() -> str | None:
