@@ -159,7 +159,8 @@ class Mapper:
             for key, child in node.children.items():
                 self._explain(child, ctx, rt, f"{path}.{key}" if path else key, out)
             return
-        for n, item in enumerate(node.items):
+        position = 0  # where the item lands in the payload's list
+        for item in node.items:
             elements: list[Any] = [None]
             if item.each is not None:
                 found = item.each.evaluate(ctx, rt)
@@ -170,7 +171,8 @@ class Mapper:
                     inner.update(item=element, parent=ctx.get("item") or ctx.get("source"), index=index)
                 if item.when is not None and not truthy(item.when.evaluate(inner, rt)):
                     continue
-                self._explain(item.fields, inner, rt, f"{path}[{index if item.each else n}]", out)
+                self._explain(item.fields, inner, rt, f"{path}[{position}]", out)
+                position += 1
 
 
 def _read(ctx: Mapping[str, Any], root: str, path: tuple[str, ...]) -> Any:
