@@ -67,7 +67,8 @@ def build_graph(ruleset: "RuleSet") -> nx.DiGraph:  # noqa: F821 - RuleSet impor
             if dep not in ruleset.rules:
                 near = suggest(dep, ruleset.rules)
                 errors.append(UnknownDependency(f"depends_on names {dep!r}, which is not a flow",
-                                                location=rule.location, path=f"flow {flow}, depends_on",
+                                                location=rule.depends_on_at.get(dep, rule.location),
+                                                path=f"flow {flow}, depends_on",
                                                 hint=f"did you mean {near[0]!r}?" if near else None))
                 continue
             graph.add_edge(dep, flow, why="depends_on")
@@ -108,8 +109,8 @@ def _ref_location(rule: "Rule", link_set: str) -> Location:  # noqa: F821
 
 def order(graph: nx.DiGraph, flows: set[str] | None = None) -> list[str]:
     """Flows in run order (dependencies first), stable by name among equals."""
-    sub = graph if flows is None else graph.subgraph(flows)
-    return list(nx.lexicographical_topological_sort(sub))
+    # sort the whole graph, then keep the chosen: a subgraph would lose paths through unchosen flows
+    return [n for n in nx.lexicographical_topological_sort(graph) if flows is None or n in flows]
 
 
 def _match_atom(graph: nx.DiGraph, atom: str, root: Path | None) -> set[str]:

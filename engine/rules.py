@@ -86,6 +86,7 @@ class Rule:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     location: Location = field(default_factory=Location)
+    depends_on_at: dict[str, Location] = field(default_factory=dict)
 
     @property
     def source_entity(self) -> catalog.Entity:
@@ -339,6 +340,11 @@ class _Compiler:
             return shape
         return catalog.element(shape) if isinstance(shape, list) else None
 
+    def _depends_on_at(self) -> dict[str, Location]:
+        """Where each `depends_on` entry is written, for graph errors."""
+        entries = self.doc.get("depends_on") or []
+        return {str(dep): self.where("depends_on", i) for i, dep in enumerate(entries)}
+
     def compile(self) -> Rule | None:
         doc = self.doc
         src, tgt = self.entity("source"), self.entity("target")
@@ -394,7 +400,7 @@ class _Compiler:
             match=match, lock_when=lock_when, on_delete=str(doc.get("on_delete", "ignore")),
             update=str(doc.get("update", "sparse")), enabled=enabled, tags=list(doc.get("tags") or []),
             params={k: dict(v or {}) for k, v in (doc.get("params") or {}).items()}, files=files,
-            location=doc.location,
+            location=doc.location, depends_on_at=self._depends_on_at(),
         )
 
 
