@@ -11,11 +11,25 @@ from typing import Any
 import click
 
 from engine.errors import JoistError
-from sandbox.cli import sandbox_group
+
+LAZY_COMMANDS = {"sandbox": ("sandbox.cli", "sandbox_group")}
 
 
 class JoistGroup(click.Group):
-    """Turns JoistErrors into their formatted message and exit code 1; anything else is exit 2."""
+    """Turns JoistErrors into their formatted message and exit code 1; anything else is exit 2.
+
+    Command groups with heavy imports (the sandboxes pull in uvicorn) load on first use.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+            module, attr = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -43,7 +57,214 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["joist.debug"] = debug
 
 
-main.add_command(sandbox_group)
+rules_option = click.option("--rules", "rule_paths", multiple=True, type=click.Path(),
+                            help="A rules folder or file; repeat for layers (earliest first). "
+                                 "Default: the packs of joist.yaml, else ./rules.")
+select_option = click.option("--select", "-s", "selector", default=None,
+                             help="dbt-style: name, +name, name+, tag:x, path:dir; space = or, comma = and.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+def _workspace(rule_paths: tuple[str, ...]) -> Any:
+    from engine.workspace import resolve
+    return resolve(rule_paths)
+
+
+def _echo_json(value: Any) -> None:
+    from engine import jsonio
+    click.echo(jsonio.dumps(value, indent=2))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@json_option
+def validate(paths: tuple[str, ...], as_json: bool) -> None:
+    """Check rule files: schema, entities and fields, expressions, dependencies.
+
+    PATHS are rule folders or files, one layer each (default: the project's packs).
+    Every problem is reported, sorted by file and line; exit code 1 if there is any.
+
+    \b
+    Examples:
+      joist validate
+      joist validate rules/payables
+      joist validate rules examples/acme/rules     # a base pack and an override layer
+    """
+    from engine.errors import ErrorGroup
+    try:
+        ws = _workspace(paths)
+    except ErrorGroup as group:
+        if as_json:
+            _echo_json({"ok": False, "errors": [e.to_dict() for e in group.errors]})
+            raise click.exceptions.Exit(1)
+        raise
+    if as_json:
+        _echo_json({"ok": True, "flows": sorted(ws.ruleset.rules), "warnings": [w.to_dict() for w in ws.ruleset.warnings]})
+        return
+    for warning in ws.ruleset.warnings:
+        click.echo("warning: " + warning.format(), err=True)
+    n = len(ws.ruleset.rules)
+    click.echo(f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
+               f"{len(ws.ruleset.lookups)} lookup table(s)")
+
+
+@main.command("ls")
+@rules_option
+@select_option
+@json_option
+def list_flows(rule_paths: tuple[str, ...], selector: str | None, as_json: bool) -> None:
+    """List flows in run order: direction, source and target, links, tags.
+
+    \b
+    Examples:
+      joist ls
+      joist ls --select tag:payables
+      joist ls --select +commitment_invoices_to_bills
+    """
+    from engine.graph import build_graph, select
+    from engine.render import rule_row
+    ws = _workspace(rule_paths)
+    graph = build_graph(ws.ruleset)
+    flows = select(graph, selector)
+    rows = [rule_row(ws.ruleset.rules[f]) for f in flows]
+    if as_json:
+        _echo_json(rows)
+        return
+    import sys
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(box=None, header_style="bold")
+    for column in ("flow", "direction", "source", "target", "links", "tags"):
+        table.add_column(column, no_wrap=True)
+    for r in rows:
+        table.add_row(r["flow"], r["direction"], r["source"], r["target"], r["links"], ",".join(r["tags"]))
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+@main.command()
+@rules_option
+@select_option
+@click.option("--format", "fmt", type=click.Choice(["text", "dot", "mermaid"]), default="text", show_default=True)
+def graph(rule_paths: tuple[str, ...], selector: str | None, fmt: str) -> None:
+    """Show the dependency graph of flows (edges from depends_on and ref()).
+
+    \b
+    Examples:
+      joist graph
+      joist graph --format dot | dot -Tsvg > flows.svg
+      joist graph --select +commitment_invoices_to_bills --format mermaid
+    """
+    from engine.graph import build_graph, select
+    from engine.render import graph_dot, graph_mermaid, graph_text
+    ws = _workspace(rule_paths)
+    g = build_graph(ws.ruleset)
+    flows = select(g, selector)
+    click.echo({"text": graph_text, "dot": graph_dot, "mermaid": graph_mermaid}[fmt](g, flows))
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    import yaml
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--params")
+        key, value = pair.split("=", 1)
+        params[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return params
+
+
+@main.command("map")
+@click.argument("flow")
+@click.option("--input", "-i", "input_path", type=click.Path(allow_dash=True), default="-", show_default=True,
+              help="Records as JSON lines ('-' reads standard input).")
+@click.option("--output", "-o", "output_path", type=click.Path(allow_dash=True), default="-", show_default=True,
+              help="Where the mapped JSON lines go.")
+@click.option("--links", "links_path", type=click.Path(exists=True, dir_okay=False),
+              help='A JSON file {"link_set": {"source id": "target id"}} for ref().')
+@click.option("--params", "-p", "param_pairs", multiple=True, metavar="KEY=VALUE", help="Set a param (repeatable).")
+@rules_option
+def map_command(flow: str, input_path: str, output_path: str, links_path: str | None, param_pairs: tuple[str, ...],
+                rule_paths: tuple[str, ...]) -> None:
+    """Map records through FLOW offline: JSON lines in, one JSON line out per record.
+
+    Nothing is read from or written to any system. Streams, so memory stays flat for
+    any input size. Exit code 1 if any record failed to map.
+
+    \b
+    Examples:
+      joist map commitment_invoices_to_bills -i requisitions.jsonl -o bills.jsonl
+      joist map companies_to_vendors -i vendors.jsonl --links links.json -p owner_group=Clients
+    """
+    import sys
+    from engine import jsonio
+    ws = _workspace(rule_paths)
+    rule = ws.ruleset[flow]
+    links = jsonio.loads(open(links_path, encoding="utf-8").read()) if links_path else {}
+    params = {**ws.params, **_parse_params(param_pairs)}
+    from engine.mapstream import map_stream
+    src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
+    dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")
+    try:
+        counts = map_stream(rule, src, dst, links=links, params=params, lookups=ws.ruleset.lookups,
+                            input_name=input_path)
+    finally:
+        if src is not sys.stdin:
+            src.close()
+        if dst is not sys.stdout:
+            dst.close()
+    click.echo(f"{counts.total} records: {counts.mapped} mapped, {counts.skipped} skipped, "
+               f"{counts.deferred} deferred, {counts.error} failed", err=True)
+    for message in counts.errors[:5]:
+        click.echo(message, err=True)
+    if counts.error:
+        raise click.exceptions.Exit(1)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--update", is_flag=True, help="Write new snapshots for cases whose output changed.")
+@click.option("--select", "-s", "selector", default=None, help="Only the tests of these flows (a selector).")
+@click.option("-k", "keyword", default=None, help="Only cases whose name matches (pytest -k).")
+def test_command(paths: tuple[str, ...], update: bool, selector: str | None, keyword: str | None) -> None:
+    """Run rule tests (*.test.yaml beside the rules) and compare snapshots.
+
+    \b
+    Examples:
+      joist test
+      joist test --select tag:payables
+      joist test rules/payables --update
+    """
+    import pytest
+    from engine.testing import TEST_SUFFIXES
+    from pathlib import Path
+    targets = [Path(p) for p in paths]
+    if not targets:
+        ws = _workspace(())
+        targets = [p for _, layer_paths in ws.layers for p in layer_paths]
+    if selector:
+        from engine.graph import build_graph, select
+        ws = _workspace(())
+        flows = set(select(build_graph(ws.ruleset), selector))
+        files = [f for t in targets for f in (Path(t).rglob("*") if Path(t).is_dir() else [Path(t)])
+                 if f.name.endswith(TEST_SUFFIXES) and _test_flow(f) in flows]
+        if not files:
+            raise click.ClickException(f"no rule tests for the flows selected by {selector!r}")
+        targets = files
+    args = [str(t) for t in targets] + ["-q", "-p", "no:cacheprovider", "--rootdir", str(Path.cwd())]
+    if update:
+        args.append("--snapshot-update")
+    if keyword:
+        args += ["-k", keyword]
+    code = pytest.main(args)
+    raise click.exceptions.Exit(0 if code == 0 else 1)
+
+
+def _test_flow(path: Any) -> str | None:
+    import yaml
+    try:
+        return (yaml.safe_load(path.read_text()) or {}).get("rule")
+    except yaml.YAMLError:
+        return None
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ class Entity:
 def load(system: str) -> dict[str, Entity]:
     """Every entity of `system` (`qbo` or `procore`), from the shipped catalogue."""
     text = resources.files("schemas").joinpath("catalog", f"{system}.yaml").read_text(encoding="utf-8")
-    doc = yaml.safe_load(text)
+    doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return {
         name: Entity(system, name, spec.get("id", "id"), spec.get("version"), spec.get("fields") or {},
                      spec.get("description", ""))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 import jinja2
@@ -158,6 +159,24 @@ def _compile_chain(keys: list[str]) -> Evaluator:
         def one(cur: Any, rt: Runtime) -> Any:
             return cur.get(k) if isinstance(cur, dict) else None
         return one
+    if len(keys) == 2:
+        k0, k1 = keys
+
+        def two(cur: Any, rt: Runtime) -> Any:
+            try:
+                return cur[k0][k1]
+            except (KeyError, TypeError, IndexError):
+                return None
+        return two
+    if len(keys) == 3:
+        k0, k1, k2 = keys
+
+        def three(cur: Any, rt: Runtime) -> Any:
+            try:
+                return cur[k0][k1][k2]
+            except (KeyError, TypeError, IndexError):
+                return None
+        return three
     keys_t = tuple(keys)
 
     def chain(cur: Any, rt: Runtime) -> Any:
@@ -219,6 +238,12 @@ def _compile_jmespath(ast: dict[str, Any]) -> Evaluator:
             return lambda cur, rt: impl(rt, a0(cur, rt))
         if len(args) == 2:
             a0, a1 = args
+            if children[0]["type"] == "literal":  # ref('vendors', ...), lookup('table', ...)
+                v0 = children[0]["value"]
+                return lambda cur, rt: impl(rt, v0, a1(cur, rt))
+            if children[1]["type"] == "literal":
+                v1 = children[1]["value"]
+                return lambda cur, rt: impl(rt, a0(cur, rt), v1)
             return lambda cur, rt: impl(rt, a0(cur, rt), a1(cur, rt))
         return lambda cur, rt: impl(rt, *[a(cur, rt) for a in args])
     if kind == "comparator":
@@ -410,9 +435,23 @@ def compile_jmespath(text: str, location: Location, style: str | None = None,
 
 # ---------------------------------------------------------------- Jinja
 
+def _finalize(value: Any) -> Any:
+    # A null field renders as nothing, not as the word "None".
+    return "" if value is None else value
+
+
+class _JoistJinja(ImmutableSandboxedEnvironment):
+    """`a.b` reads the field `b` of a record first (so `source.items` is the field, not dict.items)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def _jinja_environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=True)
+    env = _JoistJinja(undefined=jinja2.StrictUndefined, autoescape=False,
+                                        keep_trailing_newline=True, finalize=_finalize)
     env.globals.clear()  # range, dict, cycler, joiner, lipsum, namespace: Python objects, not record data
     for name, fn in CATALOGUE.items():
         def bound(*args: Any, _impl: Callable[..., Any] = fn.impl) -> Any:
@@ -507,6 +546,62 @@ def _plain(value: Any) -> Any:
     raise SecurityError(f"a template produced a {type(value).__name__} object, not record data")
 
 
+def _path_of(node: jn.Node) -> list[str] | None:
+    chain: list[str] = []
+    while isinstance(node, jn.Getattr):
+        chain.insert(0, node.attr)
+        node = node.node
+    if isinstance(node, jn.Name) and node.ctx == "load" and node.name in CONTEXT_NAMES:
+        return [node.name] + chain
+    return None
+
+
+def _fast_path(path: list[str]) -> Evaluator:
+    root, rest = path[0], tuple(path[1:])
+
+    def read(ctx: Any, rt: Runtime) -> Any:
+        cur = ctx[root]
+        for step in rest:
+            if isinstance(cur, Mapping) and step in cur:
+                cur = cur[step]
+            else:
+                raise jinja2.UndefinedError(f"{type(cur).__name__ if cur is not None else 'None'} object "
+                                            f"has no attribute {step!r}")
+        return cur
+    return read
+
+
+def _fast_template(tree: jn.Template, lone: bool) -> Evaluator | None:
+    """Templates that only interpolate field paths, as plain Python (same output as Jinja)."""
+    if len(tree.body) != 1 or not isinstance(tree.body[0], jn.Output):
+        return None
+    parts: list[Any] = []
+    for node in tree.body[0].nodes:
+        if isinstance(node, jn.TemplateData):
+            parts.append(node.data)
+            continue
+        path = _path_of(node)
+        if path is None:
+            return None
+        parts.append(_fast_path(path))
+    if lone:
+        readers = [p for p in parts if not isinstance(p, str)]
+        if len(readers) != 1 or any(isinstance(p, str) and p.strip() for p in parts):
+            return None
+        return readers[0]
+
+    def render(ctx: Any, rt: Runtime) -> str:
+        out = []
+        for part in parts:
+            if part.__class__ is str:
+                out.append(part)
+            else:
+                value = part(ctx, rt)
+                out.append("" if value is None else str(value))
+        return "".join(out)
+    return render
+
+
 def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONTEXT_NAMES,
                   style: str | None = None) -> Compiled:
     """Compile a Jinja template; a lone `{{ expr }}` evaluates to its native value."""
@@ -520,6 +615,10 @@ def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONT
                                hint="templates use {{ expression }}; see docs/rules.md") from None
     compiled = Compiled(text, "jinja" if lone else "template", location)
     _jinja_checks(tree, text, location, allowed, compiled)
+    fast = _fast_template(tree, bool(lone))
+    if fast is not None:
+        compiled.evaluate = fast
+        return compiled
     try:
         if lone:
             native = JINJA.compile_expression(lone.group("expr"), undefined_to_none=False)

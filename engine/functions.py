@@ -82,7 +82,14 @@ def _register(name: str, min_args: int, max_args: int | None, doc: str, example:
 
 def to_decimal(value: Any, fn: str = "decimal") -> Decimal:
     """`value` as a Decimal: numbers, numeric strings ("1,234.50" too). Floats go via their repr."""
-    if isinstance(value, Decimal):
+    if type(value) is str:
+        try:
+            number = Decimal(value)
+            if number.is_finite():
+                return number
+        except InvalidOperation:
+            pass
+    elif isinstance(value, Decimal):
         return value
     if isinstance(value, bool) or value is None:
         raise FunctionError(f"{fn}() expected a number, got {_show(value)}",
@@ -93,7 +100,9 @@ def to_decimal(value: Any, fn: str = "decimal") -> Decimal:
         return Decimal(repr(value))
     if isinstance(value, str):
         try:
-            return Decimal(value.strip().replace(",", ""))
+            number = Decimal(value.strip().replace(",", ""))
+            if number.is_finite():
+                return number
         except InvalidOperation:
             pass
     raise FunctionError(f"{fn}() expected a number, got {_show(value)}")
@@ -109,8 +118,8 @@ def _show(value: Any) -> str:
 def fn_ref(rt: Runtime, link_set: Any, source_id: Any) -> str | None:
     if source_id is None or source_id == "":
         return None
-    key = str(source_id)
-    found = rt.links(link_set, key) if rt.links else None
+    key = source_id if source_id.__class__ is str else str(source_id)
+    found = rt.links(link_set, key) if rt.links is not None else None
     if found is None:
         rt.missing.append((str(link_set), key))
     return found

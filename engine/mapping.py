@@ -12,12 +12,13 @@ out. Outcomes:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from engine.errors import JoistError
 from engine.expressions import RUNTIME_ERRORS, Compiled, EvaluationError
-from engine.functions import LinkResolver, Runtime, set_runtime
+from engine.functions import LinkResolver, Runtime
 from engine.nodes import ItemNode, ListNode, Node, ObjectNode, ValueNode, compile_tree, truthy
 from engine.rules import Rule
 
@@ -77,6 +78,9 @@ def _guarded_tree(node: Node, path: str = "") -> Node:
     return ListNode(items, node.origin)
 
 
+_OBJECT_NAME = re.compile(r"'[\w.]*(?:PosDict|dict) object'")
+
+
 def record_id(rule: Rule, record: Mapping[str, Any]) -> str:
     """The source record's id as a string."""
     value = record.get(rule.source_entity.id_field)
@@ -91,6 +95,9 @@ class Mapper:
         self.rule = rule
         self.params = {**rule.default_params(), **(params or {})}
         self.lookups = lookups or {}
+        # The fast tree runs unguarded; only when it raises is the record mapped again
+        # through the guarded tree, which says which field and expression failed.
+        self._fast = compile_tree(rule.fields)
         self._build = compile_tree(_guarded_tree(rule.fields))
         self._where = _guard("source.where", rule.source.where) if rule.source.where else None
         self._entity_when = [(name, _guard(f"target.entity_when.{name}", e)) for name, e in rule.target.entity_when.items()]
@@ -105,7 +112,6 @@ class Mapper:
         """Map one record. Never raises for bad data: a failure is an `error` outcome."""
         rt = Runtime(links=links, lookups=self.lookups)
         ctx = self.context(record, target)
-        set_runtime(rt)
         try:
             if self._where is not None and not truthy(self._where(ctx, rt)):
                 return MapResult("skipped", reason=f"source.where is false: {self.rule.source.where.text}")
@@ -114,13 +120,15 @@ class Mapper:
                 if truthy(test(ctx, rt)):
                     entity = name
                     break
-            payload = self._build(ctx, rt) or {}
+            try:
+                payload = self._fast(ctx, rt) or {}
+            except (JoistError, *RUNTIME_ERRORS):
+                rt.missing.clear()
+                payload = self._build(ctx, rt) or {}
         except _Failed as failed:
             if rt.missing:
                 return MapResult("deferred", missing=_unique(rt.missing), reason=_missing_reason(rt.missing))
             return MapResult("error", error=self._error(record, failed))
-        finally:
-            set_runtime(None)
         if rt.missing:
             return MapResult("deferred", missing=_unique(rt.missing), reason=_missing_reason(rt.missing))
         return MapResult("mapped", payload=payload, entity=entity)
@@ -134,6 +142,7 @@ class Mapper:
             cause.location = failed.expr.location
             return cause
         message = str(cause).strip() or type(cause).__name__
+        message = _OBJECT_NAME.sub("the record", message).replace("has no attribute", "has no field")
         return EvaluationError(f"{failed.expr.text!r} failed: {message}", location=failed.expr.location,
                                path=where, hint="check the record's data, or guard the expression with coalesce()/default()")
 

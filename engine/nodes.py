@@ -52,23 +52,29 @@ Node = Union[ValueNode, ObjectNode, ListNode]
 Builder = Callable[[dict[str, Any], Runtime], Any]
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value == {} or value == []
-
-
 def compile_tree(node: Node) -> Builder:
     """Nested closures that build the target payload for one context."""
     if isinstance(node, ValueNode):
         return node.expr.evaluate
     if isinstance(node, ObjectNode):
         parts = tuple((key, compile_tree(child)) for key, child in node.children.items())
+        if len(parts) == 1:  # `VendorRef.value`: one key deep, the commonest shape of all
+            ((only_key, only),) = parts
+
+            def build_single(ctx: dict[str, Any], rt: Runtime) -> dict[str, Any] | None:
+                value = only(ctx, rt)
+                if value is None or (type(value) in (dict, list) and not value):
+                    return None
+                return {only_key: value}
+            return build_single
 
         def build_object(ctx: dict[str, Any], rt: Runtime) -> dict[str, Any] | None:
             out = {}
             for key, build in parts:
                 value = build(ctx, rt)
-                if not _empty(value):
-                    out[key] = value
+                if value is None or (type(value) in (dict, list) and not value):
+                    continue
+                out[key] = value
             return out or None
         return build_object
     items = tuple(_compile_item(item) for item in node.items)
@@ -99,9 +105,9 @@ def _compile_item(item: ItemNode) -> Callable[[dict[str, Any], Runtime, list[Any
             return
         if not isinstance(elements, list):
             elements = [elements]
-        parent = ctx.get("item", ctx.get("source"))
+        parent = ctx.get("item") or ctx.get("source")
+        inner = dict(ctx)  # one scope for all elements: nothing keeps a reference to it
         for index, element in enumerate(elements):
-            inner = dict(ctx)
             inner["item"], inner["parent"], inner["index"] = element, parent, index
             if when is None or truthy(when(inner, rt)):
                 value = build(inner, rt)

@@ -147,7 +147,7 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
         candidates = [p] if p.is_file() else sorted(p.rglob("*.yaml")) + sorted(p.rglob("*.yml"))
         for f in candidates:
             name = f.name
-            if name.endswith((".test.yaml", ".test.yml")) or "lookups" in f.parts or "__snapshots__" in f.parts:
+            if name.endswith((".test.yaml", ".test.yml")) or {"lookups", "fixtures", "__snapshots__"} & set(f.parts):
                 continue
             if name.startswith(("joist.", "_")):
                 continue

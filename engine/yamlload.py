@@ -59,7 +59,7 @@ def _style(node: yaml.Node) -> str | None:
     return getattr(node, "style", None)
 
 
-class _PositionLoader(yaml.SafeLoader):
+class _PositionLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     filename: str | None = None
 
 
