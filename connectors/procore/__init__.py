@@ -1,0 +1,4 @@
+"""Joist's Procore connector: `ProcoreConnector` (REST v1.x over httpx)."""
+from connectors.procore.client import ProcoreConnector
+
+__all__ = ["ProcoreConnector"]

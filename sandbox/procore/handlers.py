@@ -23,7 +23,7 @@ from sandbox.procore.query import (BadQuery, apply_filters, deleted_filter, page
                                    sort_rows)
 from sandbox.procore.render import dumps
 from sandbox.procore.resources import RESOURCES, Resource
-from sandbox.procore.store import RecordNotFound, ValidationFailed
+from sandbox.procore.store import RecordNotFound, ValidationFailed, parse_decimal
 
 if TYPE_CHECKING:
     from sandbox.procore.app import ProcoreSandbox
@@ -57,6 +57,7 @@ class View:
     window: str | None = None                   # "day" | "week": default date range of time lists
     roots: tuple[str, ...] = ()                 # accepted body roots (default: the resource's root)
     view: str = "list"
+    query_filters: tuple[str, ...] = ()         # plain query params that filter (contract_payments' contract_id)
 
 
 @dataclass
@@ -132,6 +133,10 @@ class Handlers:
             rows = [r for r in rows if r.get(stored) == wanted]
         for stored, value in view.fixed:
             rows = [r for r in rows if r.get(stored) == value]
+        for name in view.query_filters:
+            if ctx.request.query_params.get(name) not in (None, ""):
+                wanted = _int(ctx.request.query_params[name], name)
+                rows = [r for r in rows if r.get(name) == wanted]
         return rows
 
     def record(self, ctx: Ctx, view: View, record_id: Any) -> Record:
@@ -230,6 +235,12 @@ class Handlers:
     def add_line(self, ctx: Ctx, holder_type: str, holder: Record, line: Record, position: int | None = None) -> Record:
         if not holder_type:
             raise ApiError(422, {"errors": {"line_items": ["are not supported here"]}})
+        if line.get("amount") is None and line.get("manual_amount") not in (None, ""):
+            try:
+                line["amount"] = parse_decimal(line.pop("manual_amount"))  # v1.1 direct cost lines
+            except (ArithmeticError, ValueError):
+                raise ValidationFailed({"manual_amount": ["is not a number"]}) from None
+        line.pop("manual_amount", None)
         if line.get("amount") is None and line.get("quantity") is not None and line.get("unit_cost") is not None:
             line["amount"] = (line["quantity"] * line["unit_cost"]).quantize(Decimal("0.01"))
             line.setdefault("extended_type", "calculated")
@@ -328,7 +339,8 @@ class Handlers:
     async def update(self, ctx: Ctx, view: View) -> Response:
         resource = RESOURCES[view.resource]
         row = self.record(ctx, view, ctx.path["id"])
-        data = self.body_root(ctx, resource, view)
+        data = {} if ctx.files and not any(isinstance(ctx.body.get(r), dict) for r in view.roots or (resource.root,)) \
+            else self.body_root(ctx, resource, view)
         data.pop("line_items", None)
         ctx.extra["creating"] = False
         self.prepare(ctx, resource, data, row.get("project_id"))

@@ -121,7 +121,7 @@ def build_routes(h: Extras) -> list[Route]:
     resource("payment_applications", [f"{v1}/payment_applications"], f"{v1}/payment_applications/{{id}}",
              methods="GD")
     resource("contract_payments", [f"{v1}/contract_payments"], f"{v1}/contract_payments/{{id}}",
-             f"{v1}/contract_payments")
+             f"{v1}/contract_payments", query_filters=("contract_id",))
     for kind, holder in (("work_order_contracts", "WorkOrderContract"),
                          ("purchase_order_contracts", "PurchaseOrderContract")):
         resource(kind, [f"{v1}/{kind}"], f"{v1}/{kind}/{{id}}", f"{v1}/{kind}", f"{v1}/{kind}/sync")

@@ -1,0 +1,138 @@
+"""OAuth 2.0 for Procore: client credentials, authorization code, and refresh with rotation.
+
+Procore's refresh tokens are single-use: each refresh returns a new pair and kills the old
+refresh token, even when the response never arrives. So a refresh is never retried after
+the request may have reached Procore, and the new pair is saved to the token store before
+anything (the API call that needed it included) uses it.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+import httpx
+
+from connectors.base import AuthError, Credentials, Unavailable
+from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, send_with_retries
+from connectors.procore.errors import SYSTEM, RefreshTokenInvalid, error_for, explain
+from connectors.tokens import TokenStore
+
+EARLY = 60.0  # refresh this many seconds before the access token expires
+
+
+class ProcoreAuth:
+    """Keeps one connection's access token valid; persists every rotated refresh token."""
+
+    def __init__(self, login_url: str, credentials: Credentials, token_store: TokenStore, key: str,
+                 client: httpx.Client, *, wall: Callable[[], float] = time.time, sleep: Sleep = time.sleep,
+                 policy: RetryPolicy | None = None) -> None:
+        self.login_url = login_url.rstrip("/")
+        self.credentials = credentials
+        self.store = token_store
+        self.key = key
+        self.client = client
+        self.wall = wall
+        self.sleep = sleep
+        self.policy = policy or RetryPolicy()
+        self._lock = threading.Lock()
+        saved = token_store.load(key) or {}
+        for name in ("refresh_token", "access_token", "expires_at"):
+            if saved.get(name) is not None:
+                setattr(credentials, name, saved[name])
+
+    # ---- tokens ------------------------------------------------------------------------
+    def token(self) -> str:
+        """A valid access token, refreshing (or fetching one) when needed."""
+        creds = self.credentials
+        if creds.access_token and creds.expires_at and creds.expires_at - EARLY > self.wall():
+            return creds.access_token
+        with self._lock:
+            if creds.access_token and creds.expires_at and creds.expires_at - EARLY > self.wall():
+                return creds.access_token
+            self._grant()
+        assert creds.access_token
+        return creds.access_token
+
+    def invalidate(self, token: str) -> None:
+        """Forget `token` (the API said it is no longer valid); the next `token()` gets a new one."""
+        with self._lock:
+            if self.credentials.access_token == token:
+                self.credentials.access_token = None
+                self.credentials.expires_at = None
+
+    def _grant(self) -> None:
+        creds = self.credentials
+        if creds.refresh_token:
+            self._token_request({"grant_type": "refresh_token", "refresh_token": creds.refresh_token}, safe=False)
+        else:
+            self._token_request({"grant_type": "client_credentials"}, safe=True)
+
+    def _token_request(self, fields: dict[str, str], *, safe: bool) -> dict[str, Any]:
+        creds = self.credentials
+        data = {**fields, "client_id": creds.client_id, "client_secret": creds.client_secret}
+        request = self.client.build_request("POST", f"{self.login_url}/oauth/token", data=data,
+                                            headers={"Accept": "application/json"})
+        try:
+            response = send_with_retries(self.client, request, safe_to_retry=safe, policy=self.policy,
+                                         sleep=self.sleep)
+        except TRANSIENT_ERRORS as exc:
+            if fields["grant_type"] == "client_credentials":
+                raise Unavailable(f"could not reach Procore's token endpoint ({type(exc).__name__})",
+                                  system=SYSTEM, retryable=True, hint="Check the network and retry.") from None
+            raise AuthError(f"the connection dropped during a Procore token {fields['grant_type']} request",
+                            system=SYSTEM, hint="Procore may have used up the refresh token; if the next run "
+                                                "fails to authenticate, reconnect with `joist connect procore`.") from None
+        if response.status_code != 200:
+            message, _ = explain(_json(response))
+            if response.status_code == 400 and fields["grant_type"] in ("refresh_token", "authorization_code"):
+                raise RefreshTokenInvalid(f"Procore refused the {fields['grant_type'].replace('_', ' ')}: {message}",
+                                          system=SYSTEM, status=400, api_code=str(_json(response).get("error", ""))
+                                          if isinstance(_json(response), dict) else None,
+                                          hint="Reconnect Joist to Procore: joist connect procore "
+                                               "(refresh tokens work once; another client may have used it).")
+            raise error_for(response, action="issue a token")
+        body = response.json()
+        expires_at = float(body.get("created_at") or self.wall()) + float(body.get("expires_in") or 5400)
+        tokens = {"access_token": body["access_token"], "expires_at": expires_at,
+                  "refresh_token": body.get("refresh_token") or (creds.refresh_token
+                                                                 if fields["grant_type"] != "refresh_token" else None)}
+        if fields["grant_type"] == "client_credentials":
+            tokens["refresh_token"] = None
+        self.store.save(self.key, tokens)  # before the new token is used for anything
+        creds.access_token, creds.expires_at = tokens["access_token"], expires_at
+        creds.refresh_token = tokens["refresh_token"]
+        return body
+
+    # ---- authorization code ----------------------------------------------------------------
+    def authorize_url(self, redirect_uri: str, state: str | None = None) -> str:
+        """Where to send the user to approve Joist (authorization-code grant)."""
+        query = {"response_type": "code", "client_id": self.credentials.client_id, "redirect_uri": redirect_uri}
+        if state:
+            query["state"] = state
+        return f"{self.login_url}/oauth/authorize?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str) -> None:
+        """Trade an authorization code for a token pair (saved to the token store)."""
+        with self._lock:
+            self._token_request({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+                                safe=False)
+
+    def revoke(self) -> None:
+        """Revoke the current tokens at Procore and forget them."""
+        creds = self.credentials
+        token = creds.access_token or creds.refresh_token
+        if token:
+            self.client.post(f"{self.login_url}/oauth/revoke",
+                             data={"token": token, "client_id": creds.client_id, "client_secret": creds.client_secret})
+        creds.access_token = creds.refresh_token = None
+        creds.expires_at = None
+        self.store.save(self.key, {"access_token": None, "refresh_token": None, "expires_at": None})
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

@@ -1,0 +1,305 @@
+"""`ProcoreConnector`: Joist's only way to talk to Procore (REST v1.x, synchronous httpx).
+
+Every call carries the bearer token and the `Procore-Company-Id` header. Lists are read
+page by page, following `Link: rel="next"` (rebuilt from the original parameters plus the
+next page number, so nothing Procore drops from the link is lost). Incremental reads ask
+for `filters[updated_at]` from the cursor minus an overlap; the last page's cursor is the
+newest `updated_at` seen. Project-scoped entities read without a scope are read across
+every project of the company (inactive ones too), and each record gets its `project_id`.
+
+Pacing: `X-Rate-Limit-Remaining: 0` pauses the client until `X-Rate-Limit-Reset`; 429 and
+5xx back off through `connectors.http.send_with_retries` (honouring `Retry-After`).
+Writes are in `writes.py`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from connectors.base import Credentials, Page, Unavailable
+from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, TokenBucket, send_with_retries
+from connectors.procore.auth import ProcoreAuth
+from connectors.procore.entities import COMPANY_LISTS, ENTITIES, V1, Entity, catalog, typed
+from connectors.procore.errors import SYSTEM, error_for
+from connectors.procore.writes import ProcoreWrites, encode_json
+from connectors.tokens import TokenStore
+
+Record = dict[str, Any]
+
+
+def _parse_time(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def next_page(link_header: str | None) -> int | None:
+    """The page number of the `rel="next"` entry of a `Link` header, if there is one."""
+    for part in (link_header or "").split(","):
+        if 'rel="next"' in part and "<" in part:
+            url = part[part.index("<") + 1: part.index(">")]
+            page = parse_qs(urlparse(url).query).get("page")
+            if page:
+                return int(page[0])
+    return None
+
+
+class ProcoreConnector(ProcoreWrites):
+    """The Procore side of Joist (`connectors.base.Connector`)."""
+
+    system = "procore"
+
+    def __init__(self, base_url: str, company_id: int | str, credentials: Credentials, token_store: TokenStore, *,
+                 client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
+                 sleep: Sleep = time.sleep, now: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time, login_url: str | None = None, per_page: int = 1000,
+                 overlap: float = 300.0, policy: RetryPolicy | None = None, token_key: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.company_id = str(company_id)
+        self.client = client or httpx.Client(base_url=self.base_url, transport=transport, timeout=30.0)
+        self.sleep = sleep
+        self.now = now
+        self.wall = wall
+        self.per_page = per_page
+        self.overlap = overlap
+        self.policy = policy or RetryPolicy()
+        self.bucket = TokenBucket(1000.0, 1.0, 1000.0, now=now, sleep=sleep)
+        self.auth = ProcoreAuth(login_url or self.base_url, credentials, token_store,
+                                token_key or f"procore:{self.company_id}", self.client, wall=wall, sleep=sleep,
+                                policy=self.policy)
+        self.requests = 0
+
+    # ---- Connector protocol basics ------------------------------------------------------
+    def entities(self) -> list[str]:
+        return list(ENTITIES)
+
+    def record_id(self, entity: str, record: Record) -> str:
+        return str(record["id"])
+
+    def record_version(self, entity: str, record: Record) -> str | None:
+        return record.get("updated_at") or (str(record["id"]) if entity == "companies" else None)
+
+    def spec(self, entity: str) -> Entity:
+        try:
+            return ENTITIES[entity]
+        except KeyError:
+            from connectors.base import NotFound
+            from engine.errors import suggest
+            near = suggest(entity, ENTITIES)
+            raise NotFound(f"Procore has no entity {entity!r} in Joist's catalogue", system=SYSTEM,
+                           hint=f"did you mean {near[0]!r}?" if near else None) from None
+
+    # ---- transport ----------------------------------------------------------------------
+    def _observe(self, response: httpx.Response) -> None:
+        self.requests += 1
+        remaining, reset = response.headers.get("X-Rate-Limit-Remaining"), response.headers.get("X-Rate-Limit-Reset")
+        if remaining is None or reset is None:
+            return
+        try:
+            if int(remaining) <= 0 or response.status_code == 429:
+                wait = float(reset) - self.wall()
+                if wait > 0:
+                    self.bucket.pause_until(self.now() + wait)
+        except ValueError:
+            return
+
+    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
+             files: list[tuple[str, Any]] | None = None, safe: bool = True) -> httpx.Response:
+        """One API call with auth, the company header, pacing and retries (when `safe`)."""
+        for attempt in (1, 2):
+            token = self.auth.token()
+            headers = {"Authorization": f"Bearer {token}", "Procore-Company-Id": self.company_id,
+                       "Accept": "application/json"}
+            content = None
+            if json is not None:
+                content = encode_json(json)
+                headers["Content-Type"] = "application/json"
+            request = self.client.build_request(method, path, params=params, content=content, files=files,
+                                                headers=headers)
+            try:
+                response = send_with_retries(self.client, request, safe_to_retry=safe, policy=self.policy,
+                                             bucket=self.bucket, sleep=self.sleep, on_response=self._observe)
+            except TRANSIENT_ERRORS as exc:
+                raise Unavailable(f"the connection to Procore failed during {method} {urlparse(path).path} "
+                                  f"({type(exc).__name__})", system=SYSTEM, retryable=True,
+                                  hint="Check the network; the run can be retried safely.") from None
+            if response.status_code == 401 and attempt == 1:
+                self.auth.invalidate(token)
+                continue
+            return response
+        return response
+
+    def call(self, method: str, path: str, *, entity: str | None = None, action: str = "read",
+             **options: Any) -> Any:
+        """`send`, then the decoded JSON body (numbers as Decimal), or the typed error."""
+        response = self.send(method, path, **options)
+        if response.status_code >= 400:
+            raise error_for(response, entity=entity, action=action)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json(parse_float=Decimal)
+
+    def pages(self, path: str, params: Mapping[str, Any] | None = None, *, entity: str | None = None) -> Iterator[list[Record]]:
+        """Every page of a list endpoint, following `Link: rel="next"`."""
+        base = {k: v for k, v in (params or {}).items() if v is not None}
+        page = 1
+        while True:
+            response = self.send("GET", path, params={**base, "page": page, "per_page": self.per_page})
+            if response.status_code >= 400:
+                raise error_for(response, entity=entity, action="read")
+            rows = response.json(parse_float=Decimal)
+            if not isinstance(rows, list):
+                rows = rows.get("data", []) if isinstance(rows, dict) else []
+            yield rows
+            following = next_page(response.headers.get("Link"))
+            if following is None:
+                total = response.headers.get("Total")
+                if not (total and total.isdigit() and page * self.per_page < int(total) and rows):
+                    return
+                following = page + 1
+            if following <= page:
+                return
+            page = following
+
+    # ---- reads --------------------------------------------------------------------------
+    def project_ids(self, scope: Mapping[str, Any] | None = None) -> list[int]:
+        """The project of `scope`, or every project of the company (inactive ones too)."""
+        if scope and scope.get("project_id"):
+            return [int(scope["project_id"])]
+        ids: list[int] = []
+        for rows in self.pages(f"{V1}/projects", {"company_id": self.company_id, "filters[by_status]": "All"},
+                               entity="projects"):
+            ids.extend(int(r["id"]) for r in rows)
+        return ids
+
+    def _since(self, spec: Entity, since: str | None) -> dict[str, str]:
+        if not since or not spec.incremental:
+            return {}
+        low = _parse_time(since) - dt.timedelta(seconds=self.overlap)
+        high = dt.datetime.fromtimestamp(self.wall(), dt.timezone.utc) + dt.timedelta(days=1)
+        return {"filters[updated_at]": f"{_iso(low)}...{_iso(high)}"}
+
+    def _dates(self, spec: Entity) -> dict[str, str]:
+        if not spec.dated:
+            return {}
+        today = dt.datetime.fromtimestamp(self.wall(), dt.timezone.utc).date()
+        return {"start_date": "2000-01-01", "end_date": (today + dt.timedelta(days=366)).isoformat()}
+
+    def _params(self, spec: Entity, project_id: int | None, extra: Mapping[str, str]) -> dict[str, Any]:
+        params = {k: v.format(company_id=self.company_id, project_id=project_id) for k, v in spec.list_params.items()}
+        return {**params, **self._dates(spec), **extra}
+
+    def _raw_pages(self, spec: Entity, scope: Mapping[str, Any] | None,
+                   extra: Mapping[str, str]) -> Iterator[tuple[list[Record], int | None]]:
+        if spec.scope in ("global", "company"):
+            for path in (spec.list, *spec.extra_lists):
+                for rows in self.pages(path.format(company_id=self.company_id), self._params(spec, None, extra),
+                                       entity=spec.name):
+                    yield rows, None
+            return
+        if spec.company_list and not (scope and scope.get("project_id")):
+            path = COMPANY_LISTS[spec.name].format(company_id=self.company_id)
+            for rows in self.pages(path, {**self._dates(spec), **extra}, entity=spec.name):
+                yield rows, None
+            return
+        for project_id in self.project_ids(scope):
+            if spec.contracts:
+                for kind in spec.contracts:
+                    contract = ENTITIES[kind]
+                    for contracts in self.pages(contract.list, {"project_id": project_id}, entity=kind):
+                        for row in contracts:
+                            params = {**self._params(spec, project_id, extra), "contract_id": row["id"]}
+                            for rows in self.pages(spec.list, params, entity=spec.name):
+                                yield rows, project_id
+                continue
+            path = spec.list.format(company_id=self.company_id, project_id=project_id)
+            for rows in self.pages(path, self._params(spec, project_id, extra), entity=spec.name):
+                yield rows, project_id
+
+    def read(self, entity: str, *, since: str | None = None, scope: Mapping[str, Any] | None = None) -> Iterator[Page]:
+        """Every record of `entity` (changed since `since`), page by page; see the module docstring."""
+        spec = self.spec(entity)
+        newest = since
+        held: list[Record] | None = None
+        for rows, project_id in self._raw_pages(spec, scope, self._since(spec, since)):
+            records = self.complete(spec, rows, project_id)
+            for record in records:
+                stamp = record.get("updated_at")
+                if isinstance(stamp, str) and (newest is None or _parse_time(stamp) > _parse_time(newest)):
+                    newest = stamp
+            if held is not None:
+                yield Page(held, cursor=since)
+            held = records
+        yield Page(held or [], cursor=newest)
+
+    def complete(self, spec: Entity, rows: list[Record], project_id: int | None) -> list[Record]:
+        """List rows as whole records: details, line items, `project_id`, Decimal money."""
+        if not rows:
+            return []
+        if spec.detail:
+            rows = [self.call("GET", spec.show.format(id=r["id"], project_id=project_id or self._pid(r)),  # type: ignore[union-attr]
+                              params={"project_id": project_id or self._pid(r)}, entity=spec.name) for r in rows]
+        if spec.lines:
+            for row in rows:
+                row["line_items"] = [li for page in self.pages(spec.lines.format(id=row["id"]),
+                                                               {"project_id": project_id or self._pid(row)},
+                                                               entity=spec.name) for li in page]
+        if spec.bulk_lines:
+            wanted = {r["id"] for r in rows}
+            grouped: dict[Any, list[Record]] = {}
+            for page in self.pages(spec.bulk_lines.format(project_id=project_id), entity=spec.name):
+                for line in page:
+                    holder = (line.get("holder") or {}).get("id")
+                    if holder in wanted:
+                        grouped.setdefault(holder, []).append(line)
+            for row in rows:
+                row["line_items"] = grouped.get(row["id"], [])
+        shape = catalog()[spec.name]["fields"]
+        out = []
+        for row in rows:
+            record = typed(row, shape)
+            if spec.scope == "project":
+                record["project_id"] = project_id or self._pid(row)
+            out.append(record)
+        return out
+
+    @staticmethod
+    def _pid(row: Record) -> int | None:
+        project = row.get("project")
+        if isinstance(project, dict) and project.get("id") is not None:
+            return int(project["id"])
+        return row.get("project_id")
+
+    def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
+        """One record by id (None when it does not exist or was deleted)."""
+        spec = self.spec(entity)
+        project_id = int(scope["project_id"]) if scope and scope.get("project_id") else None
+        if spec.show is None or spec.scope == "global" or spec.contracts or \
+                (spec.scope == "project" and project_id is None):
+            return self._find(spec, {"filters[id][]": str(record_id)}, scope)
+        path = spec.show.format(id=record_id, company_id=self.company_id, project_id=project_id)
+        params = {"project_id": project_id} if spec.scope == "project" else {"company_id": self.company_id}
+        response = self.send("GET", path, params=params)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise error_for(response, entity=entity, action="read")
+        row = response.json(parse_float=Decimal)
+        if row.get("deleted_at"):
+            return None
+        detail = Entity(**{**spec.__dict__, "detail": False})
+        return self.complete(detail, [row], project_id)[0]
+
+    def _find(self, spec: Entity, filters: Mapping[str, str], scope: Mapping[str, Any] | None) -> Record | None:
+        for rows, project_id in self._raw_pages(spec, scope, filters):
+            if rows:
+                return self.complete(spec, rows[:1], project_id)[0]
+        return None

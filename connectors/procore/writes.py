@@ -1,0 +1,315 @@
+"""Writes to Procore: create (idempotent through `origin_id`), update, delete, attachments.
+
+A create writes `origin_id` = the idempotency key (an integer derived from it for
+timecards, whose `origin_id` is numeric). When the answer is lost (dropped connection,
+5xx) or Procore says the `origin_id` is taken, the connector looks the record up by
+`filters[origin_id]` before trying again, so a retried create finds its record instead of
+making a second one. Invoices (requisitions, payment applications) lock once they carry an
+`origin_id`, so they are created with a pending marker in `origin_data`, their items are
+filled in, and the `origin_id` is set last; the marker lets a retry find and finish them.
+
+Downloads follow Procore's redirect to its storage host by hand and never send the bearer
+token to a host other than the API's.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from urllib.parse import urljoin, urlparse
+
+from connectors.base import Conflict, ConnectorError, NotFound, Rejected, Unavailable
+from connectors.procore.entities import Entity
+from connectors.procore.errors import SYSTEM, OriginIdTaken, ReadOnlyEntity, error_for
+
+if TYPE_CHECKING:
+    from connectors.procore.client import ProcoreConnector
+
+Record = dict[str, Any]
+Attachment = tuple[str, bytes, str]  # filename, content, content type
+READ_ONLY_FIELDS = ("id", "created_at", "updated_at", "deleted_at", "project_id", "project", "company_id")
+PENDING = "joist-pending:"
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append("{" + ",".join(_piece(json.dumps(str(k)) + ":", v) for k, v in value.items()) + "}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[" + ",".join(_piece("", v) for v in value) + "]")
+    elif isinstance(value, Decimal):
+        out.append(format(value, "f"))
+    else:
+        out.append(json.dumps(value))
+
+
+def _piece(prefix: str, value: Any) -> str:
+    parts: list[str] = []
+    _encode(value, parts)
+    return prefix + "".join(parts)
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON with Decimals as numbers that keep their scale (`1200.50`), never via float."""
+    parts: list[str] = []
+    _encode(value, parts)
+    return "".join(parts).encode()
+
+
+def form_fields(prefix: str, value: Any) -> list[tuple[str, str]]:
+    """Rails-style multipart fields: `item[a]`, `item[line_items][][amount]`, `ids[]`."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in form_fields(f"{prefix}[{k}]", v)]
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, dict) for v in value):
+            return [pair for item in value for k, v in item.items() for pair in form_fields(f"{prefix}[][{k}]", v)]
+        return [pair for v in value for pair in form_fields(f"{prefix}[]", v)]
+    if isinstance(value, bool):
+        return [(prefix, "true" if value else "false")]
+    return [(prefix, format(value, "f") if isinstance(value, Decimal) else str(value))]
+
+
+def origin_value(spec: Entity, key: str) -> Any:
+    """The `origin_id` Joist writes for an idempotency key."""
+    if spec.origin == "integer":
+        return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
+    return key
+
+
+class ProcoreWrites:
+    """The write half of `ProcoreConnector` (mixed in; uses its transport and reads)."""
+
+    def _writable(self: "ProcoreConnector", entity: str, path: str | None) -> Entity:
+        spec = self.spec(entity)
+        if path is None or spec.root is None:
+            raise ReadOnlyEntity(f"Joist reads Procore {entity} but does not write them", system=SYSTEM,
+                                 hint="Point the flow at an entity Joist can write, or change its direction.")
+        return spec
+
+    @staticmethod
+    def _outgoing(spec: Entity, payload: Record) -> Record:
+        fields = {k: v for k, v in payload.items() if k not in READ_ONLY_FIELDS and k not in ("line_items", "items")}
+        if spec.name == "line_item_types" and "code" in fields:
+            fields["csv_import_code"] = fields.pop("code")  # written as csv_import_code, read back as code
+        return fields
+
+    def _project(self: "ProcoreConnector", spec: Entity, payload: Record | None,
+                 scope: Mapping[str, Any] | None) -> int | None:
+        if spec.scope != "project":
+            return None
+        value = (scope or {}).get("project_id") or (payload or {}).get("project_id")
+        if value in (None, ""):
+            raise Rejected(f"a Procore {spec.name} record needs a project", system=SYSTEM,
+                           hint="Pass scope={'project_id': ...} or map project_id in the rule.")
+        return int(value)
+
+    def _body(self, spec: Entity, fields: Record, project_id: int | None, root: str | None = None) -> Record:
+        body: Record = {(root or spec.root): fields}  # type: ignore[dict-item]
+        if spec.scope_in_body:
+            if spec.scope == "company":
+                body["company_id"] = int(self.company_id)  # type: ignore[attr-defined]
+            elif project_id is not None:
+                body["project_id"] = project_id
+        for key in ("commitment_id", "contract_id"):
+            if key in fields and spec.name in ("requisitions", "prime_contract_payments", "commitment_payments"):
+                body[key] = fields[key]
+        return body
+
+    def _path(self: "ProcoreConnector", template: str, project_id: int | None, record: Record | None = None,
+              **ids: Any) -> str:
+        contract = (record or {}).get("prime_contract_id") or ((record or {}).get("contract") or {}).get("id")
+        return template.format(company_id=self.company_id, project_id=project_id, prime_contract_id=contract, **ids)
+
+    # ---- create -------------------------------------------------------------------------
+    def create(self: "ProcoreConnector", entity: str, payload: Record, *, idempotency_key: str,
+               scope: Mapping[str, Any] | None = None, attachments: Sequence[Attachment] | None = None) -> Record:
+        """Create once per `idempotency_key` (see the module docstring); `attachments` go as multipart."""
+        spec = self._writable(entity, self.spec(entity).create)
+        project_id = self._project(spec, payload, scope)
+        fields = self._outgoing(spec, payload)
+        if spec.origin:
+            if spec.items:
+                fields["origin_data"] = PENDING + idempotency_key
+            else:
+                fields["origin_id"] = origin_value(spec, idempotency_key)
+        if payload.get("line_items") and not spec.lines:
+            lines = [dict(li) for li in payload["line_items"]]
+            if spec.name == "direct_costs":
+                for line in lines:
+                    if "amount" in line and "manual_amount" not in line:
+                        line["manual_amount"] = line.pop("amount")
+            fields["line_items"] = lines
+        path = self._path(spec.create, project_id, payload)  # type: ignore[arg-type]
+        body = self._body(spec, fields, project_id)
+        local_scope = {"project_id": project_id} if project_id else None
+        last: ConnectorError | None = None
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                if attachments:
+                    files = [(k, (None, v.encode())) for k, v in
+                             [pair for key, value in body.items() for pair in form_fields(key, value)]]
+                    files += [("attachments[]", (name, content, kind)) for name, content, kind in attachments]
+                    response = self.send("POST", path, files=files, safe=False)
+                else:
+                    response = self.send("POST", path, json=body, safe=False)
+            except Unavailable as exc:
+                last = exc
+            else:
+                if response.status_code in (200, 201):
+                    record = self.complete(spec, [response.json(parse_float=Decimal)], project_id)[0]
+                    return self._finish(spec, record, payload, idempotency_key, project_id)
+                error = error_for(response, entity=entity, action="create")
+                if not (error.retryable or isinstance(error, OriginIdTaken)):
+                    raise error
+                last = error
+            found = self.find_created(entity, idempotency_key, scope=local_scope)
+            if found is not None:
+                return self._finish(spec, found, payload, idempotency_key, project_id)
+            if isinstance(last, OriginIdTaken):
+                raise last
+            self.sleep(self.policy.delay(attempt))
+        assert last is not None
+        raise last
+
+    def _finish(self: "ProcoreConnector", spec: Entity, record: Record, payload: Record, key: str,
+                project_id: int | None) -> Record:
+        """Add what one create call cannot carry: contract line items, invoice items, the origin_id last."""
+        changed = False
+        if spec.lines and payload.get("line_items") and not record.get("line_items"):
+            for line in payload["line_items"]:
+                self.call("POST", spec.lines.format(id=record["id"]), entity=spec.name, action="add a line to",
+                          params={"project_id": project_id}, json={"line_item": self._outgoing(spec, dict(line))})
+            changed = True
+        if spec.items and record.get("origin_data") == PENDING + key:
+            self._write_items(spec, record, payload.get("items") or [], project_id)
+            self.call("PATCH", self._path(spec.update, project_id, record, id=record["id"]),  # type: ignore[arg-type]
+                      entity=spec.name, action="update", json=self._body(spec, {
+                          "origin_id": origin_value(spec, key), "origin_data": None}, project_id))
+            changed = True
+        if changed:
+            return self.get(spec.name, str(record["id"]), scope={"project_id": project_id} if project_id else None) \
+                or record
+        return record
+
+    def _write_items(self: "ProcoreConnector", spec: Entity, record: Record, items: list[Record],
+                     project_id: int | None) -> None:
+        existing = record.get("items") or record.get("g703") or []
+        by_line = {str(i.get("line_item_id")): i for i in existing}
+        root = "requisition_item" if spec.name == "requisitions" else "payment_application_line_item"
+        for n, item in enumerate(items):
+            target = by_line.get(str(item.get("line_item_id"))) or (existing[n] if n < len(existing) else None)
+            if target is None:
+                raise Rejected(f"the Procore {spec.name[:-1]} has no item for line {item.get('line_item_id')}",
+                               system=SYSTEM, element="items", hint="Map items to the contract's line items.")
+            changes = {k: v for k, v in item.items() if k not in ("id", "line_item_id")}
+            path = spec.items.format(id=record["id"], item_id=target["id"],  # type: ignore[union-attr]
+                                     prime_contract_id=(record.get("contract") or {}).get("id"))
+            self.call("PATCH", path, entity=spec.name, action="update an item of",
+                      params={"project_id": project_id}, json={root: changes})
+
+    def find_created(self: "ProcoreConnector", entity: str, idempotency_key: str, *,
+                     scope: Mapping[str, Any] | None = None) -> Record | None:
+        """The record a create with this key made, looked up by `filters[origin_id]`."""
+        spec = self.spec(entity)
+        if not spec.origin:
+            return None
+        found = self._find(spec, {"filters[origin_id]": str(origin_value(spec, idempotency_key))}, scope)
+        if found is None and spec.items:
+            for page in self.read(entity, scope=scope):
+                for record in page.records:
+                    if record.get("origin_data") == PENDING + idempotency_key:
+                        return record
+        if found is not None and spec.detail:
+            return self.get(entity, str(found["id"]), scope={"project_id": found.get("project_id")})
+        return found
+
+    # ---- update / delete ----------------------------------------------------------------
+    def update(self: "ProcoreConnector", entity: str, record_id: str, payload: Record, *,
+               current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record:
+        """Sparse PATCH; with `current`, refuse (Conflict) when Procore's copy changed since it was read."""
+        spec = self._writable(entity, self.spec(entity).update)
+        project_id = self._project(spec, {**(current or {}), **payload}, scope)
+        local_scope = {"project_id": project_id} if project_id else None
+        fresh = None
+        if current is not None or "{prime_contract_id}" in (spec.update or ""):
+            fresh = self.get(entity, record_id, scope=local_scope)
+            if fresh is None:
+                raise NotFound(f"Procore {entity} {record_id} no longer exists", system=SYSTEM, status=404,
+                               hint="It was deleted in Procore; the link will be dropped.")
+            if current is not None and current.get("updated_at") and fresh.get("updated_at") != current["updated_at"]:
+                raise Conflict(f"Procore {entity} {record_id} changed since it was read", system=SYSTEM,
+                               hint="Re-read and re-plan; the run does this on its own.", retryable=True)
+        fields = self._outgoing(spec, payload)
+        if fields:
+            path = self._path(spec.update, project_id, fresh, id=record_id)  # type: ignore[arg-type]
+            self.call("PATCH", path, entity=entity, action="update", params={"project_id": project_id},
+                      json=self._body(spec, fields, project_id, spec.update_root))
+        for line in payload.get("line_items") or [] if spec.lines else []:
+            line_fields = self._outgoing(spec, dict(line))
+            if line.get("id"):
+                self.call("PATCH", f"{spec.lines.format(id=record_id)}/{line['id']}", entity=entity,  # type: ignore[union-attr]
+                          action="update a line of", params={"project_id": project_id}, json={"line_item": line_fields})
+            else:
+                self.call("POST", spec.lines.format(id=record_id), entity=entity,  # type: ignore[union-attr]
+                          action="add a line to", params={"project_id": project_id}, json={"line_item": line_fields})
+        if spec.items and payload.get("items"):
+            self._write_items(spec, fresh or self.get(entity, record_id, scope=local_scope) or {"id": record_id},
+                              payload["items"], project_id)
+        result = self.get(entity, record_id, scope=local_scope)
+        if result is None:
+            raise NotFound(f"Procore {entity} {record_id} vanished after the update", system=SYSTEM)
+        return result
+
+    def delete(self: "ProcoreConnector", entity: str, record_id: str, *, mode: str = "delete",
+               current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record | None:
+        """`delete` removes (soft-deletes where Procore does), `deactivate` clears the active flag,
+        `void` sets the void status; returns the changed record, or None once deleted."""
+        spec = self.spec(entity)
+        project_id = self._project(spec, current, scope) if spec.scope == "project" else None
+        if mode == "deactivate" and spec.active_field:
+            return self.update(entity, record_id, {spec.active_field: False}, scope=scope)
+        if mode == "void" and spec.void_status:
+            return self.update(entity, record_id, {"status": spec.void_status}, scope=scope)
+        if mode != "delete" or spec.delete is None:
+            raise ReadOnlyEntity(f"Procore {entity} cannot be handled with on_delete: {mode}", system=SYSTEM,
+                                 hint="Use on_delete: ignore (or deactivate/void where Procore has them).")
+        response = self.send("DELETE", self._path(spec.delete, project_id, current, id=record_id),
+                             params={"project_id": project_id} if project_id else None)
+        if response.status_code >= 400 and response.status_code != 404:
+            raise error_for(response, entity=entity, action="delete")
+        return None
+
+    # ---- attachments --------------------------------------------------------------------
+    def attach(self: "ProcoreConnector", entity: str, record_id: str, files: Sequence[Attachment], *,
+               scope: Mapping[str, Any] | None = None) -> Record:
+        """Add files to an existing record (multipart `attachments[]`)."""
+        spec = self._writable(entity, self.spec(entity).update)
+        project_id = self._project(spec, None, scope) if spec.scope == "project" else None
+        parts: list[tuple[str, Any]] = []
+        if spec.scope_in_body and project_id is not None:
+            parts.append(("project_id", (None, str(project_id).encode())))
+        parts += [("attachments[]", (name, content, kind)) for name, content, kind in files]
+        self.call("PATCH", self._path(spec.update, project_id, None, id=record_id), entity=entity,  # type: ignore[arg-type]
+                  action="attach files to", files=parts)
+        return self.get(entity, record_id, scope=scope) or {}
+
+    def download(self: "ProcoreConnector", url: str) -> bytes:
+        """An attachment's bytes. The bearer token goes only to the API host, never to a redirect target."""
+        api = urlparse(self.base_url)
+        target = url
+        for _ in range(5):
+            here = urlparse(target)
+            same = (here.scheme, here.hostname, here.port) == (api.scheme, api.hostname, api.port)
+            if same:
+                response = self.send("GET", target)
+            else:
+                response = self.client.get(target, headers={"Accept": "*/*"})
+            if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
+                target = urljoin(target, response.headers["location"])
+                continue
+            if response.status_code >= 400:
+                raise error_for(response, action="download an attachment")
+            return response.content
+        raise Unavailable("too many redirects while downloading a Procore attachment", system=SYSTEM)
