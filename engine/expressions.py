@@ -14,6 +14,7 @@ calls name (for the dependency graph).
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -115,7 +116,62 @@ def _jmespath_functions() -> jmespath.functions.Functions:
         if fn.max_args != fn.min_args:
             spec[-1] = {"types": [], "variadic": True}
         methods["_func_" + name] = jmespath.functions.signature(*spec)(method)
+    methods["_get_allowed_pytypes"] = _allowed_pytypes
+    methods["_convert_to_jmespath_type"] = _jmespath_type
+    methods["_func_avg"] = jmespath.functions.signature({"types": ["array-number"]})(_avg)
+    methods["_func_type"] = jmespath.functions.signature({"types": []})(_type)
+    methods["_func_to_number"] = jmespath.functions.signature({"types": []})(_to_number)
+    methods["_func_to_string"] = jmespath.functions.signature({"types": []})(_to_string)
     return type("JoistFunctions", (jmespath.functions.Functions,), methods)()
+
+
+# JMESPath's builtins check types by class name: let Decimal count as a number and the
+# position-keeping PosDict/PosList (records from YAML fixtures) as objects and arrays.
+_ALSO = {"float": ("Decimal",), "dict": ("PosDict",), "list": ("PosList",)}
+
+
+def _widen(names: Iterable[str]) -> list[str]:
+    return [n for name in names for n in (name, *_ALSO.get(name, ()))]
+
+
+def _allowed_pytypes(self: Any, types: list[str]) -> tuple[list[str], list[list[str]]]:
+    allowed, subtypes = jmespath.functions.Functions._get_allowed_pytypes(self, types)
+    return _widen(allowed), [_widen(s) for s in subtypes]
+
+
+def _jmespath_type(self: Any, python_name: str) -> str:
+    for jmes_name, widened in (("number", "Decimal"), ("object", "PosDict"), ("array", "PosList")):
+        if python_name == widened:
+            return jmes_name
+    return jmespath.functions.TYPES_MAP.get(python_name, "unknown")
+
+
+def _type(self: Any, arg: Any) -> str | None:
+    if isinstance(arg, Decimal):
+        return "number"
+    return jmespath.functions.Functions._func_type(self, arg)
+
+
+def _avg(self: Any, values: list[Any]) -> Decimal | None:
+    return sum((Decimal(v) for v in values), Decimal(0)) / len(values) if values else None
+
+
+def _to_number(self: Any, arg: Any) -> Any:
+    """to_number() that never makes a float: '1.5' is Decimal('1.5')."""
+    if arg is None or isinstance(arg, (list, dict, bool)):
+        return None
+    if isinstance(arg, (int, Decimal)):
+        return arg
+    try:
+        return Decimal(repr(arg)) if isinstance(arg, float) else Decimal(str(arg).strip())
+    except ArithmeticError:
+        return None
+
+
+def _to_string(self: Any, arg: Any) -> str:
+    if isinstance(arg, str):
+        return arg
+    return json.dumps(arg, separators=(",", ":"), default=str) if not isinstance(arg, Decimal) else str(arg)
 
 
 _OPTIONS = jmespath.Options(custom_functions=_jmespath_functions())
