@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from importlib import resources
 from typing import Any, Callable
+
+import yaml
 
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, Store
@@ -22,6 +25,19 @@ HIDDEN = ("company_id", "project_id", "vendor_id", "department_ids", "line_item_
           "timesheet_id", "holder_type", "holder_id", "parent_id", "employee_id", "contractor_id",
           "timecard_time_type_id", "sub_job_id", "login_information_id", "created_by_id")
 APPROVED, PENDING = {"approved"}, {"pending", "pricing", "proceeding", "revised"}
+
+
+def _served_fields() -> dict[str, tuple[str, ...]]:
+    """Top-level fields Procore always serialises (null when empty), per sandbox resource."""
+    text = resources.files("schemas").joinpath("catalog/procore.yaml").read_text()
+    catalog = yaml.safe_load(text)["entities"]
+    names = {"contract_payments": "prime_contract_payments"}
+    return {name: tuple(k for k, kind in catalog[names.get(name, name)]["fields"].items()
+                        if isinstance(kind, str) and kind not in ("any", "object") and k != "project_id")
+            for name in RESOURCES if names.get(name, name) in catalog}
+
+
+SERVED_FIELDS = _served_fields()
 
 
 def rails_decimal(value: Decimal) -> str:
@@ -126,6 +142,8 @@ class Renderer:
     def render(self, resource: Resource, record: Record, view: str = "show") -> Record:
         """The JSON object Procore serves for `record` (`view`: list | show)."""
         out = {k: v for k, v in record.items() if k not in HIDDEN}
+        for key in SERVED_FIELDS.get(resource.name, ()):
+            out.setdefault(key, None)
         for key in resource.money:
             if key in out:
                 out[key] = _money(out[key])

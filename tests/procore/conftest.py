@@ -75,8 +75,9 @@ def make_connector(box: ProcoreSandbox, transport: httpx.BaseTransport, **option
     info = box.connection_info(BASE)
     clock = box.control.clock
     creds = Credentials(info["client_id"], info["client_secret"], refresh_token=info["refresh_token"])
+    options = {"sleep": clock.advance, "now": clock.monotonic, "wall": clock.now, **options}
     return ProcoreConnector(info["base_url"], info["company_id"], creds, options.pop("store", MemoryTokenStore()),
-                            transport=transport, sleep=clock.advance, now=clock.monotonic, wall=clock.now, **options)
+                            transport=transport, **options)
 
 
 @pytest.fixture

@@ -1,0 +1,108 @@
+"""Fidelity check 7: JSON types and shapes as Procore serves them (plus a snapshot of each shape)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def shape(value: Any) -> Any:
+    """Keys and JSON types only (ids and timestamps vary from run to run)."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_work_order_contract_list_items(raw) -> None:
+    project = raw.project()
+    contracts = raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"]).json()
+    for contract in contracts:
+        assert isinstance(contract["grand_total"], str) and isinstance(contract["retainage_percent"], str)
+        assert contract["status"] in ("Draft", "Out For Bid", "Out For Signature", "Approved", "Complete",
+                                      "Terminated", "Void")
+        assert set(contract["vendor"]) == {"id", "company"}
+    assert contracts[0]["grand_total"] == "380000.0" and contracts[0]["approved_change_orders"] == "15000.0"
+    assert contracts[0]["revised_contract"] == "395000.0"
+
+
+def test_requisition_summary_and_items_are_strings_with_snake_status(raw) -> None:
+    project = raw.project()
+    requisitions = raw.get("/rest/v1.1/requisitions", project_id=project["id"], view="extended").json()
+    approved = next(r for r in requisitions if r["status"] == "approved")
+    assert all(isinstance(v, str) for v in approved["summary"].values())
+    for item in approved["items"]:
+        for key in ("scheduled_value", "work_completed_this_period", "materials_presently_stored",
+                    "work_completed_retainage_retained_this_period", "net_amount"):
+            assert isinstance(item[key], str)
+    assert approved["summary"]["total_retainage"] == "12000.0"       # 10% of 120,000
+    assert approved["summary"]["current_payment_due"] == "108000.0"
+    assert approved["total_claimed_amount"] == "120000.0"
+    assert {r["status"] for r in requisitions} <= {"draft", "under_review", "revise_and_resubmit", "approved",
+                                                    "approved_as_noted", "pending_owner_approval"}
+
+
+def test_payment_application_status_and_g702(raw) -> None:
+    project = raw.project()
+    apps = raw.get("/rest/v1.0/payment_applications", project_id=project["id"]).json()
+    assert {a["status"] for a in apps} <= {"draft", "under_review", "revise_and_resubmit", "approved"}
+    shown = raw.get(f"/rest/v1.0/payment_applications/{apps[0]['id']}", project_id=project["id"]).json()
+    assert shown["g702"]["original_contract_sum"] == "880000.0"
+    assert shown["g702"]["contract_sum_to_date"] == "905000.0"
+    assert shown["g702"]["current_payment_due"] == "207000.0"
+    assert [line["work_completed_this_period"] for line in shown["g703"]] == ["30000.0", "150000.0", "50000.0"]
+    assert shown["formatted_contract_company"] == "Northside Development Corp"
+
+
+def test_direct_cost_types_and_vendor_as_string_in_the_list(raw) -> None:
+    project = raw.project()
+    costs = raw.get(f"/rest/v1.0/projects/{project['id']}/direct_costs").json()
+    assert {c["direct_cost_type"] for c in costs} == {"invoice", "expense", "payroll"}
+    invoice = next(c for c in costs if c["direct_cost_type"] == "invoice")
+    assert invoice["vendor"] == "Apex Equipment Rental" and invoice["amount"] == "2400.0"
+    shown = raw.get(f"/rest/v1.0/projects/{project['id']}/direct_costs/{invoice['id']}").json()
+    assert shown["vendor"] == {"id": shown["vendor_id"], "name": "Apex Equipment Rental"}
+    line = shown["line_items"][0]
+    assert isinstance(line["amount"], str) and isinstance(line["quantity"], (int, float))
+    assert line["wbs_code"]["flat_code"] == "01-200.E" and line["holder"]["holder_type"] == "DirectCost"
+
+
+def test_timecard_hours_are_strings_and_cost_codes_expose_their_tree(raw) -> None:
+    project = raw.project()
+    entries = raw.get(f"/rest/v1.0/projects/{project['id']}/timecard_entries").json()
+    assert entries and all(isinstance(e["hours"], str) for e in entries)
+    codes = raw.get("/rest/v1.0/cost_codes", project_id=project["id"]).json()
+    child = next(c for c in codes if c["full_code"] == "01-100")
+    assert child["code"] == "100" and child["parent"]["id"] == next(c["id"] for c in codes if c["full_code"] == "01")
+    assert {t["code"] for t in child["line_item_types"]} == {"L", "O"}
+
+
+def test_line_item_type_is_written_as_csv_import_code_and_read_as_code(raw) -> None:
+    made = raw.send("POST", "/rest/v1.0/line_item_types", {"company_id": raw.company, "line_item_type": {
+        "name": "Permits", "csv_import_code": "P", "base_type": "other"}})
+    assert made.status_code == 201 and made.json()["code"] == "P"
+    ignored = raw.send("POST", "/rest/v1.0/line_item_types", {"company_id": raw.company, "line_item_type": {
+        "name": "Fees", "code": "F"}})
+    assert ignored.json()["code"] is None
+
+
+def test_malformed_dates_are_stored_as_null(raw) -> None:
+    project = raw.project()
+    made = raw.send("POST", "/rest/v1.0/work_order_contracts", {"project_id": project["id"], "work_order_contract": {
+        "title": "Odd dates", "contract_date": "31/02/2024"}})
+    assert made.status_code == 201 and made.json()["contract_date"] is None
+
+
+@pytest.mark.parametrize("path", [
+    "/rest/v1.0/vendors?company_id={c}", "/rest/v1.0/projects?company_id={c}",
+    "/rest/v1.0/work_order_contracts?project_id={p}", "/rest/v1.0/prime_contracts?project_id={p}",
+    "/rest/v1.1/requisitions?project_id={p}&view=extended", "/rest/v1.0/payment_applications?project_id={p}",
+    "/rest/v1.0/projects/{p}/direct_costs", "/rest/v1.0/cost_codes?project_id={p}",
+    "/rest/v1.0/projects/{p}/timecard_entries", "/rest/v1.0/contract_payments?project_id={p}",
+])
+def test_list_shapes_match_the_snapshot(raw, snapshot, path) -> None:
+    project = raw.project()
+    answer = raw.client.get(path.format(c=raw.company, p=project["id"]), headers=raw.headers())
+    assert answer.status_code == 200
+    assert shape(answer.json()[0]) == snapshot
