@@ -425,7 +425,7 @@ def _check_names(names: Iterable[str], allowed: tuple[str, ...], text: str, loca
             continue
         if name in CONTEXT_NAMES:
             where = {"item": "inside an `each:` list item", "parent": "inside an `each:` list item",
-                     "index": "inside an `each:` list item", "target": "in lock_when, match and fields"}.get(name, "here")
+                     "index": "inside an `each:` list item", "target": "in lock_when and fields"}.get(name, "here")
             raise UnknownName(f"{name!r} is not available here", location=location,
                               hint=f"{name} is only defined {where}", allowed=list(allowed))
         if whole_is_bare_word:
