@@ -90,7 +90,7 @@ def test_r204_item_outside_each(bench, expect_error) -> None:
 def test_r204_target_not_in_source_where(bench, expect_error) -> None:
     path = bench.vendor(("entity: vendors\n", "entity: vendors\n  where: target.Active\n"))
     err = bench.error()
-    expect_error(err, "R204", path, 6, 10, hint="target is only defined in lock_when, match and fields")
+    expect_error(err, "R204", path, 6, 10, hint="target is only defined in lock_when and fields")
     assert err.allowed == ["source", "params"]
 
 
@@ -150,3 +150,9 @@ def test_compile_collects_refs_and_lookups() -> None:
     assert compiled.refs == ["vendors"] and compiled.lookups == ["classes"]
     jinja = compile_expression("{{ ref('projects', source.project_id) }}", Location())
     assert jinja.refs == ["projects"] and jinja.kind == "jinja"
+
+
+def test_r204_target_not_in_match(bench, expect_error) -> None:
+    path = bench.vendor(append="match:\n  DisplayName: target.DisplayName\n")
+    err = bench.error()
+    expect_error(err, "R204", path, 13, 16, hint="target is only defined in lock_when and fields")
