@@ -179,9 +179,19 @@ _V2 = (
     )""",
 )
 
+# v3: creates sent together in one QBO /batch share one requestid; each intent keeps that
+# batch key and its place in the batch, so a crashed batch is replayed whole and its
+# replayed answer is read back item by item.
+_V3 = (
+    "ALTER TABLE intents ADD COLUMN batch_key TEXT",
+    "ALTER TABLE intents ADD COLUMN batch_index INTEGER",
+    "CREATE INDEX intents_by_batch ON intents (batch_key)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
+    Migration(3, "batched intents", _V3),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -416,6 +416,30 @@ class SQLiteState:
                               "updated_at = ? WHERE key = ?", (payload_hash, stamp, key))
             return self._intent(key)  # type: ignore[return-value]
 
+    def begin_batch(self, flow: str, entries: list[tuple[str, str, str | None]], batch_key: str, *, action: str,
+                    target_system: str, target_entity: str) -> list[Intent]:
+        """Announce the writes of one batch request at once; on disk when this returns.
+
+        `entries` are (source_id, key, payload_hash) in batch order. Each intent records
+        `batch_key` and its index, so a replay after a crash resends the same batch.
+        """
+        with self._durable("begin_batch"):
+            stamp = self._stamp()
+            for index, (source_id, key, payload_hash) in enumerate(entries):
+                found = self._intent(key)
+                if found is None:
+                    self._execute(
+                        "INSERT INTO intents (key, flow, source_id, state, action, target_system, target_entity, "
+                        "payload_hash, attempts, created_at, updated_at, batch_key, batch_index) "
+                        "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                        (key, flow, str(source_id), action, target_system, target_entity, payload_hash, stamp, stamp,
+                         batch_key, index))
+                elif found.state != "done":
+                    self._execute("UPDATE intents SET state = 'pending', attempts = attempts + 1, payload_hash = ?, "
+                                  "batch_key = ?, batch_index = ?, updated_at = ? WHERE key = ?",
+                                  (payload_hash, batch_key, index, stamp, key))
+            return [self._intent(key) for _, key, _ in entries]  # type: ignore[misc]
+
     def complete_intent(self, key: str, *, target_id: str | None) -> None:
         """Mark the write done, with the id it produced. Put it in the transaction that records the link."""
         with self.transaction():

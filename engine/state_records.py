@@ -131,6 +131,8 @@ class Intent:
     attempts: int = 1
     created_at: str | None = None
     updated_at: str | None = None
+    batch_key: str | None = None
+    batch_index: int | None = None
 
 
 class LinkConflict(StateError):

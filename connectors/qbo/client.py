@@ -41,6 +41,7 @@ class BatchOp:
     payload: Record | None = None
     query: str | None = None
     options: str | None = None
+    bid: str | None = None       # the item's id in the batch (default: its position, from 1)
 
 
 @dataclass
@@ -279,14 +280,20 @@ class QBOConnector:
 
     # -- batch and attachments --------------------------------------------------------------------
 
-    def batch(self, ops: list[BatchOp]) -> list[BatchResult]:
-        """Run operations in batches of 30; one result per op, in order. One failed item fails alone."""
+    def batch(self, ops: list[BatchOp], *, request_id: str | None = None) -> list[BatchResult]:
+        """Run operations in batches of 30; one result per op, in order. One failed item fails alone.
+
+        With `request_id` (at most 30 ops) the batch is idempotent: sent again with the same
+        id, QBO replays its first answer, which is read back by each op's `bid`.
+        """
+        if request_id is not None and len(ops) > MAX_BATCH:
+            raise ValueError(f"a batch with a request id holds at most {MAX_BATCH} operations")
         results: list[BatchResult] = []
         for offset in range(0, len(ops), MAX_BATCH):
             chunk = ops[offset:offset + MAX_BATCH]
             items = []
             for index, op in enumerate(chunk):
-                item: dict[str, Any] = {"bId": str(index + 1)}
+                item: dict[str, Any] = {"bId": op.bid or str(index + 1)}
                 if op.operation == "query":
                     item["Query"] = op.query
                 else:
@@ -295,11 +302,11 @@ class QBOConnector:
                     if op.options:
                         item["optionsData"] = op.options
                 items.append(item)
-            data = self._json("POST", "batch", params={"requestid": str(uuid.uuid4())},
+            data = self._json("POST", "batch", params={"requestid": request_id or str(uuid.uuid4())},
                               content=dumps({"BatchItemRequest": items}), content_type="application/json", safe=True)
             by_bid = {str(r.get("bId")): r for r in data.get("BatchItemResponse", [])}
             for index, op in enumerate(chunk):
-                answer = by_bid.get(str(index + 1), {})
+                answer = by_bid.get(op.bid or str(index + 1), {})
                 results.append(self._batch_result(op, answer))
         return results
 

@@ -42,7 +42,7 @@ def test_opening_a_v1_file_upgrades_it_and_keeps_the_data(tmp_path: Path) -> Non
     _v1_file(path)
     assert _version(path) == 1
     with SQLiteState(path) as store:
-        assert _version(path) == 2
+        assert _version(path) == LATEST_VERSION
         link = store.find_link("vendors", procore_id="57")
         assert link is not None
         assert (link.qbo_id, link.qbo_version, link.origin, link.locked, link.flow) == ("123", "4", "procore", True, None)

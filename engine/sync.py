@@ -1,0 +1,481 @@
+"""The sync engine: run flows in dependency order, every record exactly once.
+
+For each record of a flow's source the engine finds its link, skips it unread when its
+content hash has not changed since the last sync, fetches or matches the twin, maps the
+record, decides (create, update, skip, lock, defer, error) and writes. The guarantees:
+
+- **Idempotent creates.** An intent with a deterministic key is on disk before a create is
+  sent; QBO gets the key as `requestid` (a whole `/batch` gets one, and each intent keeps
+  its place in it), Procore as `origin_id`. A run that dies between write and link is
+  healed by the next one, which finds or replays the write instead of repeating it.
+- **Echoes are recognised** by hash: the hash of what Joist wrote is stored as that side's
+  hash, so the same content coming back on a reverse flow is skipped.
+- **Nothing is half-done.** A failed record is recorded with its reason and fix and
+  retried later; the rest of the run goes on. Deferred records (a `ref()` without a link
+  yet) wait in the same table and run again after their dependency.
+- **Stale versions** (QBO 5010) are re-read and re-planned, never blindly retried.
+
+`dry_run=True` is `joist plan`: the same decisions, no writes, no state changes.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+from connectors.base import AuthError, Conflict, Connector, ConnectorError
+from engine.crashpoints import crashpoint
+from engine.diff import Decision, decide
+from engine.errors import JoistError
+from engine.functions import Runtime
+from engine.graph import build_graph, order
+from engine.mapping import Mapper
+from engine.nodes import truthy
+from engine.report import FlowReport, Outcome, RunReport
+from engine.rules import Rule, RuleSet
+from engine.state import SQLiteState
+from engine.state_records import Link, content_hash, intent_key
+from engine.twins import MatchIndex, is_deleted, is_system_line, record_hash, sparse_payload
+
+Listener = Callable[[str, Outcome], None]
+DEFERRED = "M406"
+
+
+class AmbiguousMatch(JoistError):
+    """Several target records match one source record: Joist will not guess."""
+
+    code = "M407"
+
+
+class Deferred(JoistError):
+    """A record waits for a link that another flow makes (not an error)."""
+
+    code = DEFERRED
+
+
+@dataclasses.dataclass
+class _Create:
+    source_id: str
+    key: str
+    entity: str
+    payload: dict[str, Any]
+    source_hash: str
+    version: str | None
+    adopted_from: str | None = None
+
+
+class FlowRun:
+    """One flow's part of a run."""
+
+    def __init__(self, sync: "Sync", rule: Rule) -> None:
+        self.sync, self.rule = sync, rule
+        self.state: SQLiteState = sync.state
+        self.src: Connector = sync.connectors[rule.source.system]
+        self.tgt: Connector = sync.connectors[rule.target.system]
+        self.src_side, self.tgt_side = rule.source.system, rule.target.system
+        self.mapper = Mapper(rule, sync.params, sync.ruleset.lookups)
+        self.report = FlowReport(rule.flow)
+        self.match = MatchIndex(self.tgt, rule.target.entity, rule.match) if rule.match else None
+        self.queue: list[_Create] = []
+        self.deferred: dict[str, tuple[dict[str, Any], Outcome]] = {}
+        self._resolvers: dict[str, Callable[[str], str | None]] = {}
+        self.batching = sync.batch_size > 1 and hasattr(self.tgt, "batch")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def links(self, link_set: str, key: str) -> str | None:
+        if link_set not in self._resolvers:
+            self._resolvers[link_set] = self.state.resolver(link_set, toward=self.tgt_side)
+        return self._resolvers[link_set](key)
+
+    def emit(self, outcome: Outcome) -> Outcome:
+        self.report.add(outcome)
+        if self.sync.listener:
+            self.sync.listener(self.rule.flow, outcome)
+        return outcome
+
+    def out(self, sid: str, action: str, **kw: Any) -> Outcome:
+        return self.emit(Outcome(self.rule.flow, sid, action, **kw))
+
+    def find_link(self, sid: str) -> Link | None:
+        return self.state.find_link(self.rule.links, **{f"{self.src_side}_id": sid})
+
+    def save_link(self, link: Link | None, sid: str, target_id: str, *, source_hash: str | None, source_version: str | None,
+                  target: Mapping[str, Any] | None, origin: str | None = None, locked: bool | None = None,
+                  lock_reason: str | None = None) -> Link:
+        base = link or Link(self.rule.links, None, None, origin=origin or self.src_side, flow=self.rule.flow)
+        fields: dict[str, Any] = {f"{self.src_side}_id": sid, f"{self.tgt_side}_id": str(target_id)}
+        if source_hash is not None:
+            fields[f"{self.src_side}_hash"] = source_hash
+        if source_version is not None:
+            fields[f"{self.src_side}_version"] = source_version
+        if target is not None:
+            fields[f"{self.tgt_side}_hash"] = record_hash(self.tgt_side, target)
+            fields[f"{self.tgt_side}_version"] = self.tgt.record_version(self.rule.target.entity, dict(target))
+        if locked is not None:
+            fields.update(locked=locked, lock_reason=lock_reason)
+        if origin and link is None:
+            fields["origin"] = origin
+        return self.state.put_link(dataclasses.replace(base, **fields))
+
+    def fail(self, sid: str, error: JoistError, action: str = "error") -> Outcome:
+        if not self.sync.dry_run:
+            self.state.record_failure(self.rule.flow, sid, code=error.code, message=error.message, hint=error.hint,
+                                      run_id=self.sync.run_id)
+            self.sync.known_failures.setdefault(self.rule.flow, set()).add(sid)
+        return self.out(sid, action, reason=error.message, error=error.to_dict())
+
+    def succeeded(self, sid: str) -> None:
+        if not self.sync.dry_run and sid in self.sync.known_failures.get(self.rule.flow, ()):
+            self.state.clear_failure(self.rule.flow, sid)
+
+    def create_key(self, sid: str) -> str:
+        key = intent_key(self.rule.flow, sid)
+        earlier = self.state.intent(key)
+        while earlier is not None and earlier.state == "done":  # made once, since deleted on the target
+            key = intent_key(self.rule.flow, sid, "again", earlier.target_id or "")
+            earlier = self.state.intent(key)
+        return key
+
+    # -- one record ------------------------------------------------------------------------
+
+    def process(self, record: dict[str, Any], sid: str, *, force: bool = False) -> Outcome | None:
+        rule = self.rule
+        link = self.find_link(sid)
+        if is_deleted(self.src_side, record):
+            return self.delete(link, sid)
+        source_hash = record_hash(self.src_side, record)
+        if link is not None and not force and getattr(link, f"{self.src_side}_hash") == source_hash:
+            return self.out(sid, "skip", reason="unchanged since the last sync")
+        version = self.src.record_version(rule.source.entity, record)
+        twin: dict[str, Any] | None = None
+        adopted = False
+        if link is not None and getattr(link, f"{self.tgt_side}_id"):
+            twin = self.tgt.get(rule.target.entity, getattr(link, f"{self.tgt_side}_id"))
+            if twin is None and not self.sync.dry_run:
+                self.state.remove_link(rule.links, **{f"{self.src_side}_id": sid})
+            link = link if twin is not None else None
+        if twin is None and self.match is not None:
+            try:
+                twin = self.find_twin(record)
+            except JoistError as exc:
+                return self.fail(sid, exc)
+            adopted = twin is not None
+        result = self.mapper.map(record, links=self.links, target=twin)
+        locked = False
+        if twin is not None and rule.lock_when is not None and result.outcome == "mapped":
+            locked = truthy(rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime()))
+        decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}"
+                          if locked else None, ignore_item=is_system_line)
+        return self.apply(decision, record, sid, link, twin, adopted, source_hash, version)
+
+    def find_twin(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        assert self.match is not None
+        key = self.match.key_for(self.mapper.context(record), Runtime(links=self.links))
+        if key is None:
+            return None
+        free = [c for c in self.match.candidates(key)
+                if self.state.find_link(self.rule.links, **{f"{self.tgt_side}_id": self.tgt.record_id(self.rule.target.entity, c)}) is None]
+        if len(free) > 1:
+            ids = ", ".join(self.tgt.record_id(self.rule.target.entity, c) for c in free[:5])
+            raise AmbiguousMatch(f"{len(free)} {self.rule.target.entity} records match ({ids})",
+                                 hint=f"link the right one: joist link {self.rule.links} <procore id> <qbo id>")
+        return free[0] if free else None
+
+    def apply(self, decision: Decision, record: dict[str, Any], sid: str, link: Link | None, twin: dict[str, Any] | None,
+              adopted: bool, source_hash: str, version: str | None) -> Outcome | None:
+        dry, action = self.sync.dry_run, decision.action
+        entity = (decision.result.entity if decision.result else None) or self.rule.target.entity
+        twin_id = self.tgt.record_id(entity, twin) if twin is not None else None
+        if action == "defer":
+            outcome = Outcome(self.rule.flow, sid, "defer", reason=decision.reason)
+            if not dry:
+                self.state.record_failure(self.rule.flow, sid, code=DEFERRED, message=decision.reason or "waiting",
+                                          hint="it runs again once the record it refers to has synced",
+                                          run_id=self.sync.run_id)
+                self.sync.known_failures.setdefault(self.rule.flow, set()).add(sid)
+            self.deferred[sid] = (record, outcome)
+            return self.emit(outcome)
+        if action == "error":
+            error = decision.result.error if decision.result and decision.result.error else JoistError(decision.reason or "error")
+            return self.fail(sid, error)
+        if action == "create":
+            if dry:
+                return self.out(sid, "create", entity=entity, payload=decision.payload)
+            create = _Create(sid, self.create_key(sid), entity, decision.payload or {}, source_hash, version)
+            if self.batching:
+                self.queue.append(create)
+                if len(self.queue) >= self.sync.batch_size:
+                    self.flush()
+                return None
+            return self.create_one(create)
+        if not dry and (adopted or link is None) and twin_id is not None:
+            link = self.save_link(None, sid, twin_id, source_hash=None, source_version=None, target=twin, origin="matched")
+        if action == "skip":
+            if not dry and link is not None:
+                self.save_link(link, sid, twin_id or "", source_hash=source_hash, source_version=version, target=twin)
+            self.succeeded(sid)
+            return self.out(sid, "adopt" if adopted else "skip", reason="matched an existing record" if adopted
+                            else decision.reason, target_id=twin_id)
+        if action == "lock":
+            if not dry and link is not None and not link.locked:
+                self.save_link(link, sid, twin_id or "", source_hash=None, source_version=None, target=None,
+                               locked=True, lock_reason=decision.reason)
+            self.succeeded(sid)
+            return self.out(sid, "lock", reason=decision.reason, changes=decision.changes or [], target_id=twin_id)
+        return self.update(decision, record, sid, link, twin, entity, source_hash, version)
+
+    def update(self, decision: Decision, record: dict[str, Any], sid: str, link: Link | None, twin: dict[str, Any] | None,
+               entity: str, source_hash: str, version: str | None) -> Outcome | None:
+        assert twin is not None
+        twin_id = self.tgt.record_id(entity, twin)
+        if self.sync.dry_run:
+            return self.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
+        for attempt in (1, 2, 3):
+            changed = [c.path for c in decision.changes or []]
+            payload = decision.payload if self.rule.update == "full" else sparse_payload(decision.payload or {}, changed)
+            try:
+                written = self.tgt.update(entity, twin_id, payload or {}, current=twin)
+            except Conflict as exc:
+                fresh = getattr(exc, "current", None) or self.tgt.get(entity, twin_id)
+                if fresh is None or attempt == 3:
+                    return self.fail(sid, exc)
+                twin = fresh
+                result = self.mapper.map(record, links=self.links, target=twin)
+                locked = self.rule.lock_when is not None and truthy(
+                    self.rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime()))
+                decision = decide(result, twin, lock=locked, ignore_item=is_system_line)
+                if decision.action != "update":
+                    return self.apply(decision, record, sid, link, twin, False, source_hash, version)
+                continue
+            except AuthError:
+                raise
+            except ConnectorError as exc:
+                return self.fail(sid, exc)
+            with self.state.transaction():
+                self.save_link(link, sid, twin_id, source_hash=source_hash, source_version=version, target=written)
+                self.succeeded(sid)
+            return self.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
+        return None
+
+    def delete(self, link: Link | None, sid: str) -> Outcome:
+        mode = self.rule.on_delete
+        if link is None or mode == "ignore" or not getattr(link, f"{self.tgt_side}_id"):
+            return self.out(sid, "skip", reason="deleted at the source" + (" (on_delete: ignore)" if link else ""))
+        twin_id = getattr(link, f"{self.tgt_side}_id")
+        if self.sync.dry_run:
+            return self.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
+        try:
+            self.tgt.delete(self.rule.target.entity, twin_id, mode=mode)
+        except AuthError:
+            raise
+        except ConnectorError as exc:
+            return self.fail(sid, exc)
+        self.state.remove_link(self.rule.links, **{f"{self.src_side}_id": sid})
+        return self.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
+
+    # -- creates -------------------------------------------------------------------------
+
+    def create_one(self, c: _Create) -> Outcome:
+        intent = self.state.begin_intent(self.rule.flow, c.source_id, c.key, action="create",
+                                         target_system=self.tgt_side, target_entity=c.entity,
+                                         payload_hash=content_hash(c.payload))
+        crashpoint("after_intent")
+        try:
+            created = self.tgt.find_created(c.entity, c.key) if intent.attempts > 1 else None
+            created = created or self.tgt.create(c.entity, c.payload, idempotency_key=c.key)
+            crashpoint("after_write")
+        except AuthError:
+            raise
+        except ConnectorError as exc:
+            if not exc.retryable:
+                self.state.abandon_intent(c.key)
+            return self.fail(c.source_id, exc)
+        return self.created(c, created)
+
+    def created(self, c: _Create, record: dict[str, Any]) -> Outcome:
+        target_id = self.tgt.record_id(c.entity, record)
+        with self.state.transaction():
+            self.save_link(None, c.source_id, target_id, source_hash=c.source_hash, source_version=c.version,
+                           target=record, origin=self.src_side)
+            self.state.complete_intent(c.key, target_id=target_id)
+            self.succeeded(c.source_id)
+        crashpoint("after_link")
+        if self.match is not None:
+            self.match.add(record)
+        return self.out(c.source_id, "create", entity=c.entity, target_id=target_id)
+
+    def flush(self) -> None:
+        """Send the queued creates as one batch request (QBO), or one by one."""
+        queue, self.queue = self.queue, []
+        if not queue:
+            return
+        batch_key = intent_key("batch", self.rule.flow, *[c.key for c in queue])
+        entries = [(c.source_id, c.key, content_hash(c.payload)) for c in queue]
+        self.state.begin_batch(self.rule.flow, entries, batch_key, action="create", target_system=self.tgt_side,
+                               target_entity=self.rule.target.entity)
+        crashpoint("after_intent")
+        self.send_batch(queue, batch_key, [i + 1 for i in range(len(queue))])
+
+    def send_batch(self, queue: list[_Create], batch_key: str, bids: list[int]) -> None:
+        from connectors.qbo.client import BatchOp
+        ops = [BatchOp("create", c.entity, c.payload, bid=str(b)) for c, b in zip(queue, bids)]
+        try:
+            results = self.tgt.batch(ops, request_id=batch_key)  # type: ignore[attr-defined]
+            crashpoint("after_write")
+        except AuthError:
+            raise
+        except ConnectorError as exc:  # the whole request failed: intents stay pending, replayed next run
+            for c in queue:
+                self.fail(c.source_id, exc)
+            return
+        for c, result in zip(queue, results):
+            if result.ok and result.record is not None:
+                self.created(c, result.record)
+            else:
+                self.state.abandon_intent(c.key)
+                self.fail(c.source_id, result.error or JoistError("no answer for this batch item"))
+
+    # -- recovery and the whole flow ----------------------------------------------------------
+
+    def recover(self) -> set[str]:
+        """Finish the writes a dead run left in flight. Returns the source ids it handled."""
+        handled: set[str] = set()
+        pending = self.state.pending_intents(self.rule.flow)
+        batches: dict[str, list[Any]] = {}
+        for intent in pending:
+            if intent.batch_key:
+                batches.setdefault(intent.batch_key, []).append(intent)
+        for batch_key, members in batches.items():
+            members.sort(key=lambda i: i.batch_index or 0)
+            queue, bids = [], []
+            for intent in members:
+                record = self.src.get(self.rule.source.entity, intent.source_id)
+                handled.add(intent.source_id)
+                if record is None:
+                    self.state.abandon_intent(intent.key)
+                    continue
+                result = self.mapper.map(record, links=self.links)
+                payload = result.payload if result.outcome == "mapped" else {}
+                queue.append(_Create(intent.source_id, intent.key, intent.target_entity or self.rule.target.entity,
+                                     payload or {}, record_hash(self.src_side, record),
+                                     self.src.record_version(self.rule.source.entity, record)))
+                bids.append((intent.batch_index or 0) + 1)
+            if queue:
+                self.send_batch(queue, batch_key, bids)
+        for intent in pending:
+            if intent.batch_key or intent.source_id in handled:
+                continue
+            record = self.src.get(self.rule.source.entity, intent.source_id)
+            handled.add(intent.source_id)
+            if record is None:
+                self.state.abandon_intent(intent.key)
+                continue
+            self.process(record, intent.source_id, force=True)
+        self.flush()
+        return handled
+
+    def run(self, *, full: bool, only: set[str] | None = None) -> FlowReport:
+        rule, state, dry = self.rule, self.state, self.sync.dry_run
+        done: set[str] = set() if dry else self.recover()
+        retry = set(self.sync.failing.get(rule.flow, ()))
+        cursor_name = f"{rule.source.entity}#{rule.flow}"
+        if only is None:
+            since = None if full else state.cursor(self.src_side, cursor_name)
+            cursor = None
+            for page in self.src.read(rule.source.entity, since=since):
+                for record in page.records:
+                    self.report.reads += 1
+                    sid = self.src.record_id(rule.source.entity, record)
+                    if sid in done:
+                        continue
+                    done.add(sid)
+                    self.process(record, sid, force=sid in retry)
+                cursor = page.cursor or cursor
+                crashpoint("after_read")
+                self.flush()
+        for sid in sorted((retry if only is None else only) - done):
+            record = self.src.get(rule.source.entity, sid)
+            done.add(sid)
+            if record is None:
+                if not dry:
+                    state.clear_failure(rule.flow, sid)
+                self.out(sid, "skip", reason="no longer exists at the source")
+                continue
+            self.process(record, sid, force=True)
+        self.flush()
+        if only is None and not dry and cursor:
+            state.set_cursor(self.src_side, cursor_name, cursor)
+        return self.report
+
+    def rerun_deferred(self) -> None:
+        """Deferred records once more, now that the rest of the run has made its links."""
+        waiting, self.deferred = self.deferred, {}
+        for sid, (record, old) in waiting.items():
+            self.report.counts[old.action] -= 1
+            if old in self.report.outcomes:
+                self.report.outcomes.remove(old)
+            self.process(record, sid, force=True)
+        self.flush()
+
+
+class Sync:
+    """Plans or runs the selected flows of a rule set against open connectors."""
+
+    def __init__(self, ruleset: RuleSet, connectors: Mapping[str, Connector], state: SQLiteState, *,
+                 params: Mapping[str, Any] | None = None, dry_run: bool = False, listener: Listener | None = None,
+                 batch_size: int = 30) -> None:
+        self.ruleset, self.connectors, self.state = ruleset, dict(connectors), state
+        self.params = dict(params or {})
+        self.dry_run, self.listener, self.batch_size = dry_run, listener, batch_size
+        self.graph = build_graph(ruleset)
+        self.run_id: int | None = None
+        self.failing: dict[str, set[str]] = {}          # to retry in this run
+        self.known_failures: dict[str, set[str]] = {}   # every recorded failure, to clear on success
+
+    def enabled(self, rule: Rule) -> str | None:
+        """None when the flow runs, else why not."""
+        if rule.enabled is False:
+            return "enabled: false"
+        if rule.enabled is not True:
+            params = {**rule.default_params(), **self.params}
+            if not truthy(rule.enabled.evaluate({"params": params}, Runtime())):
+                return f"enabled is false: {rule.enabled.text}"
+        return None
+
+    def run(self, flows: list[str] | None = None, *, full: bool = False, retry_only: bool = False,
+            command: str = "sync", selection: str = "") -> RunReport:
+        """Run (or plan) `flows` in dependency order; the report says what happened to every record."""
+        chosen = order(self.graph, set(flows) if flows is not None else None)
+        report = RunReport(command)
+        if not self.dry_run:
+            self.run_id = self.state.start_run(command, selection)
+            report.run_id = self.run_id
+        # A sync retries deferred records and failures whose next attempt is due; `retry`
+        # (after the user fixed something) takes every failure at once.
+        due = {(f.flow, f.source_id) for f in self.state.failures(due=True)}
+        for failure in self.state.failures():
+            self.known_failures.setdefault(failure.flow, set()).add(failure.source_id)
+            if retry_only or failure.code == DEFERRED or (failure.flow, failure.source_id) in due:
+                self.failing.setdefault(failure.flow, set()).add(failure.source_id)
+        runs: list[FlowRun] = []
+        status = "failed"
+        try:
+            for flow in chosen:
+                rule = self.ruleset.rules[flow]
+                off = self.enabled(rule)
+                if off:
+                    report.flows.append(FlowReport(flow, disabled=off))
+                    continue
+                flow_run = FlowRun(self, rule)
+                runs.append(flow_run)
+                only = self.failing.get(flow, set()) if retry_only else None
+                report.flows.append(flow_run.run(full=full, only=only))
+            for flow_run in runs:
+                if flow_run.deferred:
+                    flow_run.rerun_deferred()
+            status = "ok" if report.ok else "failed"
+        finally:
+            if self.run_id is not None:
+                totals = report.totals()
+                self.state.finish_run(self.run_id, status, dict(totals))
+        return report
