@@ -182,6 +182,7 @@ class Webhooks:
                 state["failing_since"] = state["failing_since"] or started
                 delay = min(self.max_delay, self.first_delay * 2 ** (state["failures"] - 1))
                 state["next_at"] = self.clock.now() + delay
+                state["delay"] = delay
                 if self.clock.now() - state["failing_since"] >= self.discard_after and queue is not None:
                     record["outcome"] = "failed"
                     for dropped in queue:
