@@ -49,6 +49,10 @@ class UnknownLookup(JoistError):
     code = "R113"
 
 
+_ONE_SPELLING = ("write each field once, dotted (A.B:) or nested (A: {B: ...}); "
+                 "an override layer must use the spelling of the layer it overrides")
+
+
 class ConflictingField(JoistError):
     """The same target field is set twice (e.g. `A.B` and `A: {B: ...}`)."""
 
@@ -283,14 +287,16 @@ class _Compiler:
                     existing = parent.children[part] = ObjectNode(origin=self.origin(*here))
                 if not isinstance(existing, ObjectNode):
                     self.errors.append(ConflictingField(f"{key!r} sets inside {part!r}, which is already a value",
-                                                        location=self.where(*here, key=True), path=self.path(*here)))
+                                                        location=self.where(*here, key=True), path=self.path(*here),
+                                                        hint=_ONE_SPELLING))
                     break
                 parent = existing
             else:
                 last = parts[-1]
                 if last in parent.children:
                     self.errors.append(ConflictingField(f"target field {key!r} is set twice",
-                                                        location=self.where(*here, key=True), path=self.path(*here)))
+                                                        location=self.where(*here, key=True), path=self.path(*here),
+                                                        hint=_ONE_SPELLING))
                 else:
                     parent.children[last] = child
         return node
