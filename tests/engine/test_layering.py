@@ -163,3 +163,14 @@ def test_same_flow_twice_in_one_layer_is_r108_even_with_layers(layered) -> None:
     layered.write("b.yaml", "flow: companies_to_vendors\nfields: {AcctNum: source.name}\n", layer="custom")
     (err,) = layered.errors("base", "custom")
     assert err.code == "R108" and "layer 'custom'" in err.message
+
+
+def test_override_must_use_the_base_spelling_of_a_field(layered, expect_error) -> None:
+    path = layered.write("vendors.yaml", """\
+flow: companies_to_vendors
+fields:
+  PrimaryEmailAddr:
+    Address: "upper(source.email_address)"
+""", layer="custom")
+    err = layered.error("base", "custom")
+    expect_error(err, "R114", path, 3, 3, hint="an override layer must use the spelling", message="set twice")

@@ -196,7 +196,7 @@ def test_r114_field_set_twice(bench, expect_error) -> None:
                                 '  PrimaryEmailAddr:\n    Address: "source.email_address"\n')
     path = bench.write("vendors.yaml", text)
     err = bench.error()
-    expect_error(err, "R114", path, *bench.at(text, "PrimaryEmailAddr:"), message="set twice")
+    expect_error(err, "R114", path, *bench.at(text, "PrimaryEmailAddr:"), message="set twice", hint="write each field once")
 
 
 def test_r115_csv_lookup_needs_two_columns(bench, expect_error) -> None:
