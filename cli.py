@@ -50,11 +50,21 @@ class JoistGroup(click.Group):
 
 @click.group(cls=JoistGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show Python tracebacks.")
+@click.option("--project", "project_dir", type=click.Path(file_okay=True), default=None,
+              help="The joist.yaml (or its folder). Default: searched upward from here.")
 @click.version_option(package_name="joist")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
-    """Joist keeps Procore and QuickBooks Online in sync, one YAML rule per flow."""
+def main(ctx: click.Context, debug: bool, project_dir: str | None) -> None:
+    """Joist keeps Procore and QuickBooks Online in sync, one YAML rule per flow.
+
+    \b
+    Start here:
+      joist sandbox up --project demo   # local sandboxes and a ready project
+      cd demo && joist plan             # what a sync would do, field by field
+      joist sync                        # do it
+    """
     ctx.meta["joist.debug"] = debug
+    ctx.meta["joist.project"] = project_dir
 
 
 rules_option = click.option("--rules", "rule_paths", multiple=True, type=click.Path(),
@@ -269,3 +279,277 @@ def _test_flow(path: Any) -> str | None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _session(ctx: click.Context) -> Any:
+    from engine.session import Session
+    return Session.open(ctx.find_root().meta.get("joist.project"))
+
+
+def _console() -> Any:
+    import sys
+    from rich.console import Console
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False), default=".")
+@click.option("--name", default=None, help="Project name (default: the folder's name).")
+def init(directory: str, name: str | None) -> None:
+    """Write a commented starter joist.yaml into DIRECTORY (default: here).
+
+    \b
+    Examples:
+      joist init
+      joist init acme --name acme-construction
+    """
+    from engine.project import init_project
+    path = init_project(directory, name=name)
+    click.echo(f"wrote {path}\nnext: fill in the connection ids, then `joist connect procore` and `joist connect qbo`")
+
+
+@main.command()
+@select_option
+@json_option
+@click.pass_context
+def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
+    """Show what a sync would do, writing nothing: creates, updates field by field, skips, deferrals, errors.
+
+    \b
+    Examples:
+      joist plan
+      joist plan --select tag:payables
+      joist plan --select +commitment_invoices_to_bills --json
+    """
+    with _session(ctx) as session:
+        report = session.run(selector, dry_run=True)
+    if as_json:
+        _echo_json(report.to_dict())
+        return
+    from engine.render_run import print_plan
+    print_plan(report, _console())
+
+
+def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_only: bool, quiet: bool) -> Any:
+    if quiet:
+        return session.run(selector, full=full, retry_only=retry_only)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    flows = session.flows(selector)
+    columns = (SpinnerColumn(), TextColumn("{task.description:<36}"), TextColumn("{task.fields[counts]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=_console(), transient=False) as progress:
+        tasks: dict[str, Any] = {}
+        counts: dict[str, dict[str, int]] = {}
+
+        def listener(flow: str, outcome: Any) -> None:
+            if flow not in tasks:
+                tasks[flow] = progress.add_task(flow, total=None, counts="")
+                counts[flow] = {}
+            c = counts[flow]
+            c[outcome.action] = c.get(outcome.action, 0) + 1
+            progress.update(tasks[flow], counts=" ".join(f"{k} {v}" for k, v in sorted(c.items())))
+        report = session.run(flows=flows, selector=selector, full=full, retry_only=retry_only, listener=listener)
+        for task in tasks.values():
+            progress.update(task, total=1, completed=1)
+    return report
+
+
+@main.command()
+@select_option
+@click.option("--full", is_flag=True, help="Re-read everything, not only what changed since the last sync.")
+@json_option
+@click.pass_context
+def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool) -> None:
+    """Sync the selected flows in dependency order. Exit code 0 only when no record failed.
+
+    Records that wait for a link run after their dependency, in the same run when
+    possible. A failed record is kept with its reason: `joist failures` shows them,
+    `joist retry` runs them again once fixed.
+
+    \b
+    Examples:
+      joist sync
+      joist sync --select path:rules/master
+      joist sync --select +commitment_invoices_to_bills --full
+    """
+    with _session(ctx) as session:
+        report = _run_with_progress(session, selector, full=full, retry_only=False, quiet=as_json)
+    _finish(report, as_json)
+
+
+def _finish(report: Any, as_json: bool) -> None:
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        from engine.render_run import summary_table
+        console = _console()
+        console.print(summary_table(report))
+        failed = report.totals()["error"]
+        if failed:
+            console.print(f"{failed} record(s) failed: `joist failures` says why and how to fix each; "
+                          f"`joist retry` runs them again.")
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@main.command()
+@click.option("--flow", "flows", multiple=True, help="Only this flow (repeatable).")
+@json_option
+@click.pass_context
+def retry(ctx: click.Context, flows: tuple[str, ...], as_json: bool) -> None:
+    """Run the failed and deferred records again (after you fixed their cause).
+
+    \b
+    Examples:
+      joist retry
+      joist retry --flow commitment_invoices_to_bills
+    """
+    selector = " ".join(flows) or None
+    with _session(ctx) as session:
+        report = _run_with_progress(session, selector, full=False, retry_only=True, quiet=as_json)
+    _finish(report, as_json)
+
+
+@main.command()
+@click.option("--flow", default=None, help="Only this flow.")
+@json_option
+@click.pass_context
+def failures(ctx: click.Context, flow: str | None, as_json: bool) -> None:
+    """List failed and waiting records: what is wrong and how to fix it.
+
+    \b
+    Examples:
+      joist failures
+      joist failures --flow companies_to_vendors --json
+    """
+    import dataclasses
+    with _session(ctx) as session:
+        found = session.state.failures(flow)
+    if as_json:
+        _echo_json([dataclasses.asdict(f) for f in found])
+        return
+    if not found:
+        click.echo("no failed records")
+        return
+    from engine.render_run import failures_table
+    _console().print(failures_table(found))
+
+
+@main.command()
+@json_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Connection pair, links per link set, locked records, failures and the last runs."""
+    import dataclasses
+    with _session(ctx) as session:
+        state = session.state
+        links = state.link_counts()
+        locked = [dataclasses.asdict(l) for l in state.links() if l.locked]
+        fails = state.failures()
+        runs = [dataclasses.asdict(r) for r in state.runs(10)]
+        doc = {"project": session.project.name, "file": str(session.project.file), "links": links,
+               "locked": locked, "failures": len([f for f in fails if f.code != "M406"]),
+               "waiting": len([f for f in fails if f.code == "M406"]), "runs": runs}
+    if as_json:
+        _echo_json(doc)
+        return
+    from rich.table import Table
+    console = _console()
+    console.print(f"[bold]{doc['project']}[/]  {doc['file']}")
+    table = Table(title="links", header_style="bold")
+    table.add_column("link set")
+    table.add_column("records", justify="right")
+    for name, n in sorted(links.items()):
+        table.add_row(name, str(n))
+    console.print(table)
+    for l in locked[:20]:
+        console.print(f"locked  {l['link_set']} procore {l['procore_id']} / qbo {l['qbo_id']}: {l['lock_reason']}")
+    console.print(f"{doc['failures']} failed record(s), {doc['waiting']} waiting for a link")
+    for r in runs[:5]:
+        console.print(f"run {r.get('id')}  {r.get('command')}  {r.get('status')}  {r.get('started_at')}", highlight=False)
+
+
+@main.command()
+@click.argument("flow")
+@click.argument("source_id")
+@json_option
+@click.pass_context
+def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> None:
+    """For one synced record: every target field, its layer, expression, inputs and value.
+
+    \b
+    Example:
+      joist explain companies_to_vendors 5000000021
+    """
+    from engine.explain import explain as explain_record
+    with _session(ctx) as session:
+        doc = explain_record(session, flow, source_id)
+    if as_json:
+        _echo_json(doc)
+        return
+    from rich.table import Table
+    console = _console()
+    console.print(f"[bold]{doc['flow']}[/]  {doc['source']} -> {doc['target']}  ({doc['outcome']})")
+    if doc["locked"]:
+        console.print(f"locked: {doc['lock_reason']}")
+    table = Table(header_style="bold")
+    for column in ("field", "layer", "expression", "reads", "value", "twin now"):
+        table.add_column(column, overflow="fold")
+    for f in doc["fields"]:
+        reads = ", ".join(f"{k}={jsonio_short(v)}" for k, v in f["reads"].items())
+        table.add_row(f["field"], f"{f['layer']}\n{f['defined_at']}", f["expression"], reads,
+                      jsonio_short(f["value"]), jsonio_short(f["twin"]))
+    console.print(table)
+
+
+def jsonio_short(value: Any) -> str:
+    from engine import jsonio
+    text = value if isinstance(value, str) else jsonio.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@main.command()
+@click.argument("link_set")
+@click.argument("procore_id")
+@click.argument("qbo_id")
+@click.pass_context
+def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> None:
+    """Link two existing records by hand (for example after a duplicate-name error).
+
+    \b
+    Example:
+      joist link vendors 5000000021 57
+    """
+    from engine.state_records import Link
+    with _session(ctx) as session:
+        producers = session.ruleset.producers(link_set)
+        if not producers:
+            from engine.errors import suggest
+            from engine.graph import UnknownLinkSet
+            sets = sorted({r.links for r in session.ruleset.rules.values()})
+            near = suggest(link_set, sets)
+            raise UnknownLinkSet(f"no flow uses link set {link_set!r}", hint=f"did you mean {near[0]!r}?" if near else None,
+                                 allowed=sets)
+        session.state.put_link(Link(link_set, procore_id, qbo_id, origin="manual", flow=producers[0]))
+    click.echo(f"linked {link_set}: procore {procore_id} <-> qbo {qbo_id}")
+
+
+@main.command()
+@click.argument("link_set")
+@click.option("--procore", "procore_id", default=None, help="The Procore id of the link to remove.")
+@click.option("--qbo", "qbo_id", default=None, help="The QBO id of the link to remove.")
+@click.pass_context
+def unlink(ctx: click.Context, link_set: str, procore_id: str | None, qbo_id: str | None) -> None:
+    """Forget a link (the records stay). The next sync treats the record as new, or matches it.
+
+    \b
+    Example:
+      joist unlink vendors --procore 5000000021
+    """
+    if (procore_id is None) == (qbo_id is None):
+        raise click.UsageError("give exactly one of --procore and --qbo")
+    with _session(ctx) as session:
+        removed = session.state.remove_link(link_set, procore_id=procore_id, qbo_id=qbo_id)
+    click.echo("unlinked" if removed else "no such link")
+    if not removed:
+        raise click.exceptions.Exit(1)
