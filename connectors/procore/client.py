@@ -30,6 +30,7 @@ from connectors.procore.writes import ProcoreWrites, encode_json
 from connectors.tokens import TokenStore
 
 Record = dict[str, Any]
+BULK_THRESHOLD = 20  # more records than this in a page: read the project's line items in bulk
 
 
 def _parse_time(value: str) -> dt.datetime:
@@ -229,8 +230,9 @@ class ProcoreConnector(ProcoreWrites):
         spec = self.spec(entity)
         newest = since
         held: list[Record] | None = None
+        cache: dict[Any, dict[Any, list[Record]]] | None = {} if spec.bulk_lines and not since else None
         for rows, project_id in self._raw_pages(spec, scope, self._since(spec, since)):
-            records = self.complete(spec, rows, project_id)
+            records = self.complete(spec, rows, project_id, cache)
             for record in records:
                 stamp = record.get("updated_at")
                 if isinstance(stamp, str) and (newest is None or _parse_time(stamp) > _parse_time(newest)):
@@ -240,28 +242,38 @@ class ProcoreConnector(ProcoreWrites):
             held = records
         yield Page(held or [], cursor=newest)
 
-    def complete(self, spec: Entity, rows: list[Record], project_id: int | None) -> list[Record]:
-        """List rows as whole records: details, line items, `project_id`, Decimal money."""
+    def _project_lines(self, spec: Entity, project_id: int | None,
+                       cache: dict[Any, dict[Any, list[Record]]] | None) -> dict[Any, list[Record]]:
+        """Every line item of a project, by holder id (read once per project and read call)."""
+        if cache is not None and project_id in cache:
+            return cache[project_id]
+        grouped: dict[Any, list[Record]] = {}
+        for page in self.pages(spec.bulk_lines.format(project_id=project_id), entity=spec.name):  # type: ignore[union-attr]
+            for line in page:
+                grouped.setdefault((line.get("holder") or {}).get("id"), []).append(line)
+        if cache is not None:
+            cache[project_id] = grouped
+        return grouped
+
+    def complete(self, spec: Entity, rows: list[Record], project_id: int | None,
+                 cache: dict[Any, dict[Any, list[Record]]] | None = None) -> list[Record]:
+        """List rows as whole records: details, line items, `project_id`, Decimal money.
+
+        `cache` (one per read) keeps a project's line items between pages of the same read."""
         if not rows:
             return []
         if spec.detail:
             rows = [self.call("GET", spec.show.format(id=r["id"], project_id=project_id or self._pid(r)),  # type: ignore[union-attr]
                               params={"project_id": project_id or self._pid(r)}, entity=spec.name) for r in rows]
-        if spec.lines:
+        if spec.bulk_lines and (cache is not None or len(rows) > BULK_THRESHOLD):
+            lines = self._project_lines(spec, project_id, cache)
             for row in rows:
-                row["line_items"] = [li for page in self.pages(spec.lines.format(id=row["id"]),
-                                                               {"project_id": project_id or self._pid(row)},
+                row["line_items"] = lines.get(row["id"], [])
+        elif spec.lines:
+            for row in rows:
+                path = spec.lines.format(id=row["id"], project_id=project_id or self._pid(row))
+                row["line_items"] = [li for page in self.pages(path, {"project_id": project_id or self._pid(row)},
                                                                entity=spec.name) for li in page]
-        if spec.bulk_lines:
-            wanted = {r["id"] for r in rows}
-            grouped: dict[Any, list[Record]] = {}
-            for page in self.pages(spec.bulk_lines.format(project_id=project_id), entity=spec.name):
-                for line in page:
-                    holder = (line.get("holder") or {}).get("id")
-                    if holder in wanted:
-                        grouped.setdefault(holder, []).append(line)
-            for row in rows:
-                row["line_items"] = grouped.get(row["id"], [])
         shape = catalog()[spec.name]["fields"]
         out = []
         for row in rows:

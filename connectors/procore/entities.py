@@ -42,7 +42,8 @@ class Entity:
     origin: str | None = "string"                # "string" | "integer" | None (no origin_id)
     incremental: bool = True                     # supports filters[updated_at]
     lines: str | None = None                     # line items of one record
-    bulk_lines: str | None = None                # all line items of a project
+    bulk_lines: str | None = None                # all line items of a project (read in bulk when many)
+    nested_lines: bool = False                   # line items go inside the create body
     detail: bool = False                         # list view lacks fields: read each record's show
     dated: bool = False                          # list needs start_date/end_date
     company_list: bool = False                   # a project entity read through one company-wide list
@@ -116,6 +117,7 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
            f"{V1}/projects/{{project_id}}/direct_costs/{{id}}", "/rest/v1.1/projects/{project_id}/direct_costs",
            f"{V1}/projects/{{project_id}}/direct_costs/{{id}}", f"{V1}/projects/{{project_id}}/direct_costs/{{id}}",
            "direct_cost", update_root="item", bulk_lines=f"{V1}/projects/{{project_id}}/direct_costs/line_items",
+           lines=f"{V1}/projects/{{project_id}}/direct_costs/{{id}}/line_items", nested_lines=True,
            scope_in_body=False),
     Entity("timecard_entries", "project", f"{V1}/projects/{{project_id}}/timecard_entries",
            f"{V1}/projects/{{project_id}}/timecard_entries/{{id}}", f"{V1}/projects/{{project_id}}/timecard_entries",

@@ -134,7 +134,7 @@ class ProcoreWrites:
                 fields["origin_data"] = PENDING + idempotency_key
             else:
                 fields["origin_id"] = origin_value(spec, idempotency_key)
-        if payload.get("line_items") and not spec.lines:
+        if payload.get("line_items") and (spec.nested_lines or not spec.lines):
             lines = [dict(li) for li in payload["line_items"]]
             if spec.name == "direct_costs":
                 for line in lines:
@@ -177,9 +177,9 @@ class ProcoreWrites:
                 project_id: int | None) -> Record:
         """Add what one create call cannot carry: contract line items, invoice items, the origin_id last."""
         changed = False
-        if spec.lines and payload.get("line_items") and not record.get("line_items"):
+        if spec.lines and not spec.nested_lines and payload.get("line_items") and not record.get("line_items"):
             for line in payload["line_items"]:
-                self.call("POST", spec.lines.format(id=record["id"]), entity=spec.name, action="add a line to",
+                self.call("POST", spec.lines.format(id=record["id"], project_id=project_id), entity=spec.name, action="add a line to",
                           params={"project_id": project_id}, json={"line_item": self._outgoing(spec, dict(line))})
             changed = True
         if spec.items and record.get("origin_data") == PENDING + key:
@@ -249,10 +249,10 @@ class ProcoreWrites:
         for line in payload.get("line_items") or [] if spec.lines else []:
             line_fields = self._outgoing(spec, dict(line))
             if line.get("id"):
-                self.call("PATCH", f"{spec.lines.format(id=record_id)}/{line['id']}", entity=entity,  # type: ignore[union-attr]
+                self.call("PATCH", f"{spec.lines.format(id=record_id, project_id=project_id)}/{line['id']}", entity=entity,  # type: ignore[union-attr]
                           action="update a line of", params={"project_id": project_id}, json={"line_item": line_fields})
             else:
-                self.call("POST", spec.lines.format(id=record_id), entity=entity,  # type: ignore[union-attr]
+                self.call("POST", spec.lines.format(id=record_id, project_id=project_id), entity=entity,  # type: ignore[union-attr]
                           action="add a line to", params={"project_id": project_id}, json={"line_item": line_fields})
         if spec.items and payload.get("items"):
             self._write_items(spec, fresh or self.get(entity, record_id, scope=local_scope) or {"id": record_id},

@@ -23,7 +23,7 @@ HOLDERS = {"WorkOrderContract": "work_order_contracts", "PurchaseOrderContract":
 
 def initial_items(store: Store, holder_type: str, contract_id: int) -> list[Record]:
     """One zero-progress item per schedule-of-values line of the contract."""
-    rows = sorted(store.rows("line_items", holder_type=holder_type, holder_id=contract_id),
+    rows = sorted(store.children(holder_type, contract_id),
                   key=lambda r: (r.get("position") or 0, r["id"]))
     return [{"id": store.new_id(), "item_type": "contract_item", "line_item_id": line["id"],
              "cost_code_id": line.get("cost_code_id"), "wbs_code_id": line.get("wbs_code_id"),

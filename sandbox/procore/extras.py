@@ -98,7 +98,7 @@ class Extras(Handlers):
             raise ApiError(400, {"errors": {"line_item": ["is missing"]}})
         clean = self.store.coerce(RESOURCES["line_items"], dict(data))
         line = self.add_line(ctx, holder_type, holder, clean,
-                             len(self.store.rows("line_items", holder_type=holder_type, holder_id=holder["id"])) + 1)
+                             len(self.store.children(holder_type, holder["id"])) + 1)
         self.store.touch(RESOURCES[LINE_HOLDERS[holder_type]], holder, ctx.source)
         return respond(ctx.renderer.line_item(line), 201)
 

@@ -100,6 +100,7 @@ class Renderer:
     def __init__(self, store: Store, base_url: str) -> None:
         self.store = store
         self.base_url = base_url.rstrip("/")
+        self._child_counts: dict[Any, int] | None = None
 
     # ---- helpers -------------------------------------------------------------------------
     def _row(self, table: str, record_id: Any) -> Record | None:
@@ -115,7 +116,7 @@ class Renderer:
         return None if row is None else {"id": row["id"], **{f: row.get(f) for f in fields}}
 
     def lines(self, holder_type: str, holder_id: int) -> list[Record]:
-        rows = self.store.rows("line_items", holder_type=holder_type, holder_id=holder_id)
+        rows = self.store.children(holder_type, holder_id)
         return sorted(rows, key=lambda r: (r.get("position") or 0, r["id"]))
 
     def lines_total(self, holder_type: str, holder_id: int) -> Decimal:
@@ -180,7 +181,12 @@ class Renderer:
     def _r_vendors(self, record: Record, out: Record, view: str) -> None:
         out["company"] = record.get("name")
         out["parent"] = self._ref("vendors", record.get("parent_id"), "name")
-        out["children_count"] = len(self.store.rows("vendors", parent_id=record["id"]))
+        if self._child_counts is None:
+            self._child_counts = {}
+            for row in self.store.tables["vendors"].values():
+                if row.get("parent_id") is not None:
+                    self._child_counts[row["parent_id"]] = self._child_counts.get(row["parent_id"], 0) + 1
+        out["children_count"] = self._child_counts.get(record["id"], 0)
         out["attachments"] = self.attachments(record)
 
     def _r_users(self, record: Record, out: Record, view: str) -> None:

@@ -84,6 +84,18 @@ class Store:
         self.files: dict[int, tuple[str, str, bytes]] = {}  # attachment id -> (filename, type, bytes)
         self.next_id = FIRST_ID
         self.listeners: list[Callable[[Change], None]] = []
+        self._children: dict[tuple[str, int], dict[int, Record]] = {}  # line items by holder
+
+    def children(self, holder_type: str, holder_id: int) -> list[Record]:
+        """The line items of one holder (indexed: contracts and direct costs list them on every read)."""
+        return list(self._children.get((holder_type, holder_id), {}).values())
+
+    def _index(self, record: Record, add: bool) -> None:
+        key = (record.get("holder_type"), record.get("holder_id"))
+        if add:
+            self._children.setdefault(key, {})[record["id"]] = record  # type: ignore[index]
+        else:
+            self._children.get(key, {}).pop(record["id"], None)  # type: ignore[call-overload]
 
     # ---- basics -------------------------------------------------------------------------
     def new_id(self) -> int:
@@ -180,6 +192,8 @@ class Store:
             if resource.soft_delete:
                 record.setdefault("deleted_at", None)
             self.tables[resource.name][record["id"]] = record
+            if resource.name == "line_items":
+                self._index(record, True)
             self._tell(Change(resource, record, "create", *source))
             return record
 
@@ -219,6 +233,8 @@ class Store:
                 record["updated_at"] = now
             else:
                 self.tables[resource.name].pop(record["id"], None)
+                if resource.name == "line_items":
+                    self._index(record, False)
             self._tell(Change(resource, record, "delete", *source))
 
     def _tell(self, change: Change) -> None:
@@ -259,6 +275,9 @@ class Store:
             self.companies = {c["id"]: c for c in data["companies"]}
             for name, rows in data["tables"].items():
                 self.tables[name] = {r["id"]: typed(r) for r in rows}
+            self._children = {}
+            for line in self.tables["line_items"].values():
+                self._index(line, True)
             self.files = {int(k): (n, t, bytes.fromhex(v)) for k, (n, t, v) in data.get("files", {}).items()}
 
     def save_to(self, path: Path) -> None:
