@@ -12,7 +12,13 @@ import click
 
 from engine.errors import JoistError
 
-LAZY_COMMANDS = {"sandbox": ("sandbox.cli", "sandbox_group")}
+# Commands whose modules are heavy (uvicorn) or live with the feature they serve.
+LAZY_COMMANDS = {"sandbox": ("sandbox.cli", "sandbox_group"), "reconcile": ("engine.reconcile", "reconcile_command")}
+
+
+def _available(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
 
 
 class JoistGroup(click.Group):
@@ -22,10 +28,10 @@ class JoistGroup(click.Group):
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+        return sorted(set(super().list_commands(ctx)) | {n for n, (m, _) in LAZY_COMMANDS.items() if _available(m)})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in LAZY_COMMANDS and name not in self.commands:
+        if name in LAZY_COMMANDS and name not in self.commands and _available(LAZY_COMMANDS[name][0]):
             import importlib
             module, attr = LAZY_COMMANDS[name]
             self.add_command(getattr(importlib.import_module(module), attr), name)

@@ -19,7 +19,9 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import yaml
 from urllib.parse import urlsplit
 
 from connectors.base import Credentials
@@ -376,6 +378,17 @@ def init_project(directory: str | os.PathLike[str], *, name: str | None = None,
     return target
 
 
+def sandbox_params(packs: Sequence[str]) -> dict[str, Any]:
+    """The params each shipped pack needs against the seeded sandboxes (its `_sandbox_params.yaml`)."""
+    found = shipped_packs()
+    params: dict[str, Any] = {}
+    for pack in packs:
+        path = found.get(pack)
+        if path is not None and (path / "_sandbox_params.yaml").is_file():
+            params.update(yaml.safe_load((path / "_sandbox_params.yaml").read_text(encoding="utf-8")) or {})
+    return params
+
+
 def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]]) -> Path:
     """Write a joist.yaml for the local sandboxes and their secrets into the token file.
 
@@ -490,9 +503,15 @@ def render_project(folder: Path, *, name: str, procore: dict[str, Any] | None, q
     lines += [f"  - joist:{pack}" for pack in packs]
     if not sandbox:
         lines.append("  # - ./rules")
+    params = sandbox_params(packs) if sandbox else {}
+    lines.append("# Values rules read as params.NAME.")
+    if params:
+        lines.append("# Set for the seeded sandboxes (each pack's _sandbox_params.yaml); your company's ids differ.")
+        lines.append("params:")
+        lines += [f"  {key}: {_scalar(value)}" for key, value in params.items()]
+    else:
+        lines.append("params: {}")
     lines += [
-        "# Values rules read as params.NAME.",
-        "params: {}",
         "# Sync state and OAuth tokens, relative to this file. Keep .joist/ out of version control.",
         f"state: {DEFAULT_STATE_PATH}",
         f"tokens: {DEFAULT_TOKENS_PATH}",
