@@ -8,7 +8,6 @@ helpers are fixtures rather than importable functions.
 from __future__ import annotations
 
 import textwrap
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -119,7 +118,7 @@ def assert_error(error: JoistError, code: str, file: Path | str | None, line: in
 
 
 @pytest.fixture
-def expect_error() -> Callable[..., None]:
+def expect_error() -> ErrorCheck:
     return assert_error
 
 
@@ -135,6 +134,9 @@ def pack() -> RuleSet:
 
 
 LinksFactory = Callable[[Mapping[tuple[str, str], str]], Callable[[str, str], "str | None"]]
+ErrorCheck = Callable[..., None]
+FloatCheck = Callable[[Any], None]
+MapperFactory = Callable[..., Mapper]
 
 
 @pytest.fixture
@@ -158,7 +160,7 @@ def floats_in(value: Any, path: str = "$") -> Iterator[str]:
 
 
 @pytest.fixture
-def no_floats() -> Callable[[Any], None]:
+def no_floats() -> FloatCheck:
     def check(payload: Any) -> None:
         found = list(floats_in(payload))
         assert not found, f"floats in payload at {found}"
@@ -166,7 +168,7 @@ def no_floats() -> Callable[[Any], None]:
 
 
 @pytest.fixture
-def mapper_for(bench: RuleBench) -> Callable[..., Mapper]:
+def mapper_for(bench: RuleBench) -> MapperFactory:
     """Write a rule into the bench, load it and return a Mapper for it."""
     def make(text: str, flow: str = "companies_to_vendors", params: Mapping[str, Any] | None = None,
              extra: Mapping[str, str] | None = None) -> Mapper:
@@ -176,6 +178,3 @@ def mapper_for(bench: RuleBench) -> Callable[..., Mapper]:
         ruleset = bench.load()
         return Mapper(ruleset[flow], params, ruleset.lookups)
     return make
-
-
-D = Decimal

@@ -1,6 +1,8 @@
 """R2xx: expressions that do not compile are refused at load time, pointing at the place."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from engine.errors import Location
@@ -8,8 +10,11 @@ from engine.expressions import (
     JMESPathSyntaxError, UnknownFunction, UnknownName, compile_expression, compile_jinja, compile_jmespath,
 )
 
+if TYPE_CHECKING:
+    from conftest import ErrorCheck, RuleBench
 
-def test_r201_bad_jmespath_points_into_the_expression(bench, expect_error) -> None:
+
+def test_r201_bad_jmespath_points_into_the_expression(bench: RuleBench, expect_error: ErrorCheck) -> None:
     text = bench.variant(('"source.name"', "\"source.name == 'Acme\""))
     path = bench.write("vendors.yaml", text)
     err = bench.error()
@@ -17,7 +22,7 @@ def test_r201_bad_jmespath_points_into_the_expression(bench, expect_error) -> No
     expect_error(err, "R201", path, line, col, hint="backticks", message="unexpected")
 
 
-def test_r201_incomplete_jmespath(bench, expect_error) -> None:
+def test_r201_incomplete_jmespath(bench: RuleBench, expect_error: ErrorCheck) -> None:
     text = bench.variant(('"source.name"', '"source.name =="'))
     path = bench.write("vendors.yaml", text)
     err = bench.error()
@@ -34,13 +39,13 @@ def test_r201_plain_scalar_offsets_without_a_quote() -> None:
     assert quoted.value.location.col == 10 + 1 + len("source.a ==")
 
 
-def test_r202_bad_jinja(bench, expect_error) -> None:
+def test_r202_bad_jinja(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', '"{{ source.name }"'))
     err = bench.error()
     expect_error(err, "R202", path, 11, 16, hint="{{ expression }}", message="invalid Jinja")
 
 
-def test_r202_bad_jinja_on_a_later_line_of_a_block(bench, expect_error) -> None:
+def test_r202_bad_jinja_on_a_later_line_of_a_block(bench: RuleBench, expect_error: ErrorCheck) -> None:
     text = bench.variant(('"source.name"', "|\n    {% if source.name %}\n    {{ source.name }}\n"))
     path = bench.write("vendors.yaml", text)
     err = bench.error()
@@ -48,7 +53,7 @@ def test_r202_bad_jinja_on_a_later_line_of_a_block(bench, expect_error) -> None:
     expect_error(err, "R202", path, 13, 16, message="endif")
 
 
-def test_r203_unknown_function_did_you_mean(bench, expect_error) -> None:
+def test_r203_unknown_function_did_you_mean(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', '"trimm(source.name)"'))
     err = bench.error()
     expect_error(err, "R203", path, 11, 16, hint="did you mean trim()?", message="unknown function trimm()")
@@ -69,25 +74,25 @@ def test_r203_jmespath_builtins_are_allowed() -> None:
     assert compiled({"source": {"items": [1, 2]}}, None) == 2  # type: ignore[arg-type]
 
 
-def test_r204_typo_in_context_name(bench, expect_error) -> None:
+def test_r204_typo_in_context_name(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', '"sorce.name"'))
     err = bench.error()
     expect_error(err, "R204", path, 11, 16, hint="did you mean 'source'?", message="unknown name 'sorce'")
 
 
-def test_r204_forgotten_const(bench, expect_error) -> None:
+def test_r204_forgotten_const(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', "ItemBasedExpenseLineDetail"))
     err = bench.error()
     expect_error(err, "R204", path, 11, 16, hint="did you mean {const: ItemBasedExpenseLineDetail}?")
 
 
-def test_r204_item_outside_each(bench, expect_error) -> None:
+def test_r204_item_outside_each(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', '"item.name"'))
     err = bench.error()
     expect_error(err, "R204", path, 11, 16, hint="inside an `each:` list item", message="'item' is not available here")
 
 
-def test_r204_target_not_in_source_where(bench, expect_error) -> None:
+def test_r204_target_not_in_source_where(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("entity: vendors\n", "entity: vendors\n  where: target.Active\n"))
     err = bench.error()
     expect_error(err, "R204", path, 6, 10, hint="target is only defined in lock_when and fields")
@@ -101,13 +106,13 @@ def test_r204_unknown_name_in_jinja() -> None:
     assert info.value.format().startswith("f.yaml:4:5  R204")
 
 
-def test_r205_unsafe_template(bench, expect_error) -> None:
+def test_r205_unsafe_template(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', "\"{{ ''.__class__.__mro__ }}\""))
     err = bench.error()
     expect_error(err, "R205", path, 11, 16, hint="only record fields and catalogue functions")
 
 
-def test_r206_wrong_argument_count_shows_the_example(bench, expect_error) -> None:
+def test_r206_wrong_argument_count_shows_the_example(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', '"trim(source.name, source.city)"'))
     err = bench.error()
     expect_error(err, "R206", path, 11, 16, hint="example: trim('  a ')", message="trim() takes 1 argument(s), got 2")
@@ -119,7 +124,7 @@ def test_r206_in_jinja() -> None:
     assert info.value.code == "R206" and "ref() takes 2 argument(s), got 1" in info.value.message
 
 
-def test_r207_ref_needs_a_literal_link_set(bench, expect_error) -> None:
+def test_r207_ref_needs_a_literal_link_set(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', '"ref(source.name, source.id)"'))
     err = bench.error()
     expect_error(err, "R207", path, 11, 16, hint="write ref('vendors', source.vendor.id)")
@@ -131,7 +136,7 @@ def test_r207_in_jinja() -> None:
     assert info.value.code == "R207"
 
 
-def test_several_expression_errors_in_one_file_all_reported_sorted(bench) -> None:
+def test_several_expression_errors_in_one_file_all_reported_sorted(bench: RuleBench) -> None:
     text = bench.variant(('"source.name"', '"trimm(source.name)"'),
                          append='  CompanyName: "sorce.legal_name"\n  AcctNum: "{{ source.id }"\n')
     bench.write("vendors.yaml", text)
@@ -152,7 +157,7 @@ def test_compile_collects_refs_and_lookups() -> None:
     assert jinja.refs == ["projects"] and jinja.kind == "jinja"
 
 
-def test_r204_target_not_in_match(bench, expect_error) -> None:
+def test_r204_target_not_in_match(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(append="match:\n  DisplayName: target.DisplayName\n")
     err = bench.error()
     expect_error(err, "R204", path, 13, 16, hint="target is only defined in lock_when and fields")

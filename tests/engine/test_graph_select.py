@@ -1,9 +1,15 @@
 """R3xx and the graph: edges from depends_on and ref(), cycles, implied dependencies, selectors."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from engine.graph import BadSelector, build_graph, order, select
+
+if TYPE_CHECKING:
+    from conftest import ErrorCheck, RuleBench
+
 
 FLOW = """\
 flow: {flow}
@@ -17,8 +23,7 @@ fields:
   {field}: "{expr}"
 """
 
-
-def flow(bench, name: str, *, folder: str = "", tags: str = "", entity: str = "vendors", target: str = "Vendor",
+def flow(bench: RuleBench, name: str, *, folder: str = "", tags: str = "", entity: str = "vendors", target: str = "Vendor",
          links: str | None = None, deps: str = "", field: str = "DisplayName", expr: str = "source.name") -> None:
     text = FLOW.format(flow=name, tags=tags, entity=entity, target=target, links=links or name, deps=deps,
                        field=field, expr=expr)
@@ -26,7 +31,7 @@ def flow(bench, name: str, *, folder: str = "", tags: str = "", entity: str = "v
 
 
 @pytest.fixture
-def project(bench):
+def project(bench: RuleBench) -> RuleBench:
     """vendors <- items; vendors + items <- purchase_orders <- bills (by ref); customers alone."""
     flow(bench, "vendors", folder="master/", tags="master")
     flow(bench, "customers", folder="master/", tags="master", target="Customer")
@@ -39,7 +44,7 @@ def project(bench):
     return bench
 
 
-def test_edges_from_depends_on_and_ref(project) -> None:
+def test_edges_from_depends_on_and_ref(project: RuleBench) -> None:
     rules = project.load()
     graph = build_graph(rules)
     assert set(graph.edges) == {("vendors", "items"), ("vendors", "purchase_orders"), ("items", "purchase_orders"),
@@ -47,7 +52,7 @@ def test_edges_from_depends_on_and_ref(project) -> None:
     assert order(graph) == ["customers", "vendors", "items", "purchase_orders", "bills"]
 
 
-def test_ref_alone_makes_an_edge_and_an_implied_dependency_warning(bench, expect_error) -> None:
+def test_ref_alone_makes_an_edge_and_an_implied_dependency_warning(bench: RuleBench, expect_error: ErrorCheck) -> None:
     flow(bench, "vendors")
     flow(bench, "bills", entity="requisitions", target="Bill", field="VendorRef.value",
          expr="ref('vendors', source.vendor_id)")
@@ -58,14 +63,14 @@ def test_ref_alone_makes_an_edge_and_an_implied_dependency_warning(bench, expect
                  path="flow bills", message="ref('vendors', ...) needs flow 'vendors' to run first")
 
 
-def test_listed_dependency_gives_no_warning(bench) -> None:
+def test_listed_dependency_gives_no_warning(bench: RuleBench) -> None:
     flow(bench, "vendors")
     flow(bench, "bills", entity="requisitions", target="Bill", field="VendorRef.value",
          expr="ref('vendors', source.vendor_id)", deps="vendors")
     assert bench.load().warnings == []
 
 
-def test_ref_to_a_links_name_shared_by_a_flow(bench) -> None:
+def test_ref_to_a_links_name_shared_by_a_flow(bench: RuleBench) -> None:
     flow(bench, "companies_to_vendors", links="vendors")
     flow(bench, "bills", entity="requisitions", target="Bill", field="VendorRef.value",
          expr="ref('vendors', source.vendor_id)", deps="companies_to_vendors")
@@ -74,7 +79,7 @@ def test_ref_to_a_links_name_shared_by_a_flow(bench) -> None:
     assert ("companies_to_vendors", "bills") in build_graph(rules).edges
 
 
-def test_r301_cycle_named_in_order(bench, expect_error) -> None:
+def test_r301_cycle_named_in_order(bench: RuleBench, expect_error: ErrorCheck) -> None:
     flow(bench, "a", deps="c")
     flow(bench, "b", deps="a", target="Customer")
     flow(bench, "c", deps="b", target="Item", field="Name")
@@ -84,14 +89,14 @@ def test_r301_cycle_named_in_order(bench, expect_error) -> None:
     assert err.message == "flows depend on each other: a -> b -> c -> a"
 
 
-def test_r301_cycle_through_ref(bench) -> None:
+def test_r301_cycle_through_ref(bench: RuleBench) -> None:
     flow(bench, "a", expr="ref('b', source.id)")
     flow(bench, "b", deps="a", target="Customer")
     err = bench.error()
     assert err.code == "R301" and err.message.endswith("a -> b -> a")
 
 
-def test_r302_unknown_dependency(bench, expect_error) -> None:
+def test_r302_unknown_dependency(bench: RuleBench, expect_error: ErrorCheck) -> None:
     flow(bench, "vendors")
     flow(bench, "bills", entity="requisitions", target="Bill", deps="vendor", field="DocNumber",
          expr="source.invoice_number")
@@ -100,7 +105,7 @@ def test_r302_unknown_dependency(bench, expect_error) -> None:
                  path="flow bills, depends_on", message="depends_on names 'vendor', which is not a flow")
 
 
-def test_r304_unknown_link_set(bench, expect_error) -> None:
+def test_r304_unknown_link_set(bench: RuleBench, expect_error: ErrorCheck) -> None:
     flow(bench, "vendors")
     flow(bench, "bills", entity="requisitions", target="Bill", field="VendorRef.value",
          expr="ref('vendor', source.vendor_id)")
@@ -108,7 +113,7 @@ def test_r304_unknown_link_set(bench, expect_error) -> None:
     expect_error(err, "R304", bench.folder() / "bills.yaml", 9, 20, hint="did you mean 'vendors'?", path="flow bills")
 
 
-def test_r306_unknown_flow(project, expect_error) -> None:
+def test_r306_unknown_flow(project: RuleBench, expect_error: ErrorCheck) -> None:
     rules = project.load()
     with pytest.raises(Exception) as info:
         rules["bils"]
@@ -134,19 +139,19 @@ def test_r306_unknown_flow(project, expect_error) -> None:
     ("tag:payables,vendors+", ["purchase_orders", "bills"]),
     ("path:master,tag:master,customers", ["customers"]),
 ])
-def test_selectors(project, selector, expected) -> None:
+def test_selectors(project: RuleBench, selector: str | None, expected: list[str]) -> None:
     graph = build_graph(project.load())
     if selector and selector.startswith("path:"):
         selector = selector.replace("path:", f"path:{project.folder()}/", 1)
     assert select(graph, selector) == expected
 
 
-def test_path_selector_relative_to_a_project_root(project) -> None:
+def test_path_selector_relative_to_a_project_root(project: RuleBench) -> None:
     graph = build_graph(project.load())
     assert select(graph, "path:base/payables", root=project.root) == ["purchase_orders", "bills"]
 
 
-def test_r305_selector_naming_no_flow(project, expect_error) -> None:
+def test_r305_selector_naming_no_flow(project: RuleBench, expect_error: ErrorCheck) -> None:
     graph = build_graph(project.load())
     with pytest.raises(BadSelector) as info:
         select(graph, "+bils")
@@ -154,7 +159,7 @@ def test_r305_selector_naming_no_flow(project, expect_error) -> None:
 
 
 @pytest.mark.parametrize("selector", ["tag:nothing", "path:/nowhere", "tag:master,tag:payables"])
-def test_r305_selector_matching_nothing(project, selector) -> None:
+def test_r305_selector_matching_nothing(project: RuleBench, selector: str | None) -> None:
     graph = build_graph(project.load())
     with pytest.raises(BadSelector) as info:
         select(graph, selector)

@@ -1,9 +1,15 @@
 """Layers: a later pack overrides one field, removes one with `~`, or replaces a flow whole."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from engine.mapping import Mapper
+from engine.rules import RuleSet
+
+if TYPE_CHECKING:
+    from conftest import ErrorCheck, RuleBench
 
 BASE = """\
 flow: companies_to_vendors
@@ -32,17 +38,17 @@ RECORD = {"id": 1, "name": "Acme", "legal_name": "Acme Drywall LLC", "email_addr
 
 
 @pytest.fixture
-def layered(bench):
+def layered(bench: RuleBench) -> RuleBench:
     bench.write("companies_to_vendors.yaml", BASE, layer="base")
     return bench
 
 
-def mapped(ruleset) -> dict:
+def mapped(ruleset: RuleSet) -> dict[str, object]:
     rule = ruleset["companies_to_vendors"]
     return Mapper(rule).map(RECORD).payload
 
 
-def test_override_one_field_keeps_the_rest(layered) -> None:
+def test_override_one_field_keeps_the_rest(layered: RuleBench) -> None:
     layered.write("vendors.yaml", """\
 flow: companies_to_vendors
 fields:
@@ -54,7 +60,7 @@ fields:
                        "BillAddr": {"City": "Austin", "PostalCode": "78701"}}
 
 
-def test_override_adds_a_field_and_a_nested_one(layered) -> None:
+def test_override_adds_a_field_and_a_nested_one(layered: RuleBench) -> None:
     layered.write("vendors.yaml", """\
 flow: companies_to_vendors
 fields:
@@ -67,7 +73,7 @@ fields:
     assert payload["BillAddr"] == {"City": "AUSTIN", "PostalCode": "78701"}
 
 
-def test_tilde_removes_a_field(layered) -> None:
+def test_tilde_removes_a_field(layered: RuleBench) -> None:
     layered.write("vendors.yaml", """\
 flow: companies_to_vendors
 fields:
@@ -80,14 +86,14 @@ fields:
     assert payload == {"DisplayName": "Acme", "BillAddr": {"City": "Austin"}}
 
 
-def test_tilde_removes_a_top_level_key(layered) -> None:
+def test_tilde_removes_a_top_level_key(layered: RuleBench) -> None:
     layered.write("vendors.yaml", "flow: companies_to_vendors\nlock_when: ~\non_delete: ignore\n", layer="custom")
     rule = layered.load("base", "custom")["companies_to_vendors"]
     assert rule.lock_when is None and rule.on_delete == "ignore"
     assert rule.description == "Vendors from the directory."
 
 
-def test_replace_true_swaps_the_whole_flow(layered) -> None:
+def test_replace_true_swaps_the_whole_flow(layered: RuleBench) -> None:
     layered.write("vendors.yaml", """\
 flow: companies_to_vendors
 replace: true
@@ -103,7 +109,7 @@ fields:
     assert rule.lock_when is None and rule.on_delete == "ignore" and rule.description == ""
 
 
-def test_replace_without_required_keys_is_an_error(layered) -> None:
+def test_replace_without_required_keys_is_an_error(layered: RuleBench) -> None:
     path = layered.write("vendors.yaml", "flow: companies_to_vendors\nreplace: true\nfields:\n  DisplayName: source.name\n",
                          layer="custom")
     errors = layered.errors("base", "custom")
@@ -113,14 +119,14 @@ def test_replace_without_required_keys_is_an_error(layered) -> None:
     assert all(e.location.file == str(path) for e in errors)
 
 
-def test_override_errors_point_at_the_override_file(layered, expect_error) -> None:
+def test_override_errors_point_at_the_override_file(layered: RuleBench, expect_error: ErrorCheck) -> None:
     path = layered.write("vendors.yaml", 'flow: companies_to_vendors\nfields:\n  CompanyNam: "source.legal_name"\n',
                          layer="custom")
     err = layered.error("base", "custom")
     expect_error(err, "R107", path, 3, 3, hint="did you mean 'CompanyName'?")
 
 
-def test_explain_shows_the_layer_of_each_field(layered) -> None:
+def test_explain_shows_the_layer_of_each_field(layered: RuleBench) -> None:
     override = layered.write("vendors.yaml", """\
 flow: companies_to_vendors
 fields:
@@ -138,7 +144,7 @@ fields:
     assert sorted(rule.files) == sorted([str(layered.folder("base") / "companies_to_vendors.yaml"), str(override)])
 
 
-def test_a_flow_only_in_a_later_layer_is_added(layered) -> None:
+def test_a_flow_only_in_a_later_layer_is_added(layered: RuleBench) -> None:
     layered.write("customers.yaml", """\
 flow: owners
 direction: procore > qbo
@@ -151,21 +157,21 @@ fields: {DisplayName: source.name}
     assert rules["owners"].layer == "custom"
 
 
-def test_later_lookup_tables_override_keys(bench) -> None:
+def test_later_lookup_tables_override_keys(bench: RuleBench) -> None:
     bench.lookup("classes.yaml", "L: '100'\nM: '200'\n", layer="base")
     bench.lookup("classes.yaml", "M: '201'\n", layer="custom")
     bench.write("v.yaml", BASE, layer="base")
     assert bench.load("base", "custom").lookups == {"classes": {"L": "100", "M": "201"}}
 
 
-def test_same_flow_twice_in_one_layer_is_r108_even_with_layers(layered) -> None:
+def test_same_flow_twice_in_one_layer_is_r108_even_with_layers(layered: RuleBench) -> None:
     layered.write("a.yaml", "flow: companies_to_vendors\nfields: {CompanyName: source.name}\n", layer="custom")
     layered.write("b.yaml", "flow: companies_to_vendors\nfields: {AcctNum: source.name}\n", layer="custom")
     (err,) = layered.errors("base", "custom")
     assert err.code == "R108" and "layer 'custom'" in err.message
 
 
-def test_override_must_use_the_base_spelling_of_a_field(layered, expect_error) -> None:
+def test_override_must_use_the_base_spelling_of_a_field(layered: RuleBench, expect_error: ErrorCheck) -> None:
     path = layered.write("vendors.yaml", """\
 flow: companies_to_vendors
 fields:

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
 from engine.mapping import Mapper
+
+if TYPE_CHECKING:
+    from conftest import ErrorCheck, LinksFactory, MapperFactory, RuleBench
 
 BILL_RULE = """\
 flow: bills
@@ -79,12 +83,12 @@ def record(**changes: object) -> dict:
 
 
 @pytest.fixture
-def bills(bench, mapper_for) -> Mapper:
+def bills(bench: RuleBench, mapper_for: MapperFactory) -> Mapper:
     bench.lookup("departments.yaml", DEPARTMENTS)
     return mapper_for(BILL_RULE, flow="bills", extra=PRODUCERS)
 
 
-def test_mapped_payload(bills, links) -> None:
+def test_mapped_payload(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(), links=links(LINKED))
     assert result.outcome == "mapped" and result.entity == "Bill", result.error and result.error.format()
     p = result.payload
@@ -95,25 +99,25 @@ def test_mapped_payload(bills, links) -> None:
     assert p["Line"][2]["AccountBasedExpenseLineDetail"] == {"AccountRef": {"value": "91"}}
 
 
-def test_params_override_defaults(bench, mapper_for, links) -> None:
+def test_params_override_defaults(bench: RuleBench, mapper_for: MapperFactory, links: LinksFactory) -> None:
     bench.lookup("departments.yaml", DEPARTMENTS)
     mapper = mapper_for(BILL_RULE, flow="bills", extra=PRODUCERS, params={"retention_account": "123"})
     payload = mapper.map(record(), links=links(LINKED)).payload
     assert payload["Line"][-1]["AccountBasedExpenseLineDetail"]["AccountRef"]["value"] == "123"
 
 
-def test_where_false_is_skipped_with_reason(bills, links) -> None:
+def test_where_false_is_skipped_with_reason(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(status="draft"), links=links(LINKED))
     assert result.outcome == "skipped"
     assert result.reason == "source.where is false: source.status == 'approved'"
 
 
-def test_entity_when_picks_another_entity(bills, links) -> None:
+def test_entity_when_picks_another_entity(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(total_claimed_amount="-5.00"), links=links(LINKED))
     assert result.outcome == "mapped" and result.entity == "VendorCredit"
 
 
-def test_ref_deferral_names_every_missing_link(bills, links) -> None:
+def test_ref_deferral_names_every_missing_link(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(), links=links({("wbs_items", "21"): "3"}))
     assert result.outcome == "deferred"
     assert result.missing == [("vendors", "11"), ("wbs_items", "22")]
@@ -121,24 +125,24 @@ def test_ref_deferral_names_every_missing_link(bills, links) -> None:
     assert result.payload is None
 
 
-def test_ref_with_no_resolver_defers_everything(bills) -> None:
+def test_ref_with_no_resolver_defers_everything(bills: Mapper) -> None:
     result = bills.map(record())
     assert result.outcome == "deferred"
     assert result.missing == [("vendors", "11"), ("wbs_items", "21"), ("wbs_items", "22")]
 
 
-def test_ref_null_id_gives_null_not_deferral(bills, links) -> None:
+def test_ref_null_id_gives_null_not_deferral(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(vendor_id=None), links=links(LINKED))
     assert result.outcome == "mapped"
     assert "VendorRef" not in result.payload  # an empty object is left out
 
 
-def test_ref_empty_id_gives_null(bills, links) -> None:
+def test_ref_empty_id_gives_null(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(vendor_id=""), links=links(LINKED))
     assert result.outcome == "mapped" and "VendorRef" not in result.payload
 
 
-def test_deferral_wins_over_a_failure_it_caused(bench, mapper_for) -> None:
+def test_deferral_wins_over_a_failure_it_caused(bench: RuleBench, mapper_for: MapperFactory) -> None:
     text = """\
 flow: x
 direction: procore > qbo
@@ -154,7 +158,7 @@ fields:
     assert result.outcome == "deferred" and result.missing == [("vendors", "5")]
 
 
-def test_m401_function_error_names_flow_record_field(bills, links, expect_error, bench) -> None:
+def test_m401_function_error_names_flow_record_field(bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench) -> None:
     result = bills.map(record(items=[{"net_amount": "ten", "wbs_code": {"id": 21}}]), links=links(LINKED))
     assert result.outcome == "error"
     err = result.error
@@ -163,14 +167,14 @@ def test_m401_function_error_names_flow_record_field(bills, links, expect_error,
                  path="flow bills, record 7, field Line[].when", message="decimal() expected a number, got 'ten'")
 
 
-def test_m401_null_number_hints_at_coalesce(bills, links) -> None:
+def test_m401_null_number_hints_at_coalesce(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(summary={"total_retainage": None}), links=links(LINKED))
     assert result.outcome == "error"
     assert result.error.code == "M401" and "coalesce" in result.error.hint
     assert result.error.path == "flow bills, record 7, field Line[].when"
 
 
-def test_m402_lookup_miss_names_table_and_closest_keys(bills, links, expect_error, bench) -> None:
+def test_m402_lookup_miss_names_table_and_closest_keys(bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench) -> None:
     result = bills.map(record(comment="Site C"), links=links(LINKED))
     assert result.outcome == "error"
     line, col = bench.at(BILL_RULE, "\"lookup('departments'")
@@ -180,7 +184,7 @@ def test_m402_lookup_miss_names_table_and_closest_keys(bills, links, expect_erro
     assert "Site A" in result.error.hint and "Site B" in result.error.hint and "Warehouse" not in result.error.hint
 
 
-def test_lookup_default_and_csv_tables(bench, mapper_for) -> None:
+def test_lookup_default_and_csv_tables(bench: RuleBench, mapper_for: MapperFactory) -> None:
     bench.lookup("classes.csv", "cost_type,class_id\nL,100\nM,200\n")
     bench.lookup("accounts.csv", "code,account,memo\n01-100,80,Labour\n")
     text = """\
@@ -198,7 +202,7 @@ fields:
     assert payload == {"DocNumber": "none", "PrivateNote": "200", "APAccountRef": {"value": "80"}}
 
 
-def test_m403_unknown_table_at_run_time(bills, links, expect_error, bench) -> None:
+def test_m403_unknown_table_at_run_time(bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench) -> None:
     mapper = Mapper(bills.rule, None, {"departmants": {"Site A": "1"}})
     result = mapper.map(record(), links=links(LINKED))
     assert result.outcome == "error"
@@ -207,7 +211,7 @@ def test_m403_unknown_table_at_run_time(bills, links, expect_error, bench) -> No
                  path="flow bills, record 7, field DepartmentRef.value")
 
 
-def test_m404_evaluation_error_names_flow_record_field_expression(bench, mapper_for, expect_error) -> None:
+def test_m404_evaluation_error_names_flow_record_field_expression(bench: RuleBench, mapper_for: MapperFactory, expect_error: ErrorCheck) -> None:
     text = """\
 flow: x
 direction: procore > qbo
@@ -225,7 +229,7 @@ fields:
     assert err.message.startswith("'{{ source.number + source.invoice_number }}' failed:")
 
 
-def test_m404_missing_field_in_a_template(bench, mapper_for) -> None:
+def test_m404_missing_field_in_a_template(bench: RuleBench, mapper_for: MapperFactory) -> None:
     text = """\
 flow: x
 direction: procore > qbo
@@ -239,13 +243,13 @@ fields:
     assert "contract_name" in result.error.message and "Traceback" not in result.error.format()
 
 
-def test_mapping_never_raises_for_bad_data(bills, links) -> None:
+def test_mapping_never_raises_for_bad_data(bills: Mapper, links: LinksFactory) -> None:
     for bad in (record(items="not a list"), record(items=[None]), record(summary=None), {"id": 1}, {}):
         result = bills.map(bad, links=links(LINKED))
         assert result.outcome in ("mapped", "skipped", "deferred", "error")
 
 
-def test_explain_names_the_layer_expression_reads_and_value(bills, links) -> None:
+def test_explain_names_the_layer_expression_reads_and_value(bills: Mapper, links: LinksFactory) -> None:
     traces = {t.path: t for t in bills.explain(record(), links=links(LINKED))}
     vendor = traces["VendorRef.value"]
     assert vendor.layer == "base" and vendor.expression == "ref('vendors', source.vendor_id)"
@@ -255,7 +259,7 @@ def test_explain_names_the_layer_expression_reads_and_value(bills, links) -> Non
     assert traces["Line[0].Amount"].reads == {"item.net_amount": "100.00"}
 
 
-def test_explain_numbers_list_items_as_they_appear_in_the_payload(bills, links) -> None:
+def test_explain_numbers_list_items_as_they_appear_in_the_payload(bills: Mapper, links: LinksFactory) -> None:
     payload = bills.map(record(), links=links(LINKED)).payload
     traces = [t for t in bills.explain(record(), links=links(LINKED)) if t.path.endswith(".Amount")]
     assert [t.path for t in traces] == ["Line[0].Amount", "Line[1].Amount", "Line[2].Amount"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 from jinja2.sandbox import SecurityError
@@ -9,6 +10,11 @@ from jinja2.sandbox import SecurityError
 from engine.errors import Location
 from engine.expressions import UnsafeExpression, compile_expression
 from engine.functions import Runtime
+from engine.mapping import Mapper
+from engine.rules import RuleSet
+
+if TYPE_CHECKING:
+    from conftest import ErrorCheck, FloatCheck, LinksFactory, MapperFactory, RuleBench
 
 HERE = Location("rules/x.yaml", 7, 9)
 
@@ -50,7 +56,7 @@ def test_jinja_globals_are_not_available(text: str) -> None:
     assert info.value.code in ("R203", "R204")
 
 
-def test_escapes_in_a_rule_file_are_load_errors(bench, expect_error) -> None:
+def test_escapes_in_a_rule_file_are_load_errors(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', "\"{{ ''|attr('__class__') }}\""),
                         append='  CompanyName: "{{ cycler.__init__.__globals__ }}"\n')
     errors = bench.errors()
@@ -77,7 +83,7 @@ def test_escape_the_loader_cannot_see_fails_at_run_time(text: str) -> None:
         compiled(ctx, Runtime())
 
 
-def test_run_time_escape_is_an_error_outcome_never_a_value(mapper_for) -> None:
+def test_run_time_escape_is_an_error_outcome_never_a_value(mapper_for: MapperFactory) -> None:
     text = """\
 flow: companies_to_vendors
 direction: procore > qbo
@@ -161,7 +167,7 @@ def test_decimal_of_a_float_goes_by_its_repr() -> None:
     assert compile_expression("decimal(source.x)", HERE)({"source": {"x": 0.1}}, Runtime()) == Decimal("0.1")
 
 
-def test_mapped_payload_has_no_float_and_keeps_scale(mapper_for, no_floats) -> None:
+def test_mapped_payload_has_no_float_and_keeps_scale(mapper_for: MapperFactory, no_floats: FloatCheck) -> None:
     text = """\
 flow: companies_to_vendors
 direction: procore > qbo
@@ -183,8 +189,7 @@ fields:
     assert str(result.payload["Balance"]) == "12.50" and str(result.payload["BillRate"]) == "0.30"
 
 
-def test_shipped_bill_rule_payload_is_exact(pack, links, no_floats) -> None:
-    from engine.mapping import Mapper
+def test_shipped_bill_rule_payload_is_exact(pack: RuleSet, links: LinksFactory, no_floats: FloatCheck) -> None:
     mapper = Mapper(pack["commitment_invoices_to_bills"], None, pack.lookups)
     record = {
         "id": 7, "status": "approved", "vendor_id": 11, "invoice_number": "INV-1", "number": 3,
