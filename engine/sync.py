@@ -265,7 +265,11 @@ class FlowRun:
         if self.sync.dry_run:
             return self.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
         try:
-            self.tgt.delete(self.rule.target.entity, twin_id, mode=mode)
+            # The twin as it is now: its version guards the delete, and it tells the
+            # connector where the record lives (a Procore project, say).
+            twin = self.tgt.get(self.rule.target.entity, twin_id)
+            if twin is not None:
+                self.tgt.delete(self.rule.target.entity, twin_id, mode=mode, current=twin)
         except AuthError:
             raise
         except ConnectorError as exc:
