@@ -90,6 +90,8 @@ class Rule:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     location: Location = field(default_factory=Location)
+    checks: dict[str, Compiled] = field(default_factory=dict)
+    attachments: bool = False
     depends_on_at: dict[str, Location] = field(default_factory=dict)
 
     @property
@@ -103,7 +105,7 @@ class Rule:
     def all_expressions(self) -> list[Compiled]:
         found = expressions(self.fields) + list(self.match.values())
         found += [e for e in (self.source.where, self.lock_when) if e is not None]
-        found += list(self.target.entity_when.values())
+        found += list(self.target.entity_when.values()) + list(self.checks.values())
         if isinstance(self.enabled, Compiled):
             found.append(self.enabled)
         return found
@@ -385,6 +387,17 @@ class _Compiler:
             compiled = self.expr(text, ("match", key), ("source", "params", "links"), shapes)
             if compiled:
                 match[key] = compiled
+        checks: dict[str, Compiled] = {}
+        for key, text in (doc.get("checks") or {}).items():
+            if tgt:
+                try:
+                    catalog.walk(tgt.fields, str(key).split("."), what="target",
+                                 location=self.where("checks", key, key=True), path=self.path("checks", key))
+                except JoistError as exc:
+                    self.errors.append(exc)
+            compiled = self.expr(text, ("checks", key), ("source", "params"), shapes)
+            if compiled:
+                checks[key] = compiled
         lock_when = None
         if "lock_when" in doc:
             lock_when = self.expr(doc["lock_when"], ("lock_when",), ("source", "target", "params"), shapes)
@@ -406,7 +419,8 @@ class _Compiler:
             match=match, lock_when=lock_when, on_delete=str(doc.get("on_delete", "ignore")),
             update=str(doc.get("update", "sparse")), enabled=enabled, tags=list(doc.get("tags") or []),
             params={k: dict(v or {}) for k, v in (doc.get("params") or {}).items()}, files=files,
-            location=doc.location, depends_on_at=self._depends_on_at(),
+            location=doc.location, depends_on_at=self._depends_on_at(), checks=checks,
+            attachments=bool(doc.get("attachments", False)),
         )
 
 

@@ -46,6 +46,12 @@ class AmbiguousMatch(JoistError):
     code = "M407"
 
 
+class TotalMismatch(JoistError):
+    """After a write, the target system holds another figure than the source (a `checks:` rule)."""
+
+    code = "M409"
+
+
 class Deferred(JoistError):
     """A record waits for a link that another flow makes (not an error)."""
 
@@ -60,7 +66,7 @@ class _Create:
     payload: dict[str, Any]
     source_hash: str
     version: str | None
-    adopted_from: str | None = None
+    source: dict[str, Any] | None = None
 
 
 class FlowRun:
@@ -201,7 +207,7 @@ class FlowRun:
         if action == "create":
             if dry:
                 return self.out(sid, "create", entity=entity, payload=decision.payload)
-            create = _Create(sid, self.create_key(sid), entity, decision.payload or {}, source_hash, version)
+            create = _Create(sid, self.create_key(sid), entity, decision.payload or {}, source_hash, version, record)
             if self.batching:
                 self.queue.append(create)
                 if len(self.queue) >= self.sync.batch_size:
@@ -211,6 +217,10 @@ class FlowRun:
         if not dry and (adopted or link is None) and twin_id is not None:
             link = self.save_link(None, sid, twin_id, source_hash=None, source_version=None, target=twin, origin="matched")
         if action == "skip":
+            if twin is not None and self.rule.checks:
+                problem = self.verify(record, twin)
+                if problem is not None:
+                    return self.fail(sid, problem)
             if not dry and link is not None:
                 self.save_link(link, sid, twin_id or "", source_hash=source_hash, source_version=version, target=twin)
             self.succeeded(sid)
@@ -254,6 +264,9 @@ class FlowRun:
             with self.state.transaction():
                 self.save_link(link, sid, twin_id, source_hash=source_hash, source_version=version, target=written)
                 self.succeeded(sid)
+            problem = self.after_write(sid, record, entity, twin_id, written)
+            if problem is not None:
+                return problem
             return self.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
         return None
 
@@ -306,7 +319,47 @@ class FlowRun:
         crashpoint("after_link")
         if self.match is not None:
             self.match.add(record)
+        problem = self.after_write(c.source_id, c.source, c.entity, target_id, record)
+        if problem is not None:
+            return problem
         return self.out(c.source_id, "create", entity=c.entity, target_id=target_id)
+
+    def after_write(self, sid: str, source: dict[str, Any] | None, entity: str, target_id: str,
+                    written: Mapping[str, Any]) -> Outcome | None:
+        """The rule's `checks` against what the target now holds, then its files. A failure outcome, or None."""
+        if source is None:
+            return None
+        problem = self.verify(source, written)
+        if problem is None and self.rule.attachments:
+            from engine.attachments import copy_files
+            try:
+                copy_files(self.state, self.rule.links, self.src, self.rule.source.entity, source, self.tgt, entity,
+                           target_id, self.rule.flow)
+            except AuthError:
+                raise
+            except ConnectorError as exc:
+                problem = exc
+        return self.fail(sid, problem) if problem is not None else None
+
+    def verify(self, source: dict[str, Any], written: Mapping[str, Any]) -> JoistError | None:
+        """A `TotalMismatch` when a checked field of the written twin differs from the source's figure."""
+        from engine.diff import same
+        for path, expr in self.rule.checks.items():
+            expected = expr.evaluate(self.mapper.context(source), Runtime(links=self.links, lookups=self.mapper.lookups))
+            actual: Any = written
+            for step in path.split("."):
+                actual = actual.get(step) if isinstance(actual, Mapping) else None
+            if not same(expected, actual):
+                gap = ""
+                try:
+                    from decimal import Decimal
+                    gap = f" (difference {Decimal(str(actual)) - Decimal(str(expected))})"
+                except Exception:  # noqa: BLE001 - non-numbers have no difference to show
+                    pass
+                return TotalMismatch(
+                    f"{self.rule.target.system} holds {path} = {actual}, {self.rule.source.system} says {expected}{gap}",
+                    hint="check the tax code and line amounts on both sides; the record is linked, fix it and `joist retry`")
+        return None
 
     def flush(self) -> None:
         """Send the queued creates as one batch request (QBO), or one by one."""
@@ -362,7 +415,7 @@ class FlowRun:
                 payload = result.payload if result.outcome == "mapped" else {}
                 queue.append(_Create(intent.source_id, intent.key, intent.target_entity or self.rule.target.entity,
                                      payload or {}, record_hash(self.src_side, record),
-                                     self.src.record_version(self.rule.source.entity, record)))
+                                     self.src.record_version(self.rule.source.entity, record), record))
                 bids.append((intent.batch_index or 0) + 1)
             if queue:
                 self.send_batch(queue, batch_key, bids)

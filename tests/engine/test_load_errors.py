@@ -48,7 +48,7 @@ def test_r104_unknown_key_did_you_mean_and_allowed(bench: RuleBench, expect_erro
     assert [e.code for e in errors] == ["R103", "R104"]
     expect_error(errors[1], "R104", path, 10, 1, hint="did you mean 'fields'?",
                  path="flow companies_to_vendors, feilds")
-    assert "fields" in errors[1].allowed and "allowed here: depends_on, description" in errors[1].format()
+    assert "fields" in errors[1].allowed and "allowed here: attachments, checks, depends_on, description" in errors[1].format()
 
 
 def test_r104_unknown_key_inside_source(bench: RuleBench, expect_error: ErrorCheck) -> None:
