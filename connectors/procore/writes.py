@@ -196,14 +196,15 @@ class ProcoreWrites:
     def _write_items(self: "ProcoreConnector", spec: Entity, record: Record, items: list[Record],
                      project_id: int | None) -> None:
         existing = record.get("items") or record.get("g703") or []
-        by_line = {str(i.get("line_item_id")): i for i in existing}
+        by_line = {str(i.get("line_item_id") or i.get("item_number")): i for i in existing}
         root = "requisition_item" if spec.name == "requisitions" else "payment_application_line_item"
         for n, item in enumerate(items):
-            target = by_line.get(str(item.get("line_item_id"))) or (existing[n] if n < len(existing) else None)
+            target = by_line.get(str(item.get("line_item_id") or item.get("item_number"))) or \
+                (existing[n] if n < len(existing) else None)
             if target is None:
                 raise Rejected(f"the Procore {spec.name[:-1]} has no item for line {item.get('line_item_id')}",
                                system=SYSTEM, element="items", hint="Map items to the contract's line items.")
-            changes = {k: v for k, v in item.items() if k not in ("id", "line_item_id")}
+            changes = {k: v for k, v in item.items() if k not in ("id", "line_item_id", "item_number")}
             path = spec.items.format(id=record["id"], item_id=target["id"],  # type: ignore[union-attr]
                                      prime_contract_id=(record.get("contract") or {}).get("id"))
             self.call("PATCH", path, entity=spec.name, action="update an item of",

@@ -72,16 +72,16 @@ class BillingRenderer(Renderer):
             released = item.get("work_completed_retainage_released_this_period") or ZERO
             held = previous_retained.get(key, ZERO) + retained_now - released
             out = {k: v for k, v in item.items() if k not in ("cost_code_id", "wbs_code_id")}
+            if bill.get("commitment_id") is None:  # payment applications keep G703's extra columns
+                out.update(balance_to_finish=scheduled - to_date, work_completed_retainage_currently_retained=held,
+                           total_retainage_currently_retained=held)
             out.update(
                 work_completed_from_previous_application=prev, total_completed_and_stored_to_date=to_date,
                 total_completed_and_stored_to_date_percent=_pct(to_date, scheduled),
-                balance_to_finish=scheduled - to_date,
                 work_completed_retainage_from_previous_application=previous_retained.get(key, ZERO),
                 work_completed_retainage_retained_this_period=retained_now,
                 work_completed_retainage_percent_this_period=item.get("work_completed_retainage_percent_this_period", retainage),
-                work_completed_retainage_currently_retained=held,
-                materials_stored_retainage_currently_retained=ZERO, total_retainage_currently_retained=held,
-                gross_amount=this + stored, net_amount=this + stored - retained_now + released)
+                materials_stored_retainage_currently_retained=ZERO, gross_amount=this + stored, net_amount=this + stored - retained_now + released)
             out = {k: (_money(v) if k in ITEM_MONEY and isinstance(v, Decimal) else v) for k, v in out.items()}
             out["cost_code_id"] = item.get("cost_code_id")
             out["wbs_code"] = self._ref("wbs_codes", item.get("wbs_code_id"), "flat_code", "description")
@@ -151,6 +151,20 @@ class BillingRenderer(Renderer):
             out["items"] = items
         out["attachments"] = self.attachments(record)
 
+    def _g703(self, item: Record, n: int) -> Record:
+        """A G703 line as payment applications serve it (requisition items have their own shape)."""
+        keep = ("id", "description_of_work", "scheduled_value", "work_completed_from_previous_application",
+                "work_completed_this_period", "materials_presently_stored", "total_completed_and_stored_to_date",
+                "total_completed_and_stored_to_date_percent", "balance_to_finish",
+                "work_completed_retainage_currently_retained", "work_completed_retainage_retained_this_period",
+                "work_completed_retainage_released_this_period", "materials_stored_retainage_currently_retained",
+                "total_retainage_currently_retained", "wbs_code")
+        line = {k: item.get(k) for k in keep}
+        code = self._row("cost_codes", item.get("cost_code_id"))
+        line.update(item_number=str(n + 1), type="line_item", origin_id=None, origin_type=None,
+                    cost_code=code and {"id": code["id"], "full_code": self.cost_code_full(code), "name": code.get("name")})
+        return line
+
     def _r_payment_applications(self, record: Record, out: Record, view: str) -> None:
         contract = self._row("prime_contracts", record.get("prime_contract_id"))
         retainage = (contract or {}).get("retainage_percent") or ZERO
@@ -169,5 +183,5 @@ class BillingRenderer(Renderer):
         out.pop("items", None)
         out.pop("prime_contract_id", None)
         if view == "show":
-            out["g703"] = items
+            out["g703"] = [self._g703(item, n) for n, item in enumerate(items)]
         out["attachments"] = self.attachments(record)

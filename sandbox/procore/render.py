@@ -156,7 +156,9 @@ class Renderer:
         return out
 
     def line_item(self, line: Record) -> Record:
-        out = self.render(RESOURCES["line_items"], line)
+        out = {k: v for k, v in self.render(RESOURCES["line_items"], line).items()
+               if k not in ("created_at", "updated_at", "company_id")}
+        out.setdefault("origin_data", None)
         out["total_amount"] = (line.get("amount") or ZERO) + (line.get("tax_amount") or ZERO)
         out["extended_amount"] = line.get("amount")
         code = self._row("cost_codes", line.get("cost_code_id"))

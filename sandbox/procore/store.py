@@ -187,8 +187,7 @@ class Store:
             if resource.scope == "project":
                 record["project_id"] = project_id
             if resource.has_origin:
-                for key in ("origin_id", "origin_data", "origin_code"):
-                    record.setdefault(key, None)
+                record.setdefault("origin_id", None)
             if resource.soft_delete:
                 record.setdefault("deleted_at", None)
             self.tables[resource.name][record["id"]] = record

@@ -106,3 +106,31 @@ def test_list_shapes_match_the_snapshot(raw, snapshot, path) -> None:
     answer = raw.client.get(path.format(c=raw.company, p=project["id"]), headers=raw.headers())
     assert answer.status_code == 200
     assert shape(answer.json()[0]) == snapshot
+
+
+def _undeclared(value: Any, shape: Any, path: str, out: set[str]) -> None:
+    if isinstance(value, dict) and isinstance(shape, dict):
+        for key, item in value.items():
+            if key not in shape:
+                out.add(path + key)
+            else:
+                _undeclared(item, shape[key], f"{path}{key}.", out)
+    elif isinstance(value, list) and isinstance(shape, list) and shape:
+        for item in value:
+            _undeclared(item, shape[0], f"{path}[].", out)
+
+
+def test_every_field_the_connector_hands_over_is_in_the_catalogue(connector) -> None:
+    from connectors.procore.entities import catalog
+
+    for entity in connector.entities():
+        records = [r for page in connector.read(entity) for r in page.records]
+        assert records, entity
+        first = records[0]
+        scope = {"project_id": first["project_id"]} if first.get("project_id") else None
+        shown = connector.get(entity, str(first["id"]), scope=scope)
+        assert shown is not None and shown["id"] == first["id"], entity
+        missing: set[str] = set()
+        for record in records + [shown]:
+            _undeclared(record, catalog()[entity]["fields"], "", missing)
+        assert not missing, f"{entity}: {sorted(missing)}"
