@@ -5,7 +5,8 @@ page by page, following `Link: rel="next"` (rebuilt from the original parameters
 next page number, so nothing Procore drops from the link is lost). Incremental reads ask
 for `filters[updated_at]` from the cursor minus an overlap; the last page's cursor is the
 newest `updated_at` seen. Project-scoped entities read without a scope are read across
-every project of the company (inactive ones too), and each record gets its `project_id`.
+every project of the company (inactive ones too), and each record gets its `project_id` and
+`project_number` (so a rule can name things after the project without reading it).
 
 Pacing: `X-Rate-Limit-Remaining: 0` pauses the client until `X-Rate-Limit-Reset`; 429 and
 5xx back off through `connectors.http.send_with_retries` (honouring `Retry-After`).
@@ -77,6 +78,7 @@ class ProcoreConnector(ProcoreWrites):
                                 token_key or f"procore:{self.company_id}", self.client, wall=wall, sleep=sleep,
                                 policy=self.policy)
         self.requests = 0
+        self.project_numbers: dict[int, str | None] = {}
 
     # ---- Connector protocol basics ------------------------------------------------------
     def entities(self) -> list[str]:
@@ -179,7 +181,16 @@ class ProcoreConnector(ProcoreWrites):
         for rows in self.pages(f"{V1}/projects", {"company_id": self.company_id, "filters[by_status]": "All"},
                                entity="projects"):
             ids.extend(int(r["id"]) for r in rows)
+            self.project_numbers.update({int(r["id"]): r.get("project_number") for r in rows})
         return ids
+
+    def project_number(self, project_id: int | None) -> str | None:
+        """The `project_number` of a project (read with the project list once, then remembered)."""
+        if project_id is None:
+            return None
+        if int(project_id) not in self.project_numbers:
+            self.project_ids()
+        return self.project_numbers.get(int(project_id))
 
     def _since(self, spec: Entity, since: str | None) -> dict[str, str]:
         if not since or not spec.incremental:
@@ -280,6 +291,7 @@ class ProcoreConnector(ProcoreWrites):
             record = typed(row, shape)
             if spec.scope == "project":
                 record["project_id"] = project_id or self._pid(row)
+                record["project_number"] = self.project_number(record["project_id"])
             out.append(record)
         return out
 
