@@ -1,6 +1,8 @@
 """Fidelity checks 4 and 6: rate limits (server and client pacing) and sync actions."""
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 import httpx
@@ -10,7 +12,7 @@ from sandbox.procore.app import create_sandbox
 from sandbox.transport import InProcessTransport
 
 
-def limited_box(**options):
+def limited_box(**options) -> Any:
     box = create_sandbox(deliver_webhooks=False, spike_limit=5, spike_window=10.0, **options)
     clock = box.control.clock
     clock.set(math.floor(clock.now() / 10) * 10 + 1000)  # start at the top of a spike window
@@ -58,7 +60,7 @@ def test_the_hourly_budget_is_reported_once_it_is_the_tighter_one() -> None:
     assert over.status_code == 429 and int(over.headers["X-Rate-Limit-Reset"]) % 3600 == 0
 
 
-def test_the_connector_sleeps_until_reset_instead_of_hammering(new_connector, box, read_all) -> None:
+def test_the_connector_sleeps_until_reset_instead_of_hammering(new_connector: Any, box: Any, read_all: Any) -> None:
     box.limiter.spike_limit = 4
     clock = box.control.clock
     clock.set(math.floor(clock.now() / 10) * 10 + 1000)
@@ -78,7 +80,7 @@ def test_the_connector_sleeps_until_reset_instead_of_hammering(new_connector, bo
     assert len(pauses) == 1 and 9 < pauses[0] <= 10  # 4 requests per 10-second window
 
 
-def test_the_connector_honours_retry_after_on_an_unexpected_429(new_connector, box, read_all) -> None:
+def test_the_connector_honours_retry_after_on_an_unexpected_429(new_connector: Any, box: Any, read_all: Any) -> None:
     clock = box.control.clock
     slept: list[float] = []
     connector = new_connector(sleep=lambda s: (slept.append(s), clock.advance(s)))
@@ -86,7 +88,7 @@ def test_the_connector_honours_retry_after_on_an_unexpected_429(new_connector, b
     original = box.control._draw
     calls = {"n": 0}
 
-    def draw_twice(path: str):
+    def draw_twice(path: str) -> Any:
         if "/departments" in path and calls["n"] < 2:
             calls["n"] += 1
             return "throttle"
@@ -100,7 +102,7 @@ def test_the_connector_honours_retry_after_on_an_unexpected_429(new_connector, b
     assert slept[:2] == [1.0, 1.0]
 
 
-def test_vendor_sync_upserts_by_origin_id_and_reports_errors(raw) -> None:
+def test_vendor_sync_upserts_by_origin_id_and_reports_errors(raw: Any) -> None:
     vendors = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company))
     raw.send("PATCH", f"/rest/v1.0/vendors/{vendors[0]['id']}", {"company_id": raw.company,
                                                                  "vendor": {"origin_id": "existing"}})
@@ -119,7 +121,7 @@ def test_vendor_sync_upserts_by_origin_id_and_reports_errors(raw) -> None:
     assert len(matching) == 1
 
 
-def test_sync_refuses_more_than_1000_updates_and_post_refuses_a_taken_origin_id(raw) -> None:
+def test_sync_refuses_more_than_1000_updates_and_post_refuses_a_taken_origin_id(raw: Any) -> None:
     too_many = raw.send("PATCH", "/rest/v1.0/vendors/sync", {"company_id": raw.company,
                                                              "updates": [{"name": f"v{n}"} for n in range(1001)]})
     assert too_many.status_code == 413

@@ -1,6 +1,8 @@
 """Fidelity checks 2 and 3: the company header, and the OAuth lifecycle (server and connector)."""
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import subprocess
 import sys
@@ -16,11 +18,11 @@ from sandbox.procore.app import create_sandbox
 from sandbox.server import ServerThread
 
 
-def token(client, box, **fields):
+def token(client: Any, box: Any, **fields) -> Any:
     return client.post("/oauth/token", data={"client_id": box.client_id, "client_secret": box.client_secret, **fields})
 
 
-def test_company_scoped_calls_need_the_header_but_me_and_companies_do_not(raw) -> None:
+def test_company_scoped_calls_need_the_header_but_me_and_companies_do_not(raw: Any) -> None:
     missing = raw.get("/rest/v1.0/vendors", company=False, company_id=raw.company)
     assert missing.status_code == 400 and "Missing Procore-Company-Id header!" in missing.json()["errors"]
     assert raw.get("/rest/v1.0/me", company=False).status_code == 200
@@ -30,12 +32,12 @@ def test_company_scoped_calls_need_the_header_but_me_and_companies_do_not(raw) -
     assert raw.get("/rest/v1.0/vendors", company_id=raw.company).status_code == 403
 
 
-def test_the_company_id_parameter_is_still_required_where_the_endpoint_defines_it(raw) -> None:
+def test_the_company_id_parameter_is_still_required_where_the_endpoint_defines_it(raw: Any) -> None:
     answer = raw.get("/rest/v1.0/vendors")
     assert answer.status_code == 400 and "company_id" in answer.json()["errors"]
 
 
-def test_lenient_mode_serves_a_client_sending_only_company_id(client) -> None:
+def test_lenient_mode_serves_a_client_sending_only_company_id(client: Any) -> None:
     box = create_sandbox(strict_company_header=False, deliver_webhooks=False)
     from sandbox.transport import InProcessTransport
     import httpx
@@ -45,7 +47,7 @@ def test_lenient_mode_serves_a_client_sending_only_company_id(client) -> None:
         assert answer.status_code == 200 and len(answer.json()) == 3
 
 
-def test_client_credentials_token_shape(client, box) -> None:
+def test_client_credentials_token_shape(client: Any, box: Any) -> None:
     answer = token(client, box, grant_type="client_credentials")
     body = answer.json()
     assert answer.status_code == 200
@@ -53,7 +55,7 @@ def test_client_credentials_token_shape(client, box) -> None:
     assert body["token_type"] == "bearer" and body["expires_in"] == 5400 and isinstance(body["created_at"], int)
 
 
-def test_refresh_tokens_rotate_and_work_once(client, box) -> None:
+def test_refresh_tokens_rotate_and_work_once(client: Any, box: Any) -> None:
     first = box.connection_info("x")["refresh_token"]
     answer = token(client, box, grant_type="refresh_token", refresh_token=first)
     assert answer.status_code == 200 and answer.json()["refresh_token"] != first
@@ -63,7 +65,7 @@ def test_refresh_tokens_rotate_and_work_once(client, box) -> None:
                  refresh_token=answer.json()["refresh_token"]).status_code == 200
 
 
-def test_token_endpoint_accepts_urlencoded_multipart_and_json(client, box) -> None:
+def test_token_endpoint_accepts_urlencoded_multipart_and_json(client: Any, box: Any) -> None:
     fields = {"grant_type": "client_credentials", "client_id": box.client_id, "client_secret": box.client_secret}
     assert client.post("/oauth/token", data=fields).status_code == 200
     assert client.post("/oauth/token", files={k: (None, v) for k, v in fields.items()}).status_code == 200
@@ -72,7 +74,7 @@ def test_token_endpoint_accepts_urlencoded_multipart_and_json(client, box) -> No
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
 
 
-def test_access_tokens_expire_after_5400_seconds(client, box) -> None:
+def test_access_tokens_expire_after_5400_seconds(client: Any, box: Any) -> None:
     access = token(client, box, grant_type="client_credentials").json()["access_token"]
     headers = {"Authorization": f"Bearer {access}", "Procore-Company-Id": str(box.company_id)}
     assert client.get("/rest/v1.0/me", headers=headers).status_code == 200
@@ -81,7 +83,7 @@ def test_access_tokens_expire_after_5400_seconds(client, box) -> None:
     assert expired.status_code == 401 and "expired" in expired.json()["errors"]
 
 
-def test_revoke_kills_access_and_refresh_token(client, box) -> None:
+def test_revoke_kills_access_and_refresh_token(client: Any, box: Any) -> None:
     pair = token(client, box, grant_type="refresh_token", refresh_token=box.connection_info("x")["refresh_token"]).json()
     assert client.post("/oauth/revoke", data={"token": pair["access_token"], "client_id": box.client_id,
                                               "client_secret": box.client_secret}).status_code == 200
@@ -90,7 +92,7 @@ def test_revoke_kills_access_and_refresh_token(client, box) -> None:
     assert client.post("/oauth/revoke", data={"token": "not-a-token"}).status_code == 200
 
 
-def test_authorization_code_flow_auto_approves_and_connector_exchanges_the_code(box, transport) -> None:
+def test_authorization_code_flow_auto_approves_and_connector_exchanges_the_code(box: Any, transport: Any) -> None:
     store = MemoryTokenStore()
     clock = box.control.clock
     connector = ProcoreConnector("http://127.0.0.1:8710", box.company_id, Credentials(box.client_id, box.client_secret),
@@ -107,14 +109,14 @@ def test_authorization_code_flow_auto_approves_and_connector_exchanges_the_code(
         connector.auth.exchange_code(query["code"][0], "http://localhost:9999/callback")  # codes are single-use
 
 
-def test_connector_persists_each_rotated_refresh_token_before_using_it(box, transport, tmp_path) -> None:
+def test_connector_persists_each_rotated_refresh_token_before_using_it(box: Any, transport: Any, tmp_path: Any) -> None:
     store = FileTokenStore(tmp_path / "tokens.json")
     clock = box.control.clock
     first = box.connection_info("x")["refresh_token"]
     saved: list[str] = []
     original = store.save
 
-    def spy(key, tokens):
+    def spy(key: Any, tokens: Any) -> Any:
         saved.append(tokens["refresh_token"])
         original(key, tokens)
 
@@ -139,7 +141,7 @@ def test_connector_persists_each_rotated_refresh_token_before_using_it(box, tran
     assert list(again.read("departments"))
 
 
-def test_a_reused_refresh_token_is_a_typed_error_without_secrets(box, transport) -> None:
+def test_a_reused_refresh_token_is_a_typed_error_without_secrets(box: Any, transport: Any) -> None:
     clock = box.control.clock
     used = box.connection_info("x")["refresh_token"]
     import httpx

@@ -1,6 +1,8 @@
 """Fidelity checks 1 and 5: paging headers and links, filters and sorting."""
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from sandbox.procore.app import create_sandbox
@@ -58,19 +60,19 @@ def test_an_httpx_loop_following_next_links_collects_each_vendor_once() -> None:
     assert len(seen) == 5 == len(set(seen))
 
 
-def test_connector_reads_every_page(box, new_connector, read_all) -> None:
+def test_connector_reads_every_page(box: Any, new_connector: Any, read_all: Any) -> None:
     connector = new_connector(per_page=2)
     vendors = read_all(connector, "vendors")
     assert len(vendors) == len({v["id"] for v in vendors}) == 8  # 7 active + 1 inactive from its own list
     assert any(v["is_active"] is False for v in vendors)
 
 
-def test_per_page_above_the_cap_is_clamped(raw) -> None:
+def test_per_page_above_the_cap_is_clamped(raw: Any) -> None:
     answer = raw.get("/rest/v1.0/vendors", company_id=raw.company, per_page=50000)
     assert answer.headers["Per-Page"] == "2000"
 
 
-def test_updated_at_ranges_in_date_datetime_and_quoted_forms_agree(raw, box) -> None:
+def test_updated_at_ranges_in_date_datetime_and_quoted_forms_agree(raw: Any, box: Any) -> None:
     vendors = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company))
     for vendor, stamp in zip(vendors[:3], ("2024-01-05T10:00:00Z", "2024-01-31T23:00:00Z", "2024-02-01T00:00:01Z")):
         box.store.tables["vendors"][vendor["id"]]["updated_at"] = stamp
@@ -82,7 +84,7 @@ def test_updated_at_ranges_in_date_datetime_and_quoted_forms_agree(raw, box) -> 
     assert all(r == results[0] for r in results)
 
 
-def test_id_origin_and_sort_filters(raw, box) -> None:
+def test_id_origin_and_sort_filters(raw: Any, box: Any) -> None:
     vendors = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company))
     a, b, c = vendors[0]["id"], vendors[1]["id"], vendors[2]["id"]
     picked = raw.client.get("/rest/v1.0/vendors", params=[("company_id", raw.company), ("filters[id][]", a),
@@ -98,7 +100,7 @@ def test_id_origin_and_sort_filters(raw, box) -> None:
     assert [v["name"] for v in by_name] == sorted(v["name"] for v in by_name)
 
 
-def test_include_deleted_on_work_order_contracts(raw) -> None:
+def test_include_deleted_on_work_order_contracts(raw: Any) -> None:
     project = raw.project()
     contracts = raw.data(raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"]))
     gone = contracts[-1]["id"]
@@ -112,7 +114,7 @@ def test_include_deleted_on_work_order_contracts(raw) -> None:
     assert only[0]["deleted_at"]
 
 
-def test_projects_hide_inactive_unless_by_status_all(raw) -> None:
+def test_projects_hide_inactive_unless_by_status_all(raw: Any) -> None:
     active = raw.data(raw.get("/rest/v1.0/projects", company_id=raw.company))
     every = raw.data(raw.get("/rest/v1.0/projects", company_id=raw.company, **{"filters[by_status]": "All"}))
     inactive = raw.data(raw.get("/rest/v1.0/projects", company_id=raw.company, **{"filters[by_status]": "Inactive"}))
@@ -120,7 +122,7 @@ def test_projects_hide_inactive_unless_by_status_all(raw) -> None:
     assert [p["active"] for p in inactive] == [False]
 
 
-def test_requisitions_filter_by_commitment_id(raw) -> None:
+def test_requisitions_filter_by_commitment_id(raw: Any) -> None:
     project = raw.project()
     contracts = raw.data(raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"]))
     first = contracts[0]["id"]
@@ -130,7 +132,7 @@ def test_requisitions_filter_by_commitment_id(raw) -> None:
     assert len(raw.data(raw.get("/rest/v1.0/requisitions", project_id=project["id"]))) > len(found)
 
 
-def test_cost_codes_live_at_cost_codes_with_project_id_not_nested(raw) -> None:
+def test_cost_codes_live_at_cost_codes_with_project_id_not_nested(raw: Any) -> None:
     project = raw.project()
     assert raw.get(f"/rest/v1.0/projects/{project['id']}/cost_codes").status_code == 404
     assert raw.get("/rest/v1.0/cost_codes", project_id=project["id"]).status_code == 200

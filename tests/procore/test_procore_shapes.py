@@ -15,7 +15,7 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
-def test_work_order_contract_list_items(raw) -> None:
+def test_work_order_contract_list_items(raw: Any) -> None:
     project = raw.project()
     contracts = raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"]).json()
     for contract in contracts:
@@ -27,7 +27,7 @@ def test_work_order_contract_list_items(raw) -> None:
     assert contracts[0]["revised_contract"] == "395000.0"
 
 
-def test_requisition_summary_and_items_are_strings_with_snake_status(raw) -> None:
+def test_requisition_summary_and_items_are_strings_with_snake_status(raw: Any) -> None:
     project = raw.project()
     requisitions = raw.get("/rest/v1.1/requisitions", project_id=project["id"], view="extended").json()
     approved = next(r for r in requisitions if r["status"] == "approved")
@@ -43,7 +43,7 @@ def test_requisition_summary_and_items_are_strings_with_snake_status(raw) -> Non
                                                     "approved_as_noted", "pending_owner_approval"}
 
 
-def test_payment_application_status_and_g702(raw) -> None:
+def test_payment_application_status_and_g702(raw: Any) -> None:
     project = raw.project()
     apps = raw.get("/rest/v1.0/payment_applications", project_id=project["id"]).json()
     assert {a["status"] for a in apps} <= {"draft", "under_review", "revise_and_resubmit", "approved"}
@@ -55,7 +55,7 @@ def test_payment_application_status_and_g702(raw) -> None:
     assert shown["formatted_contract_company"] == "Northside Development Corp"
 
 
-def test_direct_cost_types_and_vendor_as_string_in_the_list(raw) -> None:
+def test_direct_cost_types_and_vendor_as_string_in_the_list(raw: Any) -> None:
     project = raw.project()
     costs = raw.get(f"/rest/v1.0/projects/{project['id']}/direct_costs").json()
     assert {c["direct_cost_type"] for c in costs} == {"invoice", "expense", "payroll"}
@@ -68,7 +68,7 @@ def test_direct_cost_types_and_vendor_as_string_in_the_list(raw) -> None:
     assert line["wbs_code"]["flat_code"] == "01-200.E" and line["holder"]["holder_type"] == "DirectCost"
 
 
-def test_timecard_hours_are_strings_and_cost_codes_expose_their_tree(raw) -> None:
+def test_timecard_hours_are_strings_and_cost_codes_expose_their_tree(raw: Any) -> None:
     project = raw.project()
     entries = raw.get(f"/rest/v1.0/projects/{project['id']}/timecard_entries").json()
     assert entries and all(isinstance(e["hours"], str) for e in entries)
@@ -78,7 +78,7 @@ def test_timecard_hours_are_strings_and_cost_codes_expose_their_tree(raw) -> Non
     assert {t["code"] for t in child["line_item_types"]} == {"L", "O"}
 
 
-def test_line_item_type_is_written_as_csv_import_code_and_read_as_code(raw) -> None:
+def test_line_item_type_is_written_as_csv_import_code_and_read_as_code(raw: Any) -> None:
     made = raw.send("POST", "/rest/v1.0/line_item_types", {"company_id": raw.company, "line_item_type": {
         "name": "Permits", "csv_import_code": "P", "base_type": "other"}})
     assert made.status_code == 201 and made.json()["code"] == "P"
@@ -87,7 +87,7 @@ def test_line_item_type_is_written_as_csv_import_code_and_read_as_code(raw) -> N
     assert ignored.json()["code"] is None
 
 
-def test_malformed_dates_are_stored_as_null(raw) -> None:
+def test_malformed_dates_are_stored_as_null(raw: Any) -> None:
     project = raw.project()
     made = raw.send("POST", "/rest/v1.0/work_order_contracts", {"project_id": project["id"], "work_order_contract": {
         "title": "Odd dates", "contract_date": "31/02/2024"}})
@@ -101,7 +101,7 @@ def test_malformed_dates_are_stored_as_null(raw) -> None:
     "/rest/v1.0/projects/{p}/direct_costs", "/rest/v1.0/cost_codes?project_id={p}",
     "/rest/v1.0/projects/{p}/timecard_entries", "/rest/v1.0/contract_payments?project_id={p}",
 ])
-def test_list_shapes_match_the_snapshot(raw, snapshot, path) -> None:
+def test_list_shapes_match_the_snapshot(raw: Any, snapshot: Any, path: Any) -> None:
     project = raw.project()
     answer = raw.client.get(path.format(c=raw.company, p=project["id"]), headers=raw.headers())
     assert answer.status_code == 200
@@ -120,7 +120,7 @@ def _undeclared(value: Any, shape: Any, path: str, out: set[str]) -> None:
             _undeclared(item, shape[0], f"{path}[].", out)
 
 
-def test_every_field_the_connector_hands_over_is_in_the_catalogue(connector) -> None:
+def test_every_field_the_connector_hands_over_is_in_the_catalogue(connector: Any) -> None:
     from connectors.procore.entities import catalog
 
     for entity in connector.entities():

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.procore.errors import WebhookRejected
-from connectors.procore.webhooks import WebhookReceiver
+from connectors.procore.auth import WebhookReceiver
 from sandbox.procore.app import create_sandbox
 from sandbox.server import ServerThread
 from sandbox.transport import InProcessTransport
@@ -45,7 +45,7 @@ def receiver() -> Iterator[tuple[Receiver, ServerThread]]:
 
 
 @pytest.fixture
-def hooked(receiver, new_connector):
+def hooked(receiver: Any, new_connector: Any) -> Any:
     found, server = receiver
     box = create_sandbox(deliver_webhooks=False, webhook_timeout=0.3)
     import httpx
@@ -69,7 +69,7 @@ def hooked(receiver, new_connector):
     return box, client, headers, hook.json()["id"], touch, vendors, found
 
 
-def test_an_update_is_delivered_with_the_configured_authorization(hooked) -> None:
+def test_an_update_is_delivered_with_the_configured_authorization(hooked: Any) -> None:
     box, client, headers, hook_id, touch, vendors, found = hooked
     touch(0)
     assert box.webhooks.pump() == 1
@@ -85,7 +85,7 @@ def test_an_update_is_delivered_with_the_configured_authorization(hooked) -> Non
     assert [d["outcome"] for d in deliveries] == ["ok"] and deliveries[0]["response_status"] == 200
 
 
-def test_a_failing_receiver_pauses_the_queue_and_retries_with_growing_delays(hooked) -> None:
+def test_a_failing_receiver_pauses_the_queue_and_retries_with_growing_delays(hooked: Any) -> None:
     box, client, headers, hook_id, touch, vendors, found = hooked
     clock = box.control.clock
     found.mode = "fail"
@@ -111,7 +111,7 @@ def test_a_failing_receiver_pauses_the_queue_and_retries_with_growing_delays(hoo
     assert box.webhooks.state[hook_id]["failures"] == 0
 
 
-def test_a_receiver_slower_than_the_timeout_counts_as_a_failure(hooked) -> None:
+def test_a_receiver_slower_than_the_timeout_counts_as_a_failure(hooked: Any) -> None:
     box, client, headers, hook_id, touch, vendors, found = hooked
     found.mode = "slow"
     touch(2)
@@ -120,7 +120,7 @@ def test_a_receiver_slower_than_the_timeout_counts_as_a_failure(hooked) -> None:
     assert record["outcome"] == "retried" and record["response_error"] == "ReadTimeout"
 
 
-def test_the_connector_receiver_checks_auth_and_drops_replays_and_echoes(hooked) -> None:
+def test_the_connector_receiver_checks_auth_and_drops_replays_and_echoes(hooked: Any) -> None:
     box, client, headers, hook_id, touch, vendors, found = hooked
     touch(0)
     box.webhooks.pump()
@@ -136,7 +136,7 @@ def test_the_connector_receiver_checks_auth_and_drops_replays_and_echoes(hooked)
     assert echo.accept(sent_headers, body) is None  # Joist's own change
 
 
-def test_the_background_dispatcher_delivers_without_pumping(receiver) -> None:
+def test_the_background_dispatcher_delivers_without_pumping(receiver: Any) -> None:
     found, server = receiver
     box = create_sandbox(webhook_timeout=1.0)
     import httpx

@@ -2,6 +2,8 @@
 attachments and downloads (check 10), faults (10% of calls) and requests cut off mid-body."""
 from __future__ import annotations
 
+from typing import Any
+
 import socket
 from decimal import Decimal
 
@@ -15,11 +17,11 @@ from sandbox.procore.app import create_sandbox
 from sandbox.server import ServerThread
 
 
-def first_project(connector) -> int:
+def first_project(connector: Any) -> int:
     return next(p["id"] for page in connector.read("projects") for p in page.records if p["active"])
 
 
-def test_create_writes_origin_id_and_the_same_key_finds_it(connector, box) -> None:
+def test_create_writes_origin_id_and_the_same_key_finds_it(connector: Any, box: Any) -> None:
     made = connector.create("vendors", {"name": "Acme Drywall", "email_address": "ap@acme.example"},
                             idempotency_key="joist:vendors:q-57")
     assert made["origin_id"] == "joist:vendors:q-57" and made["name"] == "Acme Drywall"
@@ -30,7 +32,7 @@ def test_create_writes_origin_id_and_the_same_key_finds_it(connector, box) -> No
     assert len(box.store.rows("vendors", origin_id="joist:vendors:q-57")) == 1
 
 
-def test_records_come_back_with_decimal_money_and_project_ids(connector, read_all) -> None:
+def test_records_come_back_with_decimal_money_and_project_ids(connector: Any, read_all: Any) -> None:
     contracts = read_all(connector, "work_order_contracts")
     assert all(isinstance(c["grand_total"], Decimal) and c["project_id"] for c in contracts)
     first = next(c for c in contracts if c["number"] == "SC-001")
@@ -43,7 +45,7 @@ def test_records_come_back_with_decimal_money_and_project_ids(connector, read_al
     assert len(hours) == 6 and all(isinstance(h["hours"], Decimal) and h["project_id"] for h in hours)
 
 
-def test_incremental_read_returns_changes_since_the_cursor(connector, box, read_all) -> None:
+def test_incremental_read_returns_changes_since_the_cursor(connector: Any, box: Any, read_all: Any) -> None:
     pages = list(connector.read("vendors"))
     cursor = pages[-1].cursor
     assert cursor == max(r["updated_at"] for p in pages for r in p.records)
@@ -63,7 +65,7 @@ def test_incremental_read_returns_changes_since_the_cursor(connector, box, read_
     assert "filters%5Bupdated_at%5D" in log[-1]
 
 
-def test_project_scoped_create_update_and_conflict(connector, box) -> None:
+def test_project_scoped_create_update_and_conflict(connector: Any, box: Any) -> None:
     project = first_project(connector)
     vendor = next(r for p in connector.read("vendors") for r in p.records if r["name"] == "Harbor Steel Works")
     made = connector.create("work_order_contracts", {
@@ -83,7 +85,7 @@ def test_project_scoped_create_update_and_conflict(connector, box) -> None:
     assert connector.get("work_order_contracts", str(made["id"]))["title"] == "Steel package rev 1"  # no scope
 
 
-def test_direct_cost_with_lines_is_locked_once_synced(connector, raw) -> None:
+def test_direct_cost_with_lines_is_locked_once_synced(connector: Any, raw: Any) -> None:
     project = first_project(connector)
     made = connector.create("direct_costs", {
         "direct_cost_type": "expense", "direct_cost_date": "2024-05-02", "description": "Fuel",
@@ -98,7 +100,7 @@ def test_direct_cost_with_lines_is_locked_once_synced(connector, raw) -> None:
     assert caught.value.retryable is False and caught.value.status == 422
 
 
-def test_requisitions_are_created_with_items_before_the_lock(connector, read_all) -> None:
+def test_requisitions_are_created_with_items_before_the_lock(connector: Any, read_all: Any) -> None:
     project = first_project(connector)
     contract = next(c for c in read_all(connector, "work_order_contracts", scope={"project_id": project})
                     if c["number"] == "SC-002")
@@ -116,7 +118,7 @@ def test_requisitions_are_created_with_items_before_the_lock(connector, read_all
     assert connector.find_created("requisitions", "joist:bill:q-88", scope={"project_id": project})["id"] == made["id"]
 
 
-def test_timecard_origin_ids_are_integers(connector, box) -> None:
+def test_timecard_origin_ids_are_integers(connector: Any, box: Any) -> None:
     project = first_project(connector)
     made = connector.create("timecard_entries", {"date": "2024-05-06", "hours": Decimal("7.5"),
                                                  "description": "Framing"},
@@ -125,13 +127,13 @@ def test_timecard_origin_ids_are_integers(connector, box) -> None:
     assert connector.find_created("timecard_entries", "joist:time:q-12")["id"] == made["id"]
 
 
-def test_line_item_types_are_written_with_csv_import_code(connector) -> None:
+def test_line_item_types_are_written_with_csv_import_code(connector: Any) -> None:
     made = connector.create("line_item_types", {"name": "Permits", "code": "P", "base_type": "other"},
                             idempotency_key="joist:class:q-3")
     assert made["code"] == "P"
 
 
-def test_delete_deactivate_void_and_read_only(connector, box) -> None:
+def test_delete_deactivate_void_and_read_only(connector: Any, box: Any) -> None:
     project = first_project(connector)
     vendor = connector.create("vendors", {"name": "Temp Vendor"}, idempotency_key="k-temp")
     gone = connector.delete("vendors", str(vendor["id"]), mode="deactivate")
@@ -153,7 +155,7 @@ def test_delete_deactivate_void_and_read_only(connector, box) -> None:
         connector.create("departments", {"name": "Mine"}, idempotency_key="other-system")
 
 
-def test_multipart_direct_cost_with_two_attachments_and_a_safe_download(connector, box) -> None:
+def test_multipart_direct_cost_with_two_attachments_and_a_safe_download(connector: Any, box: Any) -> None:
     project = first_project(connector)
     made = connector.create("direct_costs", {"direct_cost_type": "invoice", "invoice_number": "INV-9",
                                              "direct_cost_date": "2024-05-01", "description": "Crane"},
@@ -174,7 +176,7 @@ def test_multipart_direct_cost_with_two_attachments_and_a_safe_download(connecto
     assert storage[-1].status == 200
 
 
-def test_attach_adds_files_to_an_existing_record(connector) -> None:
+def test_attach_adds_files_to_an_existing_record(connector: Any) -> None:
     project = first_project(connector)
     contract = connector.create("work_order_contracts", {"title": "With files"}, idempotency_key="k-files",
                                 scope={"project_id": project})
@@ -183,7 +185,7 @@ def test_attach_adds_files_to_an_existing_record(connector) -> None:
     assert [a["filename"] for a in shown["attachments"]] == ["scope.pdf"]
 
 
-def test_a_200_record_write_run_with_10_percent_faults_leaves_each_record_once(box, new_connector) -> None:
+def test_a_200_record_write_run_with_10_percent_faults_leaves_each_record_once(box: Any, new_connector: Any) -> None:
     connector = new_connector(policy=RetryPolicy(attempts=8))
     connector.auth.token()
     box.control.set_faults(error_rate=0.025, throttle_rate=0.025, drop_before_rate=0.025, drop_after_rate=0.025,
