@@ -137,8 +137,11 @@ class FlowRun:
     def create_key(self, sid: str) -> str:
         key = intent_key(self.rule.flow, sid)
         earlier = self.state.intent(key)
-        while earlier is not None and earlier.state == "done":  # made once, since deleted on the target
-            key = intent_key(self.rule.flow, sid, "again", earlier.target_id or "")
+        while earlier is not None and earlier.state in ("done", "abandoned"):
+            # Done: made once, since deleted on the target. Abandoned: refused, and QBO
+            # would replay the refusal to the same requestid, so the retry needs its own.
+            tail = (earlier.target_id or "") if earlier.state == "done" else earlier.key
+            key = intent_key(self.rule.flow, sid, "again", tail)
             earlier = self.state.intent(key)
         return key
 
