@@ -1,0 +1,25 @@
+"""Fixtures for the sync engine tests (the toolkit itself is `synckit.py`)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synckit import BASES, World  # noqa: E402
+from sandbox.server import create  # noqa: E402
+from sandbox.transport import InProcessTransport  # noqa: E402
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """Both sandboxes in-process; the Procore one without its demo data."""
+    boxes = {"procore": create("procore", seed=False, deliver_webhooks=False), "qbo": create("qbo")}
+    transports = {name: InProcessTransport(box.app) for name, box in boxes.items()}
+    w = World(tmp_path, boxes, BASES, transports)
+    yield w
+    w.close()
+
