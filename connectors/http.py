@@ -51,8 +51,8 @@ class TokenBucket:
                 self._refill(now)
                 if now < self._paused_until:
                     wait = self._paused_until - now
-                elif self._tokens >= tokens:
-                    self._tokens -= tokens
+                elif self._tokens >= tokens - 1e-9:  # float refill can land a hair short
+                    self._tokens = max(0.0, self._tokens - tokens)
                     return waited
                 else:
                     wait = (tokens - self._tokens) / self.fill_per_second
