@@ -55,6 +55,10 @@ class Query:
 def _tokens(text: str) -> list[tuple[str, str, int]]:
     out, pos = [], 0
     text = text.rstrip()
+    for column, ch in enumerate(text, start=1):
+        if ch in "\u2018\u2019\u201c\u201d":
+            raise faults.query_parse(f'Lexical error at line 1, column {column}.  Encountered: "{ch}" '
+                                     f'({ord(ch)}), after : ""')
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
