@@ -6,6 +6,7 @@ same record read back later: that is how an echo on a two-way flow is recognised
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from connectors.base import Connector
@@ -38,6 +39,8 @@ def is_system_line(item: Any) -> bool:
 
 
 def _norm(value: Any) -> str:
+    if isinstance(value, Decimal):  # 207000.0 and 207000.00 are the same amount
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
     return "" if value is None else str(value).strip().casefold()
 
 
