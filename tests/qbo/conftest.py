@@ -42,6 +42,21 @@ def bearer(client: httpx.Client, box: QBOSandbox, realm: str = US_REALM) -> str:
     return response.json()["access_token"]
 
 
+class FakeClock:
+    """Monotonic time that only moves when the connector sleeps: backoff and pacing cost nothing."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.slept = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+        self.slept += seconds
+
+
 class Raw:
     """A bare HTTP client speaking to one realm, for requests shaped like other clients send them."""
 
@@ -95,7 +110,9 @@ def raw_au(client: httpx.Client, box: QBOSandbox) -> Raw:
 @pytest.fixture
 def make_connector(box: QBOSandbox, transport: InProcessTransport) -> Callable[..., QBOConnector]:
     def make(realm: str = US_REALM, **options: Any) -> QBOConnector:
-        options.setdefault("sleep", lambda seconds: None)
+        if "sleep" not in options:
+            clock = FakeClock()
+            options.update(sleep=clock.sleep, now=clock.now)
         store = options.pop("token_store", None) or MemoryTokenStore()
         credentials = Credentials(box.client_id, box.client_secret, refresh_token=box.refresh_token(realm))
         return QBOConnector(BASE, realm, credentials, store, transport=transport, **options)
