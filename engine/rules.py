@@ -439,8 +439,10 @@ def load_rules(layers: Sequence[Layer], *, check_graph: bool = True) -> RuleSet:
         for p in paths:
             p = Path(p)
             folder = p if p.is_dir() else p.parent
-            if (folder / "lookups").is_dir():
-                lookup_dirs.append(folder / "lookups")
+            # a pack's own lookups/, and the one beside it (rules/lookups for rules/master)
+            for found in (folder.parent / "lookups", folder / "lookups"):
+                if found.is_dir() and found not in lookup_dirs:
+                    lookup_dirs.append(found)
         for f in rule_files(paths):
             layer_of[str(f)] = layer_name
             try:
