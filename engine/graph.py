@@ -80,8 +80,11 @@ def build_graph(ruleset: "RuleSet") -> nx.DiGraph:  # noqa: F821 - RuleSet impor
                                              location=_ref_location(rule, link_set), path=f"flow {flow}",
                                              hint=f"did you mean {near[0]!r}?" if near else
                                              "add the flow that links these records, or fix the name"))
+            # Naming one flow that makes the link set is enough: the others (a reverse flow
+            # sharing it) are ordered first without a warning.
+            named = any(p in rule.depends_on or graph.has_edge(p, flow) for p in producers)
             for producer in producers:
-                if producer not in rule.depends_on and not graph.has_edge(producer, flow):
+                if not named:
                     ruleset.warnings.append(ImpliedDependency(
                         f"ref('{link_set}', ...) needs flow {producer!r} to run first, but depends_on does not list it",
                         location=_ref_location(rule, link_set), path=f"flow {flow}",
