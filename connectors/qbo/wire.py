@@ -17,7 +17,7 @@ def loads(data: bytes | str) -> Any:
     return json.loads(data, parse_float=Decimal)
 
 
-def _encode(value: Any, out: list[str]) -> None:
+def _encode(value: Any, out: list[str], floats: bool) -> None:
     if isinstance(value, dict):
         out.append("{")
         first = True
@@ -27,29 +27,33 @@ def _encode(value: Any, out: list[str]) -> None:
             first = False
             out.append(json.dumps(str(key)))
             out.append(": ")
-            _encode(item, out)
+            _encode(item, out, floats)
         out.append("}")
     elif isinstance(value, (list, tuple)):
         out.append("[")
         for index, item in enumerate(value):
             if index:
                 out.append(", ")
-            _encode(item, out)
+            _encode(item, out, floats)
         out.append("]")
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"cannot send the amount {value} to QuickBooks")
         out.append(format(value, "f"))
-    elif isinstance(value, float):
+    elif isinstance(value, float) and not floats:
         raise TypeError("money must be Decimal, not float")
     else:
         out.append(json.dumps(value))
 
 
-def dumps(value: Any) -> str:
-    """JSON text with `Decimal` written as numbers, scale kept."""
+def dumps(value: Any, *, allow_float: bool = False) -> str:
+    """JSON text with `Decimal` written as numbers, scale kept.
+
+    A `float` is refused (money must never be one) unless `allow_float` (timestamps in
+    the sandbox's own state file).
+    """
     out: list[str] = []
-    _encode(value, out)
+    _encode(value, out, allow_float)
     return "".join(out)
 
 

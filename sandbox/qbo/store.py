@@ -145,7 +145,7 @@ class Store:
         """Write the whole state to `path` atomically (0600: it holds client secrets)."""
         with self.lock:
             text = dumps({"realms": [r.to_json() for r in self.realms.values()], "oauth": self.oauth,
-                          "webhook": self.webhook})
+                          "webhook": self.webhook}, allow_float=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
