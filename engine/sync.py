@@ -179,7 +179,7 @@ class FlowRun:
 
     def find_twin(self, record: dict[str, Any]) -> dict[str, Any] | None:
         assert self.match is not None
-        key = self.match.key_for(self.mapper.context(record), Runtime(links=self.links))
+        key = self.match.key_for(self.mapper.context(record), Runtime(links=self.links, lookups=self.mapper.lookups))
         if key is None:
             return None
         free = [c for c in self.match.candidates(key)
