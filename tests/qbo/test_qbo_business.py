@@ -2,6 +2,10 @@
 entries, time activities; plus persistence across restarts and webhook retries."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Callable
+from pathlib import Path
+
 import json
 from decimal import Decimal
 
@@ -19,7 +23,7 @@ def first(qbo: QBOConnector, entity: str, name: str) -> dict:
     return next(qbo.find(entity, Where().eq("Name", name)))
 
 
-def test_us_tax_from_the_transaction_tax_group(qbo: QBOConnector, h) -> None:
+def test_us_tax_from_the_transaction_tax_group(qbo: QBOConnector, h: SimpleNamespace) -> None:
     group = first(qbo, "TaxCode", "Alameda")
     lines = h.invoice_lines(h.item_id(qbo))
     lines[0]["SalesItemLineDetail"]["TaxCodeRef"] = {"value": "TAX"}
@@ -35,7 +39,7 @@ def test_us_tax_from_the_transaction_tax_group(qbo: QBOConnector, h) -> None:
     assert caught.value.api_code == "6100"
 
 
-def test_au_tax_exclusive_and_inclusive(make_connector) -> None:
+def test_au_tax_exclusive_and_inclusive(make_connector: Callable[..., QBOConnector]) -> None:
     au = make_connector(AU_REALM)
     gst = first(au, "TaxCode", "GST")
     customer = next(au.find("Customer"))
@@ -167,7 +171,7 @@ def test_time_activity_rules(qbo: QBOConnector) -> None:
         assert caught.value.api_code == code
 
 
-def test_state_persists_across_restart(tmp_path) -> None:
+def test_state_persists_across_restart(tmp_path: Path) -> None:
     path = tmp_path / "qbo.json"
     box = create_sandbox(state_file=path)
     company = box.company()

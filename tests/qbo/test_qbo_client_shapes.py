@@ -23,7 +23,7 @@ def pyqb_body(payload: dict) -> str:
     return json.dumps(payload, sort_keys=True, indent=4, default=float)
 
 
-def test_customer_with_every_default_field(raw) -> None:
+def test_customer_with_every_default_field(raw: Raw) -> None:
     created = raw.post("customer", pyqb_body(PYQB_CUSTOMER))
     assert created.status_code == 200, created.text
     customer = raw.data(created)["Customer"]
@@ -39,7 +39,7 @@ def test_customer_with_every_default_field(raw) -> None:
     assert found["Customer"][0]["Id"] == customer["Id"]
 
 
-def test_invoice_defaults_qty_zero_and_empty_dates(raw) -> None:
+def test_invoice_defaults_qty_zero_and_empty_dates(raw: Raw) -> None:
     customer = raw.data(raw.post("customer", {"DisplayName": "Defaults Co"}))["Customer"]
     item = raw.data(raw.query("SELECT *, Sku FROM Item ORDER BY Name"))["QueryResponse"]["Item"][0]
     line = {"Amount": 150, "Description": "", "DetailType": "SalesItemLineDetail", "LineNum": 0, "Id": None,
@@ -58,7 +58,7 @@ def test_invoice_defaults_qty_zero_and_empty_dates(raw) -> None:
     assert b'"TotalAmt": 150.00' in response.content
 
 
-def test_payment_total_is_an_input_and_codes_are_numeric_strings(raw) -> None:
+def test_payment_total_is_an_input_and_codes_are_numeric_strings(raw: Raw) -> None:
     customer = raw.data(raw.post("customer", {"DisplayName": "Payer Co"}))["Customer"]
     payment = raw.data(raw.post("payment", pyqb_body({"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 75.5})))["Payment"]
     assert payment["TotalAmt"] == Decimal("75.50") and payment["UnappliedAmt"] == Decimal("75.50")
@@ -66,7 +66,7 @@ def test_payment_total_is_an_input_and_codes_are_numeric_strings(raw) -> None:
     assert error["code"] == "2020" and error["element"] == "TotalAmt" and int(error["code"]) == 2020
 
 
-def test_batch_with_36_character_bids(raw) -> None:
+def test_batch_with_36_character_bids(raw: Raw) -> None:
     bids = [str(uuid.uuid4()) for _ in range(2)]
     body = {"BatchItemRequest": [{"bId": bids[0], "operation": "create", "Vendor": {"DisplayName": "Batch Vendor"}},
                                  {"bId": bids[1], "operation": "create", "Vendor": {"DisplayName": "Batch Vendor"}}]}
@@ -77,7 +77,7 @@ def test_batch_with_36_character_bids(raw) -> None:
     assert raw.data(refused)["Fault"]["Error"][0]["element"] == "bId"
 
 
-def test_cdc_with_naive_changed_since(raw, box: QBOSandbox) -> None:
+def test_cdc_with_naive_changed_since(raw: Raw, box: QBOSandbox) -> None:
     box.control.clock.advance(5)
     local = box.company().time_text()[:19]
     raw.post("customer", {"DisplayName": "Naive Co"})
@@ -88,7 +88,7 @@ def test_cdc_with_naive_changed_since(raw, box: QBOSandbox) -> None:
     assert empty["CDCResponse"] == [{"QueryResponse": [{}]}]
 
 
-def test_query_forms_get_and_order_by(raw) -> None:
+def test_query_forms_get_and_order_by(raw: Raw) -> None:
     via_get = raw.client.get(raw.url("query"), params={"query": "select * from Term where Name LIKE '%net%'",
                                                        "minorversion": "75", "format": "json"},
                              headers=raw.headers({"Request-Id": "ignored"}))
@@ -109,7 +109,7 @@ def test_discovery_with_and_without_trailing_slash(client: httpx.Client) -> None
         assert {"issuer", "revocation_endpoint", "jwks_uri", "userinfo_endpoint"} <= set(doc)
 
 
-def test_void_python_quickbooks_forms(raw) -> None:
+def test_void_python_quickbooks_forms(raw: Raw) -> None:
     customer = raw.data(raw.post("customer", {"DisplayName": "Void Forms"}))["Customer"]
     payment = raw.data(raw.post("payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 20}))["Payment"]
     voided = raw.post("payment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"], "sparse": True},
@@ -120,7 +120,7 @@ def test_void_python_quickbooks_forms(raw) -> None:
     assert raw.data(buggy)["Fault"]["Error"][0]["element"] == "Id"
 
 
-def test_entity_segment_case_and_minor_version(raw) -> None:
+def test_entity_segment_case_and_minor_version(raw: Raw) -> None:
     lower = raw.client.get(raw.url("companyinfo/" + US_REALM), params={"minorversion": "4"}, headers=raw.headers())
     upper = raw.client.get(raw.url("CompanyInfo/" + US_REALM), headers=raw.headers())
     assert lower.status_code == upper.status_code == 200

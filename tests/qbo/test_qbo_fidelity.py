@@ -2,6 +2,9 @@
 (and, where the check is about the wire, with the raw request a real client sends)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Callable
+
 import base64
 import hashlib
 import hmac
@@ -21,7 +24,7 @@ from sandbox.server import ServerThread
 
 # 1. Stale SyncToken ------------------------------------------------------------------------------
 
-def test_stale_synctoken_is_5010_and_changes_nothing(qbo: QBOConnector, raw) -> None:
+def test_stale_synctoken_is_5010_and_changes_nothing(qbo: QBOConnector, raw: Raw) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Stale Co", "CompanyName": "One"}, idempotency_key="s1")
     updated = qbo.update("Customer", customer["Id"], {"CompanyName": "Two"}, current=customer)
     assert updated["SyncToken"] == "1"
@@ -67,7 +70,7 @@ def test_inactive_names_still_block_and_colons_are_refused(qbo: QBOConnector) ->
 
 # 3. Query envelope, paging and defaults ------------------------------------------------------------
 
-def test_query_envelopes(qbo: QBOConnector, raw) -> None:
+def test_query_envelopes(qbo: QBOConnector, raw: Raw) -> None:
     empty = raw.data(raw.query("SELECT * FROM Customer WHERE DisplayName = 'Nope'"))
     assert empty["QueryResponse"] == {} and set(empty) == {"QueryResponse", "time"}
     count = raw.data(raw.query("SELECT COUNT(*) FROM Customer "))["QueryResponse"]
@@ -81,7 +84,7 @@ def test_query_envelopes(qbo: QBOConnector, raw) -> None:
     assert "totalCount" not in page
 
 
-def test_query_hides_inactive_and_escapes_quotes(qbo: QBOConnector, raw) -> None:
+def test_query_hides_inactive_and_escapes_quotes(qbo: QBOConnector, raw: Raw) -> None:
     brien = qbo.create("Customer", {"DisplayName": "O'Brien"}, idempotency_key="q1")
     gone = qbo.create("Customer", {"DisplayName": "Closed Account"}, idempotency_key="q2")
     qbo.delete("Customer", gone["Id"])
@@ -96,7 +99,7 @@ def test_query_hides_inactive_and_escapes_quotes(qbo: QBOConnector, raw) -> None
 
 # 4. Full vs sparse update ----------------------------------------------------------------------------
 
-def test_full_update_clears_and_sparse_keeps(qbo: QBOConnector, raw, box: QBOSandbox) -> None:
+def test_full_update_clears_and_sparse_keeps(qbo: QBOConnector, raw: Raw, box: QBOSandbox) -> None:
     c = qbo.create("Customer", {"DisplayName": "Update Co", "CompanyName": "Kept Ltd", "Notes": "n"},
                    idempotency_key="u1")
     box.control.clock.advance(5)
@@ -109,7 +112,7 @@ def test_full_update_clears_and_sparse_keeps(qbo: QBOConnector, raw, box: QBOSan
     assert full["MetaData"]["LastUpdatedTime"] > sparse["MetaData"]["LastUpdatedTime"]
 
 
-def test_sparse_update_with_lines_replaces_all_lines(h, qbo: QBOConnector) -> None:
+def test_sparse_update_with_lines_replaces_all_lines(h: SimpleNamespace, qbo: QBOConnector) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Lines Co"}, idempotency_key="l1")
     item = h.item_id(qbo)
     invoice = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)},
@@ -123,7 +126,7 @@ def test_sparse_update_with_lines_replaces_all_lines(h, qbo: QBOConnector) -> No
 
 # 5. Invoice computation ---------------------------------------------------------------------------
 
-def test_invoice_totals_lines_and_payment_links(h, qbo: QBOConnector) -> None:
+def test_invoice_totals_lines_and_payment_links(h: SimpleNamespace, qbo: QBOConnector) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Compute Co"}, idempotency_key="c1")
     item = h.item_id(qbo)
     bad = h.invoice_lines(item)
@@ -150,7 +153,7 @@ def test_invoice_totals_lines_and_payment_links(h, qbo: QBOConnector) -> None:
 
 # 6. Delete and void -----------------------------------------------------------------------------------
 
-def test_delete_void_and_stale_delete(h, qbo: QBOConnector, raw) -> None:
+def test_delete_void_and_stale_delete(h: SimpleNamespace, qbo: QBOConnector, raw: Raw) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Delete Co"}, idempotency_key="d1")
     item = h.item_id(qbo)
     first = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)},
@@ -177,7 +180,7 @@ def test_delete_void_and_stale_delete(h, qbo: QBOConnector, raw) -> None:
 
 # 7. Batch ------------------------------------------------------------------------------------------------
 
-def test_batch_items_answer_by_bid(qbo: QBOConnector, raw) -> None:
+def test_batch_items_answer_by_bid(qbo: QBOConnector, raw: Raw) -> None:
     qbo.create("Customer", {"DisplayName": "Taken Name"}, idempotency_key="b0")
     body = {"BatchItemRequest": [
         {"bId": "bid1", "operation": "create", "Customer": {"DisplayName": "Batch New"}},
@@ -210,7 +213,7 @@ def test_batch_items_cannot_see_each_other(qbo: QBOConnector) -> None:
 
 # 8. CDC ---------------------------------------------------------------------------------------------------
 
-def test_cdc_reports_changes_and_deleted_stubs(h, qbo: QBOConnector, raw, box: QBOSandbox) -> None:
+def test_cdc_reports_changes_and_deleted_stubs(h: SimpleNamespace, qbo: QBOConnector, raw: Raw, box: QBOSandbox) -> None:
     box.control.clock.advance(5)
     pages = list(qbo.read("Customer"))
     cursor = pages[-1].cursor
@@ -238,7 +241,7 @@ def test_cdc_reports_changes_and_deleted_stubs(h, qbo: QBOConnector, raw, box: Q
 
 # 9. Upload (python-quickbooks multipart) -------------------------------------------------------------------
 
-def test_python_quickbooks_upload_with_lf_and_base64(qbo: QBOConnector, raw) -> None:
+def test_python_quickbooks_upload_with_lf_and_base64(qbo: QBOConnector, raw: Raw) -> None:
     vendor = qbo.create("Vendor", {"DisplayName": "Upload Vendor"}, idempotency_key="up1")
     account = next(qbo.find("Account", Where().eq("Name", "Job Expenses")))
     bill = qbo.create("Bill", {"VendorRef": {"value": vendor["Id"]}, "Line": [
@@ -267,7 +270,7 @@ def test_python_quickbooks_upload_with_lf_and_base64(qbo: QBOConnector, raw) -> 
 
 # 10. Auth, idempotency, throttling ----------------------------------------------------------------------------
 
-def test_bad_token_is_401_with_lowercase_fault(raw) -> None:
+def test_bad_token_is_401_with_lowercase_fault(raw: Raw) -> None:
     response = raw.client.get(raw.url("customer/1"), headers={"Authorization": "Bearer not-a-real-token-at-all"})
     assert response.status_code == 401
     assert response.json()["fault"]["error"][0]["code"] == "3200"
@@ -290,7 +293,7 @@ def test_refresh_rotates_and_old_token_is_invalid_grant(client: httpx.Client, bo
     assert revoked.json() == {"error": "invalid_grant"}
 
 
-def test_requestid_replays_byte_identical(raw, box: QBOSandbox) -> None:
+def test_requestid_replays_byte_identical(raw: Raw, box: QBOSandbox) -> None:
     first = raw.post("customer", {"DisplayName": "Replay Co"}, {"requestid": "7f1c2a9e-replay"})
     box.control.clock.advance(3)
     second = raw.post("customer", {"DisplayName": "Replay Co"}, {"requestid": "7f1c2a9e-replay"})
@@ -299,7 +302,7 @@ def test_requestid_replays_byte_identical(raw, box: QBOSandbox) -> None:
     assert len(rows) == 1
 
 
-def test_rate_limit_500_per_minute_and_10_in_flight(box: QBOSandbox, client: httpx.Client, raw) -> None:
+def test_rate_limit_500_per_minute_and_10_in_flight(box: QBOSandbox, client: httpx.Client, raw: Raw) -> None:
     box.rate_per_minute = 5
     answers = [raw.get("companyinfo/" + US_REALM).status_code for _ in range(7)]
     assert answers[:4] == [200] * 4 and answers[-1] == 429
@@ -348,7 +351,7 @@ def test_webhook_is_signed_and_tampering_fails(qbo: QBOConnector, box: QBOSandbo
     assert notes[0].realm_id == US_REALM
 
 
-def test_auth_error_when_refresh_token_is_dead(make_connector) -> None:
+def test_auth_error_when_refresh_token_is_dead(make_connector: Callable[..., QBOConnector]) -> None:
     qbo = make_connector()
     qbo.tokens.store.save(qbo.tokens.key, {"refresh_token": "RT1-not-valid-anymore", "access_token": None})
     with pytest.raises(AuthError) as caught:
