@@ -10,11 +10,9 @@ from jinja2.sandbox import SecurityError
 from engine.errors import Location
 from engine.expressions import UnsafeExpression, compile_expression
 from engine.functions import Runtime
-from engine.mapping import Mapper
-from engine.rules import RuleSet
 
 if TYPE_CHECKING:
-    from conftest import ErrorCheck, FloatCheck, LinksFactory, MapperFactory, RuleBench
+    from conftest import ErrorCheck, FloatCheck, MapperFactory, RuleBench
 
 HERE = Location("rules/x.yaml", 7, 9)
 
@@ -188,24 +186,3 @@ fields:
                               "AcctNum": "Acme", "TaxIdentifier": Decimal("10.01")}
     assert str(result.payload["Balance"]) == "12.50" and str(result.payload["BillRate"]) == "0.30"
 
-
-def test_shipped_bill_rule_payload_is_exact(pack: RuleSet, links: LinksFactory, no_floats: FloatCheck) -> None:
-    mapper = Mapper(pack["commitment_invoices_to_bills"], None, pack.lookups)
-    record = {
-        "id": 7, "status": "approved", "vendor_id": 11, "invoice_number": "INV-1", "number": 3,
-        "billing_date": "2026-03-31", "contract_name": "Drywall", "project_id": 5, "commitment_id": 9,
-        "items": [{"work_completed_this_period": "0.1", "materials_presently_stored": "0.2",
-                   "description_of_work": "Hang board", "wbs_code": {"id": 21}},
-                  {"work_completed_this_period": "0", "materials_presently_stored": "0.00", "wbs_code": {"id": 22}}],
-        "summary": {"total_retainage": "0.03"},
-    }
-    resolver = links({("vendors", "11"): "57", ("wbs_items", "21"): "3", ("projects", "5"): "8",
-                      ("commitments", "9"): "99"})
-    result = mapper.map(record, links=resolver)
-    assert result.outcome == "mapped", result
-    no_floats(result.payload)
-    lines = result.payload["Line"]
-    assert [line["Amount"] for line in lines] == [Decimal("0.3"), Decimal("-0.03")]
-    assert lines[0]["ItemBasedExpenseLineDetail"]["ItemRef"] == {"value": "3"}
-    assert lines[0]["LinkedTxn"] == [{"TxnId": "99", "TxnType": "PurchaseOrder"}]
-    assert lines[1]["AccountBasedExpenseLineDetail"]["AccountRef"] == {"value": "91"}
