@@ -186,3 +186,9 @@ fields:
                               "AcctNum": "Acme", "TaxIdentifier": Decimal("10.01")}
     assert str(result.payload["Balance"]) == "12.50" and str(result.payload["BillRate"]) == "0.30"
 
+
+
+def test_catalogue_filters_win_over_jinja_filters_of_the_same_name() -> None:
+    compiled = compile_expression("{{ source.name | truncate(5) }}", HERE)
+    assert compiled({"source": {"name": "abcdefgh"}}, Runtime()) == "abcde"
+    assert compile_expression("{{ source.x | default('n') }}", HERE)({"source": {"x": None}}, Runtime()) == "n"
