@@ -1,0 +1,367 @@
+"""`joist reconcile`: per project, the money Procore and QBO hold, side by side, to the cent.
+
+For every Procore project linked to a QBO customer (the `projects` link set) the report
+adds up, on each side, what an accountant ties out at month end:
+
+| figure | Procore | QBO |
+|---|---|---|
+| contract value | revised value of the approved prime contracts | estimates of the project, before tax |
+| billed | work completed + materials stored on approved owner invoices | invoice lines other than retainage |
+| retainage held | retained less released on those invoices | retainage lines of the invoices, negated |
+| paid | payments received on the prime contracts | payments applied to the project's invoices, tax taken out as `owner_payments_to_contract_payments` does |
+| committed | revised value of approved commitments | purchase order lines of the project |
+| billed by subcontractors | work + stored on approved subcontractor invoices | lines of bills entered against a purchase order, other than retainage |
+| retainage payable | retained less released on those invoices | retainage lines of those bills, negated |
+
+Then every linked document is checked on its own: the twin's total (which QBO computes,
+tax included) must equal the Procore total; a difference is listed with its amount.
+Nothing is written anywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+import click
+
+from connectors.base import Connector
+from engine.state import SQLiteState
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+APPROVED_CONTRACT = ("Approved", "Complete")
+APPROVED_INVOICE = ("approved", "approved_as_noted")
+Record = dict[str, Any]
+
+
+def _d(value: Any) -> Decimal:
+    if value is None or value == "":
+        return ZERO
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _cents(value: Decimal) -> Decimal:
+    from decimal import ROUND_HALF_UP
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One total, as each system has it."""
+
+    name: str
+    procore: Decimal
+    qbo: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        """QBO less Procore."""
+        return self.qbo - self.procore
+
+    @property
+    def equal(self) -> bool:
+        return self.difference == 0
+
+
+@dataclass(frozen=True)
+class DocumentMismatch:
+    """A linked document whose QBO total is not its Procore total."""
+
+    link_set: str
+    procore_id: str
+    qbo_id: str
+    label: str
+    procore: Decimal
+    qbo: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.qbo - self.procore
+
+
+@dataclass
+class ProjectFigures:
+    project_id: str
+    name: str
+    customer_id: str | None
+    figures: list[Figure] = field(default_factory=list)
+
+    def figure(self, name: str) -> Figure:
+        """The figure called `name` (KeyError if there is none)."""
+        for fig in self.figures:
+            if fig.name == name:
+                return fig
+        raise KeyError(name)
+
+    @property
+    def equal(self) -> bool:
+        return all(f.equal for f in self.figures)
+
+
+@dataclass
+class Reconciliation:
+    """The whole report: per project figures and the documents whose totals differ."""
+
+    projects: list[ProjectFigures]
+    mismatches: list[DocumentMismatch]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and all(p.equal for p in self.projects)
+
+    def project(self, name_or_id: str) -> ProjectFigures:
+        for p in self.projects:
+            if name_or_id in (p.project_id, p.name):
+                return p
+        raise KeyError(name_or_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok,
+                "projects": [{"project_id": p.project_id, "name": p.name, "qbo_customer_id": p.customer_id,
+                              "equal": p.equal,
+                              "figures": [{"name": f.name, "procore": f.procore, "qbo": f.qbo,
+                                           "difference": f.difference} for f in p.figures]}
+                             for p in self.projects],
+                "mismatches": [{"link_set": m.link_set, "procore_id": m.procore_id, "qbo_id": m.qbo_id,
+                                "document": m.label, "procore": m.procore, "qbo": m.qbo,
+                                "difference": m.difference} for m in self.mismatches]}
+
+
+def _all(connector: Connector, entity: str) -> list[Record]:
+    return [r for page in connector.read(entity) for r in page.records]
+
+
+def _contract_value(contract: Mapping[str, Any]) -> Decimal:
+    revised = contract.get("revised_contract_amount", contract.get("revised_contract"))
+    if revised is not None:
+        return _d(revised)
+    return _d(contract.get("grand_total")) + _d(contract.get("approved_change_orders"))
+
+
+def _progress(items: Iterable[Mapping[str, Any]]) -> tuple[Decimal, Decimal]:
+    """(work completed + materials stored, retained less released) of a progress bill's items."""
+    gross = held = ZERO
+    for item in items or ():
+        gross += _d(item.get("work_completed_this_period")) + _d(item.get("materials_presently_stored"))
+        held += _d(item.get("work_completed_retainage_retained_this_period")) \
+            - _d(item.get("work_completed_retainage_released_this_period"))
+    return gross, held
+
+
+def _detail(line: Mapping[str, Any]) -> Mapping[str, Any]:
+    detail = line.get(str(line.get("DetailType", "")))
+    return detail if isinstance(detail, Mapping) else {}
+
+
+def _ref(detail: Mapping[str, Any], name: str) -> str | None:
+    ref = detail.get(name)
+    return str(ref["value"]) if isinstance(ref, Mapping) and ref.get("value") is not None else None
+
+
+def _net(doc: Mapping[str, Any]) -> Decimal:
+    return _d(doc.get("TotalAmt")) - _d((doc.get("TxnTaxDetail") or {}).get("TotalTax"))
+
+
+class _Reconciler:
+    def __init__(self, procore: Connector, qbo: Connector, state: SQLiteState, params: Mapping[str, Any]) -> None:
+        self.procore, self.qbo, self.state = procore, qbo, state
+        self.retainage_item = str(params.get("retainage_receivable_item") or "")
+        self.retention_account = str(params.get("retention_payable_account") or "")
+        self.strip_tax = params.get("strip_payment_tax", True) not in (False, "false", "no", 0)
+        self.tax_percent = _d(params.get("payment_tax_percent") or "0")
+
+    def procore_side(self, project_id: str) -> dict[str, Decimal]:
+        p = self.procore_records
+        out = {name: ZERO for name in FIGURES}
+        primes = [c for c in p["prime_contracts"] if str(c.get("project_id")) == project_id
+                  and c.get("status") in APPROVED_CONTRACT]
+        prime_ids = {str(c["id"]) for c in primes}
+        out["contract value"] = sum((_contract_value(c) for c in primes), ZERO)
+        for app in p["payment_applications"]:
+            if str(app.get("project_id")) == project_id and app.get("status") == "approved":
+                gross, held = _progress(app.get("g703") or [])
+                out["billed"] += gross
+                out["retainage held"] += held
+        out["paid"] = sum((_d(pay.get("amount")) for pay in p["prime_contract_payments"]
+                           if str(pay.get("contract_id")) in prime_ids), ZERO)
+        out["committed"] = sum((_contract_value(c) for kind in ("work_order_contracts", "purchase_order_contracts")
+                                for c in p[kind] if str(c.get("project_id")) == project_id
+                                and c.get("status") in APPROVED_CONTRACT), ZERO)
+        for req in p["requisitions"]:
+            if str(req.get("project_id")) == project_id and req.get("status") in APPROVED_INVOICE:
+                gross, held = _progress(req.get("items") or [])
+                out["billed by subcontractors"] += gross
+                out["retainage payable"] += held
+        return out
+
+    def qbo_side(self, customer_id: str | None) -> dict[str, Decimal]:
+        q = self.qbo_records
+        out = {name: ZERO for name in FIGURES}
+        if customer_id is None:
+            return out
+        mine = [d for d in q["Estimate"] if _ref(d, "CustomerRef") == customer_id]
+        out["contract value"] = sum((_net(d) for d in mine), ZERO)
+        invoices = {str(d["Id"]) for d in q["Invoice"] if _ref(d, "CustomerRef") == customer_id}
+        for doc in q["Invoice"]:
+            if str(doc["Id"]) not in invoices:
+                continue
+            for line in doc.get("Line") or []:
+                if line.get("DetailType") != "SalesItemLineDetail":
+                    continue
+                if _ref(_detail(line), "ItemRef") == self.retainage_item:
+                    out["retainage held"] -= _d(line.get("Amount"))
+                else:
+                    out["billed"] += _d(line.get("Amount"))
+        for pay in q["Payment"]:
+            applied = sum((_d(line.get("Amount")) for line in pay.get("Line") or []
+                           if any(str(t.get("TxnId")) in invoices and t.get("TxnType") == "Invoice"
+                                  for t in line.get("LinkedTxn") or [])), ZERO)
+            if applied and self.strip_tax:
+                applied = _cents(applied / (1 + self.tax_percent / 100))
+            out["paid"] += applied
+        for po in q["PurchaseOrder"]:
+            out["committed"] += sum((_d(line.get("Amount")) for line in po.get("Line") or []
+                                     if _ref(_detail(line), "CustomerRef") == customer_id), ZERO)
+        for bill in q["Bill"]:
+            lines = bill.get("Line") or []
+            if not any(t.get("TxnType") == "PurchaseOrder" for line in lines for t in line.get("LinkedTxn") or []):
+                continue
+            for line in lines:
+                detail = _detail(line)
+                if _ref(detail, "CustomerRef") != customer_id:
+                    continue
+                if line.get("DetailType") == "AccountBasedExpenseLineDetail" \
+                        and _ref(detail, "AccountRef") == self.retention_account:
+                    out["retainage payable"] -= _d(line.get("Amount"))
+                else:
+                    out["billed by subcontractors"] += _d(line.get("Amount"))
+        return out
+
+    def documents(self) -> list[DocumentMismatch]:
+        """Every linked document whose QBO total differs from its Procore total."""
+        checks = (("prime_contracts", ("prime_contracts",), "Estimate", _contract_value, _net),
+                  ("commitments", ("work_order_contracts", "purchase_order_contracts"), "PurchaseOrder",
+                   _contract_value, _net),
+                  ("owner_invoices", ("payment_applications",), "Invoice", self._bill_total, _total),
+                  ("commitment_invoices", ("requisitions",), "Bill", self._bill_total, _total))
+        out: list[DocumentMismatch] = []
+        for link_set, entities, qbo_entity, procore_total, qbo_total in checks:
+            by_id = {str(r["id"]): r for e in entities for r in self.procore_records[e]}
+            twins = {str(r["Id"]): r for r in self.qbo_records[qbo_entity]}
+            for link in self.state.links(link_set):
+                source, twin = by_id.get(str(link.procore_id)), twins.get(str(link.qbo_id))
+                if source is None or twin is None:
+                    continue
+                mine, theirs = procore_total(source), qbo_total(twin)
+                if mine != theirs:
+                    label = f"{qbo_entity} {twin.get('DocNumber') or twin['Id']}"
+                    out.append(DocumentMismatch(link_set, str(link.procore_id), str(link.qbo_id), label, mine, theirs))
+        return out
+
+    @staticmethod
+    def _bill_total(bill: Mapping[str, Any]) -> Decimal:
+        gross, held = _progress(bill.get("g703") or bill.get("items") or [])
+        tax = (bill.get("g702") or bill.get("summary") or {}).get("tax_applicable_to_this_payment")
+        return gross - held + _d(tax)
+
+    def run(self) -> Reconciliation:
+        self.procore_records = {e: _all(self.procore, e) for e in PROCORE_ENTITIES}
+        self.qbo_records = {e: _all(self.qbo, e) for e in QBO_ENTITIES}
+        to_qbo = self.state.resolver("projects", toward="qbo")
+        projects = []
+        for project in sorted(self.procore_records["projects"], key=lambda r: str(r.get("project_number") or r["id"])):
+            pid = str(project["id"])
+            customer = to_qbo(pid)
+            mine, theirs = self.procore_side(pid), self.qbo_side(customer)
+            if customer is None and not any(mine.values()):
+                continue
+            name = " ".join(str(x) for x in (project.get("project_number"), project.get("name")) if x)
+            projects.append(ProjectFigures(pid, name, customer,
+                                           [Figure(n, _cents(mine[n]), _cents(theirs[n])) for n in FIGURES]))
+        return Reconciliation(projects, self.documents())
+
+
+def _total(doc: Mapping[str, Any]) -> Decimal:
+    return _d(doc.get("TotalAmt"))
+
+
+FIGURES = ("contract value", "billed", "retainage held", "paid", "committed", "billed by subcontractors",
+           "retainage payable")
+PROCORE_ENTITIES = ("projects", "prime_contracts", "payment_applications", "prime_contract_payments",
+                    "work_order_contracts", "purchase_order_contracts", "requisitions")
+QBO_ENTITIES = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill")
+
+
+def reconcile(procore: Connector, qbo: Connector, state: SQLiteState,
+              params: Mapping[str, Any] | None = None) -> Reconciliation:
+    """Add up both sides per linked project and check every linked document's total.
+
+    `params` are the project's (with the rules' defaults): `retainage_receivable_item`,
+    `retention_payable_account`, `strip_payment_tax` and `payment_tax_percent` tell
+    retainage lines and the tax part of payments apart, as the rule packs write them.
+    """
+    return _Reconciler(procore, qbo, state, params or {}).run()
+
+
+def session_params(session: Any) -> dict[str, Any]:
+    """Every rule's default params overlaid with the project's, as the sync uses them."""
+    params: dict[str, Any] = {}
+    for rule in session.ruleset.rules.values():
+        params.update(rule.default_params())
+    params.update(session.project.params)
+    return params
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def render(report: Reconciliation, console: Any) -> None:
+    """The report as tables, one per project, then the documents whose totals differ."""
+    from rich.table import Table
+    for project in report.projects:
+        table = Table(title=f"{project.name}  (QBO customer {project.customer_id or 'not linked'})",
+                      header_style="bold")
+        for column, justify in (("figure", "left"), ("Procore", "right"), ("QBO", "right"),
+                                ("difference", "right"), ("", "left")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for fig in project.figures:
+            table.add_row(fig.name, _money(fig.procore), _money(fig.qbo), _money(fig.difference),
+                          "equal" if fig.equal else "[red]DIFFERS[/]")
+        console.print(table)
+    for m in report.mismatches:
+        console.print(f"[red]{m.label}[/] (link set {m.link_set}, procore {m.procore_id}): QBO total "
+                      f"{_money(m.qbo)}, Procore {_money(m.procore)}, difference {_money(m.difference)}",
+                      highlight=False)
+    console.print("[green]every total matches to the cent[/]" if report.ok
+                  else "[red]totals differ: see above[/]")
+
+
+@click.command("reconcile")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@click.pass_context
+def reconcile_command(ctx: click.Context, as_json: bool) -> None:
+    """Per project: contract value, billed, retainage held and paid in Procore and QBO, side by side.
+
+    Also committed, billed by subcontractors and retainage payable, and every linked
+    document whose QBO total differs from its Procore total. Exits with 1 when anything
+    differs, so a scheduled job can alert on it.
+
+    \b
+    Example:
+      joist reconcile
+      joist reconcile --json > month-end.json
+    """
+    import sys
+    from engine import jsonio
+    from engine.session import Session
+    with Session.open(ctx.find_root().meta.get("joist.project")) as session:
+        connectors = session.connectors({"procore", "qbo"})
+        report = reconcile(connectors["procore"], connectors["qbo"], session.state, session_params(session))
+    if as_json:
+        click.echo(jsonio.dumps(report.to_dict(), indent=2))
+    else:
+        from rich.console import Console
+        render(report, Console(width=None if sys.stdout.isatty() else 160))
+    ctx.exit(0 if report.ok else 1)
