@@ -23,3 +23,18 @@ def world(tmp_path: Path) -> Iterator[World]:
     yield w
     w.close()
 
+
+
+@pytest.fixture
+def loopback_world(tmp_path: Path) -> Iterator[World]:
+    """Both sandboxes served by uvicorn on 127.0.0.1, for tests whose sync runs in a child process."""
+    from sandbox.server import ServerThread
+    boxes = {"procore": create("procore", seed=False, deliver_webhooks=False), "qbo": create("qbo")}
+    servers = {name: ServerThread(box.app).start() for name, box in boxes.items()}
+    try:
+        w = World(tmp_path, boxes, {name: s.base_url for name, s in servers.items()}, None)
+        yield w
+        w.close()
+    finally:
+        for server in servers.values():
+            server.stop()

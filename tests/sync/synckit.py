@@ -106,11 +106,14 @@ class World:
                              **dict(extra.get(name, {}))}
         return open_connectors(self.project, set(self.boxes), transports=self.transports or None, options=options)
 
+    def rules_dir(self, *texts: str) -> Path:
+        """A new folder holding the given rule texts."""
+        self._rules += 1
+        return write_rules(self.root / f"rules{self._rules}", *texts)
+
     def rules(self, *texts: str) -> RuleSet:
         """Load a rule set from the given rule texts (a new folder each call)."""
-        self._rules += 1
-        folder = write_rules(self.root / f"rules{self._rules}", *texts)
-        return load_rules([("test", [folder])])
+        return load_rules([("test", [self.rules_dir(*texts)])])
 
     def sync(self, ruleset: RuleSet, flows: list[str] | None = None, *, dry_run: bool = False,
              full: bool = False, retry_only: bool = False, batch_size: int = 30, **kw: Any) -> RunReport:
