@@ -93,6 +93,7 @@ class ProcoreSandbox:
         self.limiter = RateLimiter(self.control.clock, hourly_limit, spike_limit, spike_window)
         self.webhooks = Webhooks(self.store, self.control.clock, timeout=webhook_timeout,
                                  first_delay=webhook_first_delay)
+        self._allow_refresh_reuse = allow_refresh_reuse
         loaded = self._load()
         if not loaded and seed:
             from sandbox.procore.seed import seed_demo
@@ -139,7 +140,8 @@ class ProcoreSandbox:
         self.store.load(state["store"])
         self.client_secret = state["client_secret"]
         self.demo_user_id = state["demo_user_id"]
-        self.oauth = OAuthServer(self.control.clock, {self.client_id: self.client_secret}, self.demo_user_id)
+        self.oauth = OAuthServer(self.control.clock, {self.client_id: self.client_secret}, self.demo_user_id,
+                                 allow_refresh_reuse=self._allow_refresh_reuse)
         self.oauth.load(state["oauth"])
         return True
 

@@ -15,6 +15,7 @@ from connectors.http import RetryPolicy
 from connectors.procore.errors import OriginIdTaken, ReadOnlyEntity, RecordLocked
 from sandbox.procore.app import create_sandbox
 from sandbox.server import ServerThread
+from sandbox.transport import InProcessTransport
 
 
 def first_project(connector: Any) -> int:
@@ -214,3 +215,42 @@ def test_a_request_cut_off_before_its_body_arrived_is_never_executed() -> None:
                                     "Procore-Company-Id": str(box.company_id)})
         assert whole.status_code == 201
     assert len([v for v in box.store.rows("vendors") if v["name"] == "Half Sent Vendor"]) == 1
+
+
+def test_v1_0_multipart_create_with_item_fields_and_two_attachments(raw: Any) -> None:
+    project = raw.project()
+    fields = [("item[direct_cost_type]", "invoice"), ("item[invoice_number]", "MP-1"),
+              ("item[direct_cost_date]", "2024-05-03"), ("item[description]", "Multipart"),
+              ("item[line_items][][description]", "Rental"), ("item[line_items][][amount]", "99.90"),
+              ("item[line_items][][description]", "Delivery"), ("item[line_items][][amount]", "10.10")]
+    files = [(k, (None, v.encode())) for k, v in fields]
+    files += [("attachments[]", ("a.pdf", b"first", "application/pdf")),
+              ("attachments[]", ("b.pdf", b"second", "application/pdf"))]
+    made = raw.client.post(f"/rest/v1.0/projects/{project['id']}/direct_costs", files=files, headers=raw.headers())
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert [set(a) >= {"id", "url", "filename"} for a in body["attachments"]] == [True, True]
+    assert [li["amount"] for li in body["line_items"]] == ["99.9", "10.1"] and body["grand_total"] == "110.0"
+
+
+def test_sandbox_state_survives_a_restart(tmp_path: Any) -> None:
+    state = tmp_path / "procore.json"
+    box = create_sandbox(state_file=state, deliver_webhooks=False)
+    client = httpx.Client(transport=InProcessTransport(box.app),
+                          base_url="http://127.0.0.1:8710")
+    headers = {"Authorization": f"Bearer {box.access_token()}", "Procore-Company-Id": str(box.company_id)}
+    made = client.post("/rest/v1.0/vendors", headers=headers, json={"company_id": box.company_id,
+                                                                    "vendor": {"name": "Kept", "origin_id": "keep-1"}})
+    refresh = box.connection_info("x")["refresh_token"]
+    box.save()
+    again = create_sandbox(state_file=state, deliver_webhooks=False)
+    assert again.client_secret == box.client_secret
+    assert again.store.get("vendors", made.json()["id"])["origin_id"] == "keep-1"
+    assert again.connection_info("x")["refresh_token"] == refresh  # still live after the restart
+    client2 = httpx.Client(transport=InProcessTransport(again.app),
+                           base_url="http://127.0.0.1:8710")
+    answer = client2.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh,
+                                                "client_id": again.client_id, "client_secret": again.client_secret})
+    assert answer.status_code == 200
+    lines = again.store.children("WorkOrderContract", again.store.rows("work_order_contracts")[0]["id"])
+    assert lines and isinstance(lines[0]["amount"], Decimal)
