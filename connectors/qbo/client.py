@@ -34,7 +34,11 @@ APP_TEXT = "application/text"
 
 @dataclass
 class BatchOp:
-    """One item of a batch: `operation` is create | update | delete | void | query."""
+    """One item of a batch: `operation` is create | update | delete | void | query.
+
+    `bid` names the item (at most 10 characters, as QBO allows when the batch carries a
+    `requestid`); by default items are numbered 1..30 within their batch request.
+    """
 
     operation: str
     entity: str = ""
@@ -63,6 +67,9 @@ def request_id(key: str) -> str:
     if len(key) <= 36 and key.replace("-", "").isalnum():
         return key
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "joist:" + key))
+
+
+_derived_request_id = request_id
 
 
 class QBOConnector:
@@ -302,7 +309,8 @@ class QBOConnector:
                     if op.options:
                         item["optionsData"] = op.options
                 items.append(item)
-            data = self._json("POST", "batch", params={"requestid": request_id or str(uuid.uuid4())},
+            rid = _derived_request_id(request_id) if request_id else str(uuid.uuid4())
+            data = self._json("POST", "batch", params={"requestid": rid},
                               content=dumps({"BatchItemRequest": items}), content_type="application/json", safe=True)
             by_bid = {str(r.get("bId")): r for r in data.get("BatchItemResponse", [])}
             for index, op in enumerate(chunk):

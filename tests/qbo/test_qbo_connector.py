@@ -17,7 +17,7 @@ import pytest
 from connectors.base import Connector, Credentials, Rejected
 from connectors.qbo import errors
 from connectors.qbo.auth import OAuthClient, authorize_local, endpoints_for
-from connectors.qbo.client import QBOConnector, request_id
+from connectors.qbo.client import BatchOp, QBOConnector, request_id
 from connectors.qbo.query import Where, quote, select
 from connectors.tokens import FileTokenStore, MemoryTokenStore
 from sandbox.qbo.app import AU_REALM, US_REALM, QBOSandbox
@@ -217,3 +217,13 @@ def test_xml_throttle_body_is_still_a_typed_error(box: QBOSandbox, qbo: QBOConne
     assert caught.value.api_code == "3001" and caught.value.status == 429 and caught.value.retryable
     throttled = [e for e in box.control.log.entries if e.fault == "throttle"]
     assert len(throttled) == qbo.policy.attempts
+
+
+def test_batch_with_request_id_replays_after_a_crash(box: QBOSandbox, qbo: QBOConnector) -> None:
+    ops = [BatchOp("create", "Customer", {"DisplayName": f"Crash Batch {n}"}, bid=str(n + 1)) for n in range(3)]
+    key = "batch:owners_to_customers:" + "x" * 40
+    first = qbo.batch(ops, request_id=key)
+    again = qbo.batch(ops, request_id=key)
+    assert [r.record["Id"] for r in first] == [r.record["Id"] for r in again]
+    rows = list(qbo.find("Customer", Where().raw("DisplayName LIKE 'Crash Batch%'")))
+    assert len(rows) == 3
