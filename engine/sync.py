@@ -38,6 +38,7 @@ from engine.twins import MatchIndex, is_deleted, is_system_line, record_hash, sp
 
 Listener = Callable[[str, Outcome], None]
 DEFERRED = "M406"
+_OTHER_COLUMN = {"procore": "qbo", "qbo": "procore"}
 
 
 class AmbiguousMatch(JoistError):
@@ -78,6 +79,10 @@ class FlowRun:
         self.src: Connector = sync.connectors[rule.source.system]
         self.tgt: Connector = sync.connectors[rule.target.system]
         self.src_side, self.tgt_side = rule.source.system, rule.target.system
+        # Which link columns hold the source's and the target's id, hash and version. A flow
+        # inside one system (procore > procore) keeps its target in the other column.
+        self.src_col = self.src_side
+        self.tgt_col = self.tgt_side if self.tgt_side != self.src_side else _OTHER_COLUMN[self.src_side]
         self.mapper = Mapper(rule, sync.params, sync.ruleset.lookups)
         self.report = FlowReport(rule.flow)
         self.match = MatchIndex(self.tgt, rule.target.entity, rule.match) if rule.match else None
@@ -103,20 +108,20 @@ class FlowRun:
         return self.emit(Outcome(self.rule.flow, sid, action, **kw))
 
     def find_link(self, sid: str) -> Link | None:
-        return self.state.find_link(self.rule.links, **{f"{self.src_side}_id": sid})
+        return self.state.find_link(self.rule.links, **{f"{self.src_col}_id": sid})
 
     def save_link(self, link: Link | None, sid: str, target_id: str, *, source_hash: str | None, source_version: str | None,
                   target: Mapping[str, Any] | None, origin: str | None = None, locked: bool | None = None,
                   lock_reason: str | None = None) -> Link:
         base = link or Link(self.rule.links, None, None, origin=origin or self.src_side, flow=self.rule.flow)
-        fields: dict[str, Any] = {f"{self.src_side}_id": sid, f"{self.tgt_side}_id": str(target_id)}
+        fields: dict[str, Any] = {f"{self.src_col}_id": sid, f"{self.tgt_col}_id": str(target_id)}
         if source_hash is not None:
-            fields[f"{self.src_side}_hash"] = source_hash
+            fields[f"{self.src_col}_hash"] = source_hash
         if source_version is not None:
-            fields[f"{self.src_side}_version"] = source_version
+            fields[f"{self.src_col}_version"] = source_version
         if target is not None:
-            fields[f"{self.tgt_side}_hash"] = record_hash(self.tgt_side, target)
-            fields[f"{self.tgt_side}_version"] = self.tgt.record_version(self.rule.target.entity, dict(target))
+            fields[f"{self.tgt_col}_hash"] = record_hash(self.tgt_side, target)
+            fields[f"{self.tgt_col}_version"] = self.tgt.record_version(self.rule.target.entity, dict(target))
         if locked is not None:
             fields.update(locked=locked, lock_reason=lock_reason)
         if origin and link is None:
@@ -153,15 +158,15 @@ class FlowRun:
         if is_deleted(self.src_side, record):
             return self.delete(link, sid)
         source_hash = record_hash(self.src_side, record)
-        if link is not None and not force and getattr(link, f"{self.src_side}_hash") == source_hash:
+        if link is not None and not force and getattr(link, f"{self.src_col}_hash") == source_hash:
             return self.out(sid, "skip", reason="unchanged since the last sync")
         version = self.src.record_version(rule.source.entity, record)
         twin: dict[str, Any] | None = None
         adopted = False
-        if link is not None and getattr(link, f"{self.tgt_side}_id"):
-            twin = self.tgt.get(rule.target.entity, getattr(link, f"{self.tgt_side}_id"))
+        if link is not None and getattr(link, f"{self.tgt_col}_id"):
+            twin = self.tgt.get(rule.target.entity, getattr(link, f"{self.tgt_col}_id"))
             if twin is None and not self.sync.dry_run:
-                self.state.remove_link(rule.links, **{f"{self.src_side}_id": sid})
+                self.state.remove_link(rule.links, **{f"{self.src_col}_id": sid})
             link = link if twin is not None else None
         if twin is None and self.match is not None:
             try:
@@ -183,7 +188,7 @@ class FlowRun:
         if key is None:
             return None
         free = [c for c in self.match.candidates(key)
-                if self.state.find_link(self.rule.links, **{f"{self.tgt_side}_id": self.tgt.record_id(self.rule.target.entity, c)}) is None]
+                if self.state.find_link(self.rule.links, **{f"{self.tgt_col}_id": self.tgt.record_id(self.rule.target.entity, c)}) is None]
         if len(free) > 1:
             ids = ", ".join(self.tgt.record_id(self.rule.target.entity, c) for c in free[:5])
             raise AmbiguousMatch(f"{len(free)} {self.rule.target.entity} records match ({ids})",
@@ -275,9 +280,9 @@ class FlowRun:
 
     def delete(self, link: Link | None, sid: str) -> Outcome:
         mode = self.rule.on_delete
-        if link is None or mode == "ignore" or not getattr(link, f"{self.tgt_side}_id"):
+        if link is None or mode == "ignore" or not getattr(link, f"{self.tgt_col}_id"):
             return self.out(sid, "skip", reason="deleted at the source" + (" (on_delete: ignore)" if link else ""))
-        twin_id = getattr(link, f"{self.tgt_side}_id")
+        twin_id = getattr(link, f"{self.tgt_col}_id")
         if self.sync.dry_run:
             return self.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
         try:
@@ -290,7 +295,7 @@ class FlowRun:
             raise
         except ConnectorError as exc:
             return self.fail(sid, exc)
-        self.state.remove_link(self.rule.links, **{f"{self.src_side}_id": sid})
+        self.state.remove_link(self.rule.links, **{f"{self.src_col}_id": sid})
         return self.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
 
     # -- creates -------------------------------------------------------------------------
