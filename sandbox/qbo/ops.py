@@ -59,12 +59,32 @@ class Company:
             raise faults.not_found()
         return self.output(found)
 
+    def _doc_index(self) -> dict[tuple[str, str], set[str]]:
+        """(entity, DocNumber) -> ids, built on first use (not part of the saved state)."""
+        if self.realm.doc_numbers is None:
+            self.realm.doc_numbers, self.realm.doc_max = {}, {}
+            for entity in compute.DOC_NUMBER_CHECKED:
+                for record in self.realm.records(entity):
+                    self._doc_numbers_add(entity, record)
+        return self.realm.doc_numbers
+
+    def _doc_numbers_add(self, entity: str, record: dict[str, Any]) -> None:
+        if entity in compute.DOC_NUMBER_CHECKED and record.get("DocNumber") and self.realm.doc_numbers is not None:
+            doc = str(record["DocNumber"])
+            self.realm.doc_numbers.setdefault((entity, doc), set()).add(record["Id"])
+            if doc.isdigit():
+                self.realm.doc_max[entity] = max(self.realm.doc_max.get(entity, 1000), int(doc))
+
+    def _doc_numbers_remove(self, entity: str, record: dict[str, Any]) -> None:
+        if entity in compute.DOC_NUMBER_CHECKED and record.get("DocNumber") and self.realm.doc_numbers is not None:
+            self.realm.doc_numbers.get((entity, str(record["DocNumber"])), set()).discard(record["Id"])
+
     def _next_doc_number(self, entity: str) -> Callable[[], str | None]:
         def number() -> str | None:
             if self._prefs().get("SalesFormsPrefs", {}).get("CustomTxnNumbers", False):
                 return None
-            used = [int(r["DocNumber"]) for r in self.realm.records(entity) if str(r.get("DocNumber", "")).isdigit()]
-            return str(max(used, default=1000) + 1)
+            self._doc_index()
+            return str(self.realm.doc_max.get(entity, 1000) + 1)
         return number
 
     @staticmethod
@@ -87,8 +107,9 @@ class Company:
         doc = record.get("DocNumber")
         if not doc or entity not in compute.DOC_NUMBER_CHECKED or "allowduplicatedocnum" in include:
             return
-        for other in self.realm.records(entity):
-            if other["Id"] == own_id or str(other.get("DocNumber", "")) != str(doc):
+        for other_id in sorted(self._doc_index().get((entity, str(doc)), set())):
+            other = self.realm.find(entity, other_id)
+            if other is None or other["Id"] == own_id:
                 continue
             if entity in ("Bill", "VendorCredit") and other.get("VendorRef") != record.get("VendorRef"):
                 continue
@@ -165,12 +186,20 @@ class Company:
             stamp = self.time_text()
             record["MetaData"] = {"CreateTime": stamp, "LastUpdatedTime": stamp}
         record["domain"], record["sparse"] = "QBO", False
+        before = links.affected(entity, previous)
+        link_index = links.index(self.realm)
+        if previous is not None:
+            link_index.remove(entity, previous)
+            self._doc_numbers_remove(entity, previous)
         self.realm.table(entity)[record["Id"]] = record
+        link_index.add(entity, record)
+        self._doc_numbers_add(entity, record)
         if entity in PARTY_TYPES + NAMED_TYPES:
             self.realm.index_name(entity, record, old_name)
         self._event(entity, record["Id"], "Update" if previous else "Create")
         if entity in TRANSACTIONS:
-            links.relink(self.realm, self._touch)
+            after = links.affected(entity, record)
+            links.relink(self.realm, before[0] | after[0], before[1] | after[1], self._touch)
 
     # -- operations --------------------------------------------------------------------------
 
@@ -216,6 +245,9 @@ class Company:
         if entity not in TRANSACTIONS + ("Attachable",):
             raise faults.unsupported("Delete")
         existing = self._existing(entity, body)
+        docs, parties = links.affected(entity, existing)
+        links.index(self.realm).remove(entity, existing)
+        self._doc_numbers_remove(entity, existing)
         del self.realm.table(entity)[existing["Id"]]
         self.realm.files.pop(existing["Id"], None)
         stamp = self.time_text()
@@ -223,7 +255,7 @@ class Company:
             "domain": "QBO", "status": "Deleted", "Id": existing["Id"],
             "MetaData": {"CreateTime": existing["MetaData"]["CreateTime"], "LastUpdatedTime": stamp}}
         self._event(entity, existing["Id"], "Delete")
-        links.relink(self.realm, self._touch)
+        links.relink(self.realm, docs, parties, self._touch)
         return {"status": "Deleted", "domain": "QBO", "Id": existing["Id"]}
 
     def void(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -231,11 +263,15 @@ class Company:
         existing = self._existing(entity, body)
         if entity not in VOIDABLE:
             raise faults.unsupported("Void")
+        docs, parties = links.affected(entity, existing)
+        link_index = links.index(self.realm)
+        link_index.remove(entity, existing)
         compute.void(existing)
+        link_index.add(entity, existing)
         existing["SyncToken"] = str(int(existing["SyncToken"]) + 1)
         existing["MetaData"]["LastUpdatedTime"] = self.time_text()
         self._event(entity, existing["Id"], "Void")
-        links.relink(self.realm, self._touch)
+        links.relink(self.realm, docs, parties, self._touch)
         return self.output(existing)
 
     def read(self, entity: str, record_id: str) -> dict[str, Any]:

@@ -75,6 +75,9 @@ class Realm:
     requestids: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     names: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    links: Any = field(default=None, repr=False)
+    doc_numbers: dict[tuple[str, str], set[str]] | None = field(default=None, repr=False)
+    doc_max: dict[str, int] = field(default_factory=dict, repr=False)
 
     def table(self, entity: str) -> dict[str, dict[str, Any]]:
         return self.data.setdefault(entity, {})
