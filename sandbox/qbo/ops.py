@@ -285,8 +285,11 @@ class Company:
         entity = entity_names.get(parsed.entity.lower())
         if entity is None:
             raise faults.query_validation(f"Invalid context declaration : {parsed.entity}")
-        rows = [self.output(r) for r in self.realm.records(entity)]
-        return ql.run(parsed, entity, rows, name_list=entity in NAME_LISTS, offset=self.realm.offset_minutes)
+        result = ql.run(parsed, entity, self.realm.records(entity), name_list=entity in NAME_LISTS,
+                        offset=self.realm.offset_minutes)
+        if entity in result:
+            result[entity] = [self.output(r) for r in result[entity]]
+        return result
 
     def cdc(self, entities: list[str], changed_since: str) -> list[dict[str, Any]]:
         """The `QueryResponse` list of a CDC call: one element per entity, changes since then."""
