@@ -138,7 +138,7 @@ class Mapper:
         source_id = record.get(self._id_field)
         where = f"flow {self.rule.flow}, record {source_id}, field {failed.path}"
         if isinstance(cause, JoistError):
-            cause.path = where
+            cause.path = f"{where}, in {failed.expr.text}"
             cause.location = failed.expr.location
             return cause
         message = str(cause).strip() or type(cause).__name__
