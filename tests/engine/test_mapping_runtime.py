@@ -164,14 +164,16 @@ def test_m401_function_error_names_flow_record_field(bills: Mapper, links: Links
     err = result.error
     line, col = bench.at(BILL_RULE, '"decimal(item.net_amount) != `0`"')
     expect_error(err, "M401", bench.folder() / "bills.yaml", line, col,
-                 path="flow bills, record 7, field Line[].when", message="decimal() expected a number, got 'ten'")
+                 path="flow bills, record 7, field Line[].when, in decimal(item.net_amount) != `0`",
+                 message="decimal() expected a number, got 'ten'")
 
 
 def test_m401_null_number_hints_at_coalesce(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(summary={"total_retainage": None}), links=links(LINKED))
     assert result.outcome == "error"
     assert result.error.code == "M401" and "coalesce" in result.error.hint
-    assert result.error.path == "flow bills, record 7, field Line[].when"
+    assert result.error.path == ("flow bills, record 7, field Line[].when, "
+                                 "in decimal(source.summary.total_retainage) > `0`")
 
 
 def test_m402_lookup_miss_names_table_and_closest_keys(bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench) -> None:
@@ -179,7 +181,8 @@ def test_m402_lookup_miss_names_table_and_closest_keys(bills: Mapper, links: Lin
     assert result.outcome == "error"
     line, col = bench.at(BILL_RULE, "\"lookup('departments'")
     expect_error(result.error, "M402", bench.folder() / "bills.yaml", line, col,
-                 hint="closest keys: ", path="flow bills, record 7, field DepartmentRef.value",
+                 hint="closest keys: ",
+                 path="flow bills, record 7, field DepartmentRef.value, in lookup('departments', source.comment)",
                  message="lookup table 'departments' has no key 'Site C'")
     assert "Site A" in result.error.hint and "Site B" in result.error.hint and "Warehouse" not in result.error.hint
 
@@ -208,7 +211,7 @@ def test_m403_unknown_table_at_run_time(bills: Mapper, links: LinksFactory, expe
     assert result.outcome == "error"
     line, col = bench.at(BILL_RULE, "\"lookup('departments'")
     expect_error(result.error, "M403", bench.folder() / "bills.yaml", line, col, hint="did you mean 'departmants'?",
-                 path="flow bills, record 7, field DepartmentRef.value")
+                 path="flow bills, record 7, field DepartmentRef.value, in lookup('departments', source.comment)")
 
 
 def test_m404_evaluation_error_names_flow_record_field_expression(bench: RuleBench, mapper_for: MapperFactory, expect_error: ErrorCheck) -> None:
