@@ -2,12 +2,11 @@
 entries, time activities; plus persistence across restarts and webhook retries."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Callable
-from pathlib import Path
-
 import json
 from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
 
 import httpx
 import pytest

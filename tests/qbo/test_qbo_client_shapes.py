@@ -10,6 +10,7 @@ import httpx
 
 from sandbox.qbo.app import US_REALM, QBOSandbox
 
+
 PYQB_CUSTOMER = {"Active": True, "Balance": 0, "BalanceWithJobs": 0, "BillWithParent": False, "CompanyName": "",
                  "DisplayName": "O'Brien Builders", "FamilyName": "", "FullyQualifiedName": "", "GivenName": "",
                  "IsProject": False, "Job": False, "Level": 0, "MiddleName": "", "Notes": "", "OpenBalanceDate": "",

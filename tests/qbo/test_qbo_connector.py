@@ -1,15 +1,12 @@
 """The connector's own duties: OAuth, paging, cursors, pacing, typed errors, Decimal money."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Callable
-from pathlib import Path
-from sandbox.transport import InProcessTransport
-
 import os
 import stat
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable
 
 import httpx
 import pytest
@@ -21,6 +18,7 @@ from connectors.qbo.client import BatchOp, QBOConnector, request_id
 from connectors.qbo.query import Where, quote, select
 from connectors.tokens import FileTokenStore, MemoryTokenStore
 from sandbox.qbo.app import AU_REALM, US_REALM, QBOSandbox
+from sandbox.transport import InProcessTransport
 
 
 def test_is_a_connector(qbo: QBOConnector) -> None:

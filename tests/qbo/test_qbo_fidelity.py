@@ -2,14 +2,13 @@
 (and, where the check is about the wire, with the raw request a real client sends)."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Callable
-
 import base64
 import hashlib
 import hmac
 import threading
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Callable
 
 import httpx
 import pytest

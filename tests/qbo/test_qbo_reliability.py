@@ -9,6 +9,7 @@ from connectors.qbo.client import BatchOp, QBOConnector
 from connectors.qbo.query import Where
 from sandbox.qbo.app import QBOSandbox
 
+
 FAULTS = dict(error_rate=0.03, throttle_rate=0.03, drop_before_rate=0.02, drop_after_rate=0.02,
               path_pattern="^/v3/", seed=20261201)
 
