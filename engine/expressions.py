@@ -456,6 +456,9 @@ def _check_call(name: str, argc: int, location: Location) -> None:
 def compile_jmespath(text: str, location: Location, style: str | None = None,
                      allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
     """Compile a JMESPath expression, checking names, functions and ref() link sets."""
+    if not text.strip():
+        raise JMESPathSyntaxError("an empty expression", location=location,
+                                  hint="leave the field out, or write {const: ''} for empty text")
     try:
         ast = jmespath.compile(text).parsed
     except jmespath.exceptions.ParseError as exc:
