@@ -161,3 +161,10 @@ def test_r204_target_not_in_match(bench: RuleBench, expect_error: ErrorCheck) ->
     path = bench.vendor(append="match:\n  DisplayName: target.DisplayName\n")
     err = bench.error()
     expect_error(err, "R204", path, 13, 16, hint="target is only defined in lock_when and fields")
+
+
+@pytest.mark.parametrize("empty", ['""', "' '"])
+def test_r201_empty_expression(bench: RuleBench, expect_error: ErrorCheck, empty: str) -> None:
+    path = bench.vendor(('"source.name"', empty))
+    err = bench.error()
+    expect_error(err, "R201", path, 11, 16, hint="{const: ''}", message="an empty expression")
