@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 
@@ -89,7 +90,8 @@ class QBOConnector:
         self.minor_version = minor_version
         self.http = client or httpx.Client(transport=transport, timeout=timeout)
         self.sleep = sleep
-        self.policy = policy or RetryPolicy()
+        # Intuit: on 429 wait about a minute; 1, 2, 4 ... 32 s (jittered) spans that.
+        self.policy = policy or RetryPolicy(attempts=7, base=1.0, cap=60.0)
         self.bucket = bucket or TokenBucket(rate_per_minute, per=60.0, capacity=burst, now=now, sleep=sleep)
         self.wall = wall
         oauth = OAuthClient(credentials, endpoints or endpoints_for(root), client=self.http, now=wall)
@@ -178,7 +180,7 @@ class QBOConnector:
     def read(self, entity: str, *, since: str | None = None, scope: Mapping[str, Any] | None = None) -> Iterator[Page]:
         entity = ents.canonical(entity)
         scope = scope or {}
-        if since:
+        if since and not self._too_old(since):
             try:
                 yield from self._read_changes(entity, since)
                 return
@@ -198,6 +200,16 @@ class QBOConnector:
                 return
             yield Page(rows, None)
             start += len(rows)
+
+    def _too_old(self, since: str) -> bool:
+        """Whether a cursor is past CDC's 30 days by our clock (QBO's refusal is the final word)."""
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            return False
+        if moment.tzinfo is None:
+            return False
+        return moment.timestamp() < self.wall() - CDC_WINDOW
 
     def _read_changes(self, entity: str, since: str) -> Iterator[Page]:
         data = self._json("GET", "cdc", params={"entities": entity, "changedSince": since}, safe=True)
@@ -252,7 +264,7 @@ class QBOConnector:
             body.setdefault("PaymentType", current.get("PaymentType"))
         return self._guarded(entity, record_id, lambda: self._write(entity, body, str(uuid.uuid4())))
 
-    def _guarded(self, entity: str, record_id: str, call: Any) -> Any:
+    def _guarded(self, entity: str, record_id: str, call: Callable[[], Record]) -> Record:
         try:
             return call()
         except errors.QBOStaleObject as exc:

@@ -225,3 +225,9 @@ def test_batch_with_request_id_replays_after_a_crash(box: QBOSandbox, qbo: QBOCo
     assert [r.record["Id"] for r in first] == [r.record["Id"] for r in again]
     rows = list(qbo.find("Customer", Where().raw("DisplayName LIKE 'Crash Batch%'")))
     assert len(rows) == 3
+
+
+def test_old_cursor_is_a_full_read_without_asking_cdc(box: QBOSandbox, qbo: QBOConnector) -> None:
+    pages = list(qbo.read("Term", since="2020-01-01T00:00:00-08:00"))
+    assert sum(len(p.records) for p in pages) == 3 and pages[-1].cursor
+    assert not any(e.path.endswith("/cdc") for e in box.control.log.entries)
