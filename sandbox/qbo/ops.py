@@ -237,6 +237,10 @@ class Company:
             if body["PaymentType"] != existing["PaymentType"]:
                 raise faults.business("The payment type of an expense cannot be changed.", "PaymentType")
         self._prepare(entity, record, existing, include, hidden)
+        if entity == "Attachable":
+            for kept in ("Size", "FileAccessUri", "TempDownloadUri"):
+                if kept in existing:
+                    record[kept] = existing[kept]
         self._store(entity, record, existing)
         return self.output(record)
 

@@ -127,3 +127,19 @@ def test_entity_segment_case_and_minor_version(raw: Raw) -> None:
     assert lower.status_code == upper.status_code == 200
     assert lower.headers["content-type"].startswith("application/json") and "intuit_tid" in lower.headers
     assert raw.data(upper)["CompanyInfo"]["CompanyName"] == "Joist Demo Builders"
+
+
+def test_node_quickbooks_upload_then_link(raw: Raw) -> None:
+    boundary = "nodeBoundary123"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file_content_01\"; filename=\"site.jpg\"\r\n"
+            f"Content-Type: image/jpeg\r\n\r\n").encode() + b"\xff\xd8\xff jpeg" + f"\r\n--{boundary}--\r\n".encode()
+    response = raw.client.post(raw.url("upload"), content=body, params={"minorversion": "75"},
+                               headers=raw.headers({"Content-Type": f"multipart/form-data; boundary={boundary}"}))
+    attachable = raw.data(response)["AttachableResponse"][0]["Attachable"]
+    assert attachable["FileName"] == "site.jpg" and attachable["Size"] == 8
+    linked = raw.post("attachable", {"Id": attachable["Id"], "SyncToken": attachable["SyncToken"], "sparse": True,
+                                     "AttachableRef": [{"EntityRef": {"type": "Customer", "value": "34"}}]})
+    after = raw.data(linked)["Attachable"]
+    assert after["Size"] == 8 and after["AttachableRef"][0]["EntityRef"]["value"] == "34"
+    bad = raw.post("attachable", {"Note": "x", "AttachableRef": [{"EntityRef": {"type": "Account", "value": "1"}}]})
+    assert raw.data(bad)["Fault"]["Error"][0]["code"] == "6050"
