@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.reconcile import reconcile, session_params
 
-from .conftest import records
+from .test_receivables_support import records, synced, synced_once  # noqa: F401 (fixtures)
 
 
 def _report(pair: Any) -> Any:
@@ -46,8 +46,8 @@ def _second_application(pair: Any, ids: dict[str, Any]) -> dict[str, Any]:
                   {"work_completed_retainage_released_this_period": "1000.00"}]}, idempotency_key="test-app-2")
 
 
-def test_first_sync_writes_estimate_and_invoice_to_the_cent(synced: Any) -> None:
-    pair, ids = synced
+def test_first_sync_writes_estimate_and_invoice_to_the_cent(synced_once: Any) -> None:
+    pair, ids = synced_once
     qbo = pair.session.connectors({"qbo"})["qbo"]
     estimate = next(e for e in records(qbo, "Estimate") if e["DocNumber"] == "PC-001")
     assert estimate["TotalAmt"] == Decimal("905000.00")
@@ -60,8 +60,8 @@ def test_first_sync_writes_estimate_and_invoice_to_the_cent(synced: Any) -> None
     assert [ln["Amount"] for ln in retainage] == [Decimal("-23000.00")]
 
 
-def test_resync_writes_nothing(synced: Any) -> None:
-    pair, _ = synced
+def test_resync_writes_nothing(synced_once: Any) -> None:
+    pair, _ = synced_once
     pair.clear_logs()
     report = pair.reopen().run(None)
     assert pair.writes("qbo") == [] and pair.writes("procore") == []

@@ -1,4 +1,4 @@
-"""End-to-end fixtures for the receivables and payables packs: both seeded sandboxes synced
+"""Shared by the receivables, payables and reconcile tests: end-to-end fixtures for the receivables and payables packs: both seeded sandboxes synced
 through master-data flows, then the shipped receivables and payables packs.
 
 The master pack (rules/master) is being rewritten while these packs are built and does not
@@ -19,7 +19,7 @@ import yaml
 from sandbox.pair import SandboxPair, sandbox_pair
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
-MASTER = Path(__file__).resolve().parent / "master_standin"
+MASTER = Path(__file__).resolve().parent / "test_receivables_master_standin"
 PACKS = [str(MASTER), str(RULES / "receivables"), str(RULES / "payables")]
 OWNER = "Northside Development Corp"
 
@@ -57,12 +57,22 @@ def prepare(pair: SandboxPair) -> dict[str, Any]:
     return ids
 
 
-@pytest.fixture
-def synced(tmp_path: Path) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
-    """Seeded sandboxes after a first `joist sync` of every flow."""
-    with sandbox_pair(tmp_path / "project", packs=PACKS) as pair:
+def _synced(folder: Path) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
+    with sandbox_pair(folder, packs=PACKS) as pair:
         ids = prepare(pair)
         report = pair.session.run(None)
         errors = [(f.flow, o.source_id, o.reason) for f in report.flows for o in f.outcomes if o.action == "error"]
         assert errors == []
         yield pair, ids
+
+
+@pytest.fixture
+def synced(tmp_path: Path) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
+    """Seeded sandboxes after a first `joist sync` of every flow, for a test that changes them."""
+    yield from _synced(tmp_path / "project")
+
+
+@pytest.fixture(scope="module")
+def synced_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
+    """The same, shared by the tests of one module that only read (or re-sync without changes)."""
+    yield from _synced(tmp_path_factory.mktemp("synced") / "project")

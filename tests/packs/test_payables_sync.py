@@ -1,0 +1,73 @@
+"""Payables end to end between the seeded sandboxes: commitments become purchase orders,
+subcontractor invoices become bills linked to their purchase order lines with retainage,
+invoice direct costs become bills, a negative one a vendor credit; totals reconcile."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from engine.reconcile import reconcile, session_params
+
+from .test_receivables_support import records, synced, synced_once  # noqa: F401 (fixtures)
+
+
+def _qbo(pair: Any, entity: str) -> dict[str, dict[str, Any]]:
+    return {r.get("DocNumber"): r for r in records(pair.session.connectors({"qbo"})["qbo"], entity)}
+
+
+def test_commitments_become_purchase_orders_with_change_orders(synced_once: Any) -> None:
+    pair, _ = synced_once
+    pos = _qbo(pair, "PurchaseOrder")
+    assert {k: v["TotalAmt"] for k, v in pos.items()} == \
+        {"SC-001": Decimal("395000.00"), "SC-002": Decimal("250000.00"), "PO-001": Decimal("18200.00")}
+    assert pos["SC-001"]["Memo"].endswith("retainage 10.0%")
+    lumber = pos["PO-001"]["Line"][0]["ItemBasedExpenseLineDetail"]
+    assert (lumber["Qty"], lumber["UnitPrice"]) == (Decimal("400"), Decimal("45.50"))
+    assert "SC-101" not in pos  # a draft subcontract stays in Procore
+
+
+def test_subcontractor_invoice_becomes_a_bill_on_its_purchase_order(synced_once: Any) -> None:
+    pair, ids = synced_once
+    bill = _qbo(pair, "Bill")["SUMC-1001"]
+    po = _qbo(pair, "PurchaseOrder")["SC-001"]
+    assert bill["TotalAmt"] == Decimal("108000.00")
+    work, retainage = bill["Line"]
+    assert work["LinkedTxn"] == [{"TxnId": po["Id"], "TxnType": "PurchaseOrder", "TxnLineId": "1"}]
+    assert retainage["Amount"] == Decimal("-12000.00")
+    assert retainage["AccountBasedExpenseLineDetail"]["AccountRef"]["value"] == ids["retention_payable_account"]
+    assert "BREL-77" not in _qbo(pair, "Bill")  # still under review in Procore
+
+
+def test_direct_costs_become_bills_and_a_negative_one_a_vendor_credit(synced: Any) -> None:
+    pair, ids = synced
+    assert _qbo(pair, "Bill")["AE-5521"]["TotalAmt"] == Decimal("2400.00")
+    procore = pair.session.connectors({"procore"})["procore"]
+    original = next(d for d in records(procore, "direct_costs") if d.get("invoice_number") == "AE-5521")
+    line = original["line_items"][0]
+    procore.create("direct_costs", {
+        "project_id": ids["project_id"], "direct_cost_type": "invoice", "status": "approved",
+        "vendor_id": original["vendor_id"], "invoice_number": "AE-5521-CR", "direct_cost_date": "2024-03-28",
+        "description": "Lift returned early",
+        "line_items": [{"wbs_code_id": line["wbs_code"]["id"], "description": "Lift returned early",
+                        "amount": Decimal("-400.00"), "quantity": Decimal("1"), "unit_cost": Decimal("-400.00")}]},
+        idempotency_key="test-credit")
+    report = pair.reopen().run(None)
+    created = [o for f in report.flows if f.flow == "invoice_direct_costs_to_bills" for o in f.outcomes
+               if o.action == "create"]
+    assert [o.entity for o in created] == ["VendorCredit"]
+    credit = _qbo(pair, "VendorCredit")["AE-5521-CR"]
+    assert credit["TotalAmt"] == Decimal("400.00")
+    pair.clear_logs()
+    pair.reopen().run(None)
+    assert pair.writes("qbo") == [] and pair.writes("procore") == []
+
+
+def test_payables_figures_reconcile(synced_once: Any) -> None:
+    pair, ids = synced_once
+    conns = pair.session.connectors({"procore", "qbo"})
+    report = reconcile(conns["procore"], conns["qbo"], pair.session.state, session_params(pair.session))
+    figures = {f.name: (f.procore, f.qbo) for f in report.project(str(ids["project_id"])).figures}
+    assert figures["committed"] == (Decimal("663200.00"), Decimal("663200.00"))
+    assert figures["billed by subcontractors"] == (Decimal("120000.00"), Decimal("120000.00"))
+    assert figures["retainage payable"] == (Decimal("12000.00"), Decimal("12000.00"))
+    assert report.mismatches == []
