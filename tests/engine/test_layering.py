@@ -180,3 +180,10 @@ fields:
 """, layer="custom")
     err = layered.error("base", "custom")
     expect_error(err, "R114", path, 3, 3, hint="an override layer must use the spelling", message="set twice")
+
+
+def test_lookups_inside_or_beside_a_layer_folder(bench: RuleBench) -> None:
+    bench.write("lookups/shared.yaml", "a: '1'\n", layer="")  # beside base/ (like rules/lookups for rules/master)
+    bench.lookup("own.yaml", "b: '2'\n", layer="base")        # inside base/
+    bench.write("v.yaml", BASE, layer="base")
+    assert bench.load("base").lookups == {"shared": {"a": "1"}, "own": {"b": "2"}}
