@@ -215,3 +215,30 @@ def test_webhook_retry_schedule_and_cloudevents_shape(box: QBOSandbox) -> None:
     event = json.loads(bodies[1])[0]
     assert event["type"] == "qbo.vendor.created.v1" and event["intuitentityid"] == made["Id"]
     assert event["intuitaccountid"] == US_REALM and event["specversion"] == "1.0"
+
+
+def test_webhook_endpoint_registered_over_http_receives_signed_posts(box: QBOSandbox, raw: Raw) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from connectors.qbo.query import parse_webhook, verify_webhook
+    from sandbox.server import ServerThread
+
+    got: list[tuple[bytes, str]] = []
+
+    async def hook(request: Request) -> Response:
+        got.append((await request.body(), request.headers["intuit-signature"]))
+        return Response(status_code=200)
+
+    with ServerThread(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as receiver:
+        config = raw.client.post("/_qbo/webhooks", json={"url": receiver.base_url + "/hook", "verifier": "vt-9"})
+        assert config.json()["url"].endswith("/hook") and "verifier" not in config.json()
+        made = raw.data(raw.post("vendor", {"DisplayName": "Hook Vendor"}))["Vendor"]
+        assert raw.client.post("/_qbo/webhooks/deliver").json() == {"delivered": 1}
+    body, signature = got[0]
+    assert verify_webhook(body, signature, "vt-9")
+    note = parse_webhook(body)[0]
+    assert (note.entity, note.record_id, note.operation) == ("Vendor", made["Id"], "Create")
+    assert note.last_updated and note.last_updated[-5] in "+-" and ":" not in note.last_updated[-5:]
