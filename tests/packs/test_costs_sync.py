@@ -98,9 +98,18 @@ def _qbo_entries(pair: SandboxPair, ids: dict[str, Any]) -> dict[str, dict[str, 
     return {"card": card, "check": check, "journal": journal, "overhead": overhead}
 
 
-def open_pair(tmp: Path, packs: list[str]) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
-    """Seeded sandboxes, the params the seeds need, and a first sync of every flow."""
+def _receipt_on_seeded_expense(pair: SandboxPair) -> None:
+    procore, _ = _conns(pair)
+    cost = next(c for c in _all(procore, "direct_costs") if c["direct_cost_type"] == "expense")
+    procore.attach("direct_costs", str(cost["id"]), [("safety-receipt.pdf", b"%PDF-1.4 safety supplies", "application/pdf")],
+                   scope={"project_id": cost["project_id"]})
+
+
+def open_pair(tmp: Path, packs: list[str], *, before: Any = None) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
+    """Seeded sandboxes, the params the seeds need, and a first sync of every flow (after `before(pair)`)."""
     with sandbox_pair(tmp, packs=packs) as pair:
+        if before is not None:
+            before(pair)
         procore, qbo = _conns(pair)
         accounts = {a["Name"]: a["Id"] for a in _all(qbo, "Account")}
         owner = next(v for v in _all(procore, "vendors") if v["name"] == "Northside Development Corp")
@@ -131,7 +140,7 @@ def open_pair(tmp: Path, packs: list[str]) -> Iterator[tuple[SandboxPair, dict[s
 def costs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
     """Master and costs packs synced, QBO entries made, and synced again."""
     packs = [str(RULES / "master"), str(RULES / "costs")]
-    for pair, ids in open_pair(tmp_path_factory.mktemp("costs") / "project", packs):
+    for pair, ids in open_pair(tmp_path_factory.mktemp("costs") / "project", packs, before=_receipt_on_seeded_expense):
         ids["entries"] = _qbo_entries(pair, ids)
         report = pair.session.run(None)
         assert _errors(report) == []
@@ -150,6 +159,7 @@ def test_expense_direct_cost_becomes_a_purchase_line_by_line(costs: tuple[Sandbo
     assert purchase["AccountRef"]["value"] == ids["Checking"] and purchase["PaymentType"] == "Cash"
     lines = [(ln["Amount"], ln["ItemBasedExpenseLineDetail"]["CustomerRef"]["value"]) for ln in purchase["Line"]]
     assert lines == [(Decimal("356.78"), ids["customer"]), (Decimal("129.99"), ids["customer"])]
+    assert [a["FileName"] for a in qbo.attachments("Purchase", purchase["Id"])] == ["safety-receipt.pdf"]
     classes = {c["Id"]: c["Name"] for c in _all(qbo, "Class")}
     assert [classes[ln["ItemBasedExpenseLineDetail"]["ClassRef"]["value"]] for ln in purchase["Line"]] == \
         ["Material", "Other"]
