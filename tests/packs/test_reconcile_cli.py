@@ -1,0 +1,56 @@
+"""`joist reconcile`, the command users run: against sandboxes served on 127.0.0.1, after
+`joist sync`, it prints every project's figures side by side and exits 1 while anything
+differs, 0 once every total matches to the cent."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from cli import main
+from engine import jsonio
+from sandbox.pair import sandbox_pair
+
+from .test_receivables_support import PACKS, prepare, records
+
+
+def _reconcile(project: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, ["--project", str(project), "reconcile", *args])
+
+
+def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -> None:
+    with sandbox_pair(tmp_path / "project", packs=PACKS, loopback=True) as pair:
+        prepare(pair)
+        sync = CliRunner().invoke(main, ["--project", str(pair.project_dir), "sync"])
+        assert sync.exit_code == 0, sync.output
+        pair.reopen()
+
+        before = _reconcile(pair.project_dir, "--json")
+        assert before.exit_code == 1, before.output
+        doc = jsonio.loads(before.output)
+        [riverside] = [p for p in doc["projects"] if p["name"] == "2024-001 Riverside Medical Office"]
+        paid = next(f for f in riverside["figures"] if f["name"] == "paid")
+        # the owner's payment is in Procore only: the report says by how much
+        assert (paid["procore"], paid["qbo"], paid["difference"]) == \
+            (Decimal("207000.00"), Decimal("0.00"), Decimal("-207000.00"))
+
+        qbo = pair.session.connectors({"qbo"})["qbo"]
+        invoice = next(i for i in records(qbo, "Invoice") if i["DocNumber"] == "NSDC-2024-01")
+        qbo.create("Payment", {"CustomerRef": invoice["CustomerRef"], "TotalAmt": Decimal("207000.00"),
+                               "TxnDate": "2024-04-20", "PaymentRefNum": "100452",
+                               "Line": [{"Amount": Decimal("207000.00"),
+                                         "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]},
+                   idempotency_key="cli-payment")
+        sync = CliRunner().invoke(main, ["--project", str(pair.project_dir), "sync"])
+        assert sync.exit_code == 0, sync.output
+
+        after = _reconcile(pair.project_dir)
+        assert after.exit_code == 0, after.output
+        assert "every total matches to the cent" in after.output
+        for figure, amount in (("contract value", "905,000.00"), ("billed", "230,000.00"),
+                               ("retainage held", "23,000.00"), ("paid", "207,000.00")):
+            row = next(line for line in after.output.splitlines() if f" {figure} " in f" {line} ")
+            assert row.count(amount) == 2, row  # Procore and QBO columns
+        assert "DIFFERS" not in after.output
