@@ -1,0 +1,46 @@
+"""What the job-cost pack needs from the engine and does not get yet, as failing tests.
+
+Each test is a strict xfail: it shows the gap today and turns red (XPASS) the day the
+engine closes it, so the marker and the workaround in the pack get removed with the fix.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_costs_sync import RULES, _all, _conns, _errors, open_pair
+
+ATTACHMENTS_ON = """\
+flow: bank_feed_expenses_to_costs
+attachments: true
+"""
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine.attachments copies files after the create, but Procore freezes a direct cost that carries an "
+    "origin_id (Joist's create key), so the attach is refused (422); the files must go with the create "
+    "(ProcoreConnector.create(attachments=...)). The attach call also lacks the project scope."))
+def test_a_receipt_on_a_bank_feed_expense_reaches_the_imported_direct_cost(tmp_path: Path) -> None:
+    layer = tmp_path / "files_on"
+    layer.mkdir()
+    (layer / "bank_feed_expenses_to_costs.yaml").write_text(ATTACHMENTS_ON)
+    packs = [str(RULES / "master"), str(RULES / "costs"), str(layer)]
+    for pair, ids in open_pair(tmp_path / "project", packs):
+        procore, qbo = _conns(pair)
+        card = qbo.create("Purchase", {
+            "PaymentType": "CreditCard", "AccountRef": {"value": ids["Company Card"]}, "TxnDate": "2024-04-02",
+            "Line": [{"Amount": Decimal("61.20"), "DetailType": "ItemBasedExpenseLineDetail",
+                      "ItemBasedExpenseLineDetail": {"ItemRef": {"value": ids["item_06_100_M"]},
+                                                     "CustomerRef": {"value": ids["customer"]}}}]},
+            idempotency_key="test-gap-card")
+        qbo.upload("Purchase", card["Id"], "card-slip.png", b"\x89PNG card slip", "image/png",
+                   idempotency_key="test-gap-slip")
+        report = pair.session.run("bank_feed_expenses_to_costs")
+        assert _errors(report) == []
+        link = pair.session.state.find_link("expense_costs", qbo_id=card["Id"])
+        cost: dict[str, Any] = procore.get("direct_costs", link.procore_id, scope={"project_id": ids["project_id"]})
+        assert [a["filename"] for a in cost["attachments"]] == ["card-slip.png"]
+        assert len(_all(procore, "direct_costs")) == 5
