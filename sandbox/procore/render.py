@@ -34,7 +34,7 @@ def _served_fields() -> dict[str, tuple[str, ...]]:
     names = {"contract_payments": "prime_contract_payments"}
     return {name: tuple(k for k, kind in catalog[names.get(name, name)]["fields"].items()
                         if isinstance(kind, str) and kind not in ("any", "object")
-                        and k not in ("project_id", "project_number"))  # added by the connector
+                        and k != "project_id" and (k != "project_number" or name == "projects"))  # added by the connector
             for name in RESOURCES if names.get(name, name) in catalog}
 
 
