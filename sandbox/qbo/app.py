@@ -2,7 +2,8 @@
 
 `create_sandbox()` builds it with two seeded companies (a US and an AU realm), wraps it in
 the shared `SandboxControl` (faults, movable clock, request log) and returns a `QBOSandbox`.
-Per realm it enforces 500 requests a minute and 10 in flight (429 with fault 3001), and
+Per realm it enforces 500 requests a minute and 10 in flight (429 with fault 3001; the
+batch-only limit of 40 or 120 batch calls a minute is an opt-in knob, `batch_per_minute`), and
 replays any write that repeats a `requestid` byte for byte.
 """
 from __future__ import annotations
@@ -46,7 +47,7 @@ class QBOSandbox:
     name = "qbo"
 
     def __init__(self, state_file: Path | None = None, *, rate_per_minute: int = 500, max_concurrent: int = 10,
-                 processing_delay: float = 0.0, throttle_as_xml: bool = False,
+                 processing_delay: float = 0.0, throttle_as_xml: bool = False, batch_per_minute: int | None = None,
                  webhook_client: httpx.Client | None = None) -> None:
         self.control = SandboxControl(self._fault_body)
         self.state_file = Path(state_file) if state_file else None
@@ -56,6 +57,8 @@ class QBOSandbox:
         self.max_concurrent = max_concurrent
         self.processing_delay = processing_delay
         self.throttle_as_xml = throttle_as_xml
+        self.batch_per_minute = batch_per_minute  # QBO's 40 (per app) / 120 (per realm) batch calls a minute; off by default
+        self._batch_window: dict[str, collections.deque[float]] = {}
         self._window: dict[str, collections.deque[float]] = {}
         self._inflight: dict[str, int] = {}
         self._limit_lock = threading.Lock()
@@ -134,15 +137,21 @@ class QBOSandbox:
     def _time(self, offset: int) -> str:
         return format_time(self.control.clock.now(), offset, millis=True)
 
-    def _admit(self, realm_id: str) -> bool:
+    def _admit(self, realm_id: str, batch: bool) -> bool:
         now = self.control.clock.now()
         with self._limit_lock:
             window = self._window.setdefault(realm_id, collections.deque())
-            while window and window[0] <= now - 60:
-                window.popleft()
+            batches = self._batch_window.setdefault(realm_id, collections.deque())
+            for queue in (window, batches):
+                while queue and queue[0] <= now - 60:
+                    queue.popleft()
             if len(window) >= self.rate_per_minute or self._inflight.get(realm_id, 0) >= self.max_concurrent:
                 return False
+            if batch and self.batch_per_minute is not None and len(batches) >= self.batch_per_minute:
+                return False
             window.append(now)
+            if batch:
+                batches.append(now)
             self._inflight[realm_id] = self._inflight.get(realm_id, 0) + 1
             return True
 
@@ -161,7 +170,7 @@ class QBOSandbox:
                                                    "statusCode=403", "The token is not authorized for this company.")],
                                  type="AuthorizationFault", status=403)
             return self._fault_response(fault, -480)
-        if not self._admit(realm_id):
+        if not self._admit(realm_id, request.path_params["rest"].strip("/").lower() == "batch"):
             headers, body = self._fault_body(429)
             return Response(body, status_code=429, headers=headers)
         try:

@@ -356,3 +356,10 @@ def test_auth_error_when_refresh_token_is_dead(make_connector: Callable[..., QBO
     with pytest.raises(AuthError) as caught:
         qbo.get("Customer", "1")
     assert "RT1" not in caught.value.format()
+
+
+def test_optional_batch_call_limit(box: QBOSandbox, raw: Raw) -> None:
+    box.batch_per_minute = 2
+    body = {"BatchItemRequest": [{"bId": "1", "Query": "select * from Term"}]}
+    assert [raw.post("batch", body).status_code for _ in range(3)] == [200, 200, 429]
+    assert raw.get("preferences").status_code == 200
