@@ -1,7 +1,7 @@
 """Records as the sync engine compares them: content hashes, deletions, matching.
 
 A record's hash leaves out what changes without anyone editing it (QBO's SyncToken and
-MetaData, Procore's updated_at), so the hash of what Joist wrote equals the hash of the
+MetaData, the balances QBO computes from other transactions, Procore's updated_at), so the hash of what Joist wrote equals the hash of the
 same record read back later: that is how an echo on a two-way flow is recognised.
 """
 from __future__ import annotations
@@ -15,7 +15,10 @@ from engine.functions import Runtime
 from engine.state_records import content_hash
 
 VOLATILE: dict[str, frozenset[str]] = {
-    "qbo": frozenset({"SyncToken", "MetaData", "domain", "sparse", "time"}),
+    # A vendor's or customer's Balance moves whenever a bill or invoice of theirs does: were
+    # it hashed, a two-way flow would see a change nobody made and write the old values back.
+    "qbo": frozenset({"SyncToken", "MetaData", "domain", "sparse", "time", "Balance", "BalanceWithJobs",
+                      "HomeBalance"}),
     "procore": frozenset({"updated_at", "created_at"}),
 }
 
