@@ -318,12 +318,21 @@ class FlowRun:
         return self.created(c, created)
 
     def created(self, c: _Create, record: dict[str, Any]) -> Outcome:
-        target_id = self.tgt.record_id(c.entity, record)
         with self.state.transaction():
-            self.save_link(None, c.source_id, target_id, source_hash=c.source_hash, source_version=c.version,
-                           target=record, origin=self.src_side)
-            self.state.complete_intent(c.key, target_id=target_id)
-            self.succeeded(c.source_id)
+            self.link_created(c, record)
+        return self.finish_created(c, record)
+
+    def link_created(self, c: _Create, record: dict[str, Any]) -> None:
+        """Record the link of a create and complete its intent (call inside a transaction)."""
+        target_id = self.tgt.record_id(c.entity, record)
+        self.save_link(None, c.source_id, target_id, source_hash=c.source_hash, source_version=c.version,
+                       target=record, origin=self.src_side)
+        self.state.complete_intent(c.key, target_id=target_id)
+        self.succeeded(c.source_id)
+
+    def finish_created(self, c: _Create, record: dict[str, Any]) -> Outcome:
+        """What follows a committed link: the crash point, the match index, the rule's checks."""
+        target_id = self.tgt.record_id(c.entity, record)
         crashpoint("after_link")
         if self.match is not None:
             self.match.add(record)
@@ -393,9 +402,13 @@ class FlowRun:
             for c in queue:
                 self.fail(c.source_id, exc)
             return
+        with self.state.transaction():  # one commit (one fsync) for all the links of the batch
+            for c, result in zip(queue, results):
+                if result.ok and result.record is not None:
+                    self.link_created(c, result.record)
         for c, result in zip(queue, results):
             if result.ok and result.record is not None:
-                self.created(c, result.record)
+                self.finish_created(c, result.record)
             else:
                 self.state.abandon_intent(c.key)
                 self.fail(c.source_id, result.error or JoistError("no answer for this batch item"))
