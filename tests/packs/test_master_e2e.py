@@ -104,6 +104,8 @@ def test_first_sync_links_every_seeded_master_record(pair: SandboxPair) -> None:
     owner = next(c for c in records(qbo, "Customer") if c["DisplayName"] == OWNER)
     assert projects["2024-001 Riverside Medical Office"]["ParentRef"]["value"] == owner["Id"]
     assert projects["2024-001-01 Phase 1 - Shell"]["ParentRef"]["value"] == projects["2024-001 Riverside Medical Office"]["Id"]
+    # the classes were adopted through the lookup table's names, not made again
+    assert sorted(c["Name"] for c in records(qbo, "Class")) == ["Equipment", "Labor", "Material", "Other", "Subcontract"]
     procore = conns(pair)["procore"]
     assert "Riverside Phase 1" in {p["name"] for p in records(procore, "projects")}
     assert {"Bay Concrete Supply", "Oakwood Estates", "Main Office"} <= \
