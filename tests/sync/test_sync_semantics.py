@@ -111,6 +111,25 @@ def test_echo_is_not_synced_back_but_a_real_change_on_the_other_side_is(world: W
     assert world.writes("qbo") == [] and world.writes("procore") == []
 
 
+def test_a_balance_qbo_computes_is_no_change_to_write_back_over_a_procore_edit(world: World) -> None:
+    vendors = seed_procore_vendors(world.procore, 2)
+    seed_direct_costs(world.procore, seed_project(world.procore), vendors[:1], 1)
+    rules = world.rules(VENDORS_TO_PROCORE, VENDORS_TO_QBO, costs_to_bills(expense_account(world.qbo)))
+    world.sync(rules)  # the bill raises vendor 0's Balance in QBO after its link was recorded
+    link = world.state.find_link("vendors", procore_id=str(vendors[0]["id"]))
+    assert link and next(v for v in world.qbo_vendors() if v["Id"] == link.qbo_id)["Balance"] > 0
+    world.procore.control.clock.advance(3600)
+    edit_procore_vendor(world, vendors[0]["id"], email_address="mine@procore.example")
+    world.clear_logs()
+
+    report = world.sync(rules, full=True)
+    assert [f.flow for f in report.flows][0] == "vendors_to_procore", "the reverse flow reads QBO first"
+    assert world.writes("procore") == [], "QBO's balance moved, nobody edited the vendor there"
+    assert world.procore.store.tables["vendors"][vendors[0]["id"]]["email_address"] == "mine@procore.example"
+    twin = next(v for v in world.qbo_vendors() if v["Id"] == link.qbo_id)
+    assert twin["PrimaryEmailAddr"]["Address"] == "mine@procore.example"
+
+
 def test_plan_writes_nothing_at_all(world: World) -> None:
     vendors = seed_procore_vendors(world.procore, 6)
     rules = world.rules(VENDORS_TO_QBO)
