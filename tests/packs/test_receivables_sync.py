@@ -8,7 +8,9 @@ from typing import Any
 
 from engine.reconcile import reconcile, session_params
 
-from .test_receivables_support import records, synced, synced_once  # noqa: F401 (fixtures)
+from sandbox.pair import sandbox_pair
+
+from .test_receivables_support import PACKS, prepare, records, set_params, synced, synced_once  # noqa: F401
 
 
 def _report(pair: Any) -> Any:
@@ -128,3 +130,22 @@ def test_editing_a_paid_invoice_in_procore_is_refused_by_the_lock(synced: Any) -
     assert _invoice(pair, "NSDC-2024-01")["TotalAmt"] == Decimal("207000.00")
     link = pair.session.state.find_link("owner_invoices", procore_id=str(app["id"]))
     assert link is not None and link.locked and "target.Balance < target.TotalAmt" in (link.lock_reason or "")
+
+
+def test_us_sales_tax_computed_by_qbo_that_procore_does_not_have_fails_with_the_difference(tmp_path: Any) -> None:
+    with sandbox_pair(tmp_path / "project", packs=PACKS) as pair:
+        ids = prepare(pair)
+        qbo = pair.session.connectors({"qbo"})["qbo"]
+        group = next(c for c in records(qbo, "TaxCode") if c["Name"] == "Alameda")
+        session = set_params(pair, sales_tax_code=group["Id"], sales_line_tax_code="TAX")
+        report = session.run(None)
+        [failed] = [o for o in _outcomes(report, "owner_invoices_to_invoices") if o.action == "error"]
+        # QBO adds 9.25% on the 230,000.00 claimed; Procore applies no tax to this claim
+        assert failed.error["code"] == "M409" and "difference 21275.00" in (failed.reason or "")
+        invoice = _invoice(pair, "NSDC-2024-01")
+        assert invoice["TxnTaxDetail"]["TotalTax"] == Decimal("21275.00")
+        assert [f.code for f in session.state.failures() if f.flow == "owner_invoices_to_invoices"] == ["M409"]
+        result = _report(pair)
+        [mismatch] = [m for m in result.mismatches if m.link_set == "owner_invoices"]
+        assert mismatch.difference == Decimal("21275.00") and not result.ok
+        assert ids["project_id"]
