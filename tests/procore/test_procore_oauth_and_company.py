@@ -187,3 +187,15 @@ def test_pypi_procore_client_lists_companies_and_projects_over_loopback() -> Non
                                                        "Riverside Medical Office"]
     hits = [(e.method, e.path) for e in box.control.log.entries]
     assert ("POST", "/oauth/token") in hits and ("GET", "/rest/v1.0/projects") in hits
+
+
+def test_a_revoked_access_token_is_refreshed_once_and_the_call_retried(new_connector: Any, box: Any,
+                                                                          read_all: Any) -> None:
+    connector = new_connector()
+    assert read_all(connector, "departments")
+    dead = connector.auth.credentials.access_token
+    box.oauth.grants[dead].revoked = True
+    assert len(read_all(connector, "departments")) == 2
+    assert connector.auth.credentials.access_token != dead
+    statuses = [(e.path, e.status) for e in box.control.log.entries]
+    assert ("/rest/v1.0/departments", 401) in statuses
