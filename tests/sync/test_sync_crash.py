@@ -154,3 +154,39 @@ def test_two_thousand_records_killed_twenty_times_end_exactly_once(loopback_worl
         assert bills[link.qbo_id]["VendorRef"]["value"] == vendor_link.qbo_id
     assert world.state.link_counts() == {"bills": 500, "vendors": 1500}
     assert_clean_state(world)
+
+
+def use_rules_in_project(world: World, rules_dir: Path) -> None:
+    """Point the project's joist.yaml at one rules folder instead of the shipped packs."""
+    path = world.project_dir / "joist.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("packs:"))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("  "):
+        end += 1
+    lines[start:end] = ["packs:", f"  - {rules_dir}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run_cli(world: World, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "JOIST_CRASH_AT"}
+    if crash:
+        env["JOIST_CRASH_AT"] = crash
+    joist = Path(sys.executable).with_name("joist")
+    return subprocess.run([str(joist), "--project", str(world.project_dir), *args], env=env, capture_output=True,
+                          text=True, timeout=180, cwd=str(world.project_dir))
+
+
+@pytest.mark.parametrize("crash", ["after_write:2", "after_link:35"])
+def test_joist_sync_killed_and_run_again_creates_each_record_once(loopback_world: World, crash: str) -> None:
+    world = loopback_world
+    vendors = seed_procore_vendors(world.procore, 45)
+    use_rules_in_project(world, world.rules_dir(VENDORS_TO_QBO))
+
+    first = run_cli(world, "sync", "--json", crash=crash)
+    assert killed(first), (first.returncode, first.stdout[-1000:], first.stderr[-2000:])
+    again = run_cli(world, "sync", "--json")
+    assert again.returncode == 0, again.stderr[-2000:] + again.stdout[-2000:]
+    assert json.loads(again.stdout)["ok"] is True
+    assert_vendors_exactly_once_in_qbo(world, vendors)
+    assert_clean_state(world)
