@@ -215,3 +215,20 @@ def test_a_new_budget_code_makes_one_new_item(synced: SandboxPair) -> None:
     assert set(after) - before == {"2024-003-03-300.O"}
     assert after["2024-003-03-300.O"]["ExpenseAccountRef"]["value"] == "15"
     assert report.totals()["create"] == 1
+
+
+def test_a_vendor_made_inactive_on_either_side_is_inactive_on_the_other(synced: SandboxPair) -> None:
+    apex = next(v for v in records(procore(synced), "vendors") if v["name"] == "Apex Equipment Rental")
+    procore(synced).update("vendors", str(apex["id"]), {"is_active": False})
+    bay = next(v for v in records(qbo(synced), "Vendor") if v["DisplayName"] == "Bay Concrete Supply")
+    qbo(synced).update("Vendor", bay["Id"], {"Active": False}, current=bay)
+    sync(synced)
+    vendors = {v["DisplayName"]: v for v in records(qbo(synced), "Vendor")}
+    companies = {c["name"]: c for c in records(procore(synced), "vendors")}
+    assert "Apex Equipment Rental" not in vendors or vendors["Apex Equipment Rental"]["Active"] is False
+    assert qbo(synced).get("Vendor", str(synced.session.state.find_link(
+        "vendors", procore_id=str(apex["id"])).qbo_id))["Active"] is False
+    assert companies["Bay Concrete Supply"]["is_active"] is False
+    synced.clear_logs()
+    sync(synced)
+    assert synced.writes("qbo") == [] and synced.writes("procore") == []
