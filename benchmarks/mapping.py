@@ -33,6 +33,9 @@ from engine.workspace import layers_from  # noqa: E402
 from engine.rules import load_rules  # noqa: E402
 
 FLOW = "commitment_invoices_to_bills"
+# A fixed copy of the requisitions -> bills rule, so the figures compare like with like
+# while the shipped pack evolves (with the flows that make the links it ref()s).
+RULES = Path(__file__).resolve().parent / "rules"
 VENDORS, PROJECTS, WBS, COMMITMENTS = 200, 40, 300, 500
 
 
@@ -129,7 +132,7 @@ def main() -> None:
     parser.add_argument("--rss-records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs of each")
     args = parser.parse_args()
-    ruleset = load_rules(layers_from([ROOT / "rules"]))
+    ruleset = load_rules(layers_from([RULES]))
     mapper = Mapper(ruleset[FLOW], lookups=ruleset.lookups)
     table = links()
     resolve = lambda s, k: table.get(s, {}).get(k)  # noqa: E731
@@ -160,7 +163,7 @@ def main() -> None:
                 fh.write(jsonio.dumps(rec) + "\n")
         (tmp_path / "links.json").write_text(json.dumps(table))
         joist = [str(Path(sys.executable).parent / "joist"), "map", FLOW, "-i", str(data), "-o", str(tmp_path / "a.jsonl"),
-                 "--links", str(tmp_path / "links.json"), "--rules", str(ROOT / "rules")]
+                 "--links", str(tmp_path / "links.json"), "--rules", str(RULES)]
         script = tmp_path / "stream.py"
         script.write_text(STREAM_SCRIPT.format(root=str(ROOT)))
         joist_s = script_s = float("inf")
