@@ -245,6 +245,14 @@ def reconcile_costs(procore: Connector, qbo: Connector, state: SQLiteState,
     return _CostReconciler(procore, qbo, state, params or {}, lookups or {}, types).run()
 
 
+def reconcile_session_costs(session: Any) -> CostReconciliation:
+    """`reconcile_costs` for an open `engine.session.Session`: its connectors, state, params and lookups."""
+    from engine.reconcile import session_params
+    conns = session.connectors({"procore", "qbo"})
+    return reconcile_costs(conns["procore"], conns["qbo"], session.state, session_params(session),
+                           lookups=session.ruleset.lookups)
+
+
 def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 

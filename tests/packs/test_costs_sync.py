@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from engine.reconcile import session_params
-from engine.reconcile_costs import CostReconciliation, reconcile_costs
+from engine.reconcile_costs import CostReconciliation, reconcile_costs, reconcile_session_costs, render_costs
 from sandbox.pair import SandboxPair, sandbox_pair
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -234,3 +234,36 @@ def test_a_full_resync_still_writes_nothing(costs: tuple[SandboxPair, dict[str, 
     assert pair.writes("qbo") == [] and pair.writes("procore") == []
     for flow in COST_FLOWS:
         assert _flow(report, flow).counts.get("create", 0) == 0
+
+
+def test_the_reconciliation_shows_a_difference_and_a_cost_off_the_projects(
+        costs: tuple[SandboxPair, dict[str, Any]]) -> None:
+    """Last in this module: it changes QBO behind Joist's back."""
+    pair, ids = costs
+    procore, qbo = _conns(pair)
+    seeded = next(c for c in _all(procore, "direct_costs") if c["direct_cost_type"] == "expense" and not c["origin_id"])
+    purchase = qbo.get("Purchase", pair.session.state.find_link("expense_costs", procore_id=str(seeded["id"])).qbo_id)
+    lines = [dict(ln) for ln in purchase["Line"]]
+    lines[0]["Amount"] = Decimal("350.00")  # an accountant edits the amount in QBO
+    qbo.update("Purchase", purchase["Id"], {"PaymentType": purchase["PaymentType"], "Line": lines}, current=purchase)
+    fairview = next(c for c in _all(qbo, "Customer") if c["DisplayName"] == "City of Fairview")
+    qbo.create("Purchase", {
+        "PaymentType": "Cash", "AccountRef": {"value": ids["Checking"]}, "TxnDate": "2024-04-09",
+        "Line": [{"Amount": Decimal("75.00"), "DetailType": "AccountBasedExpenseLineDetail",
+                  "AccountBasedExpenseLineDetail": {"AccountRef": {"value": ids["Job Expenses"]},
+                                                    "CustomerRef": {"value": fairview["Id"]}}}]},
+        idempotency_key="test-costs-fairview")
+    report = pair.session.run(None)
+    assert _errors(report) == []
+    assert [o.action for o in _flow(report, "expenses_to_costs").outcomes if o.action != "skip"] == ["defer"]
+    result = reconcile_session_costs(pair.session)
+    assert not result.ok
+    row = result.row(str(ids["project_id"]), "01-200")
+    assert (row.procore, row.qbo, row.difference) == (Decimal("486.77"), Decimal("479.99"), Decimal("-6.78"))
+    assert [(u.customer_id, u.amount) for u in result.unassigned] == [(fairview["Id"], Decimal("75.00"))]
+    from io import StringIO
+    from rich.console import Console
+    out = StringIO()
+    render_costs(result, Console(file=out, width=160))
+    text = out.getvalue()
+    assert "DIFFERS" in text and "not linked to a Procore project" in text and "job cost differs" in text
