@@ -416,3 +416,35 @@ def test_on_delete_void_voids_the_procore_commitment(world: World) -> None:
     report = world.sync(rules)
     assert report.ok
     assert world.procore.store.tables["purchase_order_contracts"][int(link.procore_id)]["status"] == "Void"
+
+
+def test_a_procore_record_changed_since_it_was_read_is_reread_and_replanned(world: World) -> None:
+    seed_qbo_vendors(world.qbo, 1)
+    rules = world.rules(VENDORS_TO_PROCORE)
+    world.sync(rules)
+    qbo_vendor = next(v for v in world.qbo_vendors() if v["DisplayName"] == "Supplier 00000")
+    link = world.state.find_link("vendors", qbo_id=qbo_vendor["Id"])
+    assert link and link.procore_id
+    world.qbo.control.clock.advance(5)
+    edit_qbo(world, "Vendor", qbo_vendor["Id"], PrimaryEmailAddr={"Address": "new@qbo.example"})
+
+    procore = world.connectors["procore"]
+    real_update = procore.update
+    raced: list[str] = []
+
+    def update_after_someone_else(entity: str, record_id: str, payload: dict, **kw: object) -> dict:
+        if not raced:  # between Joist's read and its write, someone edits the vendor in Procore
+            world.procore.control.clock.advance(2)
+            edit_procore_vendor(world, int(record_id), notes="edited in Procore meanwhile")
+            raced.append(record_id)
+        return real_update(entity, record_id, payload, **kw)
+
+    procore.update = update_after_someone_else  # type: ignore[method-assign]
+    world.clear_logs()
+    report = world.sync(rules)
+    assert report.ok and report.flows[0].counts["update"] == 1 and raced
+    patches = [e for e in world.writes("procore") if e.method == "PATCH"]
+    assert len(patches) == 1, "the stale plan was not sent: the twin was read again and the write made once"
+    stored = world.procore.store.tables["vendors"][int(link.procore_id)]
+    assert stored["email_address"] == "new@qbo.example"
+    assert stored["notes"] == "edited in Procore meanwhile"
