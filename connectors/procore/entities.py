@@ -123,10 +123,9 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
            f"{V1}/projects/{{project_id}}/timecard_entries/{{id}}", f"{V1}/projects/{{project_id}}/timecard_entries",
            f"{V1}/projects/{{project_id}}/timecard_entries/{{id}}", f"{V1}/projects/{{project_id}}/timecard_entries/{{id}}",
            "timecard_entry", origin="integer", dated=True, company_list=True, scope_in_body=False),
+    # read-only: timesheets have no origin_id, so a create could not be made idempotent
     Entity("timesheets", "project", f"{V1}/projects/{{project_id}}/timesheets",
-           f"{V1}/projects/{{project_id}}/timesheets/{{id}}", f"{V1}/projects/{{project_id}}/timesheets",
-           f"{V1}/projects/{{project_id}}/timesheets/{{id}}", None, "timesheet", origin=None, dated=True,
-           company_list=True, scope_in_body=False),
+           f"{V1}/projects/{{project_id}}/timesheets/{{id}}", origin=None, dated=True, company_list=True),
 ]}
 
 #: Company-wide lists of project entities (one call instead of one per project).

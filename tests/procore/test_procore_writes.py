@@ -254,3 +254,10 @@ def test_sandbox_state_survives_a_restart(tmp_path: Any) -> None:
     assert answer.status_code == 200
     lines = again.store.children("WorkOrderContract", again.store.rows("work_order_contracts")[0]["id"])
     assert lines and isinstance(lines[0]["amount"], Decimal)
+
+
+def test_entities_without_origin_id_are_read_only(connector: Any) -> None:
+    project = first_project(connector)
+    for entity in ("wbs_codes", "timesheets", "companies"):
+        with pytest.raises(ReadOnlyEntity):
+            connector.create(entity, {"name": "x"}, idempotency_key="k", scope={"project_id": project})
