@@ -283,9 +283,6 @@ def _test_flow(path: Any) -> str | None:
         return None
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def _session(ctx: click.Context) -> Any:
     from engine.session import Session
@@ -559,3 +556,32 @@ def unlink(ctx: click.Context, link_set: str, procore_id: str | None, qbo_id: st
     click.echo("unlinked" if removed else "no such link")
     if not removed:
         raise click.exceptions.Exit(1)
+
+
+@main.command()
+@click.argument("system", type=click.Choice(["procore", "qbo"]))
+@click.option("--print-url", is_flag=True, help="Print the sign-in address instead of opening a browser.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the sign-in.")
+@click.pass_context
+def connect(ctx: click.Context, system: str, print_url: bool, timeout: float) -> None:
+    """Sign in to Procore or QuickBooks in a browser; the tokens go to the project's token file.
+
+    The OAuth app's client id and secret come from the environment variables named in
+    joist.yaml (JOIST_QBO_CLIENT_ID / JOIST_QBO_CLIENT_SECRET by default).
+
+    \b
+    Examples:
+      joist connect qbo
+      joist connect procore --print-url
+    """
+    from engine.connect import connect as run_connect
+    from engine.project import find_project, load_project
+    given = ctx.find_root().meta.get("joist.project")
+    project = load_project(find_project(given) if given is None else given)
+    opener = (lambda url: click.echo(f"open this address to sign in:\n  {url}")) if print_url else None
+    result = run_connect(project, system, timeout=timeout, **({"open_url": opener} if opener else {}))
+    click.echo(result.get("note") or f"connected {system} ({result['token_key']}); tokens saved to {project.tokens_path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -45,14 +45,19 @@ class Entity:
 
 
 @lru_cache(maxsize=None)
+def raw(system: str) -> dict[str, Any]:
+    """The catalogue's `entities` mapping as written (parsed once per process, with libyaml)."""
+    text = resources.files("schemas").joinpath("catalog", f"{system}.yaml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["entities"]
+
+
+@lru_cache(maxsize=None)
 def load(system: str) -> dict[str, Entity]:
     """Every entity of `system` (`qbo` or `procore`), from the shipped catalogue."""
-    text = resources.files("schemas").joinpath("catalog", f"{system}.yaml").read_text(encoding="utf-8")
-    doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return {
         name: Entity(system, name, spec.get("id", "id"), spec.get("version"), spec.get("fields") or {},
                      spec.get("description", ""))
-        for name, spec in doc["entities"].items()
+        for name, spec in raw(system).items()
     }
 
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
+from engine.catalog import raw as catalog_entities
 
 Record = dict[str, Any]
 V1 = "/rest/v1.0"
@@ -148,8 +147,7 @@ WEBHOOK_ENTITIES = {"Projects": "projects", "Company Vendors": "vendors", "Compa
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Any]:
     """The Procore entity catalogue (field types per entity)."""
-    text = resources.files("schemas").joinpath("catalog/procore.yaml").read_text()
-    return yaml.safe_load(text)["entities"]
+    return catalog_entities("procore")
 
 
 def _to_decimal(value: Any) -> Any:

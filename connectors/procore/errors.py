@@ -20,43 +20,43 @@ SYSTEM = "procore"
 class RefreshTokenInvalid(AuthError):
     """The stored refresh token was refused (already used, revoked or from another environment)."""
 
-    code = "C520"
+    code = "C540"
 
 
 class CompanyNotConnected(AuthError):
     """The Joist app is not installed in (or was disconnected from) this Procore company."""
 
-    code = "C521"
+    code = "C541"
 
 
 class PermissionDenied(ConnectorError):
     """Procore refused the call for lack of permission (tool disabled, project not permitted)."""
 
-    code = "C522"
+    code = "C542"
 
 
 class RecordLocked(Rejected):
     """The record is synced (it has an origin_id), and Procore refuses edits to synced records."""
 
-    code = "C523"
+    code = "C543"
 
 
 class OriginIdTaken(Conflict):
     """Another Procore record of this type in the company already carries this origin_id."""
 
-    code = "C524"
+    code = "C544"
 
 
 class ReadOnlyEntity(Rejected):
     """Joist reads this Procore entity but does not write it."""
 
-    code = "C525"
+    code = "C545"
 
 
 class WebhookRejected(ConnectorError):
     """A webhook delivery did not carry the Authorization header configured on the hook."""
 
-    code = "C526"
+    code = "C546"
 
 
 def _body(response: httpx.Response) -> Any:

@@ -9,18 +9,17 @@ in messages.
 from __future__ import annotations
 
 import base64
-import http.server
-import secrets
 import threading
 import time
 import webbrowser
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode, urlparse
 
 import httpx
 
 from connectors.base import Credentials
+from connectors.oauth_redirect import RedirectTimeout, receive_code
 from connectors.qbo.errors import SYSTEM, QBOAuthFailed, QBOUnavailable
 from connectors.tokens import TokenStore
 
@@ -121,39 +120,12 @@ def authorize_local(oauth: OAuthClient, *, open_browser: Callable[[str], Any] = 
     Starts a one-shot HTTP listener, opens the consent page with `open_browser`, waits for
     QuickBooks to redirect back, checks `state` and exchanges the code.
     """
-    state = secrets.token_urlsafe(24)
-    received: dict[str, str] = {}
-    done = threading.Event()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
-            ok = query.get("state") == state and "code" in query
-            if ok:
-                received.update(query)
-            self.send_response(200 if ok else 400)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(b"Joist is connected to QuickBooks. You can close this window." if ok
-                             else b"This sign-in link is not the one Joist opened.")
-            if ok:
-                done.set()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
-    redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        open_browser(oauth.authorization_url(redirect_uri, state))
-        if not done.wait(timeout):
-            raise QBOAuthFailed("QuickBooks sign-in did not complete in time", system=SYSTEM,
-                                hint="Run the connect command again and approve access in the browser.")
-    finally:
-        server.shutdown()
-        server.server_close()
+        received, redirect_uri = receive_code(open_browser, oauth.authorization_url, port=port, timeout=timeout,
+                                              product="Joist for QuickBooks")
+    except RedirectTimeout:
+        raise QBOAuthFailed("QuickBooks sign-in did not complete in time", system=SYSTEM,
+                            hint="Run the connect command again and approve access in the browser.") from None
     tokens = oauth.exchange_code(received["code"], redirect_uri)
     tokens["realm_id"] = received.get("realmId", "")
     return tokens, received.get("realmId", "")

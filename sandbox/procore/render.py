@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from importlib import resources
 from typing import Any, Callable
 
-import yaml
+from engine.catalog import raw as catalog_entities
 
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, Store
@@ -29,8 +28,7 @@ APPROVED, PENDING = {"approved"}, {"pending", "pricing", "proceeding", "revised"
 
 def _served_fields() -> dict[str, tuple[str, ...]]:
     """Top-level fields Procore always serialises (null when empty), per sandbox resource."""
-    text = resources.files("schemas").joinpath("catalog/procore.yaml").read_text()
-    catalog = yaml.safe_load(text)["entities"]
+    catalog = catalog_entities("procore")
     names = {"contract_payments": "prime_contract_payments"}
     return {name: tuple(k for k, kind in catalog[names.get(name, name)]["fields"].items()
                         if isinstance(kind, str) and kind not in ("any", "object")

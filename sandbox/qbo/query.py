@@ -10,24 +10,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
+from engine.catalog import raw as catalog_entities
 
 from sandbox.qbo import faults
 from sandbox.qbo.store import parse_time
 
 _TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])|(?P<id>[A-Za-z_][\w.]*)
                      |(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,|\*))""", re.X)
-_CATALOG = Path(__file__).resolve().parents[2] / "schemas" / "catalog" / "qbo.yaml"
 _fields_cache: dict[str, set[str]] = {}
 
 
 def queryable(entity: str) -> set[str]:
     """Lower-cased top-level field names of `entity`, from the QBO catalogue."""
     if not _fields_cache:
-        catalog = yaml.safe_load(_CATALOG.read_text())["entities"]
+        catalog = catalog_entities("qbo")
         for name, spec in catalog.items():
             _fields_cache[name] = {f.lower() for f in spec["fields"]}
     return _fields_cache.get(entity, set())

@@ -154,7 +154,7 @@ def test_a_reused_refresh_token_is_a_typed_error_without_secrets(box: Any, trans
     with pytest.raises(AuthError) as caught:
         list(connector.read("vendors"))
     text = caught.value.format()
-    assert caught.value.code == "C520" and "joist connect procore" in text
+    assert caught.value.code == "C540" and "joist connect procore" in text
     assert used not in text and box.client_secret not in text
 
 
