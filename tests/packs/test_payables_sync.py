@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.pair import sandbox_pair
 
-from .test_receivables_support import PACKS, prepare, records, synced, synced_once  # noqa: F401
+from .test_receivables_support import MINE, PACKS, prepare, records, synced, synced_once  # noqa: F401
 
 
 def _qbo(pair: Any, entity: str) -> dict[str, dict[str, Any]]:
@@ -56,14 +56,14 @@ def test_direct_costs_become_bills_and_a_negative_one_a_vendor_credit(synced: An
         "line_items": [{"wbs_code_id": line["wbs_code"]["id"], "description": "Lift returned early",
                         "amount": Decimal("-400.00"), "quantity": Decimal("1"), "unit_cost": Decimal("-400.00")}]},
         idempotency_key="test-credit")
-    report = pair.reopen().run(None)
+    report = pair.reopen().run("tag:payables")
     created = [o for f in report.flows if f.flow == "invoice_direct_costs_to_bills" for o in f.outcomes
                if o.action == "create"]
     assert [o.entity for o in created] == ["VendorCredit"]
     credit = _qbo(pair, "VendorCredit")["AE-5521-CR"]
     assert credit["TotalAmt"] == Decimal("400.00")
     pair.clear_logs()
-    pair.reopen().run(None)
+    pair.reopen().run(MINE)
     assert pair.writes("qbo") == [] and pair.writes("procore") == []
 
 
@@ -90,14 +90,14 @@ def test_a_subcontractor_invoice_pdf_travels_to_the_bill_once(tmp_path: Path) ->
     with sandbox_pair(tmp_path / "project", packs=PACKS) as pair:
         ids = prepare(pair)
         _attach_pdf(pair, ids, "SUMC-1001.pdf")
-        pair.session.run(None)
+        pair.session.run(MINE)
         qbo = pair.session.connectors({"qbo"})["qbo"]
         bill = _qbo(pair, "Bill")["SUMC-1001"]
         files = qbo.attachments("Bill", bill["Id"])
         assert [f["FileName"] for f in files] == ["SUMC-1001.pdf"]
         assert qbo.download(str(files[0]["Id"])) == b"%PDF-1.4 SUMC-1001.pdf"
         pair.clear_logs()
-        pair.reopen().run(None)
+        pair.reopen().run(MINE)
         qbo = pair.session.connectors({"qbo"})["qbo"]
         assert len(qbo.attachments("Bill", bill["Id"])) == 1 and pair.writes("qbo") == []
 
@@ -107,7 +107,7 @@ def test_a_subcontractor_invoice_pdf_travels_to_the_bill_once(tmp_path: Path) ->
 def test_a_pdf_added_after_the_bill_was_made_follows_it(synced: Any) -> None:
     pair, ids = synced
     _attach_pdf(pair, ids, "SUMC-1001-lien-waiver.pdf")
-    pair.reopen().run(None)
+    pair.reopen().run("tag:payables")
     qbo = pair.session.connectors({"qbo"})["qbo"]
     bill = _qbo(pair, "Bill")["SUMC-1001"]
     assert [f["FileName"] for f in qbo.attachments("Bill", bill["Id"])] == ["SUMC-1001-lien-waiver.pdf"]

@@ -1,13 +1,7 @@
-"""Shared by the receivables, payables and reconcile tests: end-to-end fixtures for the receivables and payables packs: both seeded sandboxes synced
-through master-data flows, then the shipped receivables and payables packs.
-
-The master pack (rules/master) is being rewritten while these packs are built and does not
-sync the seed cleanly yet, so the master-data flows run from `master_standin/`: the master
-pack as it was committed (a435c18) with the link sets of the contract (vendors, customers,
-projects, wbs_items), adapted to the seed: the owner is named (the seed has no "Owners"
-vendor group) and item names carry the project number (every seeded project has the same
-WBS codes). Point MASTER at rules/master once that pack syncs the seed.
-"""
+"""Shared by the receivables, payables and reconcile tests: both seeded sandboxes synced
+through the shipped master, receivables and payables packs, with the params
+`joist sandbox up --project` writes (each pack's `_sandbox_params.yaml`) plus what the seed
+lacks, made through the APIs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,12 +10,14 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
+from engine.project import sandbox_params
 from sandbox.pair import SandboxPair, sandbox_pair
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
-MASTER = Path(__file__).resolve().parent / "test_receivables_master_standin"
-PACKS = [str(MASTER), str(RULES / "receivables"), str(RULES / "payables")]
-OWNER = "Northside Development Corp"
+PACK_NAMES = ["master", "receivables", "payables"]
+PACKS = [str(RULES / name) for name in PACK_NAMES]
+#: The flows of these packs and every flow they depend on (the master flows they read).
+MINE = "+tag:receivables +tag:payables"
 
 
 def records(connector: Any, entity: str) -> list[dict[str, Any]]:
@@ -48,10 +44,8 @@ def prepare(pair: SandboxPair) -> dict[str, Any]:
                                "IncomeAccountRef": {"value": accounts["Retainage Receivable"]}},
                       idempotency_key="test-retainage-item")
     projects = {p["name"]: p for p in records(procore, "projects")}
-    owner = next(v for v in records(procore, "vendors") if v["name"] == OWNER)
-    ids = {"retainage_receivable_item": item["Id"], "retention_payable_account": accounts["Retainage Payable"],
-           "expense_account": accounts["Subcontractors"], "income_account": accounts["Construction Income"],
-           "default_owner_company_id": owner["id"]}
+    ids = {**sandbox_params(PACK_NAMES), "retainage_receivable_item": item["Id"],
+           "retention_payable_account": accounts["Retainage Payable"]}
     set_params(pair, **ids)
     ids["project_id"] = projects["Riverside Medical Office"]["id"]
     return ids
@@ -60,7 +54,7 @@ def prepare(pair: SandboxPair) -> dict[str, Any]:
 def _synced(folder: Path) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
     with sandbox_pair(folder, packs=PACKS) as pair:
         ids = prepare(pair)
-        report = pair.session.run(None)
+        report = pair.session.run(MINE)
         errors = [(f.flow, o.source_id, o.reason) for f in report.flows for o in f.outcomes if o.action == "error"]
         assert errors == []
         yield pair, ids
@@ -68,7 +62,8 @@ def _synced(folder: Path) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
 
 @pytest.fixture
 def synced(tmp_path: Path) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
-    """Seeded sandboxes after a first `joist sync` of every flow, for a test that changes them."""
+    """Seeded sandboxes after a first `joist sync --select "+tag:receivables +tag:payables"`, for a test
+    that changes them."""
     yield from _synced(tmp_path / "project")
 
 

@@ -54,3 +54,8 @@ def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -
             row = next(line for line in after.output.splitlines() if f" {figure} " in f" {line} ")
             assert row.count(amount) == 2, row  # Procore and QBO columns
         assert "DIFFERS" not in after.output
+
+        pair.clear_logs()  # and a full re-sync writes nothing on either side
+        again = CliRunner().invoke(main, ["--project", str(pair.project_dir), "sync"])
+        assert again.exit_code == 0, again.output
+        assert pair.writes("qbo") == [] and pair.writes("procore") == []
