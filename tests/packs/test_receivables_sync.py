@@ -6,6 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from click.testing import CliRunner
+
+from cli import main
 from engine.reconcile import reconcile, session_params
 
 from sandbox.pair import sandbox_pair
@@ -132,6 +135,10 @@ def test_editing_a_paid_invoice_in_procore_is_refused_by_the_lock(synced: Any) -
     assert _invoice(pair, "NSDC-2024-01")["TotalAmt"] == Decimal("207000.00")
     link = pair.session.state.find_link("owner_invoices", procore_id=str(app["id"]))
     assert link is not None and link.locked and "target.Balance < target.TotalAmt" in (link.lock_reason or "")
+    status = CliRunner().invoke(main, ["--project", str(pair.project_dir), "status"])
+    assert status.exit_code == 0, status.output
+    assert f"locked  owner_invoices procore {app['id']}" in status.output
+    assert "lock_when is true: target.Balance < target.TotalAmt" in status.output
 
 
 def test_us_sales_tax_computed_by_qbo_that_procore_does_not_have_fails_with_the_difference(tmp_path: Any) -> None:
