@@ -34,7 +34,7 @@ from engine.report import FlowReport, Outcome, RunReport
 from engine.rules import Rule, RuleSet
 from engine.state import SQLiteState
 from engine.state_records import Link, intent_key
-from engine.writes import PendingCreate, TotalMismatch, WriteSteps  # noqa: F401
+from engine.writes import PendingCreate, WriteSteps
 from engine.twins import MatchIndex, is_deleted, is_system_line, record_hash, sparse_payload
 
 Listener = Callable[[str, Outcome], None]
