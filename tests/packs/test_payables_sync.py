@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.pair import sandbox_pair
 
-from .test_receivables_support import MINE, PACKS, prepare, records, synced, synced_once  # noqa: F401
+from .test_receivables_support import MINE, PACKS, prepare, records, set_params, synced, synced_once  # noqa: F401
 
 
 def _qbo(pair: Any, entity: str) -> dict[str, dict[str, Any]]:
@@ -111,3 +111,34 @@ def test_a_pdf_added_after_the_bill_was_made_follows_it(synced: Any) -> None:
     qbo = pair.session.connectors({"qbo"})["qbo"]
     bill = _qbo(pair, "Bill")["SUMC-1001"]
     assert [f["FileName"] for f in qbo.attachments("Bill", bill["Id"])] == ["SUMC-1001-lien-waiver.pdf"]
+
+
+def test_a_bill_entered_in_qbo_against_a_purchase_order_comes_back_as_a_requisition(synced: Any) -> None:
+    pair, _ = synced
+    session = set_params(pair, bills_to_requisitions=True)
+    po = _qbo(pair, "PurchaseOrder")["PO-001"]
+    line = po["Line"][0]
+    qbo = session.connectors({"qbo"})["qbo"]
+    qbo.create("Bill", {"VendorRef": po["VendorRef"], "DocNumber": "RWLS-4410", "TxnDate": "2024-04-12",
+                        "Line": [{"DetailType": "ItemBasedExpenseLineDetail", "Amount": Decimal("9100.00"),
+                                  "Description": "Framing lumber, first delivery",
+                                  "ItemBasedExpenseLineDetail": {
+                                      "ItemRef": line["ItemBasedExpenseLineDetail"]["ItemRef"],
+                                      "CustomerRef": line["ItemBasedExpenseLineDetail"]["CustomerRef"]},
+                                  "LinkedTxn": [{"TxnId": po["Id"], "TxnType": "PurchaseOrder", "TxnLineId": line["Id"]}]}]},
+               idempotency_key="test-bill-against-po")
+    report = pair.reopen().run("tag:payables")
+    outcomes = [o for f in report.flows if f.flow == "bills_to_requisitions" for o in f.outcomes]
+    assert [o.action for o in outcomes if o.action != "skip"] == ["create"]
+    # the bills Joist wrote from Procore are not sent back
+    # the bills Joist wrote from Procore are not sent back
+    flow = next(f for f in report.flows if f.flow == "bills_to_requisitions")
+    assert dict(flow.counts) == {"create": 1, "skip": flow.reads - 1} and flow.reads >= 3
+    procore = pair.session.connectors({"procore"})["procore"]
+    lumber = next(c for c in records(procore, "purchase_order_contracts") if c["number"] == "PO-001")
+    [req] = [r for r in records(procore, "requisitions") if r["invoice_number"] == "RWLS-4410"]
+    assert (req["commitment_id"], req["status"]) == (lumber["id"], "under_review")
+    assert req["items"][0]["work_completed_this_period"] == Decimal("9100.00")
+    pair.clear_logs()
+    pair.reopen().run("tag:payables")
+    assert pair.writes("qbo") == [] and pair.writes("procore") == []
