@@ -16,21 +16,31 @@ import pytest
 
 from sandbox.pair import SandboxPair
 
-from .test_costs_sync import RULES, _all, _conns, _costs, _errors, _flow, open_pair
+from .test_costs_sync import RULES, _all, _conns, _costs, _errors, _flow, _set_params, open_pair
 
 RATE_01_100 = Decimal("62.50")  # rules/lookups/time_rate_for_cost_code.csv
 
 
+def _approve_all_but_one(pair: SandboxPair) -> None:
+    """The superintendent approves this week's timecards, one excepted (the seed has them pending)."""
+    _set_params(pair, time_approval_statuses="approved")
+    procore, _ = _conns(pair)
+    entries = sorted(_all(procore, "timecard_entries"), key=lambda e: e["id"])
+    for entry in entries[:-1]:
+        procore.update("timecard_entries", str(entry["id"]), {"approval_status": "approved"},
+                       scope={"project_id": entry["project_id"]})
+
+
 @pytest.fixture(scope="module")
 def timed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
-    """Every flow of master, costs and time synced once."""
+    """Every flow of master, costs and time synced once, with five of the six timecards approved."""
     packs = [str(RULES / "master"), str(RULES / "costs"), str(RULES / "time")]
-    yield from open_pair(tmp_path_factory.mktemp("time") / "project", packs)
+    yield from open_pair(tmp_path_factory.mktemp("time") / "project", packs, before=_approve_all_but_one)
 
 
-def _timecards(pair: SandboxPair) -> list[dict[str, Any]]:
+def _timecards(pair: SandboxPair, status: str = "approved") -> list[dict[str, Any]]:
     procore, _ = _conns(pair)
-    return _all(procore, "timecard_entries")
+    return [e for e in _all(procore, "timecard_entries") if e["approval_status"] == status]
 
 
 def test_timecards_become_time_activities_with_exact_hours_and_minutes(timed: tuple[SandboxPair, dict[str, Any]]) -> None:
@@ -39,7 +49,10 @@ def test_timecards_become_time_activities_with_exact_hours_and_minutes(timed: tu
     state = pair.session.state
     employees = state.resolver("employees", toward="qbo")
     entries = _timecards(pair)
-    assert len(entries) == 6
+    assert len(entries) == 5
+    (pending,) = _timecards(pair, "pending")
+    assert state.find_link("timecards", procore_id=str(pending["id"])) is None
+    assert state.find_link("timecard_costs", procore_id=str(pending["id"])) is None
     for entry in entries:
         link = state.find_link("timecards", procore_id=str(entry["id"]))
         activity = qbo.get("TimeActivity", link.qbo_id)
@@ -48,7 +61,7 @@ def test_timecards_become_time_activities_with_exact_hours_and_minutes(timed: tu
         assert activity["EmployeeRef"]["value"] == employees(str(entry["party"]["id"]))
         assert activity["CustomerRef"]["value"] == ids["customer"]
         assert activity["TxnDate"] == entry["date"]
-    assert sorted((a["Hours"], a["Minutes"]) for a in _all(qbo, "TimeActivity")) == [(7, 30)] * 2 + [(8, 0)] * 4
+    assert sorted((a["Hours"], a["Minutes"]) for a in _all(qbo, "TimeActivity")) == [(7, 30)] * 2 + [(8, 0)] * 3
 
 
 def test_timecards_become_payroll_costs_inside_procore(timed: tuple[SandboxPair, dict[str, Any]]) -> None:
