@@ -41,9 +41,11 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
     if record is None:
         raise RecordNotFound(f"{rule.source.system} has no {rule.source.entity} {source_id}",
                              hint=f"check the id; `joist ls --select {flow}` shows what the flow reads")
-    link = session.state.find_link(rule.links, **{f"{rule.source.system}_id": str(source_id)})
+    from engine.sync import link_columns
+    src_col, tgt_col = link_columns(rule.source.system, rule.target.system)
+    link = session.state.find_link(rule.links, **{f"{src_col}_id": str(source_id)})
     twin = None
-    twin_id = getattr(link, f"{rule.target.system}_id") if link else None
+    twin_id = getattr(link, f"{tgt_col}_id") if link else None
     if twin_id:
         twin = tgt.get(rule.target.entity, twin_id)
     mapper = Mapper(rule, session.project.params, session.ruleset.lookups)

@@ -42,6 +42,12 @@ DEFERRED = "M406"
 _OTHER_COLUMN = {"procore": "qbo", "qbo": "procore"}
 
 
+def link_columns(source_system: str, target_system: str) -> tuple[str, str]:
+    """The link columns (`procore` or `qbo`, for `*_id`, `*_hash`, `*_version`) that hold a
+    flow's source and its target. A flow inside one system keeps its target in the other column."""
+    return source_system, target_system if target_system != source_system else _OTHER_COLUMN[source_system]
+
+
 class AmbiguousMatch(JoistError):
     """Several target records match one source record: Joist will not guess."""
 
@@ -63,10 +69,7 @@ class FlowRun(WriteSteps):
         self.src: Connector = sync.connectors[rule.source.system]
         self.tgt: Connector = sync.connectors[rule.target.system]
         self.src_side, self.tgt_side = rule.source.system, rule.target.system
-        # Which link columns hold the source's and the target's id, hash and version. A flow
-        # inside one system (procore > procore) keeps its target in the other column.
-        self.src_col = self.src_side
-        self.tgt_col = self.tgt_side if self.tgt_side != self.src_side else _OTHER_COLUMN[self.src_side]
+        self.src_col, self.tgt_col = link_columns(self.src_side, self.tgt_side)
         self.mapper = Mapper(rule, sync.params, sync.ruleset.lookups)
         self.report = FlowReport(rule.flow)
         self.match = MatchIndex(self.tgt, rule.target.entity, rule.match) if rule.match else None
