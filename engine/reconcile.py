@@ -5,7 +5,7 @@ adds up, on each side, what an accountant ties out at month end:
 
 | figure | Procore | QBO |
 |---|---|---|
-| contract value | revised value of the approved prime contracts | estimates of the project, before tax |
+| contract value | revised value of the approved prime contracts | estimates of the project, before tax (with it where amounts include tax) |
 | billed | work completed + materials stored on approved owner invoices | invoice lines other than retainage |
 | retainage held | retained less released on those invoices | retainage lines of the invoices, negated |
 | paid | payments received on the prime contracts | payments applied to the project's invoices, tax taken out as `owner_payments_to_contract_payments` does |
@@ -159,8 +159,24 @@ def _ref(detail: Mapping[str, Any], name: str) -> str | None:
     return str(ref["value"]) if isinstance(ref, Mapping) and ref.get("value") is not None else None
 
 
+def _inclusive(doc: Mapping[str, Any]) -> bool:
+    return doc.get("GlobalTaxCalculation") == "TaxInclusive"
+
+
 def _net(doc: Mapping[str, Any]) -> Decimal:
+    """A document's total on Procore's basis: before tax, or with it when its amounts include tax (AU)."""
+    if _inclusive(doc):
+        return _d(doc.get("TotalAmt"))
     return _d(doc.get("TotalAmt")) - _d((doc.get("TxnTaxDetail") or {}).get("TotalTax"))
+
+
+def _amount(doc: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
+    """A line's amount on Procore's basis (QBO keeps a tax-inclusive line's net in Amount)."""
+    if _inclusive(doc):
+        inclusive = _detail(line).get("TaxInclusiveAmt")
+        if inclusive is not None:
+            return _d(inclusive)
+    return _d(line.get("Amount"))
 
 
 class _Reconciler:
@@ -210,9 +226,9 @@ class _Reconciler:
                 if line.get("DetailType") != "SalesItemLineDetail":
                     continue
                 if _ref(_detail(line), "ItemRef") == self.retainage_item:
-                    out["retainage held"] -= _d(line.get("Amount"))
+                    out["retainage held"] -= _amount(doc, line)
                 else:
-                    out["billed"] += _d(line.get("Amount"))
+                    out["billed"] += _amount(doc, line)
         for pay in q["Payment"]:
             applied = sum((_d(line.get("Amount")) for line in pay.get("Line") or []
                            if any(str(t.get("TxnId")) in invoices and t.get("TxnType") == "Invoice"
@@ -221,7 +237,7 @@ class _Reconciler:
                 applied = _cents(applied / (1 + self.tax_percent / 100))
             out["paid"] += applied
         for po in q["PurchaseOrder"]:
-            out["committed"] += sum((_d(line.get("Amount")) for line in po.get("Line") or []
+            out["committed"] += sum((_amount(po, line) for line in po.get("Line") or []
                                      if _ref(_detail(line), "CustomerRef") == customer_id), ZERO)
         for bill in q["Bill"]:
             lines = bill.get("Line") or []
@@ -233,9 +249,9 @@ class _Reconciler:
                     continue
                 if line.get("DetailType") == "AccountBasedExpenseLineDetail" \
                         and _ref(detail, "AccountRef") == self.retention_account:
-                    out["retainage payable"] -= _d(line.get("Amount"))
+                    out["retainage payable"] -= _amount(bill, line)
                 else:
-                    out["billed by subcontractors"] += _d(line.get("Amount"))
+                    out["billed by subcontractors"] += _amount(bill, line)
         return out
 
     def documents(self) -> list[DocumentMismatch]:
