@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from engine.explain import explain
 from sandbox.pair import SandboxPair
 
 from .test_costs_sync import RULES, _all, _conns, _costs, _errors, _flow, _set_params, open_pair
@@ -77,6 +78,9 @@ def test_timecards_become_payroll_costs_inside_procore(timed: tuple[SandboxPair,
         (line,) = cost["line_items"]
         assert line["cost_code"]["full_code"] == "01-100"
         assert line["amount"] == (Decimal(entry["hours"]) * RATE_01_100).quantize(Decimal("0.01"))
+        # `joist explain` finds the same twin
+        assert explain(pair.session, "timecards_to_payroll_costs", str(entry["id"]))["target"] == \
+            f"procore.direct_costs {cost['id']}"
         # ... and the costs pack sends each one to QBO as a payroll expense
         pushed = state.find_link("payroll_costs", procore_id=str(cost["id"]))
         assert qbo.get("Purchase", pushed.qbo_id)["TotalAmt"] == line["amount"]
