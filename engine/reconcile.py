@@ -20,7 +20,7 @@ Nothing is written anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Mapping
 
 import click
@@ -33,6 +33,11 @@ CENT = Decimal("0.01")
 APPROVED_CONTRACT = ("Approved", "Complete")
 APPROVED_INVOICE = ("approved", "approved_as_noted")
 Record = dict[str, Any]
+FIGURES = ("contract value", "billed", "retainage held", "paid", "committed", "billed by subcontractors",
+           "retainage payable")
+PROCORE_ENTITIES = ("projects", "prime_contracts", "payment_applications", "prime_contract_payments",
+                    "work_order_contracts", "purchase_order_contracts", "requisitions")
+QBO_ENTITIES = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill")
 
 
 def _d(value: Any) -> Decimal:
@@ -42,7 +47,6 @@ def _d(value: Any) -> Decimal:
 
 
 def _cents(value: Decimal) -> Decimal:
-    from decimal import ROUND_HALF_UP
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -159,6 +163,10 @@ def _ref(detail: Mapping[str, Any], name: str) -> str | None:
     return str(ref["value"]) if isinstance(ref, Mapping) and ref.get("value") is not None else None
 
 
+def _total(doc: Mapping[str, Any]) -> Decimal:
+    return _d(doc.get("TotalAmt"))
+
+
 def _inclusive(doc: Mapping[str, Any]) -> bool:
     return doc.get("GlobalTaxCalculation") == "TaxInclusive"
 
@@ -186,6 +194,8 @@ class _Reconciler:
         self.retention_account = str(params.get("retention_payable_account") or "")
         self.strip_tax = params.get("strip_payment_tax", True) not in (False, "false", "no", 0)
         self.tax_percent = _d(params.get("payment_tax_percent") or "0")
+        self.procore_records: dict[str, list[Record]] = {}
+        self.qbo_records: dict[str, list[Record]] = {}
 
     def procore_side(self, project_id: str) -> dict[str, Decimal]:
         p = self.procore_records
@@ -298,15 +308,6 @@ class _Reconciler:
         return Reconciliation(projects, self.documents())
 
 
-def _total(doc: Mapping[str, Any]) -> Decimal:
-    return _d(doc.get("TotalAmt"))
-
-
-FIGURES = ("contract value", "billed", "retainage held", "paid", "committed", "billed by subcontractors",
-           "retainage payable")
-PROCORE_ENTITIES = ("projects", "prime_contracts", "payment_applications", "prime_contract_payments",
-                    "work_order_contracts", "purchase_order_contracts", "requisitions")
-QBO_ENTITIES = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill")
 
 
 def reconcile(procore: Connector, qbo: Connector, state: SQLiteState,
