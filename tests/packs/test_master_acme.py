@@ -16,21 +16,23 @@ from click.testing import CliRunner
 
 from engine.testing import check_expectations, layers_for, ruleset_for, run_case
 from sandbox.pair import SandboxPair, sandbox_pair
+from sandbox.procore.resources import RESOURCES
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = ROOT / "examples" / "acme"
 TESTS = ACME / "rules" / "wbs_to_items.test.yaml"
+TEST_FILES = sorted((ACME / "rules").glob("*.test.yaml"))
 
 
-def acme_cases() -> list[dict[str, Any]]:
-    return yaml.safe_load(TESTS.read_text())["cases"]
+def acme_cases() -> list[tuple[Path, dict[str, Any]]]:
+    return [(f, case) for f in TEST_FILES for case in yaml.safe_load(f.read_text())["cases"]]
 
 
-@pytest.mark.parametrize("case", acme_cases(), ids=lambda c: c["name"])
-def test_acme_rule_tests_pass_against_both_layers(case: dict[str, Any]) -> None:
-    doc = yaml.safe_load(TESTS.read_text())
-    ruleset = ruleset_for(TESTS)
-    decision = run_case(ruleset, doc, case, TESTS.parent)
+@pytest.mark.parametrize(("test_file", "case"), acme_cases(), ids=lambda v: v["name"] if isinstance(v, dict) else v.name)
+def test_acme_rule_tests_pass_against_both_layers(test_file: Path, case: dict[str, Any]) -> None:
+    doc = yaml.safe_load(test_file.read_text())
+    ruleset = ruleset_for(test_file)
+    decision = run_case(ruleset, doc, case, test_file.parent)
     expect = {k: v for k, v in case["expect"].items() if k != "snapshot"}
     assert check_expectations(decision, expect) == []
 
@@ -48,6 +50,19 @@ def acme(tmp_path: Path) -> Iterator[SandboxPair]:
     params = yaml.safe_load((ROOT / "rules" / "master" / "_sandbox_params.yaml").read_text())
     with sandbox_pair(tmp_path / "acme", packs=["joist:master", str(ACME / "rules")], params=params) as pair:
         yield pair
+
+
+def test_acme_s_custom_field_reaches_the_qbo_job(acme: SandboxPair) -> None:
+    procore = acme.session.connectors({"procore"})["procore"]
+    riverside = next(p for page in procore.read("projects") for p in page.records if p["project_number"] == "2024-001")
+    box = acme.boxes["procore"]
+    box.store.update(RESOURCES["projects"], box.store.get("projects", riverside["id"]),
+                     {"custom_fields": {"contract_type": {"value": "Lump sum"}}})
+    assert acme.session.run("path:rules/master").totals()["error"] == 0
+    qbo = acme.session.connectors({"qbo"})["qbo"]
+    jobs = {c["DisplayName"]: c for page in qbo.read("Customer") for c in page.records}
+    assert jobs["2024-001 Riverside Medical Office"]["Notes"] == "Contract type: Lump sum"
+    assert jobs["2024-002 Maple Street Townhomes"]["Notes"] == "Contract type: not set"
 
 
 def test_acme_items_are_named_acme_s_way_end_to_end(acme: SandboxPair) -> None:
@@ -73,6 +88,10 @@ def test_explain_names_the_layer_of_each_field(acme: SandboxPair) -> None:
     assert layers["Name"] == acme_layer and layers["Sku"] == acme_layer and layers["PurchaseDesc"] == acme_layer
     assert layers["Description"] == "joist:master" and layers["Type"] == "joist:master"
     assert layers["ExpenseAccountRef.value"] == "joist:master"
+    project = next(p for page in procore.read("projects") for p in page.records if p["project_number"] == "2024-001")
+    fields = {f["field"]: f for f in explain(acme.session, "projects_to_customers", str(project["id"]))["fields"]}
+    assert fields["Notes"]["layer"] == acme_layer and fields["Notes"]["value"] == "Contract type: not set"
+    assert fields["DisplayName"]["layer"] == "joist:master" and fields["ParentRef.value"]["layer"] == "joist:master"
 
 
 def test_joist_explain_cli_shows_the_layers(tmp_path: Path) -> None:

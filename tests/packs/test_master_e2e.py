@@ -232,3 +232,23 @@ def test_a_vendor_made_inactive_on_either_side_is_inactive_on_the_other(synced: 
     synced.clear_logs()
     sync(synced)
     assert synced.writes("qbo") == [] and synced.writes("procore") == []
+
+
+def test_joist_sync_select_path_rules_master_through_the_cli(tmp_path: Path) -> None:
+    """The command a user types, against the sandboxes served on 127.0.0.1."""
+    from click.testing import CliRunner
+    from cli import main
+    with sandbox_pair(tmp_path / "cli", packs=["joist:master"], params=sandbox_params(), loopback=True) as served:
+        expected = seeded_counts(served)
+        served.session.close()
+        runner = CliRunner()
+        first = runner.invoke(main, ["--project", str(served.project_dir), "sync", "--select", SELECT],
+                              catch_exceptions=False)
+        assert first.exit_code == 0, first.output
+        served.clear_logs()
+        second = runner.invoke(main, ["--project", str(served.project_dir), "sync", "--select", SELECT],
+                               catch_exceptions=False)
+        assert second.exit_code == 0, second.output
+        assert served.writes("qbo") == [] and served.writes("procore") == []
+        session = served.reopen()
+        assert session.state.link_counts() == expected
