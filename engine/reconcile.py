@@ -109,6 +109,7 @@ class Reconciliation:
 
     projects: list[ProjectFigures]
     mismatches: list[DocumentMismatch]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -129,7 +130,8 @@ class Reconciliation:
                              for p in self.projects],
                 "mismatches": [{"link_set": m.link_set, "procore_id": m.procore_id, "qbo_id": m.qbo_id,
                                 "document": m.label, "procore": m.procore, "qbo": m.qbo,
-                                "difference": m.difference} for m in self.mismatches]}
+                                "difference": m.difference} for m in self.mismatches],
+                "warnings": list(self.warnings)}
 
 
 def _all(connector: Connector, entity: str) -> list[Record]:
@@ -305,7 +307,12 @@ class _Reconciler:
             name = " ".join(str(x) for x in (project.get("project_number"), project.get("name")) if x)
             projects.append(ProjectFigures(pid, name, customer,
                                            [Figure(n, _cents(mine[n]), _cents(theirs[n])) for n in FIGURES]))
-        return Reconciliation(projects, self.documents())
+        warnings = []
+        if not self.retainage_item:
+            warnings.append("param retainage_receivable_item is not set: retainage on invoices counts as billed")
+        if not self.retention_account:
+            warnings.append("param retention_payable_account is not set: retainage on bills counts as billed")
+        return Reconciliation(projects, self.documents(), warnings)
 
 
 
@@ -351,6 +358,8 @@ def render(report: Reconciliation, console: Any) -> None:
         console.print(f"[red]{m.label}[/] (link set {m.link_set}, procore {m.procore_id}): QBO total "
                       f"{_money(m.qbo)}, Procore {_money(m.procore)}, difference {_money(m.difference)}",
                       highlight=False)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
     console.print("[green]every total matches to the cent[/]" if report.ok
                   else "[red]totals differ: see above[/]")
 
