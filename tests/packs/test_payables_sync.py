@@ -75,7 +75,11 @@ def test_payables_figures_reconcile(synced_once: Any) -> None:
     assert figures["committed"] == (Decimal("663200.00"), Decimal("663200.00"))
     assert figures["billed by subcontractors"] == (Decimal("120000.00"), Decimal("120000.00"))
     assert figures["retainage payable"] == (Decimal("12000.00"), Decimal("12000.00"))
-    assert report.mismatches == []
+    assert report.mismatches == [] and report.warnings == []
+    unset = reconcile(conns["procore"], conns["qbo"], pair.session.state, {})
+    assert unset.warnings == ["param retainage_receivable_item is not set: retainage on invoices counts as billed",
+                              "param retention_payable_account is not set: retainage on bills counts as billed"]
+    assert unset.project(str(ids["project_id"])).figure("billed by subcontractors").qbo == Decimal("108000.00")
 
 
 
