@@ -451,8 +451,12 @@ _CONNECTION_DOCS: dict[str, list[tuple[str, str, str]]] = {
 
 
 def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)  # JSON is valid flow-style YAML: a list stays a list
     if isinstance(value, (int, float)) or hasattr(value, "as_tuple"):
         return str(value)
     return json.dumps(str(value))  # a JSON string is a valid double-quoted YAML scalar
