@@ -137,3 +137,15 @@ def test_an_error_in_a_match_template_fails_the_record_not_the_run() -> None:
     index = MatchIndex(None, "Department", ruleset.rules["projects_to_locations"].match)  # type: ignore[arg-type]
     with pytest.raises(JoistError):
         index.key_for({"source": {"name": "No number field"}, "params": {}}, Runtime())
+
+
+def test_joist_sandbox_up_writes_the_pack_s_list_params_as_lists(tmp_path: Path) -> None:
+    import yaml
+    from engine.project import load_project, write_sandbox_project
+    from sandbox.server import create
+    boxes = {n: create(n) for n in ("procore", "qbo")}
+    path = write_sandbox_project(tmp_path, {n: b.connection_info(f"http://127.0.0.1:{p}")
+                                            for (n, b), p in zip(boxes.items(), (8710, 8720))})
+    params = yaml.safe_load(path.read_text())["params"]
+    assert params["customer_company_ids"] == ["5000000026"] and params["customer_group_ids"] == ["1"]
+    assert load_project(path).params["customer_company_ids"] == ["5000000026"]
