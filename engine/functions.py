@@ -112,15 +112,17 @@ def _show(value: Any) -> str:
     return "null" if value is None else repr(value)
 
 
-@_register("ref", 2, 2, "The id of the linked record on the other side. A missing link defers the record "
-           "until the flow that makes the link has run; a null id gives null.",
-           "ref('vendors', source.vendor.id)  ->  '57'", "string")
-def fn_ref(rt: Runtime, link_set: Any, source_id: Any) -> str | None:
+@_register("ref", 2, 3, "The id of the linked record on the other side. A missing link defers the record "
+           "until the flow that makes the link has run, unless a third argument gives a fallback; a null id "
+           "gives null.", "ref('vendors', source.vendor.id)  ->  '57'", "string")
+def fn_ref(rt: Runtime, link_set: Any, source_id: Any, *fallback: Any) -> str | None:
     if source_id is None or source_id == "":
         return None
     key = source_id if source_id.__class__ is str else str(source_id)
     found = rt.links(link_set, key) if rt.links is not None else None
     if found is None:
+        if fallback:
+            return fallback[0]
         rt.missing.append((str(link_set), key))
     return found
 

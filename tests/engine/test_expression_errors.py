@@ -121,7 +121,7 @@ def test_r206_wrong_argument_count_shows_the_example(bench: RuleBench, expect_er
 def test_r206_in_jinja() -> None:
     with pytest.raises(Exception) as info:
         compile_jinja("{{ ref('vendors') }}", Location("f.yaml", 1, 1))
-    assert info.value.code == "R206" and "ref() takes 2 argument(s), got 1" in info.value.message
+    assert info.value.code == "R206" and "ref() takes 2 to 3 argument(s), got 1" in info.value.message
 
 
 def test_r207_ref_needs_a_literal_link_set(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -168,3 +168,13 @@ def test_r201_empty_expression(bench: RuleBench, expect_error: ErrorCheck, empty
     path = bench.vendor(('"source.name"', empty))
     err = bench.error()
     expect_error(err, "R201", path, 11, 16, hint="{const: ''}", message="an empty expression")
+
+
+def test_a_ref_with_a_fallback_never_defers() -> None:
+    from engine.expressions import compile_expression
+    from engine.functions import Runtime
+    expr = compile_expression("ref('wbs_items', source.item, '7')", Location("f.yaml", 1, 1))
+    rt = Runtime(links=lambda link_set, key: None)
+    assert expr({"source": {"item": 99}}, rt) == "7"
+    assert rt.missing == []
+    assert expr.refs == ["wbs_items"]
