@@ -41,8 +41,10 @@ def _attach(conn: Connector, entity: str, target_id: str, f: FileRef, content: b
         made = conn.upload(entity, target_id, f.filename, content, f.content_type,  # type: ignore[attr-defined]
                            idempotency_key=key)
         return str(made["Id"])
-    before = {str(a["id"]) for a in (conn.get(entity, target_id) or {}).get("attachments") or []}
-    after = conn.attach(entity, target_id, [(f.filename, content, f.content_type)])  # type: ignore[attr-defined]
+    current = conn.get(entity, target_id) or {}
+    before = {str(a["id"]) for a in current.get("attachments") or []}
+    scope = {"project_id": current["project_id"]} if current.get("project_id") else None
+    after = conn.attach(entity, target_id, [(f.filename, content, f.content_type)], scope=scope)  # type: ignore[attr-defined]
     new = [str(a["id"]) for a in after.get("attachments") or [] if str(a["id"]) not in before]
     return new[0] if new else key
 
@@ -61,3 +63,16 @@ def copy_files(state: SQLiteState, link_set: str, src: Connector, src_entity: st
                             origin=src.system, flow=flow))
         copied += 1
     return copied
+
+
+def link_sent_files(state: SQLiteState, link_set: str, src_system: str, tgt_system: str, files: list[FileRef],
+                    created: Mapping[str, Any], flow: str) -> None:
+    """Link files sent along with a create to the attachments the new record came back with (by name, in order)."""
+    waiting: dict[str, list[str]] = {}
+    for a in created.get("attachments") or []:
+        waiting.setdefault(a.get("filename") or a.get("name") or "", []).append(str(a["id"]))
+    for f in files:
+        ids = waiting.get(f.filename) or []
+        if ids:
+            state.put_link(Link(f"{link_set}.files", **{f"{src_system}_id": f.id, f"{tgt_system}_id": ids.pop(0)},
+                                origin=src_system, flow=flow))

@@ -50,9 +50,13 @@ class WriteSteps:
                                          target_system=self.tgt_side, target_entity=c.entity,
                                          payload_hash=content_hash(c.payload))
         crashpoint("after_intent")
+        files: list[Any] = []
         try:
             created = self.tgt.find_created(c.entity, c.key) if intent.attempts > 1 else None
-            created = created or self.tgt.create(c.entity, c.payload, idempotency_key=c.key)
+            if created is None:
+                files = self.files_for_create(c)
+                extra = {"attachments": [(f.filename, body, f.content_type) for f, body in files]} if files else {}
+                created = self.tgt.create(c.entity, c.payload, idempotency_key=c.key, **extra)
             crashpoint("after_write")
         except AuthError:
             raise
@@ -60,7 +64,18 @@ class WriteSteps:
             if not exc.retryable:
                 self.state.abandon_intent(c.key)
             return self.fail(c.source_id, exc)
+        if files:
+            from engine.attachments import link_sent_files
+            link_sent_files(self.state, self.rule.links, self.src.system, self.tgt.system, [f for f, _ in files],
+                            created, self.rule.flow)
         return self.created(c, created)
+
+    def files_for_create(self: "FlowRun", c: PendingCreate) -> list[Any]:
+        """Files that must go with the create itself: Procore freezes records once they carry an origin_id."""
+        if not (self.rule.attachments and self.tgt.system == "procore" and c.source is not None):
+            return []
+        from engine.attachments import files_of
+        return [(f, f.fetch()) for f in files_of(self.src, self.rule.source.entity, c.source)]
 
     def created(self: "FlowRun", c: PendingCreate, record: dict[str, Any]) -> Outcome:
         with self.state.transaction():

@@ -1,7 +1,8 @@
 """What the job-cost pack needs from the engine and does not get yet, as failing tests.
 
-Each test is a strict xfail: it shows the gap today and turns red (XPASS) the day the
-engine closes it, so the marker and the workaround in the pack get removed with the fix.
+A strict xfail shows a gap today and turns red (XPASS) the day the engine closes it, so
+the marker and the workaround in the pack get removed with the fix. Receipts on imported
+costs were one such gap: they now go with the create, and their test passes plainly.
 """
 from __future__ import annotations
 
@@ -19,10 +20,6 @@ attachments: true
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.attachments copies files after the create, but Procore freezes a direct cost that carries an "
-    "origin_id (Joist's create key), so the attach is refused (422); the files must go with the create "
-    "(ProcoreConnector.create(attachments=...)). The attach call also lacks the project scope."))
 def test_a_receipt_on_a_bank_feed_expense_reaches_the_imported_direct_cost(tmp_path: Path) -> None:
     layer = tmp_path / "files_on"
     layer.mkdir()
@@ -44,6 +41,9 @@ def test_a_receipt_on_a_bank_feed_expense_reaches_the_imported_direct_cost(tmp_p
         cost: dict[str, Any] = procore.get("direct_costs", link.procore_id, scope={"project_id": ids["project_id"]})
         assert [a["filename"] for a in cost["attachments"]] == ["card-slip.png"]
         assert len(_all(procore, "direct_costs")) == 5
+        pair.session.run("bank_feed_expenses_to_costs", full=True)  # the receipt is not sent twice
+        again = procore.get("direct_costs", link.procore_id, scope={"project_id": ids["project_id"]})
+        assert [a["filename"] for a in again["attachments"]] == ["card-slip.png"]
 
 
 @pytest.mark.xfail(strict=True, reason=(
