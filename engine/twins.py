@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from connectors.base import Connector
-from engine.expressions import Compiled
+from engine.expressions import RUNTIME_ERRORS, Compiled, EvaluationError
 from engine.functions import Runtime
 from engine.state_records import content_hash
 
@@ -73,8 +73,20 @@ class MatchIndex:
         return index
 
     def key_for(self, ctx: dict[str, Any], rt: Runtime) -> tuple[str, ...] | None:
-        """The match key of a source record (None when a match value is empty)."""
-        key = tuple(_norm(expr.evaluate(ctx, rt)) for expr in self.match.values())
+        """The match key of a source record (None when a match value is empty).
+
+        An expression that fails on this record is an `EvaluationError` (M404) for the
+        record, as it is in `fields`, not an exception that stops the run."""
+        values = []
+        for path, expr in self.match.items():
+            try:
+                values.append(_norm(expr.evaluate(ctx, rt)))
+            except RUNTIME_ERRORS as exc:
+                message = (str(exc).strip() or type(exc).__name__).replace("has no attribute", "has no field")
+                raise EvaluationError(f"match {path}: {expr.text!r} failed: {message}", location=expr.location,
+                                      hint="check the record's data, or guard the expression with coalesce()/default()"
+                                      ) from None
+        key = tuple(values)
         return key if all(key) else None
 
     def candidates(self, key: tuple[str, ...]) -> list[dict[str, Any]]:
