@@ -4,7 +4,7 @@
 - `match:` expressions can read lookup tables;
 - a link set made by a flow and its reverse flow: naming one of them in depends_on is enough;
 - `!source.x` in JMESPath is `(!source).x`: the pack writes `!(source.x)`;
-- (known gap) an error evaluating a `match:` template escapes as a Python exception.
+- an error evaluating a `match:` expression fails that record (M404), not the run.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import Location
+from engine.errors import JoistError, Location
 from engine.expressions import compile_expression
 from engine.functions import Runtime
 from engine.rules import load_rules
@@ -128,15 +128,13 @@ def test_a_match_key_can_come_from_a_lookup_table() -> None:
     assert [c["Id"] for c in index.candidates(key)] == ["23"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap: an error in a match: template is not turned into an M4xx "
-                                        "failure of the record; it stops the whole run with a Python exception")
 def test_an_error_in_a_match_template_fails_the_record_not_the_run() -> None:
-    from engine.errors import JoistError
     from engine.twins import MatchIndex
     ruleset = load_rules([("joist:master", [RULES / "master"])])
     index = MatchIndex(None, "Department", ruleset.rules["projects_to_locations"].match)  # type: ignore[arg-type]
-    with pytest.raises(JoistError):
+    with pytest.raises(JoistError) as caught:
         index.key_for({"source": {"name": "No number field"}, "params": {}}, Runtime())
+    assert caught.value.code == "M404" and "project_number" in caught.value.message
 
 
 def test_joist_sandbox_up_writes_the_pack_s_list_params_as_lists(tmp_path: Path) -> None:
