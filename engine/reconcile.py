@@ -370,8 +370,9 @@ def render(report: Reconciliation, console: Any) -> None:
 def reconcile_command(ctx: click.Context, as_json: bool) -> None:
     """Per project: contract value, billed, retainage held and paid in Procore and QBO, side by side.
 
-    Also committed, billed by subcontractors and retainage payable, and every linked
-    document whose QBO total differs from its Procore total. Exits with 1 when anything
+    Also committed, billed by subcontractors and retainage payable, every linked document
+    whose QBO total differs from its Procore total, and, when the project syncs job costs
+    (a flow tagged `costs`), job cost per project and cost code. Exits with 1 when anything
     differs, so a scheduled job can alert on it.
 
     \b
@@ -385,9 +386,22 @@ def reconcile_command(ctx: click.Context, as_json: bool) -> None:
     with Session.open(ctx.find_root().meta.get("joist.project")) as session:
         connectors = session.connectors({"procore", "qbo"})
         report = reconcile(connectors["procore"], connectors["qbo"], session.state, session_params(session))
+        costs = None
+        if any("costs" in rule.tags for rule in session.ruleset.rules.values()):
+            from engine.reconcile_costs import reconcile_session_costs
+            costs = reconcile_session_costs(session)
+    ok = report.ok and (costs is None or costs.ok)
     if as_json:
-        click.echo(jsonio.dumps(report.to_dict(), indent=2))
+        doc = report.to_dict()
+        if costs is not None:
+            doc["costs"] = costs.to_dict()
+        doc["ok"] = ok
+        click.echo(jsonio.dumps(doc, indent=2))
     else:
         from rich.console import Console
-        render(report, Console(width=None if sys.stdout.isatty() else 160))
-    ctx.exit(0 if report.ok else 1)
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        render(report, console)
+        if costs is not None:
+            from engine.reconcile_costs import render_costs
+            render_costs(costs, console)
+    ctx.exit(0 if ok else 1)
