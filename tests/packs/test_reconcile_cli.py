@@ -1,6 +1,7 @@
-"""`joist reconcile`, the command users run: against sandboxes served on 127.0.0.1, after
-`joist sync`, it prints every project's figures side by side and exits 1 while anything
-differs, 0 once every total matches to the cent."""
+"""`joist reconcile`, the command users run: against sandboxes served on 127.0.0.1 and the
+project `joist sandbox up --project` writes (every shipped pack, their sandbox params),
+after `joist sync`, it prints every project's figures side by side and exits 1 while
+anything differs, 0 once every total matches to the cent."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -13,7 +14,7 @@ from cli import main
 from engine import jsonio
 from sandbox.pair import sandbox_pair
 
-from .test_receivables_support import PACKS, prepare, records
+from .test_receivables_support import prepare, records
 
 
 def _reconcile(project: Path, *args: str) -> Any:
@@ -21,7 +22,7 @@ def _reconcile(project: Path, *args: str) -> Any:
 
 
 def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -> None:
-    with sandbox_pair(tmp_path / "project", packs=PACKS, loopback=True) as pair:
+    with sandbox_pair(tmp_path / "project", loopback=True) as pair:
         prepare(pair)
         sync = CliRunner().invoke(main, ["--project", str(pair.project_dir), "sync"])
         assert sync.exit_code == 0, sync.output
@@ -49,6 +50,7 @@ def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -
         after = _reconcile(pair.project_dir)
         assert after.exit_code == 0, after.output
         assert "every total matches to the cent" in after.output
+        assert "job cost matches to the cent" in after.output  # the costs pack's section
         for figure, amount in (("contract value", "905,000.00"), ("billed", "230,000.00"),
                                ("retainage held", "23,000.00"), ("paid", "207,000.00")):
             row = next(line for line in after.output.splitlines() if f" {figure} " in f" {line} ")
