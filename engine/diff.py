@@ -8,7 +8,7 @@ system adds on its own (`ignore_item`: QBO's subtotal line, say).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
@@ -34,6 +34,7 @@ class Decision:
     changes: list[Change] | None = None
     reason: str | None = None
     result: MapResult | None = None
+    groups: list[str] = field(default_factory=list)   # a split source record's group keys (rule tests)
 
 
 def _as_number(value: Any) -> Decimal | None:

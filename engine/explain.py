@@ -37,7 +37,11 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
     rule = session.ruleset[flow]
     conns = session.connectors({rule.source.system, rule.target.system})
     src, tgt = conns[rule.source.system], conns[rule.target.system]
-    record = src.get(rule.source.entity, source_id)
+    from engine.split import groups, parent_id
+    record = src.get(rule.source.entity, parent_id(rule, source_id))
+    if record is not None and rule.source.split is not None:
+        record = dict(groups(rule, record, parent_id(rule, source_id), lookups=session.ruleset.lookups,
+                             params=session.project.params)).get(source_id)
     if record is None:
         raise RecordNotFound(f"{rule.source.system} has no {rule.source.entity} {source_id}",
                              hint=f"check the id; `joist ls --select {flow}` shows what the flow reads")

@@ -53,10 +53,25 @@ _ONE_SPELLING = ("write each field once, dotted (A.B:) or nested (A: {B: ...}); 
                  "an override layer must use the spelling of the layer it overrides")
 
 
+class BadSplit(JoistError):
+    """`source.split.each` must name a list in the source record by a plain path."""
+
+    code = "R118"
+
+
 class ConflictingField(JoistError):
     """The same target field is set twice (e.g. `A.B` and `A: {B: ...}`)."""
 
     code = "R114"
+
+
+@dataclass(frozen=True)
+class Split:
+    """`source.split`: one source record per group of the list at `path`."""
+
+    each: Compiled
+    key: Compiled
+    path: tuple[str, ...]
 
 
 @dataclass
@@ -65,6 +80,7 @@ class Endpoint:
     entity: str
     where: Compiled | None = None
     entity_when: dict[str, Compiled] = field(default_factory=dict)
+    split: Split | None = None
 
 
 @dataclass
@@ -333,6 +349,23 @@ class _Compiler:
         fields = self.fields(value["fields"], steps + ("fields",), inner_roots, inner_shapes, target_shape)
         return ItemNode(fields, each, when, self.origin(*steps))
 
+    def split(self, spec: Any, shapes: dict[str, Any]) -> Split | None:
+        if not spec:
+            return None
+        each = self.expr(spec["each"], ("source", "split", "each"), ("source", "params"), shapes)
+        if each is None:
+            return None
+        reads = each.reads
+        if each.kind != "jmespath" or len(reads) != 1 or reads[0][0] != "source" or not reads[0][1] \
+                or "[]" in reads[0][1] or each.text.strip() != "source." + ".".join(reads[0][1]):
+            self.errors.append(BadSplit(f"split.each must be a path to a list in the source, not {each.text!r}",
+                                        location=each.location, path=self.path("source", "split", "each"),
+                                        hint="for example: each: source.Line"))
+            return None
+        inner = dict(shapes, item=self._item_shape(each, shapes), parent=shapes.get("source"))
+        key = self.expr(spec["key"], ("source", "split", "key"), ("source", "item", "params"), inner)
+        return Split(each, key, tuple(reads[0][1])) if key is not None else None
+
     @staticmethod
     def _item_shape(each: Compiled | None, shapes: dict[str, Any]) -> Any:
         if each is None or len(each.reads) != 1 or each.kind != "jmespath":
@@ -367,6 +400,7 @@ class _Compiler:
         where = None
         if "where" in doc["source"]:
             where = self.expr(doc["source"]["where"], ("source", "where"), ("source", "params"), shapes)
+        split = self.split(doc["source"].get("split"), shapes)
         entity_when: dict[str, Compiled] = {}
         for name, text in (doc["target"].get("entity_when") or {}).items():
             try:
@@ -412,7 +446,7 @@ class _Compiler:
         files = sorted({loc.file for loc in (doc.location, *doc.value_locations.values()) if loc.file})
         return Rule(
             flow=self.flow, direction=direction, description=str(doc.get("description", "")),
-            source=Endpoint(doc["source"]["system"], doc["source"]["entity"], where),
+            source=Endpoint(doc["source"]["system"], doc["source"]["entity"], where, split=split),
             target=Endpoint(doc["target"]["system"], doc["target"]["entity"], entity_when=entity_when),
             fields=fields, file=doc.location.file or "", layer=self.layer_of.get(doc.location.file or "", ""),
             links=str(doc.get("links") or self.flow), depends_on=list(doc.get("depends_on") or []),

@@ -34,6 +34,7 @@ from engine.report import FlowReport, Outcome, RunReport
 from engine.rules import Rule, RuleSet
 from engine.state import SQLiteState
 from engine.state_records import Link, intent_key
+from engine.split import NO_GROUP, SEPARATOR, groups, parent_id
 from engine.writes import PendingCreate, WriteSteps
 from engine.twins import MatchIndex, is_deleted, is_system_line, record_hash, sparse_payload
 
@@ -298,16 +299,19 @@ class FlowRun(WriteSteps):
             for page in self.src.read(rule.source.entity, since=since):
                 for record in page.records:
                     self.report.reads += 1
-                    sid = self.src.record_id(rule.source.entity, record)
-                    if sid in done:
-                        continue
-                    done.add(sid)
-                    self.process(record, sid, force=sid in retry)
+                    parts = self.parts(record)
+                    if not parts:
+                        self.out(self.src.record_id(rule.source.entity, record), "skip", reason=NO_GROUP)
+                    for sid, part in parts:
+                        if sid in done:
+                            continue
+                        done.add(sid)
+                        self.process(part, sid, force=sid in retry)
                 cursor = page.cursor or cursor
                 crashpoint("after_read")
                 self.flush()
         for sid in sorted((retry if only is None else only) - done):
-            record = self.src.get(rule.source.entity, sid)
+            record = self.fetch(sid)
             done.add(sid)
             if record is None:
                 if not dry:
@@ -319,6 +323,25 @@ class FlowRun(WriteSteps):
         if only is None and not dry and cursor:
             state.set_cursor(self.src_side, cursor_name, cursor)
         return self.report
+
+    def parts(self, record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The record as the flow sees it: itself, or one record per group (`source.split`)."""
+        sid = self.src.record_id(self.rule.source.entity, record)
+        if is_deleted(self.src_side, record) or self.rule.source.split is None:
+            if self.rule.source.split is not None:  # a deleted record takes all its groups with it
+                prefix = sid + SEPARATOR
+                column = f"{self.src_side}_id"
+                return [(getattr(l, column), record) for l in self.state.links(self.rule.links)
+                        if str(getattr(l, column) or "").startswith(prefix)]
+            return [(sid, record)]
+        return list(groups(self.rule, record, sid, lookups=self.sync.ruleset.lookups, params=self.mapper.params))
+
+    def fetch(self, sid: str) -> dict[str, Any] | None:
+        """One source record (or group) by the id the flow knows it by."""
+        record = self.src.get(self.rule.source.entity, parent_id(self.rule, sid))
+        if record is None or self.rule.source.split is None:
+            return record
+        return dict(self.parts(record)).get(sid)
 
     def rerun_deferred(self) -> None:
         """Deferred records once more, now that the rest of the run has made its links."""

@@ -103,12 +103,38 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
     links = _merge_links(doc.get("links"), case.get("links"))
     twin = case.get("target")
     mapper = Mapper(rule, params, lookups)
+    group_keys: list[str] = []
+    if rule.source.split is not None:
+        from engine.split import NO_GROUP, SEPARATOR, groups
+        rid = str(record.get(rule.source_entity.id_field, "record"))
+        parts = list(groups(rule, record, rid, lookups=lookups, params=mapper.params))
+        keys = [gid.split(SEPARATOR, 1)[1] if SEPARATOR in gid else _only_key(rule, p, lookups, mapper.params)
+                for gid, p in parts]
+        group_keys = keys
+        wanted = case.get("group")
+        chosen = [p for key, (_, p) in zip(keys, parts) if wanted is None or key == str(wanted)]
+        if not parts:
+            return Decision("skip", reason=NO_GROUP)
+        if not chosen:
+            raise RuleTestError(f"the input has no group {wanted!r}", hint=f"its groups: {', '.join(group_keys)}")
+        record = chosen[0]
     result = mapper.map(record, links=lambda link_set, key: links.get(link_set, {}).get(key), target=twin)
     locked = False
     if rule.lock_when is not None and twin is not None:
         from engine.functions import Runtime
         locked = truthy(rule.lock_when.evaluate(mapper.context(record, twin), Runtime()))
-    return decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None)
+    decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None)
+    decision.groups = group_keys
+    return decision
+
+
+def _only_key(rule: Any, part: Mapping[str, Any], lookups: Any, params: Any) -> str:
+    """The group key of a record that splits into one group (its id carries no key)."""
+    from engine.functions import Runtime
+    split = rule.source.split
+    item = (split.each.evaluate({"source": part, "params": params}, Runtime(lookups=lookups)) or [None])[0]
+    key = split.key.evaluate({"source": part, "params": params, "item": item, "index": 0}, Runtime(lookups=lookups))
+    return "" if key is None else str(key)
 
 
 def _contains(expected: Any, actual: Any, path: str, out: list[Mismatch]) -> None:
@@ -187,6 +213,8 @@ def check_expectations(decision: Decision, expect: Mapping[str, Any]) -> list[Mi
         code = result.error.code if result and result.error else None
         if code != expect["error_code"]:
             out.append(Mismatch("error_code", expect["error_code"], code))
+    if "groups" in expect and list(expect["groups"]) != decision.groups:
+        out.append(Mismatch("groups", list(expect["groups"]), decision.groups))
     if "reason" in expect and expect["reason"] not in (decision.reason or ""):
         out.append(Mismatch("reason", f"... {expect['reason']} ...", decision.reason))
     return out

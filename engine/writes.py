@@ -187,7 +187,7 @@ class WriteSteps:
             members.sort(key=lambda i: i.batch_index or 0)
             queue, bids = [], []
             for intent in members:
-                record = self.src.get(self.rule.source.entity, intent.source_id)
+                record = self.fetch(intent.source_id)
                 handled.add(intent.source_id)
                 if record is None:
                     self.state.abandon_intent(intent.key)
@@ -203,7 +203,7 @@ class WriteSteps:
         for intent in pending:
             if intent.batch_key or intent.source_id in handled:
                 continue
-            record = self.src.get(self.rule.source.entity, intent.source_id)
+            record = self.fetch(intent.source_id)
             handled.add(intent.source_id)
             if record is None:
                 self.state.abandon_intent(intent.key)

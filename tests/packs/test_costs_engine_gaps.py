@@ -1,8 +1,7 @@
-"""What the job-cost pack needs from the engine and does not get yet, as failing tests.
+"""What the job-cost pack needed from the engine: receipts on imported costs, one cost per project.
 
-A strict xfail shows a gap today and turns red (XPASS) the day the engine closes it, so
-the marker and the workaround in the pack get removed with the fix. Receipts on imported
-costs were one such gap: they now go with the create, and their test passes plainly.
+Both were gaps when the pack was written (shown then as strict xfails): receipts now go
+with the create, and `source.split` makes one direct cost per project of an expense.
 """
 from __future__ import annotations
 
@@ -46,11 +45,6 @@ def test_a_receipt_on_a_bank_feed_expense_reaches_the_imported_direct_cost(tmp_p
         assert [a["filename"] for a in again["attachments"]] == ["card-slip.png"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the engine maps one source record to one target record, and a Procore direct cost belongs to one project; "
-    "one direct cost per project of a QBO expense needs a record split in the engine (say a `split:` source key "
-    "grouping lines, each group its own source record `<id>:<group>`). Until then such an expense is skipped "
-    "with the reason and shows in the costs reconciliation as a difference."))
 def test_an_expense_over_two_projects_becomes_one_direct_cost_per_project(tmp_path: Path) -> None:
     packs = [str(RULES / "master"), str(RULES / "costs")]
     for pair, ids in open_pair(tmp_path / "project", packs):
