@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.pair import sandbox_pair
 
-from .test_receivables_support import MINE, PACKS, prepare, records, set_params, synced, synced_once  # noqa: F401
+from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced, synced_once  # noqa: F401
 
 
 def _qbo(pair: Any, entity: str) -> dict[str, dict[str, Any]]:
@@ -56,14 +56,14 @@ def test_direct_costs_become_bills_and_a_negative_one_a_vendor_credit(synced: An
         "line_items": [{"wbs_code_id": line["wbs_code"]["id"], "description": "Lift returned early",
                         "amount": Decimal("-400.00"), "quantity": Decimal("1"), "unit_cost": Decimal("-400.00")}]},
         idempotency_key="test-credit")
-    report = pair.reopen().run("tag:payables")
+    report = reopen(pair).run("tag:payables")
     created = [o for f in report.flows if f.flow == "invoice_direct_costs_to_bills" for o in f.outcomes
                if o.action == "create"]
     assert [o.entity for o in created] == ["VendorCredit"]
     credit = _qbo(pair, "VendorCredit")["AE-5521-CR"]
     assert credit["TotalAmt"] == Decimal("400.00")
     pair.clear_logs()
-    pair.reopen().run(MINE)
+    reopen(pair).run(MINE)
     assert pair.writes("qbo") == [] and pair.writes("procore") == []
 
 
@@ -101,7 +101,7 @@ def test_a_subcontractor_invoice_pdf_travels_to_the_bill_once(tmp_path: Path) ->
         assert [f["FileName"] for f in files] == ["SUMC-1001.pdf"]
         assert qbo.download(str(files[0]["Id"])) == b"%PDF-1.4 SUMC-1001.pdf"
         pair.clear_logs()
-        pair.reopen().run(MINE)
+        reopen(pair).run(MINE)
         qbo = pair.session.connectors({"qbo"})["qbo"]
         assert len(qbo.attachments("Bill", bill["Id"])) == 1 and pair.writes("qbo") == []
 
@@ -111,7 +111,7 @@ def test_a_subcontractor_invoice_pdf_travels_to_the_bill_once(tmp_path: Path) ->
 def test_a_pdf_added_after_the_bill_was_made_follows_it(synced_once: Any) -> None:
     pair, ids = synced_once  # the last user of the module's shared sync: it may add a file
     _attach_pdf(pair, ids, "SUMC-1001-lien-waiver.pdf")
-    pair.reopen().run("tag:payables")
+    reopen(pair).run("tag:payables")
     qbo = pair.session.connectors({"qbo"})["qbo"]
     bill = _qbo(pair, "Bill")["SUMC-1001"]
     assert [f["FileName"] for f in qbo.attachments("Bill", bill["Id"])] == ["SUMC-1001-lien-waiver.pdf"]
@@ -131,7 +131,7 @@ def test_a_bill_entered_in_qbo_against_a_purchase_order_comes_back_as_a_requisit
                                       "CustomerRef": line["ItemBasedExpenseLineDetail"]["CustomerRef"]},
                                   "LinkedTxn": [{"TxnId": po["Id"], "TxnType": "PurchaseOrder", "TxnLineId": line["Id"]}]}]},
                idempotency_key="test-bill-against-po")
-    report = pair.reopen().run("tag:payables")
+    report = reopen(pair).run("tag:payables")
     outcomes = [o for f in report.flows if f.flow == "bills_to_requisitions" for o in f.outcomes]
     assert [o.action for o in outcomes if o.action != "skip"] == ["create"]
     # the bills Joist wrote from Procore are not sent back
@@ -144,5 +144,5 @@ def test_a_bill_entered_in_qbo_against_a_purchase_order_comes_back_as_a_requisit
     assert (req["commitment_id"], req["status"]) == (lumber["id"], "under_review")
     assert req["items"][0]["work_completed_this_period"] == Decimal("9100.00")
     pair.clear_logs()
-    pair.reopen().run("tag:payables")
+    reopen(pair).run("tag:payables")
     assert pair.writes("qbo") == [] and pair.writes("procore") == []

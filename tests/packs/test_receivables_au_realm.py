@@ -14,7 +14,7 @@ from engine.reconcile import reconcile, session_params
 from sandbox.pair import SandboxPair, sandbox_pair
 from sandbox.qbo.app import AU_REALM
 
-from .test_receivables_support import MINE, PACKS, prepare, records, set_params
+from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params
 
 
 def _use_au_realm(pair: SandboxPair) -> None:
@@ -29,7 +29,7 @@ def _use_au_realm(pair: SandboxPair) -> None:
     doc.update(packs=kept["packs"], params=kept.get("params") or {})
     header = "".join(line + "\n" for line in text.splitlines()[:2] if line.startswith("#"))
     path.write_text(header + yaml.safe_dump(doc, sort_keys=False))
-    pair.reopen()
+    reopen(pair)
 
 
 def test_au_realm_gst_inclusive_claims_reconcile_to_the_cent(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_au_realm_gst_inclusive_claims_reconcile_to_the_cent(tmp_path: Path) -> 
                                "Line": [{"Amount": Decimal("207000.00"),
                                          "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]},
                    idempotency_key="au-payment")
-        pair.reopen().run(MINE)
+        reopen(pair).run(MINE)
         conns = pair.session.connectors({"procore", "qbo"})
         result = reconcile(conns["procore"], conns["qbo"], pair.session.state, session_params(pair.session))
         assert result.ok, result.to_dict()

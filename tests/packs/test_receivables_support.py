@@ -25,18 +25,34 @@ def records(connector: Any, entity: str) -> list[dict[str, Any]]:
     return [r for page in connector.read(entity) for r in page.records]
 
 
+def reopen(pair: SandboxPair) -> Any:
+    """A fresh session (as the next `joist` command) whose connectors pace themselves on the
+    sandboxes' movable clocks: client-side rate limiting advances the clock, never sleeps."""
+    from engine.connections import open_connector
+    from sandbox.transport import InProcessTransport
+    session = pair.reopen()
+    if pair.servers:  # served on 127.0.0.1: the connectors keep real time
+        return session
+    for system, box in pair.boxes.items():
+        clock = box.control.clock
+        session._connectors[system] = open_connector(
+            session.project, system, transport=session.transports.get(system) or InProcessTransport(box.app),
+            sleep=clock.advance, now=clock.monotonic, wall=clock.now)
+    return session
+
+
 def set_params(pair: SandboxPair, **params: Any) -> Any:
     """Write params into the project's joist.yaml and reopen the session on it."""
     path = pair.project_dir / "joist.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["params"] = {**(doc.get("params") or {}), **params}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return pair.reopen()
+    return reopen(pair)
 
 
 def prepare(pair: SandboxPair) -> dict[str, Any]:
     """What the seeds lack for these packs, made through the APIs; returns the ids used."""
-    conns = pair.session.connectors({"procore", "qbo"})
+    conns = reopen(pair).connectors({"procore", "qbo"})
     qbo, procore = conns["qbo"], conns["procore"]
     accounts = {a["Name"]: a["Id"] for a in records(qbo, "Account")}
     # The QBO seed has a Retainage Receivable account but no item posting to it.

@@ -13,7 +13,7 @@ from engine.reconcile import reconcile, session_params
 
 from sandbox.pair import sandbox_pair
 
-from .test_receivables_support import MINE, PACKS, prepare, records, set_params, synced, synced_once  # noqa: F401
+from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced, synced_once  # noqa: F401
 
 RECEIVABLES = "tag:receivables"
 
@@ -70,7 +70,7 @@ def test_first_sync_writes_estimate_and_invoice_to_the_cent(synced_once: Any) ->
 def test_resync_writes_nothing(synced_once: Any) -> None:
     pair, _ = synced_once
     pair.clear_logs()
-    report = pair.reopen().run(MINE)
+    report = reopen(pair).run(MINE)
     assert pair.writes("qbo") == [] and pair.writes("procore") == []
     assert report.totals().get("create", 0) == 0 and report.totals().get("update", 0) == 0
 
@@ -83,21 +83,21 @@ def test_payments_in_qbo_reach_procore_and_everything_reconciles(synced: Any) ->
     procore = pair.session.connectors({"procore"})["procore"]
     keyed = records(procore, "prime_contract_payments")
     _pay(pair, _invoice(pair, "NSDC-2024-01"), "207000.00", "2024-04-20", "100452")
-    report = pair.reopen().run(RECEIVABLES)
+    report = reopen(pair).run(RECEIVABLES)
     # the hand-keyed Procore payment (same day, same amount) is that payment: linked, not doubled
     [outcome] = _outcomes(report, "owner_payments_to_contract_payments")
     assert outcome.target_id == str(keyed[0]["id"]) and outcome.action in ("adopt", "update")
     assert len(records(pair.session.connectors({"procore"})["procore"], "prime_contract_payments")) == 1
 
     _second_application(pair, ids)
-    pair.reopen().run(RECEIVABLES)
+    reopen(pair).run(RECEIVABLES)
     second = _invoice(pair, "NSDC-2024-02")
     assert second["TotalAmt"] == Decimal("42000.00")  # 40000 + 5000 stored - 4000 held + 1000 released
     # several payments on one invoice, each its own Procore payment, within one sync
     _pay(pair, second, "30000.00", "2024-05-20", "chk-100501")
     _pay(pair, second, "12000.00", "2024-05-28", "chk-100533")
     pair.clear_logs()
-    report = pair.reopen().run(RECEIVABLES)  # one sync
+    report = reopen(pair).run(RECEIVABLES)  # one sync
     created = [o for o in _outcomes(report, "owner_payments_to_contract_payments") if o.action == "create"]
     assert len(created) == 2
     procore = pair.session.connectors({"procore"})["procore"]
@@ -112,7 +112,7 @@ def test_payments_in_qbo_reach_procore_and_everything_reconciles(synced: Any) ->
     assert figures["retainage held"] == (Decimal("26000.00"), Decimal("26000.00"))
     assert figures["paid"] == (Decimal("249000.00"), Decimal("249000.00"))
     pair.clear_logs()
-    pair.reopen().run(MINE)
+    reopen(pair).run(MINE)
     assert pair.writes("qbo") == [] and pair.writes("procore") == []
 
 
@@ -120,16 +120,16 @@ def test_editing_a_paid_invoice_in_procore_is_refused_by_the_lock(synced: Any) -
     pair, _ = synced
     invoice = _invoice(pair, "NSDC-2024-01")
     _pay(pair, invoice, "100000.00", "2024-04-20", "chk-partial")
-    pair.reopen().run(RECEIVABLES)
+    reopen(pair).run(RECEIVABLES)
     procore = pair.session.connectors({"procore"})["procore"]
     app = records(procore, "payment_applications")[0]
     procore.update("payment_applications", str(app["id"]), {"items": [{"work_completed_this_period": "31000.00"}]},
                    scope={"project_id": app["project_id"]})
-    plan = pair.reopen().run(RECEIVABLES, dry_run=True)
+    plan = reopen(pair).run(RECEIVABLES, dry_run=True)
     locked = [o for o in _outcomes(plan, "owner_invoices_to_invoices") if o.action == "lock"]
     assert len(locked) == 1 and "lock_when is true" in (locked[0].reason or "")
     pair.clear_logs()
-    report = pair.reopen().run(RECEIVABLES)
+    report = reopen(pair).run(RECEIVABLES)
     assert [o.action for o in _outcomes(report, "owner_invoices_to_invoices")] == ["lock"]
     assert pair.writes("qbo") == []
     assert _invoice(pair, "NSDC-2024-01")["TotalAmt"] == Decimal("207000.00")
