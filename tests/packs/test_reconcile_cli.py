@@ -61,3 +61,12 @@ def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -
         again = CliRunner().invoke(main, ["--project", str(pair.project_dir), "sync"])
         assert again.exit_code == 0, again.output
         assert pair.writes("qbo") == [] and pair.writes("procore") == []
+
+        # the invoice is paid: an edit in Procore is refused by the lock, and `joist plan` says so
+        procore = pair.reopen().connectors({"procore"})["procore"]
+        app = records(procore, "payment_applications")[0]
+        procore.update("payment_applications", str(app["id"]), {"items": [{"work_completed_this_period": "31000.00"}]},
+                       scope={"project_id": app["project_id"]})
+        plan = CliRunner().invoke(main, ["--project", str(pair.project_dir), "plan", "--select", "tag:receivables"])
+        assert plan.exit_code == 0, plan.output
+        assert "locked" in plan.output and "target.Balance < target.TotalAmt" in plan.output, plan.output
