@@ -183,7 +183,7 @@ def main() -> None:
             with big.open("w") as fh:
                 for rec in requisitions(args.rss_records, seed=11):
                     fh.write(jsonio.dumps(rec) + "\n")
-            cmd = joist[:4] + [str(big), "-o", os.devnull] + joist[6:]
+            cmd = joist[:4] + [str(big), "-o", os.devnull] + joist[7:]
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             big_s, _ = timed(lambda: subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL))
             peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -61,6 +61,12 @@ class NonLiteralRef(JoistError):
     code = "R207"
 
 
+class LooseNegation(JoistError):
+    """`!source.a` in JMESPath negates `source` and then reads `.a` of the result (always null)."""
+
+    code = "R208"
+
+
 class EvaluationError(JoistError):
     """An expression failed on a record. Names the flow, record, field and expression."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
@@ -35,13 +35,16 @@ class UnknownLookupTable(JoistError):
     code = "M403"
 
 
-@dataclass
 class Runtime:
-    """What functions may consult while one record is mapped."""
+    """What functions may consult while one record is mapped (one is made per record)."""
 
-    links: LinkResolver | None = None
-    lookups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    missing: list[tuple[str, str]] = field(default_factory=list)
+    __slots__ = ("links", "lookups", "missing")
+
+    def __init__(self, links: LinkResolver | None = None, lookups: Mapping[str, Mapping[str, Any]] | None = None,
+                 missing: list[tuple[str, str]] | None = None) -> None:
+        self.links = links
+        self.lookups = lookups if lookups is not None else {}
+        self.missing = missing if missing is not None else []
 
 
 _current = threading.local()

@@ -20,7 +20,7 @@ import jmespath.visitor
 
 from engine.errors import Location
 from engine.functions import CATALOGUE, Runtime, current_runtime, set_runtime
-from engine.compiled import CONTEXT_NAMES, Compiled, Evaluator, JMESPathSyntaxError, NonLiteralRef, check_call, check_names, offset_location
+from engine.compiled import CONTEXT_NAMES, Compiled, Evaluator, JMESPathSyntaxError, LooseNegation, NonLiteralRef, check_call, check_names, offset_location
 
 def _jmespath_functions() -> jmespath.functions.Functions:
     methods: dict[str, Any] = {}
@@ -326,6 +326,20 @@ def _functions_called(ast: dict[str, Any]) -> list[dict[str, Any]]:
     return calls
 
 
+def _check_negations(ast: dict[str, Any], text: str, location: Location) -> None:
+    """`!a.b` parses as `(!a).b`: null whatever `a.b` holds. Never what a rule means."""
+    if ast["type"] == "subexpression" and ast["children"] and ast["children"][0]["type"] == "not_expression":
+        inner = ast["children"][0]["children"][0]
+        name = inner.get("value") if inner["type"] == "field" else None
+        rest = ".".join(c.get("value", "?") for c in ast["children"][1:] if c["type"] == "field")
+        shown = f"{name}.{rest}" if name and rest else "the path"
+        raise LooseNegation(f"'!' applies to {name or 'the first step'} alone here, so the result is always null",
+                            location=location, hint=f"write !({shown})")
+    for child in ast.get("children", []):
+        if isinstance(child, dict):
+            _check_negations(child, text, location)
+
+
 def compile_jmespath(text: str, location: Location, style: str | None = None,
                      allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
     """Compile a JMESPath expression, checking names, functions and ref() link sets."""
@@ -346,6 +360,7 @@ def compile_jmespath(text: str, location: Location, style: str | None = None,
     except jmespath.exceptions.JMESPathError as exc:
         raise JMESPathSyntaxError(f"invalid JMESPath: {exc}", location=location) from None
     _prepare(ast)
+    _check_negations(ast, text, location)
     roots = _root_fields(ast)
     check_names(roots, allowed, text, location, whole_is_bare_word=ast["type"] == "field")
     compiled = Compiled(text, "jmespath", location, roots=set(roots))

@@ -64,6 +64,7 @@ def map_stream(rule: Rule, lines: IO[str], out: IO[str], *, links: Mapping[str, 
     resolve = lambda link_set, key: table.get(link_set, {}).get(key)  # noqa: E731
     id_field = rule.source_entity.id_field
     counts = MapCounts()
+    tally = {"mapped": 0, "skipped": 0, "deferred": 0, "error": 0}
     # Everything loaded so far (rules, catalogues, libraries) lives for the whole run:
     # keep it out of the collector's way so streaming costs the same as a bare script.
     gc.freeze()
@@ -79,10 +80,12 @@ def map_stream(rule: Rule, lines: IO[str], out: IO[str], *, links: Mapping[str, 
         if not isinstance(record, dict):
             raise BadInputLine(f"line {number} is not a JSON object", location=Location(input_name, number))
         result = mapper.map(record, links=resolve)
-        setattr(counts, result.outcome, getattr(counts, result.outcome) + 1)
+        tally[result.outcome] += 1
         if result.error is not None and len(counts.errors) < 20:
             counts.errors.append(result.error.format())
         sid = record.get(id_field)
         write(_line("" if sid is None else str(sid), result))
         write("\n")
+    counts.mapped, counts.skipped, counts.deferred, counts.error = (tally[k] for k in ("mapped", "skipped", "deferred",
+                                                                                      "error"))
     return counts

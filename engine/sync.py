@@ -165,7 +165,7 @@ class FlowRun(WriteSteps):
         result = self.mapper.map(record, links=self.links, target=twin)
         locked = False
         if twin is not None and rule.lock_when is not None and result.outcome == "mapped":
-            locked = truthy(rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime()))
+            locked = truthy(rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime(lookups=self.mapper.lookups)))
         decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}"
                           if locked else None, ignore_item=is_system_line)
         return self.apply(decision, record, sid, link, twin, adopted, source_hash, version)
@@ -248,7 +248,7 @@ class FlowRun(WriteSteps):
                 twin = fresh
                 result = self.mapper.map(record, links=self.links, target=twin)
                 locked = self.rule.lock_when is not None and truthy(
-                    self.rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime()))
+                    self.rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime(lookups=self.mapper.lookups)))
                 decision = decide(result, twin, lock=locked, ignore_item=is_system_line)
                 if decision.action != "update":
                     return self.apply(decision, record, sid, link, twin, False, source_hash, version)

@@ -122,7 +122,7 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
     locked = False
     if rule.lock_when is not None and twin is not None:
         from engine.functions import Runtime
-        locked = truthy(rule.lock_when.evaluate(mapper.context(record, twin), Runtime()))
+        locked = truthy(rule.lock_when.evaluate(mapper.context(record, twin), Runtime(lookups=mapper.lookups)))
     decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None)
     decision.groups = group_keys
     return decision

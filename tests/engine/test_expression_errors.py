@@ -178,3 +178,13 @@ def test_a_ref_with_a_fallback_never_defers() -> None:
     assert expr({"source": {"item": 99}}, rt) == "7"
     assert rt.missing == []
     assert expr.refs == ["wbs_items"]
+
+
+def test_r208_a_loose_negation_is_refused_with_the_fix() -> None:
+    from engine.expressions import compile_expression
+    with pytest.raises(Exception) as info:
+        compile_expression("!source.active && source.name", Location("f.yaml", 4, 9))
+    error = info.value
+    assert error.code == "R208" and (error.location.line, error.location.col) == (4, 9)
+    assert error.hint == "write !(source.active)"
+    assert compile_expression("!(source.active)", Location("f.yaml", 4, 9))({"source": {"active": False}}, None) is True
