@@ -158,3 +158,26 @@ def test_us_sales_tax_computed_by_qbo_that_procore_does_not_have_fails_with_the_
         [mismatch] = [m for m in result.mismatches if m.link_set == "owner_invoices"]
         assert mismatch.difference == Decimal("21275.00") and not result.ok
         assert ids["project_id"]
+
+
+def test_one_cheque_for_two_invoices_splits_into_one_procore_payment_each(synced: Any) -> None:
+    pair, ids = synced
+    _second_application(pair, ids)
+    reopen(pair).run(RECEIVABLES)
+    first, second = _invoice(pair, "NSDC-2024-01"), _invoice(pair, "NSDC-2024-02")
+    qbo = pair.session.connectors({"qbo"})["qbo"]
+    qbo.create("Payment", {"CustomerRef": first["CustomerRef"], "TotalAmt": Decimal("249000.00"), "TxnDate": "2024-04-20",
+                           "PaymentRefNum": "100452",
+                           "Line": [{"Amount": Decimal("207000.00"), "LinkedTxn": [{"TxnId": first["Id"], "TxnType": "Invoice"}]},
+                                    {"Amount": Decimal("42000.00"), "LinkedTxn": [{"TxnId": second["Id"], "TxnType": "Invoice"}]}]},
+               idempotency_key="one-cheque")
+    report = reopen(pair).run(RECEIVABLES)
+    flow = next(f for f in report.flows if f.flow == "owner_payments_to_contract_payments")
+    assert flow.counts["create"] == 1 and flow.counts["adopt"] + flow.counts["update"] == 1
+    procore = pair.session.connectors({"procore"})["procore"]
+    apps = {a["invoice_number"]: a["id"] for a in records(procore, "payment_applications")}
+    paid = sorted((p["amount"], str(p.get("requisition_id"))) for p in records(procore, "prime_contract_payments"))
+    # the part for the first invoice is the owner payment already keyed into Procore; the second is new
+    assert paid[0] == (Decimal("42000.00"), str(apps["NSDC-2024-02"])) and paid[1][0] == Decimal("207000.0")
+    assert len(paid) == 2
+    assert _report(pair).ok
