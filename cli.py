@@ -346,6 +346,9 @@ def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_
 
         def listener(flow: str, outcome: Any) -> None:
             if flow not in tasks:
+                for earlier in tasks.values():  # flows run one after another: the last one is done
+                    progress.update(earlier, total=1, completed=1)
+                    progress.stop_task(earlier)
                 tasks[flow] = progress.add_task(flow, total=None, counts="")
                 counts[flow] = {}
             c = counts[flow]
