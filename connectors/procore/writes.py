@@ -6,7 +6,8 @@ timecards, whose `origin_id` is numeric). When the answer is lost (dropped conne
 `filters[origin_id]` before trying again, so a retried create finds its record instead of
 making a second one. Invoices (requisitions, payment applications) lock once they carry an
 `origin_id`, so they are created with a pending marker in `origin_data`, their items are
-filled in, and the `origin_id` is set last; the marker lets a retry find and finish them.
+filled in, and the `origin_id` is set last; the marker lets a retry find and finish them. A commitment payment that names only the
+subcontractor invoice it pays gets its contract (and project) from that invoice.
 
 Downloads follow Procore's redirect to its storage host by hand and never send the bearer
 token to a host other than the API's.
@@ -127,6 +128,7 @@ class ProcoreWrites:
                scope: Mapping[str, Any] | None = None, attachments: Sequence[Attachment] | None = None) -> Record:
         """Create once per `idempotency_key` (see the module docstring); `attachments` go as multipart."""
         spec = self._writable(entity, self.spec(entity).create)
+        payload = self._with_contract(spec, payload, scope)
         project_id = self._project(spec, payload, scope)
         fields = self._outgoing(spec, payload)
         if spec.origin:
@@ -172,6 +174,26 @@ class ProcoreWrites:
             self.sleep(self.policy.delay(attempt))
         assert last is not None
         raise last
+
+    def _with_contract(self: "ProcoreConnector", spec: Entity, payload: Record,
+                       scope: Mapping[str, Any] | None) -> Record:
+        """A commitment payment that names only the invoice it pays, completed from that invoice.
+
+        Procore posts a payment to its contract (`contract_id`, and the project in the body),
+        while a payment recorded in QBO knows only the bill, hence the requisition, it pays:
+        the requisition is read for its `commitment_id` and `project_id`."""
+        if spec.name != "commitment_payments" or payload.get("contract_id") or not payload.get("requisition_id"):
+            return payload
+        project_id = (scope or {}).get("project_id") or payload.get("project_id")
+        requisition = self.get("requisitions", str(payload["requisition_id"]),
+                               scope={"project_id": project_id} if project_id else None)
+        if requisition is None or requisition.get("commitment_id") is None:
+            raise NotFound(f"Procore has no subcontractor invoice {payload['requisition_id']} for this payment to pay",
+                           system=SYSTEM, status=404, element="requisition_id",
+                           hint="The invoice was deleted in Procore, or requisition_id names another record; "
+                                "map contract_id in the rule or relink the bill.")
+        return {**payload, "contract_id": requisition["commitment_id"],
+                "project_id": project_id or requisition.get("project_id")}
 
     def _finish(self: "ProcoreConnector", spec: Entity, record: Record, payload: Record, key: str,
                 project_id: int | None) -> Record:
@@ -231,6 +253,8 @@ class ProcoreWrites:
                current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record:
         """Sparse PATCH; with `current`, refuse (Conflict) when Procore's copy changed since it was read."""
         spec = self._writable(entity, self.spec(entity).update)
+        payload = self._with_contract(spec, payload, scope or ({"project_id": current["project_id"]}
+                                                               if current and current.get("project_id") else None))
         project_id = self._project(spec, {**(current or {}), **payload}, scope)
         local_scope = {"project_id": project_id} if project_id else None
         fresh = None
