@@ -192,7 +192,7 @@ class ProcoreWrites:
                            system=SYSTEM, status=404, element="requisition_id",
                            hint="The invoice was deleted in Procore, or requisition_id names another record; "
                                 "map contract_id in the rule or relink the bill.")
-        return {**payload, "contract_id": requisition["commitment_id"],
+        return {**payload, "contract_id": requisition["commitment_id"], "requisition_id": requisition["id"],
                 "project_id": project_id or requisition.get("project_id")}
 
     def _finish(self: "ProcoreConnector", spec: Entity, record: Record, payload: Record, key: str,
