@@ -80,6 +80,17 @@ def test_several_payments_on_one_bill_become_payments_on_its_commitment(synced: 
     assert (keyed["date"], keyed["amount"], keyed["notes"]) == ("2024-04-25", Decimal("108000.0"), None)
     _resync_writes_nothing(pair)
 
+    # Procore locks the payments Joist wrote: a memo added in QBO afterwards is shown as locked, not sent
+    qbo = pair.session.connectors({"qbo"})["qbo"]
+    second = next(p for p in records(qbo, "BillPayment") if p.get("DocNumber") == "2302")
+    qbo.update("BillPayment", second["Id"], {"PrivateNote": "second draw"}, current=second)
+    pair.clear_logs()
+    report = reopen(pair).run(MINE)
+    [locked] = [o for o in _flow(report).outcomes if o.action == "lock"]
+    assert locked.source_id == second["Id"] and "origin_id" in locked.reason
+    assert [c.path for c in locked.changes] == ["notes"]
+    assert pair.writes("procore") == []
+
 
 def test_one_cheque_over_two_invoices_of_a_subcontractor_and_a_bill_kept_in_qbo(synced: Any) -> None:
     pair, ids = synced
