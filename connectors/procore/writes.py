@@ -6,8 +6,9 @@ timecards, whose `origin_id` is numeric). When the answer is lost (dropped conne
 `filters[origin_id]` before trying again, so a retried create finds its record instead of
 making a second one. Invoices (requisitions, payment applications) lock once they carry an
 `origin_id`, so they are created with a pending marker in `origin_data`, their items are
-filled in, and the `origin_id` is set last; the marker lets a retry find and finish them. A commitment payment that names only the
-subcontractor invoice it pays gets its contract (and project) from that invoice.
+filled in, and the `origin_id` is set last; the marker lets a retry find and finish them.
+A commitment payment that names only the subcontractor invoice it pays gets its contract
+(and project) from that invoice.
 
 Downloads follow Procore's redirect to its storage host by hand and never send the bearer
 token to a host other than the API's.
