@@ -107,7 +107,9 @@ def _value(text: str, source: dict[str, Any], lookups: dict[str, Any] | None = N
 
 def test_negation_binds_before_the_dot_so_the_pack_writes_it_in_parentheses() -> None:
     record = {"Job": False, "deleted_at": None}
-    assert _value("!source.Job", record) is None          # (!source).Job
+    with pytest.raises(JoistError) as info:               # (!source).Job: refused at load time
+        _value("!source.Job", record)
+    assert info.value.code == "R208" and info.value.hint == "write !(source.Job)"
     assert _value("!(source.Job)", record) is True
     assert _value("!(source.deleted_at)", record) is True
 
