@@ -445,7 +445,13 @@ def failures(ctx: click.Context, flow: str | None, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Connection pair, links per link set, locked records, failures and the last runs."""
+    """Connection pair, links per link set, locked records, failures and the last runs.
+
+    \b
+    Examples:
+      joist status
+      joist status --json
+    """
     import dataclasses
     with _session(ctx) as session:
         state = session.state
