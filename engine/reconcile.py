@@ -20,16 +20,15 @@ Nothing is written anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 import click
 
 from connectors.base import Connector
+from engine.figures import ZERO, SideBySide, amount, cents, money_text, read_all
 from engine.state import SQLiteState
 
-ZERO = Decimal("0")
-CENT = Decimal("0.01")
 APPROVED_CONTRACT = ("Approved", "Complete")
 APPROVED_INVOICE = ("approved", "approved_as_noted")
 Record = dict[str, Any]
@@ -40,36 +39,20 @@ PROCORE_ENTITIES = ("projects", "prime_contracts", "payment_applications", "prim
 QBO_ENTITIES = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill")
 
 
-def _d(value: Any) -> Decimal:
-    if value is None or value == "":
-        return ZERO
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
-class Figure:
+class Figure(SideBySide):
     """One total, as each system has it."""
 
     name: str
     procore: Decimal
     qbo: Decimal
 
-    @property
-    def difference(self) -> Decimal:
-        """QBO less Procore."""
-        return self.qbo - self.procore
-
-    @property
-    def equal(self) -> bool:
-        return self.difference == 0
 
 
 @dataclass(frozen=True)
-class DocumentMismatch:
+class DocumentMismatch(SideBySide):
     """A linked document whose QBO total is not its Procore total."""
 
     link_set: str
@@ -79,9 +62,6 @@ class DocumentMismatch:
     procore: Decimal
     qbo: Decimal
 
-    @property
-    def difference(self) -> Decimal:
-        return self.qbo - self.procore
 
 
 @dataclass
@@ -134,24 +114,21 @@ class Reconciliation:
                 "warnings": list(self.warnings)}
 
 
-def _all(connector: Connector, entity: str) -> list[Record]:
-    return [r for page in connector.read(entity) for r in page.records]
-
 
 def _contract_value(contract: Mapping[str, Any]) -> Decimal:
     revised = contract.get("revised_contract_amount", contract.get("revised_contract"))
     if revised is not None:
-        return _d(revised)
-    return _d(contract.get("grand_total")) + _d(contract.get("approved_change_orders"))
+        return amount(revised)
+    return amount(contract.get("grand_total")) + amount(contract.get("approved_change_orders"))
 
 
 def _progress(items: Iterable[Mapping[str, Any]]) -> tuple[Decimal, Decimal]:
     """(work completed + materials stored, retained less released) of a progress bill's items."""
     gross = held = ZERO
     for item in items or ():
-        gross += _d(item.get("work_completed_this_period")) + _d(item.get("materials_presently_stored"))
-        held += _d(item.get("work_completed_retainage_retained_this_period")) \
-            - _d(item.get("work_completed_retainage_released_this_period"))
+        gross += amount(item.get("work_completed_this_period")) + amount(item.get("materials_presently_stored"))
+        held += amount(item.get("work_completed_retainage_retained_this_period")) \
+            - amount(item.get("work_completed_retainage_released_this_period"))
     return gross, held
 
 
@@ -166,7 +143,7 @@ def _ref(detail: Mapping[str, Any], name: str) -> str | None:
 
 
 def _total(doc: Mapping[str, Any]) -> Decimal:
-    return _d(doc.get("TotalAmt"))
+    return amount(doc.get("TotalAmt"))
 
 
 def _inclusive(doc: Mapping[str, Any]) -> bool:
@@ -176,8 +153,8 @@ def _inclusive(doc: Mapping[str, Any]) -> bool:
 def _net(doc: Mapping[str, Any]) -> Decimal:
     """A document's total on Procore's basis: before tax, or with it when its amounts include tax (AU)."""
     if _inclusive(doc):
-        return _d(doc.get("TotalAmt"))
-    return _d(doc.get("TotalAmt")) - _d((doc.get("TxnTaxDetail") or {}).get("TotalTax"))
+        return amount(doc.get("TotalAmt"))
+    return amount(doc.get("TotalAmt")) - amount((doc.get("TxnTaxDetail") or {}).get("TotalTax"))
 
 
 def _amount(doc: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
@@ -185,8 +162,8 @@ def _amount(doc: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
     if _inclusive(doc):
         inclusive = _detail(line).get("TaxInclusiveAmt")
         if inclusive is not None:
-            return _d(inclusive)
-    return _d(line.get("Amount"))
+            return amount(inclusive)
+    return amount(line.get("Amount"))
 
 
 class _Reconciler:
@@ -195,7 +172,7 @@ class _Reconciler:
         self.retainage_item = str(params.get("retainage_receivable_item") or "")
         self.retention_account = str(params.get("retention_payable_account") or "")
         self.strip_tax = params.get("strip_payment_tax", True) not in (False, "false", "no", 0)
-        self.tax_percent = _d(params.get("payment_tax_percent") or "0")
+        self.tax_percent = amount(params.get("payment_tax_percent") or "0")
         self.procore_records: dict[str, list[Record]] = {}
         self.qbo_records: dict[str, list[Record]] = {}
 
@@ -211,7 +188,7 @@ class _Reconciler:
                 gross, held = _progress(app.get("g703") or [])
                 out["billed"] += gross
                 out["retainage held"] += held
-        out["paid"] = sum((_d(pay.get("amount")) for pay in p["prime_contract_payments"]
+        out["paid"] = sum((amount(pay.get("amount")) for pay in p["prime_contract_payments"]
                            if str(pay.get("contract_id")) in prime_ids), ZERO)
         out["committed"] = sum((_contract_value(c) for kind in ("work_order_contracts", "purchase_order_contracts")
                                 for c in p[kind] if str(c.get("project_id")) == project_id
@@ -242,11 +219,11 @@ class _Reconciler:
                 else:
                     out["billed"] += _amount(doc, line)
         for pay in q["Payment"]:
-            applied = sum((_d(line.get("Amount")) for line in pay.get("Line") or []
+            applied = sum((amount(line.get("Amount")) for line in pay.get("Line") or []
                            if any(str(t.get("TxnId")) in invoices and t.get("TxnType") == "Invoice"
                                   for t in line.get("LinkedTxn") or [])), ZERO)
             if applied and self.strip_tax:
-                applied = _cents(applied / (1 + self.tax_percent / 100))
+                applied = cents(applied / (1 + self.tax_percent / 100))
             out["paid"] += applied
         for po in q["PurchaseOrder"]:
             out["committed"] += sum((_amount(po, line) for line in po.get("Line") or []
@@ -291,11 +268,11 @@ class _Reconciler:
     def _bill_total(bill: Mapping[str, Any]) -> Decimal:
         gross, held = _progress(bill.get("g703") or bill.get("items") or [])
         tax = (bill.get("g702") or bill.get("summary") or {}).get("tax_applicable_to_this_payment")
-        return gross - held + _d(tax)
+        return gross - held + amount(tax)
 
     def run(self) -> Reconciliation:
-        self.procore_records = {e: _all(self.procore, e) for e in PROCORE_ENTITIES}
-        self.qbo_records = {e: _all(self.qbo, e) for e in QBO_ENTITIES}
+        self.procore_records = {e: read_all(self.procore, e) for e in PROCORE_ENTITIES}
+        self.qbo_records = {e: read_all(self.qbo, e) for e in QBO_ENTITIES}
         to_qbo = self.state.resolver("projects", toward="qbo")
         projects = []
         for project in sorted(self.procore_records["projects"], key=lambda r: str(r.get("project_number") or r["id"])):
@@ -306,7 +283,7 @@ class _Reconciler:
                 continue
             name = " ".join(str(x) for x in (project.get("project_number"), project.get("name")) if x)
             projects.append(ProjectFigures(pid, name, customer,
-                                           [Figure(n, _cents(mine[n]), _cents(theirs[n])) for n in FIGURES]))
+                                           [Figure(n, cents(mine[n]), cents(theirs[n])) for n in FIGURES]))
         warnings = []
         if not self.retainage_item:
             warnings.append("param retainage_receivable_item is not set: retainage on invoices counts as billed")
@@ -337,9 +314,6 @@ def session_params(session: Any) -> dict[str, Any]:
     return params
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
 
 def render(report: Reconciliation, console: Any) -> None:
     """The report as tables, one per project, then the documents whose totals differ."""
@@ -351,12 +325,12 @@ def render(report: Reconciliation, console: Any) -> None:
                                 ("difference", "right"), ("", "left")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for fig in project.figures:
-            table.add_row(fig.name, _money(fig.procore), _money(fig.qbo), _money(fig.difference),
+            table.add_row(fig.name, money_text(fig.procore), money_text(fig.qbo), money_text(fig.difference),
                           "equal" if fig.equal else "[red]DIFFERS[/]")
         console.print(table)
     for m in report.mismatches:
         console.print(f"[red]{m.label}[/] (link set {m.link_set}, procore {m.procore_id}): QBO total "
-                      f"{_money(m.qbo)}, Procore {_money(m.procore)}, difference {_money(m.difference)}",
+                      f"{money_text(m.qbo)}, Procore {money_text(m.procore)}, difference {money_text(m.difference)}",
                       highlight=False)
     for warning in report.warnings:
         console.print(f"[yellow]warning[/] {warning}", highlight=False)

@@ -23,28 +23,19 @@ amount, so nothing disappears from the report. Nothing is written anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from connectors.base import Connector
+from engine.figures import ZERO, SideBySide, amount, cents, money_text, read_all
 from engine.state import SQLiteState
 
-ZERO = Decimal("0")
-CENT = Decimal("0.01")
 JOIST_MARK = "[Joist: "
 COST_TYPES = ("expense", "payroll")
 Record = dict[str, Any]
 Key = tuple[str, str]  # (Procore project id, cost code full code; "" for none)
 
 
-def _d(value: Any) -> Decimal:
-    if value is None or value == "":
-        return ZERO
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _all(connector: Connector, entity: str) -> list[Record]:
-    return [r for page in connector.read(entity) for r in page.records]
 
 
 def _ids(text: Any) -> set[str] | None:
@@ -55,7 +46,7 @@ def _ids(text: Any) -> set[str] | None:
 
 
 @dataclass(frozen=True)
-class CostRow:
+class CostRow(SideBySide):
     """Job cost of one project and cost code, as each system has it."""
 
     project_id: str
@@ -64,14 +55,6 @@ class CostRow:
     procore: Decimal
     qbo: Decimal
 
-    @property
-    def difference(self) -> Decimal:
-        """QBO less Procore."""
-        return self.qbo - self.procore
-
-    @property
-    def equal(self) -> bool:
-        return self.difference == 0
 
 
 @dataclass(frozen=True)
@@ -121,7 +104,7 @@ class _CostReconciler:
         self.procore, self.qbo, self.state = procore, qbo, state
         self.types = tuple(types)
         self.journal_accounts = _ids(params.get("costs_journal_cost_accounts"))
-        self.default_cost_rate = _d(params.get("time_default_cost_rate"))
+        self.default_cost_rate = amount(params.get("time_default_cost_rate"))
         self.item_for_account = {str(k): str(v) for k, v in (lookups.get("costs_item_for_account") or {}).items()}
         self.project_of = state.resolver("projects", toward="procore")
         self.wbs_of = state.resolver("wbs_items", toward="procore")
@@ -134,9 +117,9 @@ class _CostReconciler:
         self.full_codes: dict[str, str] = {}
 
     def _codes(self) -> None:
-        for wbs in _all(self.procore, "wbs_codes"):
+        for wbs in read_all(self.procore, "wbs_codes"):
             self.flat_codes[str(wbs["id"])] = str(wbs.get("flat_code") or "")
-        for code in _all(self.procore, "cost_codes"):
+        for code in read_all(self.procore, "cost_codes"):
             self.full_codes[str(code["id"])] = str(code.get("full_code") or code.get("code") or "")
 
     @staticmethod
@@ -148,12 +131,12 @@ class _CostReconciler:
         return str(flat).split(".")[0] if flat else ""
 
     def procore_side(self) -> None:
-        for cost in _all(self.procore, "direct_costs"):
+        for cost in read_all(self.procore, "direct_costs"):
             if cost.get("deleted_at") or cost.get("direct_cost_type") not in self.types or cost.get("status") != "approved":
                 continue
             for line in cost.get("line_items") or []:
                 key = (str(cost["project_id"]), self._code_of_line(line))
-                self.procore_cost[key] = self.procore_cost.get(key, ZERO) + _d(line.get("amount"))
+                self.procore_cost[key] = self.procore_cost.get(key, ZERO) + amount(line.get("amount"))
 
     def _code_of_item(self, item_id: str | None) -> str:
         if not item_id:
@@ -179,7 +162,7 @@ class _CostReconciler:
         self.qbo_cost[key] = self.qbo_cost.get(key, ZERO) + amount
 
     def qbo_side(self) -> None:
-        for purchase in _all(self.qbo, "Purchase"):
+        for purchase in read_all(self.qbo, "Purchase"):
             if purchase.get("status") == "Deleted":
                 continue
             sign = -1 if purchase.get("Credit") else 1
@@ -190,9 +173,9 @@ class _CostReconciler:
                     continue
                 account = (detail.get("AccountRef") or {}).get("value")
                 item = (detail.get("ItemRef") or {}).get("value") or self.item_for_account.get(str(account))
-                self._add_qbo("Purchase", str(purchase["Id"]), str(customer), item, sign * _d(line.get("Amount")),
+                self._add_qbo("Purchase", str(purchase["Id"]), str(customer), item, sign * amount(line.get("Amount")),
                               account)
-        for entry in _all(self.qbo, "JournalEntry"):
+        for entry in read_all(self.qbo, "JournalEntry"):
             if entry.get("status") == "Deleted":
                 continue
             for line in entry.get("Line") or []:
@@ -204,19 +187,19 @@ class _CostReconciler:
                     continue
                 sign = -1 if detail.get("PostingType") == "Credit" else 1
                 self._add_qbo("JournalEntry", str(entry["Id"]), str((entity.get("EntityRef") or {}).get("value")),
-                              self.item_for_account.get(account), sign * _d(line.get("Amount")), account)
+                              self.item_for_account.get(account), sign * amount(line.get("Amount")), account)
 
     def time_side(self) -> None:
-        for activity in _all(self.qbo, "TimeActivity"):
+        for activity in read_all(self.qbo, "TimeActivity"):
             customer = (activity.get("CustomerRef") or {}).get("value")
             if activity.get("status") == "Deleted" or not customer or JOIST_MARK in str(activity.get("Description") or ""):
                 continue
-            hours = _d(activity.get("Hours")) + _d(activity.get("Minutes")) / 60
-            rate = _d(activity["CostRate"]) if activity.get("CostRate") not in (None, "") else self.default_cost_rate
-            amount = (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-            if amount:
+            hours = amount(activity.get("Hours")) + amount(activity.get("Minutes")) / 60
+            rate = amount(activity["CostRate"]) if activity.get("CostRate") not in (None, "") else self.default_cost_rate
+            cost = cents(hours * rate)
+            if cost:
                 self._add_qbo("TimeActivity", str(activity["Id"]), str(customer),
-                              (activity.get("ItemRef") or {}).get("value"), amount)
+                              (activity.get("ItemRef") or {}).get("value"), cost)
 
     def run(self) -> CostReconciliation:
         self._codes()
@@ -224,7 +207,7 @@ class _CostReconciler:
         self.qbo_side()
         self.time_side()
         names = {str(p["id"]): " ".join(str(x) for x in (p.get("project_number"), p.get("name")) if x)
-                 for p in _all(self.procore, "projects")}
+                 for p in read_all(self.procore, "projects")}
         rows = [CostRow(project, names.get(project, project), code, self.procore_cost.get((project, code), ZERO),
                         self.qbo_cost.get((project, code), ZERO))
                 for project, code in sorted(set(self.procore_cost) | set(self.qbo_cost))]
@@ -253,9 +236,6 @@ def reconcile_session_costs(session: Any) -> CostReconciliation:
                            lookups=session.ruleset.lookups)
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
 
 def render_costs(report: CostReconciliation, console: Any) -> None:
     """The section as one table (project, cost code, Procore, QBO, difference), then the leftovers."""
@@ -265,11 +245,11 @@ def render_costs(report: CostReconciliation, console: Any) -> None:
                             ("difference", "right"), ("", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in report.rows:
-        table.add_row(r.project, r.cost_code or "(none)", _money(r.procore), _money(r.qbo), _money(r.difference),
+        table.add_row(r.project, r.cost_code or "(none)", money_text(r.procore), money_text(r.qbo), money_text(r.difference),
                       "equal" if r.equal else "[red]DIFFERS[/]")
     console.print(table)
     for u in report.unassigned:
-        console.print(f"[red]QBO {u.entity} {u.qbo_id}[/]: {_money(u.amount)} on customer {u.customer_id}, "
+        console.print(f"[red]QBO {u.entity} {u.qbo_id}[/]: {money_text(u.amount)} on customer {u.customer_id}, "
                       f"which is not linked to a Procore project (joist link projects <procore id> {u.customer_id})",
                       highlight=False)
     console.print("[green]job cost matches to the cent[/]" if report.ok else "[red]job cost differs: see above[/]")
