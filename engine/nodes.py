@@ -53,67 +53,9 @@ Builder = Callable[[dict[str, Any], Runtime], Any]
 
 
 def compile_tree(node: Node) -> Builder:
-    """Nested closures that build the target payload for one context."""
-    if isinstance(node, ValueNode):
-        return node.expr.evaluate
-    if isinstance(node, ObjectNode):
-        parts = tuple((key, compile_tree(child)) for key, child in node.children.items())
-        if len(parts) == 1:  # `VendorRef.value`: one key deep, the commonest shape of all
-            ((only_key, only),) = parts
-
-            def build_single(ctx: dict[str, Any], rt: Runtime) -> dict[str, Any] | None:
-                value = only(ctx, rt)
-                if value is None or (type(value) in (dict, list) and not value):
-                    return None
-                return {only_key: value}
-            return build_single
-
-        def build_object(ctx: dict[str, Any], rt: Runtime) -> dict[str, Any] | None:
-            out = {}
-            for key, build in parts:
-                value = build(ctx, rt)
-                if value is None or (type(value) in (dict, list) and not value):
-                    continue
-                out[key] = value
-            return out or None
-        return build_object
-    items = tuple(_compile_item(item) for item in node.items)
-
-    def build_list(ctx: dict[str, Any], rt: Runtime) -> list[Any] | None:
-        out: list[Any] = []
-        for build in items:
-            build(ctx, rt, out)
-        return out or None
-    return build_list
-
-
-def _compile_item(item: ItemNode) -> Callable[[dict[str, Any], Runtime, list[Any]], None]:
-    build = compile_tree(item.fields)
-    when = item.when.evaluate if item.when else None
-    if item.each is None:
-        def single(ctx: dict[str, Any], rt: Runtime, out: list[Any]) -> None:
-            if when is None or truthy(when(ctx, rt)):
-                value = build(ctx, rt)
-                if value is not None:
-                    out.append(value)
-        return single
-    each = item.each.evaluate
-
-    def many(ctx: dict[str, Any], rt: Runtime, out: list[Any]) -> None:
-        elements = each(ctx, rt)
-        if elements is None:
-            return
-        if not isinstance(elements, list):
-            elements = [elements]
-        parent = ctx.get("item") or ctx.get("source")
-        inner = dict(ctx)  # one scope for all elements: nothing keeps a reference to it
-        for index, element in enumerate(elements):
-            inner["item"], inner["parent"], inner["index"] = element, parent, index
-            if when is None or truthy(when(inner, rt)):
-                value = build(inner, rt)
-                if value is not None:
-                    out.append(value)
-    return many
+    """One generated function that builds the target payload for one context (see engine.codegen)."""
+    from engine.codegen import generate
+    return generate(node)
 
 
 def truthy(value: Any) -> bool:

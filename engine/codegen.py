@@ -1,0 +1,113 @@
+"""A rule's field tree as one generated Python function.
+
+Mapping a record walks the tree of objects, lists and values once per record. Done with
+nested closures, every node costs a call; generated as straight-line code (one function
+per rule, compiled once when the rules load), only the expressions themselves are calls.
+The semantics are exactly the tree's: a value that is null or an empty object or list is
+left out, an object or list with nothing in it is null, `each` items see `item`,
+`parent` and `index`, `when` keeps an item only when it is true (JMESPath truth).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from engine.nodes import ItemNode, Node
+
+Builder = Callable[[dict[str, Any], Any], Any]
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.env: dict[str, Any] = {}
+        self.count = 0
+
+    def name(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def bind(self, value: Any, prefix: str = "e") -> str:
+        name = self.name(prefix)
+        self.env[name] = value
+        return name
+
+    def emit(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+
+def _keep(var: str) -> str:
+    return f"{var} is not None and not ({var}.__class__ in _CONTAINERS and not {var})"
+
+
+def _object(w: _Writer, node: "Node", ctx: str, depth: int) -> str:
+    """Code that leaves the built value of `node` (or None) in a fresh variable; returns it."""
+    from engine.nodes import ListNode, ObjectNode, ValueNode
+    if isinstance(node, ValueNode):
+        var = w.name("v")
+        if node.expr.kind == "const":
+            w.emit(depth, f"{var} = {w.bind(node.expr.evaluate({}, None), 'c')}")
+        else:
+            w.emit(depth, f"{var} = {w.bind(node.expr.evaluate)}({ctx}, rt)")
+        return var
+    if isinstance(node, ObjectNode):
+        out = w.name("o")
+        w.emit(depth, f"{out} = {{}}")
+        for key, child in node.children.items():
+            var = _object(w, child, ctx, depth)
+            w.emit(depth, f"if {_keep(var)}:")
+            w.emit(depth + 1, f"{out}[{key!r}] = {var}")
+        w.emit(depth, f"{out} = {out} or None")
+        return out
+    assert isinstance(node, ListNode)
+    out = w.name("l")
+    w.emit(depth, f"{out} = []")
+    for item in node.items:
+        _item(w, item, ctx, out, depth)
+    w.emit(depth, f"{out} = {out} or None")
+    return out
+
+
+def _item(w: _Writer, item: "ItemNode", ctx: str, out: str, depth: int) -> None:
+    if item.each is None:
+        if item.when is not None:
+            w.emit(depth, f"if _truthy({w.bind(item.when.evaluate)}({ctx}, rt)):")
+            depth += 1
+        var = _object(w, item.fields, ctx, depth)
+        w.emit(depth, f"if {var} is not None:")
+        w.emit(depth + 1, f"{out}.append({var})")
+        return
+    elements, inner, element, index = w.name("els"), w.name("ctx"), w.name("el"), w.name("i")
+    w.emit(depth, f"{elements} = {w.bind(item.each.evaluate)}({ctx}, rt)")
+    w.emit(depth, f"if {elements} is not None:")
+    depth += 1
+    w.emit(depth, f"if not isinstance({elements}, list):")
+    w.emit(depth + 1, f"{elements} = [{elements}]")
+    w.emit(depth, f"{inner} = dict({ctx})")
+    w.emit(depth, f"{inner}['parent'] = {ctx}.get('item') or {ctx}.get('source')")
+    w.emit(depth, f"for {index}, {element} in enumerate({elements}):")
+    depth += 1
+    w.emit(depth, f"{inner}['item'] = {element}")
+    w.emit(depth, f"{inner}['index'] = {index}")
+    if item.when is not None:
+        w.emit(depth, f"if not _truthy({w.bind(item.when.evaluate)}({inner}, rt)):")
+        w.emit(depth + 1, "continue")
+    var = _object(w, item.fields, inner, depth)
+    w.emit(depth, f"if {var} is not None:")
+    w.emit(depth + 1, f"{out}.append({var})")
+
+
+def generate(node: "Node", name: str = "build") -> Builder:
+    """One Python function that builds `node`'s value for a context (and a Runtime `rt`)."""
+    from engine.nodes import truthy
+    w = _Writer()
+    w.env.update(_truthy=truthy, _CONTAINERS=(dict, list))
+    w.emit(0, f"def {name}(ctx, rt):")
+    result = _object(w, node, "ctx", 1)
+    w.emit(1, f"return {result}")
+    source = "\n".join(w.lines) + "\n"
+    namespace: dict[str, Any] = dict(w.env)
+    exec(compile(source, f"<joist rule {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    function = namespace[name]
+    function.__joist_source__ = source
+    return function
