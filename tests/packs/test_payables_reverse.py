@@ -81,6 +81,36 @@ def test_a_purchase_order_entered_in_qbo_becomes_a_procore_commitment(synced: An
     assert _linked(pair, "commitments")[str(made["id"])] == po["Id"]
     _resync_writes_nothing(pair)
 
+    # edited in QBO while still a draft in Procore: the same lines change, none is added
+    qbo, procore = (pair.session.connectors({"qbo", "procore"})[name] for name in ("qbo", "procore"))
+    po = qbo.get("PurchaseOrder", po["Id"])
+    lines = [dict(line) for line in po["Line"] if line.get("DetailType") == "ItemBasedExpenseLineDetail"]
+    lines[1]["Amount"] = Decimal("412.35")
+    qbo.update("PurchaseOrder", po["Id"], {"Line": lines}, current=po)
+    report = reopen(pair).run(MINE)
+    assert dict(_flows(report)["qbo_purchase_orders_to_commitments"].counts) == {"update": 1}
+    procore = pair.session.connectors({"procore"})["procore"]
+    again = next(c for c in records(procore, "purchase_order_contracts") if c["number"] == "Q-7001")
+    assert [(li["id"], Decimal(li["amount"])) for li in again["line_items"]] == \
+        [(made["line_items"][0]["id"], Decimal("3960.00")), (made["line_items"][1]["id"], Decimal("412.35"))]
+    _resync_writes_nothing(pair)
+
+    # the shared link set: a bill entered against the imported purchase order comes back on its commitment
+    session = set_params(pair, bills_to_requisitions=True)
+    qbo = session.connectors({"qbo"})["qbo"]
+    po = qbo.get("PurchaseOrder", po["Id"])
+    line = _line("1980.00", "Lever sets, first half", ids["items"][0], ids["customer"])
+    line["LinkedTxn"] = [{"TxnId": po["Id"], "TxnType": "PurchaseOrder", "TxnLineId": po["Line"][0]["Id"]}]
+    qbo.create("Bill", {"VendorRef": {"value": ids["qbo_vendor"]}, "DocNumber": "RL-881", "TxnDate": "2024-04-20",
+                        "Line": [line]}, idempotency_key="test-rl-881")
+    report = session.run(MINE)
+    assert _flows(report)["bills_to_requisitions"].counts["create"] == 1
+    assert _flows(report)["qbo_bills_to_invoice_direct_costs"].counts.get("create", 0) == 0
+    procore = session.connectors({"procore"})["procore"]
+    requisition = next(r for r in records(procore, "requisitions") if r["invoice_number"] == "RL-881")
+    assert requisition["commitment_id"] == made["id"]
+    _resync_writes_nothing(pair)
+
 
 def test_bills_and_vendor_credits_entered_in_qbo_become_invoice_direct_costs(synced: Any) -> None:
     pair, _ = synced
@@ -130,3 +160,17 @@ def test_bills_and_vendor_credits_entered_in_qbo_become_invoice_direct_costs(syn
     for cost in costs.values():
         assert (cost["direct_cost_type"], cost["status"], cost["vendor_id"]) == ("invoice", "approved", one["vendor"])
     _resync_writes_nothing(pair)
+
+    # Procore froze the imported costs: a bill changed in QBO afterwards is reported as locked, not sent
+    qbo = pair.session.connectors({"qbo"})["qbo"]
+    bill = qbo.get("Bill", bill["Id"])
+    lines = [dict(line) for line in bill["Line"] if line.get("DetailType") == "ItemBasedExpenseLineDetail"]
+    lines[0]["Amount"] = Decimal("1700.00")
+    qbo.update("Bill", bill["Id"], {"Line": lines}, current=bill)
+    pair.clear_logs()
+    report = reopen(pair).run(MINE)
+    locked = {o.source_id: o for o in _flows(report)["qbo_bills_to_invoice_direct_costs"].outcomes
+              if o.action == "lock"}
+    changed = locked[f"{bill['Id']}#{one['customer']}"]
+    assert any(c.path == "line_items[0].amount" and c.new == Decimal("1700.00") for c in changed.changes)
+    assert pair.writes("procore") == [] and pair.writes("qbo") == []
