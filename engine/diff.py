@@ -109,3 +109,29 @@ def is_locked(lock_when: Any, ctx: dict[str, Any]) -> bool:
     """Evaluate a compiled `lock_when` against a context holding `target`."""
     from engine.functions import Runtime
     return truthy(lock_when.evaluate(ctx, Runtime()))
+
+
+def _top(path: str) -> str:
+    return path.split(".")[0].split("[")[0]
+
+
+def three_way(decision: Decision, base: Mapping[str, Any] | None) -> Decision:
+    """Keep the target's own edits: of an update, send only what changed at the source.
+
+    `base` is what Joist last wrote to the target. A top-level field whose mapped value is
+    still the base value did not change at the source; if the target differs there, someone
+    edited it on the target, and that edit stays. A field changed on both sides takes the
+    source's value (the flow's direction says which side leads). Without a base (a link made
+    before Joist remembered what it wrote) every difference is sent, as before.
+    """
+    if decision.action not in ("update", "lock") or base is None or not decision.changes:
+        return decision
+    payload = decision.payload or {}
+    moved = {key for key, value in payload.items() if changes(value, base.get(key), key)}
+    kept = [c for c in decision.changes if _top(c.path) in moved]
+    if kept:
+        return Decision(decision.action, payload=payload, changes=kept, reason=decision.reason,
+                        result=decision.result, groups=decision.groups)
+    edited = sorted({_top(c.path) for c in decision.changes})
+    return Decision("skip", payload=payload, changes=[], result=decision.result, groups=decision.groups,
+                    reason="nothing changed at the source; the target's own edits are kept (" + ", ".join(edited) + ")")

@@ -188,10 +188,18 @@ _V3 = (
     "CREATE INDEX intents_by_batch ON intents (batch_key)",
 )
 
+# v4: each side keeps the fields Joist last wrote to it, so an update sends only what
+# changed at the source and keeps what people edited on the target (a three-way merge).
+_V4 = (
+    "ALTER TABLE links ADD COLUMN procore_payload TEXT",
+    "ALTER TABLE links ADD COLUMN qbo_payload TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
     Migration(3, "batched intents", _V3),
+    Migration(4, "what Joist last wrote to each side", _V4),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

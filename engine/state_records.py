@@ -82,6 +82,8 @@ class Link:
     locked: bool = False
     lock_reason: str | None = None
     updated_at: str | None = None  # ISO, set by the store
+    procore_payload: str | None = None  # JSON of the fields Joist last wrote to the Procore side
+    qbo_payload: str | None = None      # ... and to the QBO side: the base of a three-way merge
 
 
 @dataclass

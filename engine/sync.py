@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping
 
 from connectors.base import AuthError, Conflict, Connector, ConnectorError
 from engine.crashpoints import crashpoint
-from engine.diff import Decision, decide
+from engine import jsonio
+from engine.diff import Decision, decide, three_way
 from engine.errors import JoistError
 from engine.functions import Runtime
 from engine.graph import build_graph, order
@@ -78,8 +79,23 @@ class FlowRun(WriteSteps):
         self.deferred: dict[str, tuple[dict[str, Any], Outcome]] = {}
         self._resolvers: dict[str, Callable[[str], str | None]] = {}
         self.batching = sync.batch_size > 1 and hasattr(self.tgt, "batch")
+        reverse = [r for r in sync.ruleset.rules.values() if r.links == rule.links and r.flow != rule.flow
+                   and (r.source.system, r.target.system) == (rule.target.system, rule.source.system)]
+        self.reverse = Mapper(reverse[0], sync.params, sync.ruleset.lookups) if reverse else None
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def reverse_base(self, written: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """What the reverse flow maps the twin Joist just wrote to: the agreed state of the source side.
+
+        Stored as the source side's base, it lets the reverse flow tell a later edit made on
+        this side from what both sides already agree on.
+        """
+        if self.reverse is None or written is None:
+            return None
+        back = self.state.resolver
+        result = self.reverse.map(dict(written), links=lambda link_set, key: back(link_set, toward=self.src_side)(key))
+        return result.payload if result.outcome == "mapped" else None
 
     def links(self, link_set: str, key: str) -> str | None:
         if link_set not in self._resolvers:
@@ -100,7 +116,8 @@ class FlowRun(WriteSteps):
 
     def save_link(self, link: Link | None, sid: str, target_id: str, *, source_hash: str | None, source_version: str | None,
                   target: Mapping[str, Any] | None, origin: str | None = None, locked: bool | None = None,
-                  lock_reason: str | None = None) -> Link:
+                  lock_reason: str | None = None, payload: Mapping[str, Any] | None = None,
+                  source_base: Mapping[str, Any] | None = None) -> Link:
         base = link or Link(self.rule.links, None, None, origin=origin or self.src_side, flow=self.rule.flow)
         fields: dict[str, Any] = {f"{self.src_col}_id": sid, f"{self.tgt_col}_id": str(target_id)}
         if source_hash is not None:
@@ -112,6 +129,10 @@ class FlowRun(WriteSteps):
             fields[f"{self.tgt_col}_version"] = self.tgt.record_version(self.rule.target.entity, dict(target))
         if locked is not None:
             fields.update(locked=locked, lock_reason=lock_reason)
+        if payload is not None:
+            fields[f"{self.tgt_col}_payload"] = jsonio.dumps(payload)
+        if source_base is not None:
+            fields[f"{self.src_col}_payload"] = jsonio.dumps(source_base)
         if origin and link is None:
             fields["origin"] = origin
         return self.state.put_link(dataclasses.replace(base, **fields))
@@ -168,7 +189,13 @@ class FlowRun(WriteSteps):
             locked = truthy(rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime(lookups=self.mapper.lookups)))
         decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}"
                           if locked else None, ignore_item=is_system_line)
+        decision = three_way(decision, self.base(link))
         return self.apply(decision, record, sid, link, twin, adopted, source_hash, version)
+
+    def base(self, link: Link | None) -> dict[str, Any] | None:
+        """What Joist last wrote to this record's twin (None when unknown)."""
+        text = getattr(link, f"{self.tgt_col}_payload", None) if link is not None else None
+        return jsonio.loads(text) if text else None
 
     def find_twin(self, record: dict[str, Any]) -> dict[str, Any] | None:
         assert self.match is not None
@@ -211,14 +238,19 @@ class FlowRun(WriteSteps):
                 return None
             return self.create_one(create)
         if not dry and (adopted or link is None) and twin_id is not None:
-            link = self.save_link(None, sid, twin_id, source_hash=None, source_version=None, target=twin, origin="matched")
+            # Adopted as it is: both sides count as in sync until one of them changes.
+            link = self.save_link(None, sid, twin_id, source_hash=None, source_version=None, target=twin, origin="matched",
+                                  source_base=self.reverse_base(twin))
         if action == "skip":
             if twin is not None and self.rule.checks:
                 problem = self.verify(record, twin)
                 if problem is not None:
                     return self.fail(sid, problem)
             if not dry and link is not None:
-                self.save_link(link, sid, twin_id or "", source_hash=source_hash, source_version=version, target=twin)
+                # Only this side's hash moves: the twin's hash marks what Joist itself wrote there (an
+                # echo), so an edit made on the twin still reaches the reverse flow.
+                self.save_link(link, sid, twin_id or "", source_hash=source_hash, source_version=version, target=None,
+                               payload=decision.payload if decision.reason == "unchanged" else None)
             self.succeeded(sid)
             return self.out(sid, "adopt" if adopted else "skip", reason="matched an existing record" if adopted
                             else decision.reason, target_id=twin_id)
@@ -249,7 +281,7 @@ class FlowRun(WriteSteps):
                 result = self.mapper.map(record, links=self.links, target=twin)
                 locked = self.rule.lock_when is not None and truthy(
                     self.rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime(lookups=self.mapper.lookups)))
-                decision = decide(result, twin, lock=locked, ignore_item=is_system_line)
+                decision = three_way(decide(result, twin, lock=locked, ignore_item=is_system_line), self.base(link))
                 if decision.action != "update":
                     return self.apply(decision, record, sid, link, twin, False, source_hash, version)
                 continue
@@ -257,8 +289,14 @@ class FlowRun(WriteSteps):
                 raise
             except ConnectorError as exc:
                 return self.fail(sid, exc)
+            # What Joist wrote is an echo to suppress, unless the twin held someone's edit too:
+            # then the reverse flow must still see the twin as changed.
+            stored = getattr(link, f"{self.tgt_col}_hash", None) if link is not None else None
+            ours = stored is None or stored == record_hash(self.tgt_side, twin)
             with self.state.transaction():
-                self.save_link(link, sid, twin_id, source_hash=source_hash, source_version=version, target=written)
+                self.save_link(link, sid, twin_id, source_hash=source_hash, source_version=version,
+                               target=written if ours else None, payload=decision.payload,
+                               source_base=self.reverse_base(written) if ours else None)
                 self.succeeded(sid)
             problem = self.after_write(sid, record, entity, twin_id, written)
             if problem is not None:

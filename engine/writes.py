@@ -86,7 +86,7 @@ class WriteSteps:
         """Record the link of a create and complete its intent (call inside a transaction)."""
         target_id = self.tgt.record_id(c.entity, record)
         self.save_link(None, c.source_id, target_id, source_hash=c.source_hash, source_version=c.version,
-                       target=record, origin=self.src_side)
+                       target=record, origin=self.src_side, payload=c.payload, source_base=self.reverse_base(record))
         self.state.complete_intent(c.key, target_id=target_id)
         self.succeeded(c.source_id)
 
