@@ -111,6 +111,23 @@ def test_a_purchase_order_entered_in_qbo_becomes_a_procore_commitment(synced: An
     assert requisition["commitment_id"] == made["id"]
     _resync_writes_nothing(pair)
 
+    # approved in Procore, the commitment is the forward flow's: its purchase order follows
+    # Procore (same lines and total), and nothing comes back
+    procore = pair.session.connectors({"procore"})["procore"]
+    current = procore.get("purchase_order_contracts", str(made["id"]), scope={"project_id": ids["project"]})
+    procore.update("purchase_order_contracts", str(made["id"]), {"status": "Approved"}, current=current)
+    pair.clear_logs()
+    report = reopen(pair).run(MINE)
+    assert _flows(report)["purchase_orders_to_purchase_orders"].counts["update"] == 1
+    assert _flows(report)["qbo_purchase_orders_to_commitments"].counts.get("update", 0) == 0
+    assert pair.writes("procore") == []
+    qbo = pair.session.connectors({"qbo"})["qbo"]
+    po = qbo.get("PurchaseOrder", po["Id"])
+    assert po["TotalAmt"] == Decimal("4372.35") and po["PrivateNote"].startswith("Procore ")
+    assert [line["Amount"] for line in po["Line"] if line.get("DetailType") == "ItemBasedExpenseLineDetail"] == \
+        [Decimal("3960.00"), Decimal("412.35")]
+    _resync_writes_nothing(pair)
+
 
 def test_bills_and_vendor_credits_entered_in_qbo_become_invoice_direct_costs(synced: Any) -> None:
     pair, _ = synced
