@@ -18,7 +18,8 @@ Builder = Callable[[dict[str, Any], Any], Any]
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, inline: bool) -> None:
+        self.inline = inline
         self.lines: list[str] = []
         self.env: dict[str, Any] = {}
         self.count = 0
@@ -36,6 +37,37 @@ class _Writer:
         self.lines.append("    " * depth + text)
 
 
+def _inline(w: _Writer, ast: dict[str, Any] | None, ctx: str, depth: int, var: str) -> bool:
+    """Emit `var = <value of ast>` without a call for the commonest shapes; False if it cannot."""
+    from engine.functions import CATALOGUE
+    if ast is None:
+        return False
+    kind, children = ast["type"], ast.get("children", [])
+    chain = [ast["value"]] if kind == "field" else (
+        [c["value"] for c in children] if kind == "subexpression" and all(c["type"] == "field" for c in children)
+        else None)
+    if chain:
+        w.emit(depth, "try:")
+        w.emit(depth + 1, f"{var} = {ctx}" + "".join(f"[{k!r}]" for k in chain))
+        w.emit(depth, "except _MISS:")
+        w.emit(depth + 1, f"{var} = None")
+        return True
+    if kind == "literal":
+        w.emit(depth, f"{var} = {w.bind(ast['value'], 'c')}")
+        return True
+    if kind == "function_expression" and ast["value"] in CATALOGUE:
+        args = []
+        for child in children:
+            arg = w.name("a")
+            if not _inline(w, child, ctx, depth, arg):
+                return False
+            args.append(arg)
+        fn = w.bind(CATALOGUE[ast["value"]].impl, "f")
+        w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
+        return True
+    return False
+
+
 def _keep(var: str) -> str:
     return f"{var} is not None and not ({var}.__class__ in _CONTAINERS and not {var})"
 
@@ -47,7 +79,7 @@ def _object(w: _Writer, node: "Node", ctx: str, depth: int) -> str:
         var = w.name("v")
         if node.expr.kind == "const":
             w.emit(depth, f"{var} = {w.bind(node.expr.evaluate({}, None), 'c')}")
-        else:
+        elif not (w.inline and _inline(w, node.expr.ast, ctx, depth, var)):
             w.emit(depth, f"{var} = {w.bind(node.expr.evaluate)}({ctx}, rt)")
         return var
     if isinstance(node, ObjectNode):
@@ -97,11 +129,16 @@ def _item(w: _Writer, item: "ItemNode", ctx: str, out: str, depth: int) -> None:
     w.emit(depth + 1, f"{out}.append({var})")
 
 
-def generate(node: "Node", name: str = "build") -> Builder:
-    """One Python function that builds `node`'s value for a context (and a Runtime `rt`)."""
+def generate(node: "Node", name: str = "build", *, inline: bool = True) -> Builder:
+    """One Python function that builds `node`'s value for a context (and a Runtime `rt`).
+
+    With `inline`, plain paths and catalogue calls over them are written out in the
+    function itself; without (the mapper's guarded tree, which must say which field failed),
+    every expression is called through its own evaluator.
+    """
     from engine.nodes import truthy
-    w = _Writer()
-    w.env.update(_truthy=truthy, _CONTAINERS=(dict, list))
+    w = _Writer(inline)
+    w.env.update(_truthy=truthy, _CONTAINERS=(dict, list), _MISS=(KeyError, TypeError, IndexError))
     w.emit(0, f"def {name}(ctx, rt):")
     result = _object(w, node, "ctx", 1)
     w.emit(1, f"return {result}")

@@ -86,6 +86,7 @@ class Compiled:
     reads: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     roots: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
+    ast: dict[str, Any] | None = field(default=None, repr=False)  # JMESPath: for inlining (engine.codegen)
 
     def __call__(self, ctx: dict[str, Any], rt: Runtime) -> Any:
         return self.evaluate(ctx, rt)

@@ -377,4 +377,5 @@ def compile_jmespath(text: str, location: Location, style: str | None = None,
             compiled.lookups.append(str(call["children"][0]["value"]))
     compiled.reads = _reads(ast)
     compiled.evaluate = _compile_jmespath(ast)
+    compiled.ast = ast
     return compiled

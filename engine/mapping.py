@@ -98,7 +98,7 @@ class Mapper:
         # The fast tree runs unguarded; only when it raises is the record mapped again
         # through the guarded tree, which says which field and expression failed.
         self._fast = compile_tree(rule.fields)
-        self._build = compile_tree(_guarded_tree(rule.fields))
+        self._build = compile_tree(_guarded_tree(rule.fields), inline=False)
         self._where = _guard("source.where", rule.source.where) if rule.source.where else None
         self._entity_when = [(name, _guard(f"target.entity_when.{name}", e)) for name, e in rule.target.entity_when.items()]
         self._id_field = rule.source_entity.id_field

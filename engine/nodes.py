@@ -52,10 +52,10 @@ Node = Union[ValueNode, ObjectNode, ListNode]
 Builder = Callable[[dict[str, Any], Runtime], Any]
 
 
-def compile_tree(node: Node) -> Builder:
+def compile_tree(node: Node, *, inline: bool = True) -> Builder:
     """One generated function that builds the target payload for one context (see engine.codegen)."""
     from engine.codegen import generate
-    return generate(node)
+    return generate(node, inline=inline)
 
 
 def truthy(value: Any) -> bool:
