@@ -6,9 +6,15 @@ nothing on either side."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from .test_receivables_support import MINE, records, reopen, set_params, synced  # noqa: F401
+import pytest
+
+from engine.state_records import LinkConflict
+from sandbox.pair import sandbox_pair
+
+from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced  # noqa: F401
 
 ON = {"qbo_purchase_orders_to_commitments": True, "qbo_bills_to_invoice_direct_costs": True}
 REVERSE = ("qbo_purchase_orders_to_commitments", "qbo_bills_to_invoice_direct_costs",
@@ -191,3 +197,28 @@ def test_bills_and_vendor_credits_entered_in_qbo_become_invoice_direct_costs(syn
     changed = locked[f"{bill['Id']}#{one['customer']}"]
     assert any(c.path == "line_items[0].amount" and c.new == Decimal("1700.00") for c in changed.changes)
     assert pair.writes("procore") == [] and pair.writes("qbo") == []
+
+
+@pytest.mark.xfail(strict=True, raises=LinkConflict,
+                   reason="engine: a file of a record split over two projects goes to two twins, but the files link "
+                          "set links each file to one twin; the second copy stops the run (S604), so the shipped "
+                          "bills flow has no attachments: true yet")
+def test_a_bill_scan_goes_to_each_projects_direct_cost(tmp_path: Path) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "bills_with_files.yaml").write_text("flow: qbo_bills_to_invoice_direct_costs\nattachments: true\n")
+    with sandbox_pair(tmp_path / "project", packs=[*PACKS, str(layer)]) as pair:
+        prepare(pair)
+        pair.session.run(MINE)
+        one, two = _ids(pair, "2024-001"), _ids(pair, "2024-002")
+        session = set_params(pair, **ON)
+        qbo = session.connectors({"qbo"})["qbo"]
+        bill = qbo.create("Bill", {"VendorRef": {"value": one["qbo_vendor"]}, "DocNumber": "AE-6011", "TxnDate": "2024-04-08",
+                                   "Line": [_line("10.00", "Lift", one["items"][0], one["customer"]),
+                                            _line("20.00", "Lift", two["items"][0], two["customer"])]},
+                          idempotency_key="test-ae-6011")
+        qbo.upload("Bill", bill["Id"], "AE-6011.pdf", b"%PDF-1.4 AE-6011", "application/pdf", idempotency_key="test-scan")
+        session.run(MINE)
+        procore = session.connectors({"procore"})["procore"]
+        costs = [d for d in records(procore, "direct_costs") if d["invoice_number"] == "AE-6011"]
+        assert [[f["filename"] for f in d["attachments"]] for d in costs] == [["AE-6011.pdf"], ["AE-6011.pdf"]]
