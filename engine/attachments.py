@@ -49,6 +49,11 @@ def _attach(conn: Connector, entity: str, target_id: str, f: FileRef, content: b
     return new[0] if new else key
 
 
+def file_key(file_id: str, target_id: str) -> str:
+    """A copied file's source-side key: one file may go to several twins (a split record)."""
+    return f"{file_id}@{target_id}"
+
+
 def copy_files(state: SQLiteState, link_set: str, src: Connector, src_entity: str, record: Mapping[str, Any],
                tgt: Connector, tgt_entity: str, target_id: str, flow: str) -> int:
     """Copy the record's files that its twin does not have yet; returns how many were copied."""
@@ -56,10 +61,13 @@ def copy_files(state: SQLiteState, link_set: str, src: Connector, src_entity: st
     copied = 0
     for f in files_of(src, src_entity, record):
         if state.find_link(files_set, **{f"{src.system}_id": f.id}) is not None:
+            continue  # a file that came from the other side (or a copy made before per-twin keys)
+        mine = file_key(f.id, target_id)
+        if state.find_link(files_set, **{f"{src.system}_id": mine}) is not None:
             continue
-        key = intent_key(flow, "file", f.id)
+        key = intent_key(flow, "file", f.id, target_id)
         new_id = _attach(tgt, tgt_entity, target_id, f, f.fetch(), key)
-        state.put_link(Link(files_set, **{f"{src.system}_id": f.id, f"{tgt.system}_id": new_id},
+        state.put_link(Link(files_set, **{f"{src.system}_id": mine, f"{tgt.system}_id": new_id},
                             origin=src.system, flow=flow))
         copied += 1
     return copied
@@ -74,5 +82,7 @@ def link_sent_files(state: SQLiteState, link_set: str, src_system: str, tgt_syst
     for f in files:
         ids = waiting.get(f.filename) or []
         if ids:
-            state.put_link(Link(f"{link_set}.files", **{f"{src_system}_id": f.id, f"{tgt_system}_id": ids.pop(0)},
+            target_id = str(created.get("id") or created.get("Id") or "")
+            state.put_link(Link(f"{link_set}.files", **{f"{src_system}_id": file_key(f.id, target_id),
+                                                        f"{tgt_system}_id": ids.pop(0)},
                                 origin=src_system, flow=flow))

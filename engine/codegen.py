@@ -55,6 +55,18 @@ def _inline(w: _Writer, ast: dict[str, Any] | None, ctx: str, depth: int, var: s
     if kind == "literal":
         w.emit(depth, f"{var} = {w.bind(ast['value'], 'c')}")
         return True
+    if kind == "comparator":
+        left, right = w.name("a"), w.name("a")
+        if not (_inline(w, children[0], ctx, depth, left) and _inline(w, children[1], ctx, depth, right)):
+            return False
+        from engine.jmes import _ORDER, _equal, _number
+        if ast["value"] in ("eq", "ne"):
+            eq = w.bind(_equal, "f")
+            w.emit(depth, f"{var} = {'' if ast['value'] == 'eq' else 'not '}{eq}({left}, {right})")
+        else:
+            order, number = w.bind(_ORDER[ast["value"]], "f"), w.bind(_number, "f")
+            w.emit(depth, f"{var} = {order}({left}, {right}) if {number}({left}) and {number}({right}) else None")
+        return True
     if kind == "function_expression" and ast["value"] in CATALOGUE:
         args = []
         for child in children:
@@ -66,6 +78,14 @@ def _inline(w: _Writer, ast: dict[str, Any] | None, ctx: str, depth: int, var: s
         w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
         return True
     return False
+
+
+def _value(w: _Writer, expr: Any, ctx: str, depth: int) -> str:
+    """Code for an expression's value: inlined into a variable, else a call to its evaluator."""
+    var = w.name("w")
+    if w.inline and _inline(w, expr.ast, ctx, depth, var):
+        return var
+    return f"{w.bind(expr.evaluate)}({ctx}, rt)"
 
 
 def _keep(var: str) -> str:
@@ -103,14 +123,15 @@ def _object(w: _Writer, node: "Node", ctx: str, depth: int) -> str:
 def _item(w: _Writer, item: "ItemNode", ctx: str, out: str, depth: int) -> None:
     if item.each is None:
         if item.when is not None:
-            w.emit(depth, f"if _truthy({w.bind(item.when.evaluate)}({ctx}, rt)):")
+            w.emit(depth, f"if _truthy({_value(w, item.when, ctx, depth)}):")
             depth += 1
         var = _object(w, item.fields, ctx, depth)
         w.emit(depth, f"if {var} is not None:")
         w.emit(depth + 1, f"{out}.append({var})")
         return
     elements, inner, element, index = w.name("els"), w.name("ctx"), w.name("el"), w.name("i")
-    w.emit(depth, f"{elements} = {w.bind(item.each.evaluate)}({ctx}, rt)")
+    if not (w.inline and _inline(w, item.each.ast, ctx, depth, elements)):
+        w.emit(depth, f"{elements} = {w.bind(item.each.evaluate)}({ctx}, rt)")
     w.emit(depth, f"if {elements} is not None:")
     depth += 1
     w.emit(depth, f"if not isinstance({elements}, list):")
@@ -122,7 +143,7 @@ def _item(w: _Writer, item: "ItemNode", ctx: str, out: str, depth: int) -> None:
     w.emit(depth, f"{inner}['item'] = {element}")
     w.emit(depth, f"{inner}['index'] = {index}")
     if item.when is not None:
-        w.emit(depth, f"if not _truthy({w.bind(item.when.evaluate)}({inner}, rt)):")
+        w.emit(depth, f"if not _truthy({_value(w, item.when, inner, depth)}):")
         w.emit(depth + 1, "continue")
     var = _object(w, item.fields, inner, depth)
     w.emit(depth, f"if {var} is not None:")

@@ -9,9 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 
-from engine.state_records import LinkConflict
 from sandbox.pair import sandbox_pair
 
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced  # noqa: F401
@@ -199,10 +197,6 @@ def test_bills_and_vendor_credits_entered_in_qbo_become_invoice_direct_costs(syn
     assert pair.writes("procore") == [] and pair.writes("qbo") == []
 
 
-@pytest.mark.xfail(strict=True, raises=LinkConflict,
-                   reason="engine: a file of a record split over two projects goes to two twins, but the files link "
-                          "set links each file to one twin; the second copy stops the run (S604), so the shipped "
-                          "bills flow has no attachments: true yet")
 def test_a_bill_scan_goes_to_each_projects_direct_cost(tmp_path: Path) -> None:
     layer = tmp_path / "layer"
     layer.mkdir()
