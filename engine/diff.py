@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
 from engine.mapping import MapResult
-from engine.nodes import truthy
 
 IgnoreItem = Callable[[Any], bool]
 
@@ -103,12 +102,6 @@ def decide(result: MapResult, twin: Mapping[str, Any] | None, *, lock: bool = Fa
     if lock:
         return Decision("lock", payload=result.payload, changes=found, reason=lock_reason or "locked", result=result)
     return Decision("update", payload=result.payload, changes=found, result=result)
-
-
-def is_locked(lock_when: Any, ctx: dict[str, Any]) -> bool:
-    """Evaluate a compiled `lock_when` against a context holding `target`."""
-    from engine.functions import Runtime
-    return truthy(lock_when.evaluate(ctx, Runtime()))
 
 
 def _top(path: str) -> str:

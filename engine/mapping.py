@@ -107,6 +107,12 @@ class Mapper:
         return {"source": record, "target": target, "params": self.params, "links": None,
                 "item": None, "parent": None, "index": None}
 
+    def locked(self, record: Mapping[str, Any], target: Mapping[str, Any] | None) -> bool:
+        """Whether the rule's `lock_when` freezes this twin."""
+        if target is None or self.rule.lock_when is None:
+            return False
+        return truthy(self.rule.lock_when.evaluate(self.context(record, target), Runtime(lookups=self.lookups)))
+
     def map(self, record: Mapping[str, Any], *, links: LinkResolver | None = None,
             target: Mapping[str, Any] | None = None) -> MapResult:
         """Map one record. Never raises for bad data: a failure is an `error` outcome."""

@@ -11,7 +11,7 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -166,11 +166,3 @@ def check(data: Any, schema_name: str, *, file: str | None = None, prefix: str =
                 seen.add(key)
                 found.append(converted)
     return sorted(found, key=lambda e: e.sort_key())
-
-
-def allowed_keys(schema_name: str, pointer: Sequence[str]) -> list[str]:
-    """The property names a schema allows at a `$defs` pointer (for messages and editors)."""
-    node: Any = load_schema(schema_name)
-    for step in pointer:
-        node = node[step]
-    return sorted(node.get("properties", {}))

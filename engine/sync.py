@@ -184,9 +184,7 @@ class FlowRun(WriteSteps):
                 return self.fail(sid, exc)
             adopted = twin is not None
         result = self.mapper.map(record, links=self.links, target=twin)
-        locked = False
-        if twin is not None and rule.lock_when is not None and result.outcome == "mapped":
-            locked = truthy(rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime(lookups=self.mapper.lookups)))
+        locked = result.outcome == "mapped" and self.mapper.locked(record, twin)
         decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}"
                           if locked else None, ignore_item=is_system_line)
         decision = three_way(decision, self.base(link))
@@ -279,8 +277,7 @@ class FlowRun(WriteSteps):
                     return self.fail(sid, exc)
                 twin = fresh
                 result = self.mapper.map(record, links=self.links, target=twin)
-                locked = self.rule.lock_when is not None and truthy(
-                    self.rule.lock_when.evaluate(self.mapper.context(record, twin), Runtime(lookups=self.mapper.lookups)))
+                locked = self.mapper.locked(record, twin)
                 decision = three_way(decide(result, twin, lock=locked, ignore_item=is_system_line), self.base(link))
                 if decision.action != "update":
                     return self.apply(decision, record, sid, link, twin, False, source_hash, version)

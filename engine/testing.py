@@ -24,7 +24,6 @@ from engine import jsonio, schema_check, yamlload
 from engine.diff import Decision, decide, same
 from engine.errors import ErrorGroup, JoistError, Location
 from engine.mapping import Mapper
-from engine.nodes import truthy
 from engine.rules import Layer, RuleSet, load_rules
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
@@ -119,10 +118,7 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
             raise RuleTestError(f"the input has no group {wanted!r}", hint=f"its groups: {', '.join(group_keys)}")
         record = chosen[0]
     result = mapper.map(record, links=lambda link_set, key: links.get(link_set, {}).get(key), target=twin)
-    locked = False
-    if rule.lock_when is not None and twin is not None:
-        from engine.functions import Runtime
-        locked = truthy(rule.lock_when.evaluate(mapper.context(record, twin), Runtime(lookups=mapper.lookups)))
+    locked = mapper.locked(record, twin)
     decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None)
     decision.groups = group_keys
     return decision
