@@ -13,7 +13,7 @@ import click
 from engine.errors import JoistError
 
 # Commands whose modules are heavy (uvicorn) or live with the feature they serve.
-LAZY_COMMANDS = {"sandbox": ("sandbox.cli", "sandbox_group"), "reconcile": ("engine.reconcile", "reconcile_command")}
+LAZY_COMMANDS = {"sandbox": ("sandbox.cli", "sandbox_group"), "reconcile": ("terminal.reconcile", "reconcile_command")}
 
 
 def _available(module: str) -> bool:
@@ -82,12 +82,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 def _workspace(rule_paths: tuple[str, ...]) -> Any:
-    from engine.workspace import resolve
+    from engine.project.workspace import resolve
     return resolve(rule_paths)
 
 
 def _echo_json(value: Any) -> None:
-    from engine import jsonio
+    from engine.language import jsonio
     click.echo(jsonio.dumps(value, indent=2))
 
 
@@ -137,8 +137,8 @@ def list_flows(rule_paths: tuple[str, ...], selector: str | None, as_json: bool)
       joist ls --select tag:payables
       joist ls --select +commitment_invoices_to_bills
     """
-    from engine.graph import build_graph, select
-    from engine.render import rule_row
+    from engine.language.graph import build_graph, select
+    from terminal.rules import rule_row
     ws = _workspace(rule_paths)
     graph = build_graph(ws.ruleset)
     flows = select(graph, selector)
@@ -170,8 +170,8 @@ def graph(rule_paths: tuple[str, ...], selector: str | None, fmt: str) -> None:
       joist graph --format dot | dot -Tsvg > flows.svg
       joist graph --select +commitment_invoices_to_bills --format mermaid
     """
-    from engine.graph import build_graph, select
-    from engine.render import graph_dot, graph_mermaid, graph_text
+    from engine.language.graph import build_graph, select
+    from terminal.rules import graph_dot, graph_mermaid, graph_text
     ws = _workspace(rule_paths)
     g = build_graph(ws.ruleset)
     flows = select(g, selector)
@@ -212,12 +212,12 @@ def map_command(flow: str, input_path: str, output_path: str, links_path: str | 
       joist map companies_to_vendors -i vendors.jsonl --links links.json -p owner_group=Clients
     """
     import sys
-    from engine import jsonio
+    from engine.language import jsonio
     ws = _workspace(rule_paths)
     rule = ws.ruleset[flow]
     links = jsonio.loads(open(links_path, encoding="utf-8").read()) if links_path else {}
     params = {**ws.params, **_parse_params(param_pairs)}
-    from engine.mapstream import map_stream
+    from engine.mapping.stream import map_stream
     src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
     dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")
     try:
@@ -251,14 +251,14 @@ def test_command(paths: tuple[str, ...], update: bool, selector: str | None, key
       joist test rules/payables --update
     """
     import pytest
-    from engine.testing import TEST_SUFFIXES
+    from engine.testing.plugin import TEST_SUFFIXES
     from pathlib import Path
     targets = [Path(p) for p in paths]
     if not targets:
         ws = _workspace(())
         targets = [p for _, layer_paths in ws.layers for p in layer_paths]
     if selector:
-        from engine.graph import build_graph, select
+        from engine.language.graph import build_graph, select
         ws = _workspace(())
         flows = set(select(build_graph(ws.ruleset), selector))
         files = [f for t in targets for f in (Path(t).rglob("*") if Path(t).is_dir() else [Path(t)])
@@ -285,7 +285,7 @@ def _test_flow(path: Any) -> str | None:
 
 
 def _session(ctx: click.Context) -> Any:
-    from engine.session import Session
+    from engine.project.session import Session
     return Session.open(ctx.find_root().meta.get("joist.project"))
 
 
@@ -306,7 +306,7 @@ def init(directory: str, name: str | None) -> None:
       joist init
       joist init acme --name acme-construction
     """
-    from engine.project import init_project
+    from engine.project.config import init_project
     path = init_project(directory, name=name)
     click.echo(f"wrote {path}\nnext: fill in the connection ids, then `joist connect procore` and `joist connect qbo`")
 
@@ -329,7 +329,7 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
     if as_json:
         _echo_json(report.to_dict())
         return
-    from engine.render_run import print_plan
+    from terminal.runs import print_plan
     print_plan(report, _console())
 
 
@@ -387,7 +387,7 @@ def _finish(report: Any, as_json: bool) -> None:
     if as_json:
         _echo_json(report.to_dict())
     else:
-        from engine.render_run import summary_table
+        from terminal.runs import summary_table
         console = _console()
         console.print(summary_table(report))
         failed = report.totals()["error"]
@@ -437,7 +437,7 @@ def failures(ctx: click.Context, flow: str | None, as_json: bool) -> None:
     if not found:
         click.echo("no failed records")
         return
-    from engine.render_run import failures_table
+    from terminal.runs import failures_table
     _console().print(failures_table(found))
 
 
@@ -493,7 +493,7 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
     Example:
       joist explain companies_to_vendors 5000000021
     """
-    from engine.explain import explain as explain_record
+    from engine.reports.explain import explain as explain_record
     with _session(ctx) as session:
         doc = explain_record(session, flow, source_id)
     if as_json:
@@ -515,7 +515,7 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
 
 
 def jsonio_short(value: Any) -> str:
-    from engine import jsonio
+    from engine.language import jsonio
     text = value if isinstance(value, str) else jsonio.dumps(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -532,12 +532,12 @@ def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> Non
     Example:
       joist link vendors 5000000021 57
     """
-    from engine.state_records import Link
+    from engine.state.records import Link
     with _session(ctx) as session:
         producers = session.ruleset.producers(link_set)
         if not producers:
             from engine.errors import suggest
-            from engine.graph import UnknownLinkSet
+            from engine.language.graph import UnknownLinkSet
             sets = sorted({r.links for r in session.ruleset.rules.values()})
             near = suggest(link_set, sets)
             raise UnknownLinkSet(f"no flow uses link set {link_set!r}", hint=f"did you mean {near[0]!r}?" if near else None,
@@ -583,8 +583,8 @@ def connect(ctx: click.Context, system: str, print_url: bool, timeout: float) ->
       joist connect qbo
       joist connect procore --print-url
     """
-    from engine.connect import connect as run_connect
-    from engine.project import find_project, load_project
+    from engine.project.connect import connect as run_connect
+    from engine.project.config import find_project, load_project
     given = ctx.find_root().meta.get("joist.project")
     project = load_project(find_project(given) if given is None else given)
     opener = (lambda url: click.echo(f"open this address to sign in:\n  {url}")) if print_url else None

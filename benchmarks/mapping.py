@@ -27,10 +27,10 @@ from typing import Any, Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import jsonio  # noqa: E402
-from engine.mapping import Mapper  # noqa: E402
-from engine.workspace import layers_from  # noqa: E402
-from engine.rules import load_rules  # noqa: E402
+from engine.language import jsonio  # noqa: E402
+from engine.mapping.mapper import Mapper  # noqa: E402
+from engine.project.workspace import layers_from  # noqa: E402
+from engine.language.rules import load_rules  # noqa: E402
 
 FLOW = "commitment_invoices_to_bills"
 # A fixed copy of the requisitions -> bills rule, so the figures compare like with like
@@ -103,7 +103,7 @@ import sys, json
 from decimal import Decimal
 sys.path.insert(0, {root!r})
 from benchmarks.mapping import hand_written, links
-from engine import jsonio
+from engine.language import jsonio
 table = links()
 out = sys.stdout
 for line in sys.stdin:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from engine.state import Link, SQLiteState, intent_key
+from engine.state.store import Link, SQLiteState, intent_key
 
 
 def _timed(label: str, count: int, work: Callable[[], None]) -> tuple[str, int, float]:

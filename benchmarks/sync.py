@@ -26,10 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sync"))
 
-from engine.connections import open_connectors  # noqa: E402
-from engine.project import load_project, write_sandbox_project  # noqa: E402
-from engine.rules import load_rules  # noqa: E402
-from engine.sync import Sync  # noqa: E402
+from engine.project.connections import open_connectors  # noqa: E402
+from engine.project.config import load_project, write_sandbox_project  # noqa: E402
+from engine.language.rules import load_rules  # noqa: E402
+from engine.sync.run import Sync  # noqa: E402
 from sandbox.server import ServerThread, create  # noqa: E402
 from sandbox.transport import InProcessTransport  # noqa: E402
 from synckit import (VENDORS_TO_QBO, costs_to_bills, expense_account, seed_direct_costs,  # noqa: E402

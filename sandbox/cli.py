@@ -45,7 +45,7 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
         servers[n] = (box, server)
     info = {n: box.connection_info(server.base_url) for n, (box, server) in servers.items()}
     if project_dir:
-        from engine.project import write_sandbox_project
+        from engine.project.config import write_sandbox_project
         write_sandbox_project(project_dir, info)
     if as_json:
         click.echo(json.dumps(info[names[0]] if len(names) == 1 else info), nl=True)

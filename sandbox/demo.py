@@ -32,7 +32,7 @@ def _joist(project: Path, *args: str) -> int:
 
 
 def main(folder: str = "demo") -> int:
-    from engine.project import load_project, write_sandbox_project
+    from engine.project.config import load_project, write_sandbox_project
     console = Console()
     project = Path(folder).resolve()
     data = project / ".joist" / "sandbox"

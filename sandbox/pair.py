@@ -19,7 +19,7 @@ SYSTEMS = ("procore", "qbo")
 
 @dataclass
 class SandboxPair:
-    """The two sandboxes, the project folder, and an open `engine.session.Session`."""
+    """The two sandboxes, the project folder, and an open `engine.project.session.Session`."""
 
     boxes: dict[str, Any]
     project_dir: Path
@@ -36,7 +36,7 @@ class SandboxPair:
 
     def reopen(self) -> Any:
         """A fresh session on the same project (as the next `joist` command would have)."""
-        from engine.session import Session
+        from engine.project.session import Session
         self.session.close()
         transports = {} if self.servers else {n: InProcessTransport(b.app) for n, b in self.boxes.items()}
         self.session = Session.open(self.project_dir, transports=transports)
@@ -45,7 +45,7 @@ class SandboxPair:
 
 def _write_project(project_dir: Path, info: dict[str, Any], packs: Sequence[str] | None,
                    params: dict[str, Any] | None) -> None:
-    from engine.project import write_sandbox_project
+    from engine.project.config import write_sandbox_project
     write_sandbox_project(project_dir, info)
     if packs is None and not params:
         return
@@ -69,7 +69,7 @@ def sandbox_pair(project_dir: Path, *, packs: Sequence[str] | None = None, param
     `packs` replaces the project's rule packs (e.g. `["joist:master"]` or a folder);
     `params` adds project params; `options` go to each sandbox's `create_sandbox`.
     """
-    from engine.session import Session
+    from engine.project.session import Session
     project_dir = Path(project_dir)
     project_dir.mkdir(parents=True, exist_ok=True)
     boxes = {n: create(n, **(options or {}).get(n, {})) for n in SYSTEMS}

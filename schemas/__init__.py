@@ -1,0 +1,22 @@
+"""The shipped schemas and entity catalogues, as data.
+
+`rule.schema.json`, `ruletest.schema.json` and `project.schema.json` describe the files a
+user writes; `catalog/<system>.yaml` describes each system's entities as its API serves
+them. Both the engine (rule checks) and the connectors (field types) read the catalogues
+through `catalog_entities`, so neither imports the other for it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@lru_cache(maxsize=None)
+def catalog_entities(system: str) -> dict[str, Any]:
+    """The `entities` mapping of `catalog/<system>.yaml` as written (parsed once per process)."""
+    text = resources.files("schemas").joinpath("catalog", f"{system}.yaml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["entities"]  # type: ignore[no-any-return]

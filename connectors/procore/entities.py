@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from engine.catalog import raw as catalog_entities
+from schemas import catalog_entities
 
 Record = dict[str, Any]
 V1 = "/rest/v1.0"

@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any, Callable
 
-from engine.catalog import raw as catalog_entities
+from schemas import catalog_entities
 
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, Store

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
-from engine.catalog import raw as catalog_entities
+from schemas import catalog_entities
 
 from sandbox.qbo import faults
 from sandbox.qbo.store import parse_time

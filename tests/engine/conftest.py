@@ -1,7 +1,7 @@
 """Fixtures for the rule engine core tests: rule files written to a temporary pack.
 
 `bench` writes rule files (and lookup tables) into a temporary folder, loads them with
-`engine.rules.load_rules` and hands back either the `RuleSet` or the sorted list of
+`engine.language.rules.load_rules` and hands back either the `RuleSet` or the sorted list of
 errors; `links` builds a link resolver from a plain dict. Import-mode is importlib, so
 helpers are fixtures rather than importable functions.
 """
@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterator, Mapping
 import pytest
 
 from engine.errors import ErrorGroup, JoistError
-from engine.mapping import Mapper
-from engine.rules import RuleSet, load_rules
+from engine.mapping.mapper import Mapper
+from engine.language.rules import RuleSet, load_rules
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ IN_SCOPE = re.compile(r"^(R[123]\d\d|M4\d\d)$")
 
 def engine_error_classes() -> dict[str, list[type[JoistError]]]:
     """Every JoistError subclass defined in an engine module, by code."""
-    for module in pkgutil.iter_modules(engine.__path__):
-        importlib.import_module(f"engine.{module.name}")
+    for module in pkgutil.walk_packages(engine.__path__, prefix="engine."):
+        importlib.import_module(module.name)
     found: dict[str, list[type[JoistError]]] = {}
     pending = list(JoistError.__subclasses__())
     while pending:

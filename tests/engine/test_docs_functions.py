@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from engine.errors import JoistError, Location
-from engine.expressions import compile_expression
-from engine.functions import CATALOGUE, Runtime
+from engine.expressions.compiler import compile_expression
+from engine.expressions.functions import CATALOGUE, Runtime
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "functions.md"
 HEADING = re.compile(r"^### (?P<name>\w+)\((?P<params>[^)]*)\)\s*$")

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from engine.errors import ErrorGroup
-from engine.mapping import Mapper
-from engine.rules import load_rules
-from engine.schema_check import load_schema
+from engine.mapping.mapper import Mapper
+from engine.language.rules import load_rules
+from engine.language.schema_check import load_schema
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 RULES_MD = DOCS / "rules.md"

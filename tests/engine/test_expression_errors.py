@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from engine.errors import Location
-from engine.expressions import (
+from engine.expressions.compiler import (
     JMESPathSyntaxError, UnknownFunction, UnknownName, compile_expression, compile_jinja, compile_jmespath,
 )
 
@@ -171,8 +171,8 @@ def test_r201_empty_expression(bench: RuleBench, expect_error: ErrorCheck, empty
 
 
 def test_a_ref_with_a_fallback_never_defers() -> None:
-    from engine.expressions import compile_expression
-    from engine.functions import Runtime
+    from engine.expressions.compiler import compile_expression
+    from engine.expressions.functions import Runtime
     expr = compile_expression("ref('wbs_items', source.item, '7')", Location("f.yaml", 1, 1))
     rt = Runtime(links=lambda link_set, key: None)
     assert expr({"source": {"item": 99}}, rt) == "7"
@@ -181,7 +181,7 @@ def test_a_ref_with_a_fallback_never_defers() -> None:
 
 
 def test_r208_a_loose_negation_is_refused_with_the_fix() -> None:
-    from engine.expressions import compile_expression
+    from engine.expressions.compiler import compile_expression
     with pytest.raises(Exception) as info:
         compile_expression("!source.active && source.name", Location("f.yaml", 4, 9))
     error = info.value

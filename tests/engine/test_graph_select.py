@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.graph import BadSelector, build_graph, order, select
+from engine.language.graph import BadSelector, build_graph, order, select
 
 if TYPE_CHECKING:
     from conftest import ErrorCheck, RuleBench

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from engine.errors import Location
-from engine.expressions import compile_expression
-from engine.functions import Runtime
-from engine.yamlload import loads
+from engine.expressions.compiler import compile_expression
+from engine.expressions.functions import Runtime
+from engine.language.yamlload import loads
 
 SOURCE = {"items": [{"amount": Decimal("2.50"), "code": "b"}, {"amount": 1, "code": "a"}],
           "text": "1.25", "n": Decimal("3.10")}

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.mapping import Mapper
-from engine.rules import RuleSet
+from engine.mapping.mapper import Mapper
+from engine.language.rules import RuleSet
 
 if TYPE_CHECKING:
     from conftest import ErrorCheck, RuleBench

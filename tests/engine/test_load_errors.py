@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine import yamlload
+from engine.language import yamlload
 from engine.errors import ErrorGroup
-from engine.rules import RuleSet, load_rules
+from engine.language.rules import RuleSet, load_rules
 
 if TYPE_CHECKING:
     from conftest import ErrorCheck, RuleBench

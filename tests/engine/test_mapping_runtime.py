@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.mapping import Mapper
+from engine.mapping.mapper import Mapper
 
 if TYPE_CHECKING:
     from conftest import ErrorCheck, LinksFactory, MapperFactory, RuleBench

@@ -8,8 +8,8 @@ import pytest
 from jinja2.sandbox import SecurityError
 
 from engine.errors import Location
-from engine.expressions import UnsafeExpression, compile_expression
-from engine.functions import Runtime
+from engine.expressions.compiler import UnsafeExpression, compile_expression
+from engine.expressions.functions import Runtime
 
 if TYPE_CHECKING:
     from conftest import ErrorCheck, FloatCheck, MapperFactory, RuleBench

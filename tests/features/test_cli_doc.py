@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.clidoc import render
+from terminal.clidoc import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def test_the_cli_reference_matches_every_commands_help() -> None:
-    assert DOC.read_text() == render(), "regenerate it: .venv/bin/python -m engine.clidoc > docs/cli.md"
+    assert DOC.read_text() == render(), "regenerate it: .venv/bin/python -m terminal.clidoc > docs/cli.md"
 
 
 def test_every_command_has_help_with_an_example() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.connect import connect
-from engine.project import load_project
+from engine.project.connect import connect
+from engine.project.config import load_project
 from sandbox.pair import sandbox_pair
 
 

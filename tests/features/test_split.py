@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ErrorGroup
-from engine.rules import load_rules
-from engine.split import groups, parent_id
+from engine.language.rules import load_rules
+from engine.mapping.split import groups, parent_id
 
 RULE = """
 flow: expenses_split

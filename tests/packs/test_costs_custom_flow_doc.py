@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from engine import jsonio
+from engine.language import jsonio
 from sandbox.pair import sandbox_pair
 
 from .test_costs_sync import _all, _errors

@@ -14,8 +14,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from engine.reconcile import session_params
-from engine.reconcile_costs import CostReconciliation, reconcile_costs, reconcile_session_costs, render_costs
+from engine.project.session import session_params
+from engine.reports.job_cost import CostReconciliation, reconcile_costs, reconcile_session_costs
+from terminal.reconcile import render_costs
 from sandbox.pair import SandboxPair, sandbox_pair
 
 RULES = Path(__file__).resolve().parents[2] / "rules"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine.testing import check_expectations, layers_for, ruleset_for, run_case
+from engine.testing.plugin import check_expectations, layers_for, ruleset_for, run_case
 from sandbox.pair import SandboxPair, sandbox_pair
 from sandbox.procore.resources import RESOURCES
 
@@ -77,7 +77,7 @@ def test_acme_items_are_named_acme_s_way_end_to_end(acme: SandboxPair) -> None:
 
 
 def test_explain_names_the_layer_of_each_field(acme: SandboxPair) -> None:
-    from engine.explain import explain
+    from engine.reports.explain import explain
     acme.session.run("path:rules/master")
     procore = acme.session.connectors({"procore"})["procore"]
     wbs = next(w for page in procore.read("wbs_codes") for w in page.records if w["flat_code"] == "01-100.L"

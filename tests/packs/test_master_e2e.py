@@ -43,7 +43,7 @@ def qbo(pair: SandboxPair) -> Any:
 def fast_session(pair: SandboxPair) -> Any:
     """A fresh session (as the next `joist` command) whose connectors pace themselves on the
     sandboxes' movable clocks: client-side rate limiting advances the clock instead of sleeping."""
-    from engine.connections import open_connector
+    from engine.project.connections import open_connector
     from sandbox.transport import InProcessTransport
     session = pair.reopen()
     for system, box in pair.boxes.items():

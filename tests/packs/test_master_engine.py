@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from engine.errors import JoistError, Location
-from engine.expressions import compile_expression
-from engine.functions import Runtime
-from engine.rules import load_rules
+from engine.expressions.compiler import compile_expression
+from engine.expressions.functions import Runtime
+from engine.language.rules import load_rules
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
@@ -77,7 +77,7 @@ fields:
   VendorRef.value: "ref('vendors', source.vendor_id)"
 """)
     ruleset = load_rules([("p", [tmp_path / "p"])])
-    from engine.graph import build_graph
+    from engine.language.graph import build_graph
     graph = build_graph(ruleset)
     assert graph.has_edge("a_forward", "c_bills") and graph.has_edge("b_reverse", "c_bills")
     assert [w for w in ruleset.warnings if w.code == "R303"] == []
@@ -96,7 +96,7 @@ fields:
   VendorRef.value: "ref('vendors', source.vendor_id)"
 """)
     ruleset = load_rules([("p", [tmp_path / "p"])])
-    from engine.graph import build_graph
+    from engine.language.graph import build_graph
     build_graph(ruleset)
     assert [w.code for w in ruleset.warnings] == ["R303"]
 
@@ -115,7 +115,7 @@ def test_negation_binds_before_the_dot_so_the_pack_writes_it_in_parentheses() ->
 
 
 def test_a_match_key_can_come_from_a_lookup_table() -> None:
-    from engine.twins import MatchIndex
+    from engine.sync.twins import MatchIndex
     ruleset = load_rules([("joist:master", [RULES / "master"])])
     rule = ruleset.rules["cost_types_to_classes"]
 
@@ -131,7 +131,7 @@ def test_a_match_key_can_come_from_a_lookup_table() -> None:
 
 
 def test_an_error_in_a_match_template_fails_the_record_not_the_run() -> None:
-    from engine.twins import MatchIndex
+    from engine.sync.twins import MatchIndex
     ruleset = load_rules([("joist:master", [RULES / "master"])])
     index = MatchIndex(None, "Department", ruleset.rules["projects_to_locations"].match)  # type: ignore[arg-type]
     with pytest.raises(JoistError) as caught:
@@ -141,7 +141,7 @@ def test_an_error_in_a_match_template_fails_the_record_not_the_run() -> None:
 
 def test_joist_sandbox_up_writes_the_pack_s_list_params_as_lists(tmp_path: Path) -> None:
     import yaml
-    from engine.project import load_project, write_sandbox_project
+    from engine.project.config import load_project, write_sandbox_project
     from sandbox.server import create
     boxes = {n: create(n) for n in ("procore", "qbo")}
     path = write_sandbox_project(tmp_path, {n: b.connection_info(f"http://127.0.0.1:{p}")

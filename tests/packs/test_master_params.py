@@ -30,7 +30,7 @@ def records(pair: SandboxPair, system: str, entity: str) -> list[dict[str, Any]]
 def fast_session(pair: SandboxPair) -> Any:
     """A fresh session (as the next `joist` command) whose connectors pace themselves on the
     sandboxes' movable clocks: client-side rate limiting advances the clock instead of sleeping."""
-    from engine.connections import open_connector
+    from engine.project.connections import open_connector
     from sandbox.transport import InProcessTransport
     session = pair.reopen()
     for system, box in pair.boxes.items():
@@ -139,8 +139,8 @@ def test_an_existing_qbo_project_is_adopted_by_number_and_name_or_by_name(make_p
 @pytest.fixture
 def au_pair(tmp_path: Path) -> Iterator[SandboxPair]:
     """The seeded sandboxes with the project on the Australian QBO company (GST codes)."""
-    from engine.project import write_sandbox_project
-    from engine.session import Session
+    from engine.project.config import write_sandbox_project
+    from engine.project.session import Session
     from sandbox.qbo.app import AU_REALM
     from sandbox.server import create
     from sandbox.transport import InProcessTransport

@@ -7,7 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.reconcile import reconcile, session_params
+from engine.project.session import session_params
+from engine.reports.reconcile import reconcile
 
 import pytest
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from engine.project import write_sandbox_project
-from engine.reconcile import reconcile, session_params
+from engine.project.config import write_sandbox_project
+from engine.project.session import session_params
+from engine.reports.reconcile import reconcile
 from sandbox.pair import SandboxPair, sandbox_pair
 from sandbox.qbo.app import AU_REALM
 

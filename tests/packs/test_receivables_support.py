@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from engine.project import sandbox_params
+from engine.project.config import sandbox_params
 from sandbox.pair import SandboxPair, sandbox_pair
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -28,7 +28,7 @@ def records(connector: Any, entity: str) -> list[dict[str, Any]]:
 def reopen(pair: SandboxPair) -> Any:
     """A fresh session (as the next `joist` command) whose connectors pace themselves on the
     sandboxes' movable clocks: client-side rate limiting advances the clock, never sleeps."""
-    from engine.connections import open_connector
+    from engine.project.connections import open_connector
     from sandbox.transport import InProcessTransport
     session = pair.reopen()
     if pair.servers:  # served on 127.0.0.1: the connectors keep real time

@@ -9,7 +9,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from cli import main
-from engine.reconcile import reconcile, session_params
+from engine.project.session import session_params
+from engine.reports.reconcile import reconcile
 
 from sandbox.pair import sandbox_pair
 

@@ -11,7 +11,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from cli import main
-from engine import jsonio
+from engine.language import jsonio
 from sandbox.pair import sandbox_pair
 
 from .test_receivables_support import prepare, records

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from engine.explain import explain
+from engine.reports.explain import explain
 from sandbox.pair import SandboxPair
 
 from .test_costs_sync import RULES, _all, _conns, _costs, _errors, _flow, _set_params, open_pair

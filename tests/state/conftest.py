@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from engine.state import SQLiteState
+from engine.state.store import SQLiteState
 
 
 class StepClock:

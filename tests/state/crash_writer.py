@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from engine.state import Link, SQLiteState, intent_key
+from engine.state.store import Link, SQLiteState, intent_key
 
 
 def main(path: str) -> None:

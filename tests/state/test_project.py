@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-import engine.project as project_module
+import engine.project.config as project_module
 from engine.errors import ErrorGroup, JoistError
-from engine.project import (
+from engine.project.config import (
     MissingCredentials, NoConnection, PackNotFound, ProjectExists, ProjectNotFound, SecretInProject,
     find_project, init_project, load_project, shipped_packs, write_sandbox_project,
 )
-from engine.schema_check import load_schema
+from engine.language.schema_check import load_schema
 
 GOOD = """\
 version: 1

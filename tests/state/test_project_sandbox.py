@@ -5,7 +5,7 @@ from pathlib import Path
 
 import httpx
 
-from engine.project import load_project, write_sandbox_project
+from engine.project.config import load_project, write_sandbox_project
 from sandbox.server import create
 from sandbox.transport import InProcessTransport
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.state import SQLiteState, intent_key
+from engine.state.store import SQLiteState, intent_key
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 ROUNDS = 20
@@ -86,7 +86,7 @@ def test_killed_between_intent_and_link_leaves_the_intent_to_replay(tmp_path: Pa
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
     child = subprocess.Popen([sys.executable, "-c", (
         "import os, signal, sys\n"
-        "from engine.state import SQLiteState, intent_key\n"
+        "from engine.state.store import SQLiteState, intent_key\n"
         "s = SQLiteState(sys.argv[1])\n"
         "s.begin_intent('bills', '1', intent_key('bills', '1', 'v1'), action='create', target_system='qbo',"
         " target_entity='Bill', payload_hash='h1')\n"
@@ -103,7 +103,7 @@ def test_a_run_whose_process_died_shows_interrupted(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
     child = subprocess.Popen([sys.executable, "-c", (
         "import os, signal, sys\n"
-        "from engine.state import SQLiteState\n"
+        "from engine.state.store import SQLiteState\n"
         "s = SQLiteState(sys.argv[1])\n"
         "s.finish_run(s.start_run('sync', 'a'), 'ok', {'create': 1})\n"
         "s.start_run('sync', 'b')\n"

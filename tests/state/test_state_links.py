@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.state import Link, LinkConflict, SQLiteState
+from engine.state.store import Link, LinkConflict, SQLiteState
 
 if TYPE_CHECKING:
     from conftest import StepClock

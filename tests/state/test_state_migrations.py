@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-import engine.migrations as migrations
-from engine.migrations import LATEST_VERSION, Migration, current_version, migrate
-from engine.state import SQLiteState, StateBusy, StateTooNew, StateUnreadable, StateUnwritable
+import engine.state.migrations as migrations
+from engine.state.migrations import LATEST_VERSION, Migration, current_version, migrate
+from engine.state.store import SQLiteState, StateBusy, StateTooNew, StateUnreadable, StateUnwritable
 
 
 def _v1_file(path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.state import (
+from engine.state.store import (
     Link, LinkConflict, SQLiteState, StateTokenStore, UnknownIntent, canonical_json, content_hash, intent_key,
 )
 

@@ -5,7 +5,7 @@ from typing import Callable
 import threading
 from pathlib import Path
 
-from engine.state import Link, LinkConflict, SQLiteState, intent_key
+from engine.state.store import Link, LinkConflict, SQLiteState, intent_key
 
 THREADS = 8
 PER_THREAD = 60

@@ -15,10 +15,10 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     project_dir, rules_dir, raw = argv[1], argv[2], argv[3]
     options = json.loads(raw)
-    from engine.connections import open_connectors
-    from engine.project import load_project
-    from engine.rules import load_rules
-    from engine.sync import Sync
+    from engine.project.connections import open_connectors
+    from engine.project.config import load_project
+    from engine.language.rules import load_rules
+    from engine.sync.run import Sync
 
     project = load_project(Path(project_dir))
     ruleset = load_rules([("test", [Path(rules_dir)])])

@@ -15,12 +15,12 @@ from typing import Any, Iterator, Mapping
 
 import httpx
 from connectors.base import Connector
-from engine.connections import open_connectors
-from engine.project import Project, load_project, write_sandbox_project
-from engine.report import RunReport
-from engine.rules import RuleSet, load_rules
-from engine.state import SQLiteState
-from engine.sync import Sync
+from engine.project.connections import open_connectors
+from engine.project.config import Project, load_project, write_sandbox_project
+from engine.sync.report import RunReport
+from engine.language.rules import RuleSet, load_rules
+from engine.state.store import SQLiteState
+from engine.sync.run import Sync
 from sandbox.procore.resources import RESOURCES
 from sandbox.qbo.app import US_REALM
 from sandbox.server import create

@@ -1,0 +1,49 @@
+"""Compile rule expressions once, evaluate them per record.
+
+A plain string is JMESPath over the context `{source, item, parent, index, target, params,
+links}`; a string holding `{{ }}` or `{% %}` is a Jinja template in an immutable sandbox
+with `StrictUndefined`, and a string that is exactly one `{{ expr }}` returns the native
+value (never render-then-parse: `"478"` stays a string, `12.50` stays a Decimal).
+
+JMESPath is compiled to Python closures for the shapes rules use all the time (paths,
+catalogue calls, comparisons, boolean logic), so `source.vendor.id` costs a few dict
+lookups, not an interpreter walk; anything rarer is evaluated by jmespath's own
+interpreter over the same function catalogue. Every compile also collects what the
+expression reads (for catalogue checks and `explain`) and which link sets its `ref()`
+calls name (for the dependency graph).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+import jmespath.exceptions
+from jinja2.sandbox import SecurityError
+
+from engine.expressions.base import (CONTEXT_NAMES, JMESPATH_BUILTINS, Compiled, EvaluationError, Evaluator,  # noqa: F401
+                             JinjaSyntaxError, JMESPathSyntaxError, NonLiteralRef, UnknownFunction, UnknownName,
+                             UnsafeExpression, WrongArgumentCount, is_template)
+from engine.errors import Location
+from engine.expressions.jmes import _decimal_literals, compile_jmespath  # noqa: F401
+from engine.expressions.templates import JINJA, compile_jinja  # noqa: F401
+
+
+def compile_expression(text: str, location: Location, style: str | None = None,
+                       allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
+    """Compile `text` as Jinja when it holds `{{ }}`/`{% %}`, else as JMESPath."""
+    if is_template(text):
+        return compile_jinja(text, location, allowed, style)
+    return compile_jmespath(text, location, style, allowed)
+
+
+def constant(value: Any, location: Location) -> Compiled:
+    """A literal value as a compiled expression (`{const: X}`)."""
+    value = _decimal_literals(value)
+    return Compiled(repr(value), "const", location, evaluate=lambda ctx, rt: value)
+
+
+RUNTIME_ERRORS: tuple[type[BaseException], ...] = (
+    jinja2.UndefinedError, SecurityError, jmespath.exceptions.JMESPathError, TypeError, ValueError,
+    ArithmeticError, AttributeError, KeyError, IndexError,
+)
+"""What an expression may raise on bad data; the mapper turns them into EvaluationError."""

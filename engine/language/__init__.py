@@ -1,0 +1,7 @@
+"""The rule language: YAML with positions, the schema check, the entity catalogues,
+lookup tables, the rule model and its layers, loading a pack, the dependency graph and
+dbt-style selectors, and exact JSON (`jsonio`).
+
+May import: `engine.errors`, `engine.expressions` (a rule compiles its expressions) and
+the `schemas` data package. Nothing of mapping, state, sync or connectors.
+"""

@@ -1,0 +1,209 @@
+"""Apply a rule to one source record: the target payload, or why there is none.
+
+Pure: the record, the links (as a resolver), params and lookup tables in; a `MapResult`
+out. Outcomes:
+
+- `mapped`: `payload` is what the target should hold;
+- `skipped`: `source.where` is false (the reason names the expression);
+- `deferred`: some `ref()` has no link yet (`missing` names each link set and id); the
+  record runs again after the flow that makes those links;
+- `error`: an expression failed on this record (`error` names the flow, the record, the
+  field and the expression).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from engine.errors import JoistError
+from engine.expressions.compiler import RUNTIME_ERRORS, Compiled, EvaluationError
+from engine.expressions.functions import LinkResolver, Runtime
+from engine.mapping.codegen import compile_tree
+from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
+from engine.language.rules import Rule
+
+
+@dataclass
+class MapResult:
+    outcome: str                                  # mapped | skipped | deferred | error
+    payload: dict[str, Any] | None = None
+    reason: str | None = None
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    error: JoistError | None = None
+    entity: str | None = None                     # the target entity (entity_when may change it)
+
+
+@dataclass
+class FieldTrace:
+    """For `explain`: how one target field got its value."""
+
+    path: str
+    expression: str
+    kind: str
+    layer: str
+    location: str
+    reads: dict[str, Any]
+    value: Any
+
+
+class _Failed(Exception):
+    def __init__(self, path: str, expr: Compiled, cause: BaseException) -> None:
+        self.path, self.expr, self.cause = path, expr, cause
+
+
+def _guard(path: str, expr: Compiled) -> Callable[[dict[str, Any], Runtime], Any]:
+    evaluate = expr.evaluate
+
+    def guarded(ctx: dict[str, Any], rt: Runtime) -> Any:
+        try:
+            return evaluate(ctx, rt)
+        except (JoistError, *RUNTIME_ERRORS) as exc:
+            raise _Failed(path, expr, exc) from exc
+    return guarded
+
+
+def _guarded_tree(node: Node, path: str = "") -> Node:
+    """A copy of the tree whose expressions say which field failed."""
+    if isinstance(node, ValueNode):
+        return ValueNode(Compiled(node.expr.text, node.expr.kind, node.expr.location,
+                                  evaluate=_guard(path, node.expr)), node.origin)
+    if isinstance(node, ObjectNode):
+        return ObjectNode({k: _guarded_tree(c, f"{path}.{k}" if path else k) for k, c in node.children.items()},
+                          node.origin)
+    items = []
+    for item in node.items:
+        each = Compiled(item.each.text, item.each.kind, item.each.location, evaluate=_guard(f"{path}[].each", item.each)) if item.each else None
+        when = Compiled(item.when.text, item.when.kind, item.when.location, evaluate=_guard(f"{path}[].when", item.when)) if item.when else None
+        items.append(ItemNode(_guarded_tree(item.fields, f"{path}[]"), each, when, item.origin))
+    return ListNode(items, node.origin)
+
+
+_OBJECT_NAME = re.compile(r"'[\w.]*(?:PosDict|dict) object'")
+
+
+def record_id(rule: Rule, record: Mapping[str, Any]) -> str:
+    """The source record's id as a string."""
+    value = record.get(rule.source_entity.id_field)
+    return "" if value is None else str(value)
+
+
+class Mapper:
+    """A rule ready to map many records: expressions compiled once, the tree as closures."""
+
+    def __init__(self, rule: Rule, params: Mapping[str, Any] | None = None,
+                 lookups: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.rule = rule
+        self.params = {**rule.default_params(), **(params or {})}
+        self.lookups = lookups or {}
+        # The fast tree runs unguarded; only when it raises is the record mapped again
+        # through the guarded tree, which says which field and expression failed.
+        self._fast = compile_tree(rule.fields)
+        self._build = compile_tree(_guarded_tree(rule.fields), inline=False)
+        self._where = _guard("source.where", rule.source.where) if rule.source.where else None
+        self._entity_when = [(name, _guard(f"target.entity_when.{name}", e)) for name, e in rule.target.entity_when.items()]
+        self._id_field = rule.source_entity.id_field
+
+    def context(self, record: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {"source": record, "target": target, "params": self.params, "links": None,
+                "item": None, "parent": None, "index": None}
+
+    def locked(self, record: Mapping[str, Any], target: Mapping[str, Any] | None) -> bool:
+        """Whether the rule's `lock_when` freezes this twin."""
+        if target is None or self.rule.lock_when is None:
+            return False
+        return truthy(self.rule.lock_when.evaluate(self.context(record, target), Runtime(lookups=self.lookups)))
+
+    def map(self, record: Mapping[str, Any], *, links: LinkResolver | None = None,
+            target: Mapping[str, Any] | None = None) -> MapResult:
+        """Map one record. Never raises for bad data: a failure is an `error` outcome."""
+        rt = Runtime(links=links, lookups=self.lookups)
+        ctx = self.context(record, target)
+        try:
+            if self._where is not None and not truthy(self._where(ctx, rt)):
+                return MapResult("skipped", reason=f"source.where is false: {self.rule.source.where.text}")
+            entity = self.rule.target.entity
+            for name, test in self._entity_when:
+                if truthy(test(ctx, rt)):
+                    entity = name
+                    break
+            try:
+                payload = self._fast(ctx, rt) or {}
+            except (JoistError, *RUNTIME_ERRORS):
+                rt.missing.clear()
+                payload = self._build(ctx, rt) or {}
+        except _Failed as failed:
+            if rt.missing:
+                return MapResult("deferred", missing=_unique(rt.missing), reason=_missing_reason(rt.missing))
+            return MapResult("error", error=self._error(record, failed))
+        if rt.missing:
+            return MapResult("deferred", missing=_unique(rt.missing), reason=_missing_reason(rt.missing))
+        return MapResult("mapped", payload=payload, entity=entity)
+
+    def _error(self, record: Mapping[str, Any], failed: _Failed) -> JoistError:
+        cause = failed.cause
+        source_id = record.get(self._id_field)
+        where = f"flow {self.rule.flow}, record {source_id}, field {failed.path}"
+        if isinstance(cause, JoistError):
+            cause.path = f"{where}, in {failed.expr.text}"
+            cause.location = failed.expr.location
+            return cause
+        message = str(cause).strip() or type(cause).__name__
+        message = _OBJECT_NAME.sub("the record", message).replace("has no attribute", "has no field")
+        return EvaluationError(f"{failed.expr.text!r} failed: {message}", location=failed.expr.location,
+                               path=where, hint="check the record's data, or guard the expression with coalesce()/default()")
+
+    def explain(self, record: Mapping[str, Any], *, links: LinkResolver | None = None,
+                target: Mapping[str, Any] | None = None) -> list[FieldTrace]:
+        """Per target field: the layer and expression that made it, the values it read, the value."""
+        rt = Runtime(links=links, lookups=self.lookups)
+        traces: list[FieldTrace] = []
+        self._explain(self.rule.fields, self.context(record, target), rt, "", traces)
+        return traces
+
+    def _explain(self, node: Node, ctx: dict[str, Any], rt: Runtime, path: str, out: list[FieldTrace]) -> None:
+        if isinstance(node, ValueNode):
+            expr = node.expr
+            try:
+                value: Any = expr.evaluate(ctx, rt)
+            except (JoistError, *RUNTIME_ERRORS) as exc:
+                value = f"<error: {exc}>"
+            reads = {f"{root}.{'.'.join(p)}".replace(".[]", "[]"): _read(ctx, root, p) for root, p in expr.reads}
+            out.append(FieldTrace(path, expr.text, expr.kind, node.origin.layer, str(node.origin.location), reads, value))
+            return
+        if isinstance(node, ObjectNode):
+            for key, child in node.children.items():
+                self._explain(child, ctx, rt, f"{path}.{key}" if path else key, out)
+            return
+        position = 0  # where the item lands in the payload's list
+        for item in node.items:
+            elements: list[Any] = [None]
+            if item.each is not None:
+                found = item.each.evaluate(ctx, rt)
+                elements = found if isinstance(found, list) else ([] if found is None else [found])
+            for index, element in enumerate(elements):
+                inner = dict(ctx)
+                if item.each is not None:
+                    inner.update(item=element, parent=ctx.get("item") or ctx.get("source"), index=index)
+                if item.when is not None and not truthy(item.when.evaluate(inner, rt)):
+                    continue
+                self._explain(item.fields, inner, rt, f"{path}[{position}]", out)
+                position += 1
+
+
+def _read(ctx: Mapping[str, Any], root: str, path: tuple[str, ...]) -> Any:
+    cur: Any = ctx.get(root)
+    for i, step in enumerate(path):
+        if step == "[]":
+            rest = path[i + 1:]
+            return [_read({"x": v}, "x", rest) for v in cur] if isinstance(cur, list) else None
+        cur = cur.get(step) if isinstance(cur, Mapping) else None
+    return cur
+
+
+def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(pairs))
+
+
+def _missing_reason(pairs: list[tuple[str, str]]) -> str:
+    return "waiting for link " + ", ".join(f"{s}:{i}" for s, i in _unique(pairs))

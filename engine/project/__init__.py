@@ -1,0 +1,6 @@
+"""A project on disk and opened for a command: joist.yaml (`config`), which rules a command
+works on (`workspace`), the session that opens rules, state and connectors together
+(`session`), opening connectors (`connections`) and the browser sign-in (`connect`).
+
+May import everything in `engine` below it (language to sync) and `connectors`.
+"""

@@ -1,0 +1,523 @@
+"""`joist.yaml`: one Procore company and one QBO company, the rule packs, their parameters.
+
+The file never holds a secret. OAuth client ids and secrets come from environment
+variables named in it (defaults `JOIST_<SYSTEM>_CLIENT_ID` / `_CLIENT_SECRET`), else from
+the token file (`.joist/tokens.json`, 0600); refresh and access tokens live in the token
+file, where connectors save each rotated pair. In the token file, `<token_key>` holds the
+token pair and `<token_key>:client` the client id and secret, so saving a new pair never
+loses the client credentials.
+
+`load_project()` validates against `schemas/project.schema.json` and reports every problem
+as `file:line:col CODE message`, with the path inside the file, what is allowed and a
+"did you mean".
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+from urllib.parse import urlsplit
+
+from connectors.base import Credentials
+from connectors.tokens import FileTokenStore
+from engine.language import yamlload
+from engine.errors import ErrorGroup, JoistError, Location, suggest
+from engine.state.migrations import StateError
+from engine.language.schema_check import UnknownKey, check
+from engine.state.store import DEFAULT_STATE_PATH, SQLiteState
+
+__all__ = [
+    "PROJECT_FILE", "Project", "Connection", "load_project", "find_project", "init_project",
+    "write_sandbox_project", "shipped_packs", "ProjectNotFound", "ProjectExists",
+    "MissingCredentials", "PackNotFound", "SecretInProject", "NoConnection",
+]
+
+PROJECT_FILE = "joist.yaml"
+SCHEMA = "project.schema.json"
+SANDBOX_MARKER = "Written by `joist sandbox up --project`"
+# DESIGN.md's order of the shipped packs: master data first, then what depends on it.
+SHIPPED_ORDER = ("master", "receivables", "payables", "costs", "time")
+SYSTEMS = ("procore", "qbo")
+SYSTEM_NAMES = {"procore": "Procore", "qbo": "QBO"}
+ACCOUNT_KEY = {"procore": "company_id", "qbo": "realm_id"}
+DEFAULT_TOKENS_PATH = Path(".joist/tokens.json")
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "procore": {"base_url": "https://api.procore.com", "login_url": "https://login.procore.com"},
+    "qbo": {"base_url": "https://quickbooks.api.intuit.com/v3",
+            "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", "minor_version": "75"},
+}
+ENV_KEYS = ("client_id", "client_secret", "refresh_token", "webhook_verifier")
+_SECRET = re.compile(r"^(client_id|.*secret|.*token|.*password|.*verifier)$")
+
+
+class ProjectNotFound(StateError):
+    """No joist.yaml where one was looked for."""
+
+    code = "S610"
+
+
+class ProjectExists(StateError):
+    """A joist.yaml is already there and would be overwritten."""
+
+    code = "S611"
+
+
+class MissingCredentials(StateError):
+    """A connection's OAuth client id or secret is neither in the environment nor the token file."""
+
+    code = "S612"
+
+
+class PackNotFound(StateError):
+    """A rule pack named in `packs:` does not exist."""
+
+    code = "S613"
+
+
+class SecretInProject(StateError):
+    """A secret was written into joist.yaml, which is meant to be committed."""
+
+    code = "S614"
+
+
+class NoConnection(StateError):
+    """The project has no connection for a system a command needs."""
+
+    code = "S615"
+
+
+@dataclass
+class Connection:
+    """How to reach one system; `settings` holds every key of the file, defaults filled in."""
+
+    system: str
+    settings: dict[str, Any]
+    location: Location = field(default_factory=Location)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.settings["base_url"])
+
+    @property
+    def account_id(self) -> str:
+        """The Procore company id or the QBO realm id."""
+        return str(self.settings[ACCOUNT_KEY[self.system]])
+
+    def env_name(self, what: str) -> str:
+        """The environment variable for `what` (client_id, client_secret, refresh_token, ...)."""
+        return str(self.settings.get(f"{what}_env") or f"JOIST_{self.system.upper()}_{what.upper()}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+@dataclass
+class Project:
+    """A loaded, validated joist.yaml; every path absolute."""
+
+    root: Path
+    file: Path
+    name: str
+    connections: dict[str, Connection]
+    packs: list[Path]
+    pack_specs: list[str]
+    params: dict[str, Any]
+    state_path: Path
+    tokens_path: Path
+    description: str | None = None
+
+    def connection(self, system: str) -> Connection:
+        """The connection to `system`, or `NoConnection` naming the file to fix."""
+        if system not in self.connections:
+            raise NoConnection(
+                f"joist.yaml has no {SYSTEM_NAMES.get(system, system)} connection",
+                location=Location(str(self.file)), path="connections",
+                hint=f"add `connections: {{{system}: ...}}` (or run `joist connect {system}`)",
+                allowed=sorted(self.connections))
+        return self.connections[system]
+
+    def layers(self) -> list[tuple[str, list[Path]]]:
+        """The rule packs as `engine.language.rules.load_rules` layers: (name as written, [folder])."""
+        return [(spec, [path]) for spec, path in zip(self.pack_specs, self.packs)]
+
+    def token_key(self, system: str) -> str:
+        """The token file key of a connection: `procore:<company_id>` or `qbo:<realm_id>`."""
+        return f"{system}:{self.connection(system).account_id}"
+
+    def token_store(self) -> FileTokenStore:
+        """The token file (0600), where connectors keep rotated refresh tokens."""
+        return FileTokenStore(self.tokens_path)
+
+    def credentials(self, system: str, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The OAuth client credentials and latest token pair for `system`.
+
+        Client id and secret: the environment variables named in joist.yaml first, then
+        the token file. Refresh token: the token file first (it holds the latest rotation),
+        then the environment. `extra` carries `token_key`, where a connector saves new pairs.
+        """
+        env = os.environ if environ is None else environ
+        conn = self.connection(system)
+        key = self.token_key(system)
+        store = self.token_store()
+        client = store.load(f"{key}:client") or {}
+        tokens = store.load(key) or {}
+        client_id = env.get(conn.env_name("client_id")) or client.get("client_id")
+        client_secret = env.get(conn.env_name("client_secret")) or client.get("client_secret")
+        missing = [name for name, value in (("client_id", client_id), ("client_secret", client_secret)) if not value]
+        if missing:
+            names = " and ".join(conn.env_name(m) for m in missing)
+            raise MissingCredentials(
+                f"no {SYSTEM_NAMES[system]} OAuth {' or '.join(m.replace('_', ' ') for m in missing)} for {key}",
+                location=conn.location, path=f"connections.{system}",
+                hint=f"set {names} in the environment, or run `joist connect {system}`")
+        extra = {k: v for k, v in client.items() if k not in ("client_id", "client_secret")}
+        extra.update(token_key=key, account_id=conn.account_id)
+        verifier = env.get(conn.env_name("webhook_verifier"))
+        if verifier:
+            extra["webhook_verifier"] = verifier
+        return Credentials(
+            client_id=str(client_id), client_secret=str(client_secret),
+            refresh_token=tokens.get("refresh_token") or env.get(conn.env_name("refresh_token")),
+            access_token=tokens.get("access_token"), expires_at=tokens.get("expires_at"), extra=extra)
+
+    def open_state(self, **options: Any) -> SQLiteState:
+        """Open the project's state store (options go to `SQLiteState`)."""
+        return SQLiteState(self.state_path, **options)
+
+
+def shipped_packs() -> dict[str, Path]:
+    """The rule packs shipped with Joist (folders of the `rules` package holding rule files), by name."""
+    base = Path(str(resources.files("rules")))
+    found = {}
+    if base.is_dir():
+        for folder in sorted(base.iterdir()):
+            if folder.is_dir() and not folder.name.startswith(("_", ".")) and any(folder.rglob("*.yaml")):
+                found[folder.name] = folder
+    order = {name: i for i, name in enumerate(SHIPPED_ORDER)}
+    return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+def _display(path: Path) -> str:
+    """A path as a user would type it: relative to the working folder when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def find_project(start: str | os.PathLike[str] | None = None) -> Path:
+    """The joist.yaml in `start` (default: the working folder) or the nearest folder above it."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    raise ProjectNotFound(f"no {PROJECT_FILE} in {here} or any folder above it",
+                          hint="run `joist init` to create one, or run joist from the project's folder")
+
+
+def _project_file(path: str | os.PathLike[str] | None) -> Path:
+    if path is None:
+        return find_project()
+    given = Path(path).expanduser()
+    candidate = given / PROJECT_FILE if given.is_dir() else given
+    if not candidate.is_file():
+        raise ProjectNotFound(f"no {PROJECT_FILE} at {candidate}",
+                              hint=f"run `joist init {given if given.is_dir() else given.parent}` to create one")
+    return candidate.resolve()
+
+
+def _secret_errors(data: Any, shown: str) -> list[JoistError]:
+    found: list[JoistError] = []
+    connections = data.get("connections") if isinstance(data, dict) else None
+    if not isinstance(connections, dict):
+        return found
+    for system, settings in connections.items():
+        if system not in SYSTEMS or not isinstance(settings, dict):
+            continue
+        for key in settings:
+            if isinstance(key, str) and _SECRET.match(key) and not key.endswith("_env"):
+                env_key = next((k for k in ENV_KEYS if key.endswith(k)), None)
+                where = f"the environment variable named by `{env_key}_env`" if env_key else "the environment"
+                found.append(SecretInProject(
+                    f"{key!r} is a credential: it does not belong in {PROJECT_FILE}",
+                    location=yamlload.locate(data, ["connections", system, key], key=True) or Location(shown),
+                    path=f"connections.{system}.{key}",
+                    hint=f"remove it and put it in {where}, or run `joist connect {system}` (it keeps "
+                         f"secrets in the token file); if this file was committed, rotate the secret"))
+    return found
+
+
+def _resolve_pack(spec: str, root: Path, at: Location | None) -> Path | JoistError:
+    if spec.startswith("joist:"):
+        name = spec.split(":", 1)[1]
+        available = shipped_packs()
+        if name in available:
+            return available[name]
+        near = suggest(name, available)
+        return PackNotFound(f"Joist ships no rule pack {name!r}", location=at, path="packs",
+                            hint=f"did you mean 'joist:{near[0]}'?" if near else None,
+                            allowed=[f"joist:{n}" for n in sorted(available)])
+    folder = (root / Path(spec).expanduser()).resolve()
+    if folder.exists():
+        return folder
+    return PackNotFound(f"no rule pack at {spec} ({folder})", location=at, path="packs",
+                        hint="create the folder, or fix the path (it is relative to joist.yaml)")
+
+
+# Procore API hosts and the OAuth host of each environment (reference: development environments).
+_PROCORE_LOGIN = {
+    "api.procore.com": "https://login.procore.com",
+    "sandbox.procore.com": "https://login-sandbox.procore.com",
+    "api-monthly.procore.com": "https://login-sandbox-monthly.procore.com",
+    "api.procoregov.com": "https://login.procoregov.com",
+}
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _oauth_urls(system: str, base_url: str) -> dict[str, str]:
+    """The OAuth address that goes with an API base: Intuit's and Procore's, or a local sandbox's own."""
+    parts = urlsplit(base_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if system == "procore":  # any other host (a local sandbox) serves OAuth itself
+        return {"login_url": _PROCORE_LOGIN.get(parts.hostname or "", origin)}
+    if parts.hostname in _LOOPBACK:
+        return {"token_url": origin + "/oauth2/v1/tokens/bearer"}
+    return {}
+
+
+def _build_connection(system: str, raw: Mapping[str, Any], at: Location) -> Connection:
+    settings = dict(DEFAULTS[system])
+    settings.update(raw)
+    settings[ACCOUNT_KEY[system]] = str(settings[ACCOUNT_KEY[system]])
+    if "minor_version" in settings:
+        settings["minor_version"] = str(settings["minor_version"])
+    if "base_url" in raw:
+        settings.update({k: v for k, v in _oauth_urls(system, str(raw["base_url"])).items() if k not in raw})
+    for key in ("base_url", "login_url", "token_url"):
+        if key in settings:
+            settings[key] = str(settings[key]).rstrip("/")
+    return Connection(system, settings, at)
+
+
+def load_project(path: str | os.PathLike[str] | None = None) -> Project:
+    """Load and validate a project: a joist.yaml path, its folder, or None to search upwards.
+
+    Raises one `JoistError`, or an `ErrorGroup` of several, each with file:line:col.
+    """
+    file = _project_file(path)
+    shown = _display(file)
+    root = file.parent
+    data = yamlload.load(shown)
+    secrets = _secret_errors(data, shown)
+    secret_paths = {e.path for e in secrets}
+    errors = secrets + [e for e in check(data, SCHEMA, file=shown)
+                        if not (isinstance(e, UnknownKey) and e.path in secret_paths)]
+    if not errors:
+        packs: list[Path] = []
+        for index, spec in enumerate(data["packs"]):
+            resolved = _resolve_pack(str(spec), root, yamlload.locate(data, ["packs", index]))
+            if isinstance(resolved, JoistError):
+                errors.append(resolved)
+            else:
+                packs.append(resolved)
+    if errors:
+        for error in errors:
+            if not error.location.file:  # a whole-file problem (an empty file, say)
+                error.location = Location(shown)
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    connections = {system: _build_connection(system, raw, yamlload.locate(data, ["connections", system])
+                                             or Location(shown))
+                   for system, raw in data["connections"].items()}
+    return Project(
+        root=root, file=file, name=str(data["name"]), connections=connections, packs=packs,
+        pack_specs=[str(s) for s in data["packs"]], params=dict(data.get("params") or {}),
+        state_path=(root / Path(str(data.get("state", DEFAULT_STATE_PATH))).expanduser()).resolve(),
+        tokens_path=(root / Path(str(data.get("tokens", DEFAULT_TOKENS_PATH))).expanduser()).resolve(),
+        description=data.get("description"))
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    return slug or "joist-project"
+
+
+def _keep_out_of_git(folder: Path) -> None:
+    """Make `.joist/` (state and tokens) ignore itself, so a `git add .` never commits a token."""
+    private = folder / ".joist"
+    private.mkdir(parents=True, exist_ok=True)
+    ignore = private / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Joist's state and OAuth tokens: never commit these.\n*\n", encoding="utf-8")
+
+
+def init_project(directory: str | os.PathLike[str], *, name: str | None = None,
+                 procore: Mapping[str, Any] | None = None, qbo: Mapping[str, Any] | None = None) -> Path:
+    """Write a commented starter joist.yaml into `directory` (made if missing); returns its path.
+
+    `procore` / `qbo` fill in connection settings (company_id, realm_id, base_url...);
+    without them the ids are placeholders that `joist validate` points at until replaced.
+    An existing joist.yaml is never overwritten (`ProjectExists`).
+    """
+    folder = Path(directory).expanduser()
+    target = folder / PROJECT_FILE
+    if target.exists():
+        raise ProjectExists(f"{_display(target)} already exists",
+                            hint="edit it, or run `joist init` in an empty folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    text = render_project(folder, name=_slug(name or folder.resolve().name),
+                          procore=dict(procore or {}), qbo=dict(qbo or {}), sandbox=False)
+    target.write_text(text, encoding="utf-8")
+    _keep_out_of_git(folder)
+    return target
+
+
+def sandbox_params(packs: Sequence[str]) -> dict[str, Any]:
+    """The params each shipped pack needs against the seeded sandboxes (its `_sandbox_params.yaml`)."""
+    found = shipped_packs()
+    params: dict[str, Any] = {}
+    for pack in packs:
+        path = found.get(pack)
+        if path is not None and (path / "_sandbox_params.yaml").is_file():
+            params.update(yaml.safe_load((path / "_sandbox_params.yaml").read_text(encoding="utf-8")) or {})
+    return params
+
+
+def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Write a joist.yaml for the local sandboxes and their secrets into the token file.
+
+    `info` is what `joist sandbox up` prints: per system the `base_url`, `company_id` or
+    `realm_id`, `client_id`, `client_secret` and `refresh_token` (either system may be
+    missing). Rewrites a joist.yaml an earlier call wrote; refuses to touch any other.
+    """
+    folder = Path(directory).expanduser()
+    target = folder / PROJECT_FILE
+    if target.exists() and SANDBOX_MARKER not in target.read_text(encoding="utf-8").split("\n", 1)[0]:
+        raise ProjectExists(f"{_display(target)} exists and was not written by `joist sandbox up`",
+                            hint="point --project at another folder, or remove the file first")
+    folder.mkdir(parents=True, exist_ok=True)
+    settings: dict[str, dict[str, Any]] = {}
+    secrets: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for system in SYSTEMS:
+        if system not in info:
+            continue
+        details = dict(info[system])
+        allowed = {"base_url", "login_url", "token_url", "minor_version", ACCOUNT_KEY[system]}
+        settings[system] = {k: details.pop(k) for k in list(details) if k in allowed}
+        if system == "qbo" and "base_url" in settings[system] and not urlsplit(str(settings[system]["base_url"])).path.strip("/"):
+            # joist.yaml's QBO base_url is the API base, with /v3, as Intuit documents it.
+            settings[system]["base_url"] = str(settings[system]["base_url"]).rstrip("/") + "/v3"
+        if "base_url" in settings[system]:
+            for key, url in _oauth_urls(system, str(settings[system]["base_url"])).items():
+                settings[system].setdefault(key, url)
+        tokens = {k: details.pop(k) for k in ("refresh_token", "access_token", "expires_at") if k in details}
+        secrets[system] = (details, tokens)  # client id, secret and anything else the sandbox gave
+    text = render_project(folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"),
+                          sandbox=True)
+    _keep_out_of_git(folder)
+    store = FileTokenStore(folder / DEFAULT_TOKENS_PATH)
+    for system, (client, tokens) in secrets.items():
+        key = f"{system}:{settings[system].get(ACCOUNT_KEY[system])}"
+        store.save(f"{key}:client", client)
+        store.save(key, tokens)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+_CONNECTION_DOCS: dict[str, list[tuple[str, str, str]]] = {
+    # (key, placeholder or default, comment); a placeholder in <> must be replaced.
+    "procore": [
+        ("company_id", "<company id>", "the number after /companies/ in Procore's address bar"),
+        ("base_url", DEFAULTS["procore"]["base_url"], "API host"),
+        ("login_url", DEFAULTS["procore"]["login_url"], "OAuth host"),
+        ("client_id_env", "JOIST_PROCORE_CLIENT_ID", "environment variables holding the OAuth app's"),
+        ("client_secret_env", "JOIST_PROCORE_CLIENT_SECRET", "client id and secret"),
+    ],
+    "qbo": [
+        ("realm_id", "<realm id>", "the QBO company id (realmId), shown by `joist connect qbo`"),
+        ("base_url", DEFAULTS["qbo"]["base_url"], "sandbox companies: https://sandbox-quickbooks.api.intuit.com/v3"),
+        ("token_url", DEFAULTS["qbo"]["token_url"], "OAuth token endpoint"),
+        ("minor_version", "75", "sent as minorversion on every call"),
+        ("client_id_env", "JOIST_QBO_CLIENT_ID", "environment variables holding the OAuth app's"),
+        ("client_secret_env", "JOIST_QBO_CLIENT_SECRET", "client id and secret"),
+    ],
+}
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)  # JSON is valid flow-style YAML: a list stays a list
+    if isinstance(value, (int, float)) or hasattr(value, "as_tuple"):
+        return str(value)
+    return json.dumps(str(value))  # a JSON string is a valid double-quoted YAML scalar
+
+
+def _schema_ref(folder: Path) -> str:
+    schema = Path(str(resources.files("schemas").joinpath(SCHEMA))).resolve()
+    here = folder.resolve()
+    if os.path.commonpath([schema, here]) == here.anchor:
+        return str(schema)  # nothing shared but the root: a relative path would only confuse
+    return os.path.relpath(schema, here)
+
+
+def render_project(folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None,
+                   sandbox: bool) -> str:
+    """The text of a joist.yaml: given connection settings set, the others shown as comments."""
+    lines = [f"# {SANDBOX_MARKER} for the local sandboxes; rewritten each time it runs."] if sandbox else []
+    lines += [
+        f"# yaml-language-server: $schema={_schema_ref(folder)}",
+        "# A Joist project: one Procore company and one QuickBooks Online company kept in sync.",
+        "# No secrets here: Joist reads them from the environment variables named below, or from",
+        "# the token file that `joist connect procore|qbo` writes.",
+        "version: 1",
+        f"name: {name}",
+        "connections:",
+    ]
+    given = {"procore": procore, "qbo": qbo}
+    for system in SYSTEMS:
+        settings = given[system]
+        if settings is None:
+            continue
+        lines.append(f"  {system}:")
+        documented = {key for key, _, _ in _CONNECTION_DOCS[system]}
+        for key, default, comment in _CONNECTION_DOCS[system]:
+            if key in settings:
+                lines.append(f"    {key}: {_scalar(settings[key])}")
+            elif default.startswith("<"):
+                lines.append(f"    {key}: {_scalar(default)}  # replace: {comment}")
+            elif not sandbox:
+                lines.append(f"    # {key}: {default}  # {comment}")
+        lines += [f"    {key}: {_scalar(value)}" for key, value in settings.items() if key not in documented]
+    packs = list(shipped_packs())
+    lines += [
+        "# Rule packs in layer order: a later pack overrides whole flows or single fields of an",
+        "# earlier one. joist:NAME is a pack shipped with Joist; a path is a folder of your rules.",
+        "packs:" + ("" if packs else " []  # this Joist ships no rule packs yet"),
+    ]
+    lines += [f"  - joist:{pack}" for pack in packs]
+    if not sandbox:
+        lines.append("  # - ./rules")
+    params = sandbox_params(packs) if sandbox else {}
+    lines.append("# Values rules read as params.NAME.")
+    if params:
+        lines.append("# Set for the seeded sandboxes (each pack's _sandbox_params.yaml); your company's ids differ.")
+        lines.append("params:")
+        lines += [f"  {key}: {_scalar(value)}" for key, value in params.items()]
+    else:
+        lines.append("params: {}")
+    lines += [
+        "# Sync state and OAuth tokens, relative to this file. Keep .joist/ out of version control.",
+        f"state: {DEFAULT_STATE_PATH}",
+        f"tokens: {DEFAULT_TOKENS_PATH}",
+    ]
+    return "\n".join(lines) + "\n"

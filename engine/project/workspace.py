@@ -1,0 +1,57 @@
+"""Which rules a command works on: `--rules` folders, else the project's packs, else `./rules`.
+
+Shared by every command that reads rules, so they all agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from engine.errors import JoistError
+from engine.language.rules import Layer, RuleSet, load_rules
+
+
+class NoRules(JoistError):
+    """No rules were found to work on."""
+
+    code = "R117"
+
+
+@dataclass
+class Workspace:
+    layers: list[Layer]
+    project: Any | None  # engine.project.config.Project when a joist.yaml was found
+    ruleset: RuleSet
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.project.params) if self.project is not None else {}
+
+
+def layers_from(paths: Sequence[str | Path]) -> list[Layer]:
+    """Each given path is one layer, earliest first."""
+    return [(str(p), [Path(p)]) for p in paths]
+
+
+def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None) -> Workspace:
+    """Load the rules a command should see (errors as one `ErrorGroup`)."""
+    from engine.project.config import ProjectNotFound, find_project, load_project
+    project = None
+    if rule_paths:
+        for p in rule_paths:
+            if not Path(p).exists():
+                raise NoRules(f"{p} does not exist", hint="give a rules folder or file")
+        layers = layers_from(rule_paths)
+    else:
+        try:
+            project = load_project(find_project(project_dir) if project_dir is None or Path(project_dir).is_dir()
+                                   else project_dir)
+            layers = project.layers()
+        except ProjectNotFound:
+            if Path("rules").is_dir():
+                layers = layers_from(["rules"])
+            else:
+                raise NoRules("no joist.yaml here and no ./rules folder",
+                              hint="run `joist init`, or give folders with --rules") from None
+    return Workspace(layers, project, load_rules(layers))

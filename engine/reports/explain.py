@@ -1,0 +1,73 @@
+"""`joist explain FLOW SOURCE_ID`: where every target field of one record came from.
+
+For each target field: the layer (pack) and file:line of its definition, the expression,
+the source values it read, the value Joist would write now, and the twin's current value.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import JoistError
+from engine.mapping.mapper import Mapper
+from engine.project.session import Session
+
+
+class RecordNotFound(JoistError):
+    """The source record to explain does not exist."""
+
+    code = "M408"
+
+
+def _value_at(record: Any, path: str) -> Any:
+    cur = record
+    for part in path.replace("]", "").split("."):
+        name, _, index = part.partition("[")
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(name)
+        if index:
+            if not isinstance(cur, list) or int(index) >= len(cur):
+                return None
+            cur = cur[int(index)]
+    return cur
+
+
+def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
+    """The explanation as a JSON-ready document."""
+    rule = session.ruleset[flow]
+    conns = session.connectors({rule.source.system, rule.target.system})
+    src, tgt = conns[rule.source.system], conns[rule.target.system]
+    from engine.mapping.split import groups, parent_id
+    record = src.get(rule.source.entity, parent_id(rule, source_id))
+    if record is not None and rule.source.split is not None:
+        record = dict(groups(rule, record, parent_id(rule, source_id), lookups=session.ruleset.lookups,
+                             params=session.project.params)).get(source_id)
+    if record is None:
+        raise RecordNotFound(f"{rule.source.system} has no {rule.source.entity} {source_id}",
+                             hint=f"check the id; `joist ls --select {flow}` shows what the flow reads")
+    from engine.sync.run import link_columns
+    src_col, tgt_col = link_columns(rule.source.system, rule.target.system)
+    link = session.state.find_link(rule.links, **{f"{src_col}_id": str(source_id)})
+    twin = None
+    twin_id = getattr(link, f"{tgt_col}_id") if link else None
+    if twin_id:
+        twin = tgt.get(rule.target.entity, twin_id)
+    mapper = Mapper(rule, session.project.params, session.ruleset.lookups)
+    resolvers: dict[str, Any] = {}
+
+    def links(link_set: str, key: str) -> str | None:
+        if link_set not in resolvers:
+            resolvers[link_set] = session.state.resolver(link_set, toward=rule.target.system)
+        return resolvers[link_set](key)
+
+    result = mapper.map(record, links=links, target=twin)
+    fields = []
+    for trace in mapper.explain(record, links=links, target=twin):
+        fields.append({"field": trace.path, "layer": trace.layer, "defined_at": trace.location,
+                       "expression": trace.expression, "kind": trace.kind, "reads": trace.reads,
+                       "value": trace.value, "twin": _value_at(twin, trace.path) if twin else None})
+    return {"flow": flow, "source": f"{rule.source.system}.{rule.source.entity} {source_id}",
+            "target": f"{rule.target.system}.{result.entity or rule.target.entity} {twin_id or '(not linked)'}",
+            "outcome": result.outcome, "reason": result.reason,
+            "locked": bool(link and link.locked), "lock_reason": link.lock_reason if link else None,
+            "fields": fields}

@@ -1,0 +1,7 @@
+"""What Joist remembers between runs: links, cursors, runs, failures, intents, tokens.
+
+`store` is the SQLite backend behind the store interface (the seam another backend plugs
+into), `records` its row types and keys, `migrations` the schema versions.
+
+May import: `engine.errors` only.
+"""

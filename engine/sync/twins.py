@@ -1,0 +1,108 @@
+"""Records as the sync engine compares them: content hashes, deletions, matching.
+
+A record's hash leaves out what changes without anyone editing it (QBO's SyncToken and
+MetaData, the balances QBO computes from other transactions, Procore's updated_at), so the hash of what Joist wrote equals the hash of the
+same record read back later: that is how an echo on a two-way flow is recognised.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from connectors.base import Connector
+from engine.expressions.compiler import RUNTIME_ERRORS, Compiled, EvaluationError
+from engine.expressions.functions import Runtime
+from engine.state.records import content_hash
+
+VOLATILE: dict[str, frozenset[str]] = {
+    # A vendor's or customer's Balance moves whenever a bill or invoice of theirs does: were
+    # it hashed, a two-way flow would see a change nobody made and write the old values back.
+    "qbo": frozenset({"SyncToken", "MetaData", "domain", "sparse", "time", "Balance", "BalanceWithJobs",
+                      "HomeBalance"}),
+    "procore": frozenset({"updated_at", "created_at"}),
+}
+
+
+def record_hash(system: str, record: Mapping[str, Any]) -> str:
+    """The content hash of a record, without its volatile fields."""
+    skip = VOLATILE.get(system, frozenset())
+    return content_hash({k: v for k, v in record.items() if k not in skip})
+
+
+def is_deleted(system: str, record: Mapping[str, Any]) -> bool:
+    """A deletion stub (QBO CDC `status: Deleted`) or a soft-deleted Procore record."""
+    if system == "qbo":
+        return record.get("status") == "Deleted"
+    return bool(record.get("deleted_at"))
+
+
+def is_system_line(item: Any) -> bool:
+    """Lines a system adds on its own (QBO's subtotal line): never part of a comparison."""
+    return isinstance(item, Mapping) and item.get("DetailType") == "SubTotalLineDetail"
+
+
+def _norm(value: Any) -> str:
+    if isinstance(value, Decimal):  # 207000.0 and 207000.00 are the same amount
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    return "" if value is None else str(value).strip().casefold()
+
+
+def _at(record: Mapping[str, Any], dotted: str) -> Any:
+    cur: Any = record
+    for step in dotted.split("."):
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(step)
+    return cur
+
+
+class MatchIndex:
+    """Target records by the values of a rule's `match` fields, read once per run when first needed."""
+
+    def __init__(self, connector: Connector, entity: str, match: Mapping[str, Compiled]) -> None:
+        self.connector, self.entity, self.match = connector, entity, match
+        self._index: dict[tuple[str, ...], list[dict[str, Any]]] | None = None
+
+    def _build(self) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+        index: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for page in self.connector.read(self.entity):
+            for record in page.records:
+                key = tuple(_norm(_at(record, path)) for path in self.match)
+                if all(key):
+                    index.setdefault(key, []).append(record)
+        return index
+
+    def key_for(self, ctx: dict[str, Any], rt: Runtime) -> tuple[str, ...] | None:
+        """The match key of a source record (None when a match value is empty).
+
+        An expression that fails on this record is an `EvaluationError` (M404) for the
+        record, as it is in `fields`, not an exception that stops the run."""
+        values = []
+        for path, expr in self.match.items():
+            try:
+                values.append(_norm(expr.evaluate(ctx, rt)))
+            except RUNTIME_ERRORS as exc:
+                message = (str(exc).strip() or type(exc).__name__).replace("has no attribute", "has no field")
+                raise EvaluationError(f"match {path}: {expr.text!r} failed: {message}", location=expr.location,
+                                      hint="check the record's data, or guard the expression with coalesce()/default()"
+                                      ) from None
+        key = tuple(values)
+        return key if all(key) else None
+
+    def candidates(self, key: tuple[str, ...]) -> list[dict[str, Any]]:
+        if self._index is None:
+            self._index = self._build()
+        return self._index.get(key, [])
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Remember a record Joist just created, so a second source record cannot adopt it."""
+        if self._index is not None:
+            key = tuple(_norm(_at(record, path)) for path in self.match)
+            if all(key):
+                self._index.setdefault(key, []).append(dict(record))
+
+
+def sparse_payload(payload: Mapping[str, Any], changed_paths: Iterable[str]) -> dict[str, Any]:
+    """The top-level fields of `payload` that hold a change (a list or object is sent whole)."""
+    tops = {p.split(".")[0].split("[")[0] for p in changed_paths}
+    return {k: v for k, v in payload.items() if k in tops}
