@@ -3,6 +3,7 @@
 Exit codes: 0 ok, 1 a user error (bad rule, failed records), 2 an internal error.
 A user mistake never shows a traceback; `--debug` shows it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,6 +19,7 @@ LAZY_COMMANDS = {"sandbox": ("sandbox.cli", "sandbox_group"), "reconcile": ("ter
 
 def _available(module: str) -> bool:
     import importlib.util
+
     return importlib.util.find_spec(module) is not None
 
 
@@ -33,6 +35,7 @@ class JoistGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in LAZY_COMMANDS and name not in self.commands and _available(LAZY_COMMANDS[name][0]):
             import importlib
+
             module, attr = LAZY_COMMANDS[name]
             self.add_command(getattr(importlib.import_module(module), attr), name)
         return super().get_command(ctx, name)
@@ -50,14 +53,21 @@ class JoistGroup(click.Group):
         except Exception as exc:  # an internal error: say so, and how to see more
             if ctx.meta.get("joist.debug"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\n  run again with --debug for the traceback", err=True)
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc}\n  run again with --debug for the traceback", err=True
+            )
             ctx.exit(2)
 
 
 @click.group(cls=JoistGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show Python tracebacks.")
-@click.option("--project", "project_dir", type=click.Path(file_okay=True), default=None,
-              help="The joist.yaml (or its folder). Default: searched upward from here.")
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=True),
+    default=None,
+    help="The joist.yaml (or its folder). Default: searched upward from here.",
+)
 @click.version_option(package_name="joist")
 @click.pass_context
 def main(ctx: click.Context, debug: bool, project_dir: str | None) -> None:
@@ -73,21 +83,32 @@ def main(ctx: click.Context, debug: bool, project_dir: str | None) -> None:
     ctx.meta["joist.project"] = project_dir
 
 
-rules_option = click.option("--rules", "rule_paths", multiple=True, type=click.Path(),
-                            help="A rules folder or file; repeat for layers (earliest first). "
-                                 "Default: the packs of joist.yaml, else ./rules.")
-select_option = click.option("--select", "-s", "selector", default=None,
-                             help="dbt-style: name, +name, name+, tag:x, path:dir; space = or, comma = and.")
+rules_option = click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(),
+    help="A rules folder or file; repeat for layers (earliest first). Default: the packs of joist.yaml, else ./rules.",
+)
+select_option = click.option(
+    "--select",
+    "-s",
+    "selector",
+    default=None,
+    help="dbt-style: name, +name, name+, tag:x, path:dir; space = or, comma = and.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
 def _workspace(rule_paths: tuple[str, ...]) -> Any:
     from engine.project.workspace import resolve
+
     return resolve(rule_paths)
 
 
 def _echo_json(value: Any) -> None:
     from engine.language import jsonio
+
     click.echo(jsonio.dumps(value, indent=2))
 
 
@@ -107,6 +128,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
       joist validate rules examples/acme/rules     # a base pack and an override layer
     """
     from engine.errors import ErrorGroup
+
     try:
         ws = _workspace(paths)
     except ErrorGroup as group:
@@ -115,13 +137,17 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             raise click.exceptions.Exit(1)
         raise
     if as_json:
-        _echo_json({"ok": True, "flows": sorted(ws.ruleset.rules), "warnings": [w.to_dict() for w in ws.ruleset.warnings]})
+        _echo_json(
+            {"ok": True, "flows": sorted(ws.ruleset.rules), "warnings": [w.to_dict() for w in ws.ruleset.warnings]}
+        )
         return
     for warning in ws.ruleset.warnings:
         click.echo("warning: " + warning.format(), err=True)
     n = len(ws.ruleset.rules)
-    click.echo(f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
-               f"{len(ws.ruleset.lookups)} lookup table(s)")
+    click.echo(
+        f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
+        f"{len(ws.ruleset.lookups)} lookup table(s)"
+    )
 
 
 @main.command("ls")
@@ -139,6 +165,7 @@ def list_flows(rule_paths: tuple[str, ...], selector: str | None, as_json: bool)
     """
     from engine.language.graph import build_graph, select
     from terminal.rules import rule_row
+
     ws = _workspace(rule_paths)
     graph = build_graph(ws.ruleset)
     flows = select(graph, selector)
@@ -147,8 +174,10 @@ def list_flows(rule_paths: tuple[str, ...], selector: str | None, as_json: bool)
         _echo_json(rows)
         return
     import sys
+
     from rich.console import Console
     from rich.table import Table
+
     table = Table(box=None, header_style="bold")
     for column in ("flow", "direction", "source", "target", "links", "tags"):
         table.add_column(column, no_wrap=True)
@@ -172,6 +201,7 @@ def graph(rule_paths: tuple[str, ...], selector: str | None, fmt: str) -> None:
     """
     from engine.language.graph import build_graph, select
     from terminal.rules import graph_dot, graph_mermaid, graph_text
+
     ws = _workspace(rule_paths)
     g = build_graph(ws.ruleset)
     flows = select(g, selector)
@@ -180,6 +210,7 @@ def graph(rule_paths: tuple[str, ...], selector: str | None, fmt: str) -> None:
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     import yaml
+
     params: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
@@ -191,16 +222,40 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @main.command("map")
 @click.argument("flow")
-@click.option("--input", "-i", "input_path", type=click.Path(allow_dash=True), default="-", show_default=True,
-              help="Records as JSON lines ('-' reads standard input).")
-@click.option("--output", "-o", "output_path", type=click.Path(allow_dash=True), default="-", show_default=True,
-              help="Where the mapped JSON lines go.")
-@click.option("--links", "links_path", type=click.Path(exists=True, dir_okay=False),
-              help='A JSON file {"link_set": {"source id": "target id"}} for ref().')
+@click.option(
+    "--input",
+    "-i",
+    "input_path",
+    type=click.Path(allow_dash=True),
+    default="-",
+    show_default=True,
+    help="Records as JSON lines ('-' reads standard input).",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    type=click.Path(allow_dash=True),
+    default="-",
+    show_default=True,
+    help="Where the mapped JSON lines go.",
+)
+@click.option(
+    "--links",
+    "links_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help='A JSON file {"link_set": {"source id": "target id"}} for ref().',
+)
 @click.option("--params", "-p", "param_pairs", multiple=True, metavar="KEY=VALUE", help="Set a param (repeatable).")
 @rules_option
-def map_command(flow: str, input_path: str, output_path: str, links_path: str | None, param_pairs: tuple[str, ...],
-                rule_paths: tuple[str, ...]) -> None:
+def map_command(
+    flow: str,
+    input_path: str,
+    output_path: str,
+    links_path: str | None,
+    param_pairs: tuple[str, ...],
+    rule_paths: tuple[str, ...],
+) -> None:
     """Map records through FLOW offline: JSON lines in, one JSON line out per record.
 
     Nothing is read from or written to any system. Streams, so memory stays flat for
@@ -212,24 +267,31 @@ def map_command(flow: str, input_path: str, output_path: str, links_path: str | 
       joist map companies_to_vendors -i vendors.jsonl --links links.json -p owner_group=Clients
     """
     import sys
+
     from engine.language import jsonio
+
     ws = _workspace(rule_paths)
     rule = ws.ruleset[flow]
     links = jsonio.loads(open(links_path, encoding="utf-8").read()) if links_path else {}
     params = {**ws.params, **_parse_params(param_pairs)}
     from engine.mapping.stream import map_stream
+
     src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
     dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")
     try:
-        counts = map_stream(rule, src, dst, links=links, params=params, lookups=ws.ruleset.lookups,
-                            input_name=input_path)
+        counts = map_stream(
+            rule, src, dst, links=links, params=params, lookups=ws.ruleset.lookups, input_name=input_path
+        )
     finally:
         if src is not sys.stdin:
             src.close()
         if dst is not sys.stdout:
             dst.close()
-    click.echo(f"{counts.total} records: {counts.mapped} mapped, {counts.skipped} skipped, "
-               f"{counts.deferred} deferred, {counts.error} failed", err=True)
+    click.echo(
+        f"{counts.total} records: {counts.mapped} mapped, {counts.skipped} skipped, "
+        f"{counts.deferred} deferred, {counts.error} failed",
+        err=True,
+    )
     for message in counts.errors[:5]:
         click.echo(message, err=True)
     if counts.error:
@@ -250,19 +312,27 @@ def test_command(paths: tuple[str, ...], update: bool, selector: str | None, key
       joist test --select tag:payables
       joist test rules/payables --update
     """
-    import pytest
-    from engine.testing.plugin import TEST_SUFFIXES
     from pathlib import Path
+
+    import pytest
+
+    from engine.testing.plugin import TEST_SUFFIXES
+
     targets = [Path(p) for p in paths]
     if not targets:
         ws = _workspace(())
         targets = [p for _, layer_paths in ws.layers for p in layer_paths]
     if selector:
         from engine.language.graph import build_graph, select
+
         ws = _workspace(())
         flows = set(select(build_graph(ws.ruleset), selector))
-        files = [f for t in targets for f in (Path(t).rglob("*") if Path(t).is_dir() else [Path(t)])
-                 if f.name.endswith(TEST_SUFFIXES) and _test_flow(f) in flows]
+        files = [
+            f
+            for t in targets
+            for f in (Path(t).rglob("*") if Path(t).is_dir() else [Path(t)])
+            if f.name.endswith(TEST_SUFFIXES) and _test_flow(f) in flows
+        ]
         if not files:
             raise click.ClickException(f"no rule tests for the flows selected by {selector!r}")
         targets = files
@@ -277,21 +347,24 @@ def test_command(paths: tuple[str, ...], update: bool, selector: str | None, key
 
 def _test_flow(path: Any) -> str | None:
     import yaml
+
     try:
         return (yaml.safe_load(path.read_text()) or {}).get("rule")
     except yaml.YAMLError:
         return None
 
 
-
 def _session(ctx: click.Context) -> Any:
     from engine.project.session import Session
+
     return Session.open(ctx.find_root().meta.get("joist.project"))
 
 
 def _console() -> Any:
     import sys
+
     from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
@@ -307,6 +380,7 @@ def init(directory: str, name: str | None) -> None:
       joist init acme --name acme-construction
     """
     from engine.project.config import init_project
+
     path = init_project(directory, name=name)
     click.echo(f"wrote {path}\nnext: fill in the connection ids, then `joist connect procore` and `joist connect qbo`")
 
@@ -330,6 +404,7 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
         _echo_json(report.to_dict())
         return
     from terminal.runs import print_plan
+
     print_plan(report, _console())
 
 
@@ -337,9 +412,14 @@ def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_
     if quiet:
         return session.run(selector, full=full, retry_only=retry_only)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     flows = session.flows(selector)
-    columns = (SpinnerColumn(), TextColumn("{task.description:<36}"), TextColumn("{task.fields[counts]}"),
-               TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description:<36}"),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=_console(), transient=False) as progress:
         tasks: dict[str, Any] = {}
         counts: dict[str, dict[str, int]] = {}
@@ -354,6 +434,7 @@ def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_
             c = counts[flow]
             c[outcome.action] = c.get(outcome.action, 0) + 1
             progress.update(tasks[flow], counts=" ".join(f"{k} {v}" for k, v in sorted(c.items())))
+
         report = session.run(flows=flows, selector=selector, full=full, retry_only=retry_only, listener=listener)
         for task in tasks.values():
             progress.update(task, total=1, completed=1)
@@ -388,12 +469,15 @@ def _finish(report: Any, as_json: bool) -> None:
         _echo_json(report.to_dict())
     else:
         from terminal.runs import summary_table
+
         console = _console()
         console.print(summary_table(report))
         failed = report.totals()["error"]
         if failed:
-            console.print(f"{failed} record(s) failed: `joist failures` says why and how to fix each; "
-                          f"`joist retry` runs them again.")
+            console.print(
+                f"{failed} record(s) failed: `joist failures` says why and how to fix each; "
+                f"`joist retry` runs them again."
+            )
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -429,6 +513,7 @@ def failures(ctx: click.Context, flow: str | None, as_json: bool) -> None:
       joist failures --flow companies_to_vendors --json
     """
     import dataclasses
+
     with _session(ctx) as session:
         found = session.state.failures(flow)
     if as_json:
@@ -438,6 +523,7 @@ def failures(ctx: click.Context, flow: str | None, as_json: bool) -> None:
         click.echo("no failed records")
         return
     from terminal.runs import failures_table
+
     _console().print(failures_table(found))
 
 
@@ -453,19 +539,27 @@ def status(ctx: click.Context, as_json: bool) -> None:
       joist status --json
     """
     import dataclasses
+
     with _session(ctx) as session:
         state = session.state
         links = state.link_counts()
         locked = [dataclasses.asdict(l) for l in state.links() if l.locked]
         fails = state.failures()
         runs = [dataclasses.asdict(r) for r in state.runs(10)]
-        doc = {"project": session.project.name, "file": str(session.project.file), "links": links,
-               "locked": locked, "failures": len([f for f in fails if f.code != "M406"]),
-               "waiting": len([f for f in fails if f.code == "M406"]), "runs": runs}
+        doc = {
+            "project": session.project.name,
+            "file": str(session.project.file),
+            "links": links,
+            "locked": locked,
+            "failures": len([f for f in fails if f.code != "M406"]),
+            "waiting": len([f for f in fails if f.code == "M406"]),
+            "runs": runs,
+        }
     if as_json:
         _echo_json(doc)
         return
     from rich.table import Table
+
     console = _console()
     console.print(f"[bold]{doc['project']}[/]  {doc['file']}")
     table = Table(title="links", header_style="bold")
@@ -478,7 +572,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         console.print(f"locked  {l['link_set']} procore {l['procore_id']} / qbo {l['qbo_id']}: {l['lock_reason']}")
     console.print(f"{doc['failures']} failed record(s), {doc['waiting']} waiting for a link")
     for r in runs[:5]:
-        console.print(f"run {r.get('id')}  {r.get('command')}  {r.get('status')}  {r.get('started_at')}", highlight=False)
+        console.print(
+            f"run {r.get('id')}  {r.get('command')}  {r.get('status')}  {r.get('started_at')}", highlight=False
+        )
 
 
 @main.command()
@@ -494,12 +590,14 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
       joist explain companies_to_vendors 5000000021
     """
     from engine.reports.explain import explain as explain_record
+
     with _session(ctx) as session:
         doc = explain_record(session, flow, source_id)
     if as_json:
         _echo_json(doc)
         return
     from rich.table import Table
+
     console = _console()
     console.print(f"[bold]{doc['flow']}[/]  {doc['source']} -> {doc['target']}  ({doc['outcome']})")
     if doc["locked"]:
@@ -509,13 +607,20 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
         table.add_column(column, overflow="fold")
     for f in doc["fields"]:
         reads = ", ".join(f"{k}={jsonio_short(v)}" for k, v in f["reads"].items())
-        table.add_row(f["field"], f"{f['layer']}\n{f['defined_at']}", f["expression"], reads,
-                      jsonio_short(f["value"]), jsonio_short(f["twin"]))
+        table.add_row(
+            f["field"],
+            f"{f['layer']}\n{f['defined_at']}",
+            f["expression"],
+            reads,
+            jsonio_short(f["value"]),
+            jsonio_short(f["twin"]),
+        )
     console.print(table)
 
 
 def jsonio_short(value: Any) -> str:
     from engine.language import jsonio
+
     text = value if isinstance(value, str) else jsonio.dumps(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -533,15 +638,18 @@ def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> Non
       joist link vendors 5000000021 57
     """
     from engine.state.records import Link
+
     with _session(ctx) as session:
         producers = session.ruleset.producers(link_set)
         if not producers:
             from engine.errors import suggest
             from engine.language.graph import UnknownLinkSet
+
             sets = sorted({r.links for r in session.ruleset.rules.values()})
             near = suggest(link_set, sets)
-            raise UnknownLinkSet(f"no flow uses link set {link_set!r}", hint=f"did you mean {near[0]!r}?" if near else None,
-                                 allowed=sets)
+            raise UnknownLinkSet(
+                f"no flow uses link set {link_set!r}", hint=f"did you mean {near[0]!r}?" if near else None, allowed=sets
+            )
         session.state.put_link(Link(link_set, procore_id, qbo_id, origin="manual", flow=producers[0]))
     click.echo(f"linked {link_set}: procore {procore_id} <-> qbo {qbo_id}")
 
@@ -583,13 +691,16 @@ def connect(ctx: click.Context, system: str, print_url: bool, timeout: float) ->
       joist connect qbo
       joist connect procore --print-url
     """
-    from engine.project.connect import connect as run_connect
     from engine.project.config import find_project, load_project
+    from engine.project.connect import connect as run_connect
+
     given = ctx.find_root().meta.get("joist.project")
     project = load_project(find_project(given) if given is None else given)
     opener = (lambda url: click.echo(f"open this address to sign in:\n  {url}")) if print_url else None
     result = run_connect(project, system, timeout=timeout, **({"open_url": opener} if opener else {}))
-    click.echo(result.get("note") or f"connected {system} ({result['token_key']}); tokens saved to {project.tokens_path}")
+    click.echo(
+        result.get("note") or f"connected {system} ({result['token_key']}); tokens saved to {project.tokens_path}"
+    )
 
 
 if __name__ == "__main__":

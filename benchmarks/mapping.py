@@ -9,6 +9,7 @@
    the hand-written function run as a streaming script, both as subprocesses.
 3. Memory: `joist map` over --rss-records records; the child's peak RSS.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,17 +21,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.language import jsonio  # noqa: E402
+from engine.language.rules import load_rules  # noqa: E402
 from engine.mapping.mapper import Mapper  # noqa: E402
 from engine.project.workspace import layers_from  # noqa: E402
-from engine.language.rules import load_rules  # noqa: E402
 
 FLOW = "commitment_invoices_to_bills"
 # A fixed copy of the requisitions -> bills rule, so the figures compare like with like
@@ -55,16 +57,29 @@ def requisitions(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         for j in range(3):
             done = Decimal(rng.randint(0, 500000)) / 100
             stored = Decimal(rng.choice([0, 0, rng.randint(0, 90000)])) / 100
-            items.append({"id": i * 3 + j, "wbs_code": {"id": rng.randrange(WBS), "flat_code": f"01-{j}00.L"},
-                          "description_of_work": f"Line {j} of requisition {i}",
-                          "work_completed_this_period": f"{done:.2f}", "materials_presently_stored": f"{stored:.2f}"})
+            items.append(
+                {
+                    "id": i * 3 + j,
+                    "wbs_code": {"id": rng.randrange(WBS), "flat_code": f"01-{j}00.L"},
+                    "description_of_work": f"Line {j} of requisition {i}",
+                    "work_completed_this_period": f"{done:.2f}",
+                    "materials_presently_stored": f"{stored:.2f}",
+                }
+            )
         retainage = Decimal(rng.choice([0, rng.randint(0, 50000)])) / 100
-        yield {"id": i, "project_id": rng.randrange(PROJECTS), "number": i % 40 + 1,
-               "invoice_number": f"INV-{i:06d}" if i % 10 else None, "commitment_id": rng.randrange(COMMITMENTS),
-               "contract_name": f"SC-{i % 97:03d} Drywall", "vendor_id": rng.randrange(VENDORS),
-               "billing_date": f"2026-{i % 12 + 1:02d}-28",
-               "status": "approved" if i % 17 else "draft",
-               "summary": {"total_retainage": f"{retainage:.2f}"}, "items": items}
+        yield {
+            "id": i,
+            "project_id": rng.randrange(PROJECTS),
+            "number": i % 40 + 1,
+            "invoice_number": f"INV-{i:06d}" if i % 10 else None,
+            "commitment_id": rng.randrange(COMMITMENTS),
+            "contract_name": f"SC-{i % 97:03d} Drywall",
+            "vendor_id": rng.randrange(VENDORS),
+            "billing_date": f"2026-{i % 12 + 1:02d}-28",
+            "status": "approved" if i % 17 else "draft",
+            "summary": {"total_retainage": f"{retainage:.2f}"},
+            "items": items,
+        }
 
 
 def hand_written(rec: dict[str, Any], table: dict[str, dict[str, str]], account: str = "91") -> dict[str, Any] | None:
@@ -78,21 +93,34 @@ def hand_written(rec: dict[str, Any], table: dict[str, dict[str, str]], account:
         amount = Decimal(item["work_completed_this_period"]) + Decimal(item["materials_presently_stored"])
         if amount == 0:
             continue
-        lines.append({
-            "DetailType": "ItemBasedExpenseLineDetail", "Amount": amount, "Description": item["description_of_work"],
-            "ItemBasedExpenseLineDetail": {"ItemRef": {"value": wbs[str(item["wbs_code"]["id"])]},
-                                           "CustomerRef": {"value": project}},
-            "LinkedTxn": [{"TxnId": commitments[str(rec["commitment_id"])], "TxnType": "PurchaseOrder"}],
-        })
+        lines.append(
+            {
+                "DetailType": "ItemBasedExpenseLineDetail",
+                "Amount": amount,
+                "Description": item["description_of_work"],
+                "ItemBasedExpenseLineDetail": {
+                    "ItemRef": {"value": wbs[str(item["wbs_code"]["id"])]},
+                    "CustomerRef": {"value": project},
+                },
+                "LinkedTxn": [{"TxnId": commitments[str(rec["commitment_id"])], "TxnType": "PurchaseOrder"}],
+            }
+        )
     retainage = Decimal(rec["summary"]["total_retainage"] or "0")
     if retainage > 0:
-        lines.append({"DetailType": "AccountBasedExpenseLineDetail", "Amount": -retainage,
-                      "Description": f"Retainage held on requisition {rec['number']}",
-                      "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account}, "CustomerRef": {"value": project}}})
-    bill = {"VendorRef": {"value": vendors[str(rec["vendor_id"])]},
-            "DocNumber": rec["invoice_number"] or f"REQ-{rec['number']}",
-            "TxnDate": rec["billing_date"],
-            "PrivateNote": f"Procore requisition {rec['number']} for {rec['contract_name']}"}
+        lines.append(
+            {
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "Amount": -retainage,
+                "Description": f"Retainage held on requisition {rec['number']}",
+                "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account}, "CustomerRef": {"value": project}},
+            }
+        )
+    bill = {
+        "VendorRef": {"value": vendors[str(rec["vendor_id"])]},
+        "DocNumber": rec["invoice_number"] or f"REQ-{rec['number']}",
+        "TxnDate": rec["billing_date"],
+        "PrivateNote": f"Procore requisition {rec['number']} for {rec['contract_name']}",
+    }
     if lines:
         bill["Line"] = lines
     return bill
@@ -138,7 +166,7 @@ def main() -> None:
     resolve = lambda s, k: table.get(s, {}).get(k)  # noqa: E731
     records = list(requisitions(args.records))
 
-    for rec in records[:2000]:   # identical output, or the comparison means nothing
+    for rec in records[:2000]:  # identical output, or the comparison means nothing
         result = mapper.map(rec, links=resolve)
         expected = hand_written(rec, table)
         got = result.payload if result.outcome == "mapped" else None
@@ -154,9 +182,9 @@ def main() -> None:
             hand_written(r, table)
 
     gc.collect()
-    gc.freeze()   # the 100k input records live throughout: keep them out of the collector's way
+    gc.freeze()  # the 100k input records live throughout: keep them out of the collector's way
     engine_s = hand_s = float("inf")
-    for _ in range(args.repeat):   # interleaved, so both see the same machine load
+    for _ in range(args.repeat):  # interleaved, so both see the same machine load
         engine_s = min(engine_s, timed(run_engine)[0])
         hand_s = min(hand_s, timed(run_hand)[0])
     n = len(records)
@@ -172,16 +200,29 @@ def main() -> None:
             for rec in records:
                 fh.write(jsonio.dumps(rec) + "\n")
         (tmp_path / "links.json").write_text(json.dumps(table))
-        joist = [str(Path(sys.executable).parent / "joist"), "map", FLOW, "-i", str(data), "-o", str(tmp_path / "a.jsonl"),
-                 "--links", str(tmp_path / "links.json"), "--rules", str(RULES)]
+        joist = [
+            str(Path(sys.executable).parent / "joist"),
+            "map",
+            FLOW,
+            "-i",
+            str(data),
+            "-o",
+            str(tmp_path / "a.jsonl"),
+            "--links",
+            str(tmp_path / "links.json"),
+            "--rules",
+            str(RULES),
+        ]
         script = tmp_path / "stream.py"
         script.write_text(STREAM_SCRIPT.format(root=str(ROOT)))
         joist_s = script_s = float("inf")
         for _ in range(args.repeat):
             joist_s = min(joist_s, timed(lambda: subprocess.run(joist, check=True, stderr=subprocess.DEVNULL))[0])
             with data.open() as src, (tmp_path / "b.jsonl").open("w") as dst:
-                script_s = min(script_s, timed(lambda: subprocess.run([sys.executable, str(script)], stdin=src,
-                                                                      stdout=dst, check=True))[0])
+                script_s = min(
+                    script_s,
+                    timed(lambda: subprocess.run([sys.executable, str(script)], stdin=src, stdout=dst, check=True))[0],
+                )
         same = _same_payloads(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
         print(f"end to end (JSON lines in and out, start-up included), {n:,} records")
         print(f"  {'joist map':<14}{n / joist_s:>12,.0f} records/s  {joist_s:7.2f} s")
@@ -196,9 +237,11 @@ def main() -> None:
             cmd = joist[:4] + [str(big), "-o", os.devnull] + joist[7:]
             # A small launcher measures its only child: a child forked from this process would
             # count this process's pages (the records held above) before it execs.
-            launcher = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-                        "subprocess.run(sys.argv[1:], check=True, stderr=subprocess.DEVNULL); "
-                        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t)")
+            launcher = (
+                "import resource, subprocess, sys, time; t = time.perf_counter(); "
+                "subprocess.run(sys.argv[1:], check=True, stderr=subprocess.DEVNULL); "
+                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t)"
+            )
             out = subprocess.run([sys.executable, "-c", launcher, *cmd], check=True, capture_output=True, text=True)
             peak_kb, big_s = (float(x) for x in out.stdout.split())
             print(f"memory, joist map over {args.rss_records:,} records")

@@ -11,6 +11,7 @@ the connector lost no time to the limit beyond what the limit forces.
     .venv/bin/python benchmarks/procore_read.py [--vendors 20000] [--direct-costs 5000]
         [--per-page 500] [--spike-limit 25] [--spike-window 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,37 @@ def fill(box: ProcoreSandbox, vendors: int, direct_costs: int) -> None:
     store = box.store
     project = min(p["id"] for p in store.rows("projects", active=True))
     for n in range(vendors):
-        store.insert(RESOURCES["vendors"], {"name": f"Bench Vendor {n:05d}", "email_address": f"v{n}@bench.example",
-                                            "city": "Oakland", "state_code": "CA"}, company_id=box.company_id)
+        store.insert(
+            RESOURCES["vendors"],
+            {
+                "name": f"Bench Vendor {n:05d}",
+                "email_address": f"v{n}@bench.example",
+                "city": "Oakland",
+                "state_code": "CA",
+            },
+            company_id=box.company_id,
+        )
     for n in range(direct_costs):
-        cost = store.insert(RESOURCES["direct_costs"], {"direct_cost_type": "expense", "direct_cost_date": "2024-06-01",
-                                                        "description": f"Bench cost {n}"},
-                            company_id=box.company_id, project_id=project)
-        store.insert(RESOURCES["line_items"], {"holder_type": "DirectCost", "holder_id": cost["id"], "position": 1,
-                                               "description": "Materials", "amount": Decimal("125.50"),
-                                               "quantity": Decimal("1"), "unit_cost": Decimal("125.50")},
-                     company_id=box.company_id, project_id=project)
+        cost = store.insert(
+            RESOURCES["direct_costs"],
+            {"direct_cost_type": "expense", "direct_cost_date": "2024-06-01", "description": f"Bench cost {n}"},
+            company_id=box.company_id,
+            project_id=project,
+        )
+        store.insert(
+            RESOURCES["line_items"],
+            {
+                "holder_type": "DirectCost",
+                "holder_id": cost["id"],
+                "position": 1,
+                "description": "Materials",
+                "amount": Decimal("125.50"),
+                "quantity": Decimal("1"),
+                "unit_cost": Decimal("125.50"),
+            },
+            company_id=box.company_id,
+            project_id=project,
+        )
 
 
 def bound(requests: int, limit: int, window: float) -> float:
@@ -57,18 +79,24 @@ def main() -> None:
     parser.add_argument("--spike-window", type=float, default=10.0)
     args = parser.parse_args()
 
-    box = create_sandbox(deliver_webhooks=False, spike_limit=args.spike_limit, spike_window=args.spike_window,
-                         hourly_limit=100000)
+    box = create_sandbox(
+        deliver_webhooks=False, spike_limit=args.spike_limit, spike_window=args.spike_window, hourly_limit=100000
+    )
     started = time.perf_counter()
     fill(box, args.vendors, args.direct_costs)
-    print(f"filled sandbox: {args.vendors} vendors, {args.direct_costs} direct costs "
-          f"in {time.perf_counter() - started:.1f}s")
+    print(
+        f"filled sandbox: {args.vendors} vendors, {args.direct_costs} direct costs "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     with ServerThread(box.app) as server:
         info = box.connection_info(server.base_url)
-        connector = ProcoreConnector(server.base_url, info["company_id"],
-                                     Credentials(info["client_id"], info["client_secret"],
-                                                 refresh_token=info["refresh_token"]),
-                                     MemoryTokenStore(), per_page=args.per_page)
+        connector = ProcoreConnector(
+            server.base_url,
+            info["company_id"],
+            Credentials(info["client_id"], info["client_secret"], refresh_token=info["refresh_token"]),
+            MemoryTokenStore(),
+            per_page=args.per_page,
+        )
         connector.auth.token()
         top = math.ceil(time.time() / args.spike_window) * args.spike_window
         time.sleep(max(0.0, top - time.time()) + 0.01)  # start at the top of a spike window
@@ -86,10 +114,14 @@ def main() -> None:
         print(f"{entity:14} {count:>8}")
     print(f"requests        {requests} (per_page {args.per_page}); 429s received: {refused}")
     print(f"spike limit     {args.spike_limit} per {args.spike_window:g}s = {allowed_rate:.2f} req/s")
-    print(f"elapsed         {elapsed:.2f}s  ({requests / elapsed:.2f} req/s, "
-          f"{sum(counts.values()) / elapsed:.0f} records/s)")
-    print(f"rate-limit bound {least:.2f}s  -> ratio bound/elapsed = {least / elapsed:.3f}"
-          f"  ({'meets' if least / elapsed >= 0.9 else 'below'} the 90% target)")
+    print(
+        f"elapsed         {elapsed:.2f}s  ({requests / elapsed:.2f} req/s, "
+        f"{sum(counts.values()) / elapsed:.0f} records/s)"
+    )
+    print(
+        f"rate-limit bound {least:.2f}s  -> ratio bound/elapsed = {least / elapsed:.3f}"
+        f"  ({'meets' if least / elapsed >= 0.9 else 'below'} the 90% target)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ the sandbox answered and how many reached the caller (target: none).
     .venv/bin/python benchmarks/qbo_write.py --loopback      # over 127.0.0.1 with uvicorn
     .venv/bin/python benchmarks/qbo_write.py --customers 9000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,9 @@ def main() -> None:
     print(f"requests made           {requests} (batches of up to 30)")
     print(f"elapsed                 {elapsed:.2f} s")
     print(f"throughput              {per_minute:,.0f} items/min ({requests / elapsed * 60:,.0f} requests/min)")
-    print(f"ratio to bound          {per_minute / BOUND_PER_MINUTE:.1%} of 30 x 500/min = {BOUND_PER_MINUTE:,} items/min")
+    print(
+        f"ratio to bound          {per_minute / BOUND_PER_MINUTE:.1%} of 30 x 500/min = {BOUND_PER_MINUTE:,} items/min"
+    )
     print(f"429s from the sandbox   {server_429}")
     print(f"429s reaching caller    {caller_429}")
     if server:

@@ -5,13 +5,14 @@ Prints one row per operation: count, total seconds, operations per second, micro
 each. Every commit is fsynced (WAL, synchronous=FULL), so the figures depend on the disk
 under DIR (default: a temporary folder).
 """
+
 from __future__ import annotations
 
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from engine.state.store import Link, SQLiteState, intent_key
 
@@ -51,8 +52,9 @@ def main() -> None:
     def create_cycle() -> None:
         for i in range(300):
             key = intent_key("bills", str(i), "h")
-            store.begin_intent("bills", str(i), key, action="create", target_system="qbo",
-                               target_entity="Bill", payload_hash="h")
+            store.begin_intent(
+                "bills", str(i), key, action="create", target_system="qbo", target_entity="Bill", payload_hash="h"
+            )
             with store.transaction():
                 store.put_link(Link("bills", str(i), f"Q{i}"))
                 store.complete_intent(key, target_id=f"Q{i}")

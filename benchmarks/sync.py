@@ -12,6 +12,7 @@ real: the connectors really wait for their token buckets.
 Prints the elapsed time, the requests each side answered, the items a minute and their
 ratio to the bound, then the same for a no-op re-sync (target: 0 writes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,14 +27,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sync"))
 
-from engine.project.connections import open_connectors  # noqa: E402
-from engine.project.config import load_project, write_sandbox_project  # noqa: E402
+from synckit import (
+    VENDORS_TO_QBO,
+    costs_to_bills,
+    expense_account,
+    seed_direct_costs,  # noqa: E402
+    seed_procore_vendors,
+    seed_project,
+    write_rules,
+)
+
 from engine.language.rules import load_rules  # noqa: E402
+from engine.project.config import load_project, write_sandbox_project  # noqa: E402
+from engine.project.connections import open_connectors  # noqa: E402
 from engine.sync.run import Sync  # noqa: E402
 from sandbox.server import ServerThread, create  # noqa: E402
 from sandbox.transport import InProcessTransport  # noqa: E402
-from synckit import (VENDORS_TO_QBO, costs_to_bills, expense_account, seed_direct_costs,  # noqa: E402
-                     seed_procore_vendors, seed_project, write_rules)
 
 BATCH = 30
 QBO_PER_MINUTE = 500
@@ -56,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     vendors = seed_procore_vendors(boxes["procore"], args.vendors)
     seed_direct_costs(boxes["procore"], seed_project(boxes["procore"]), vendors, args.bills)
-    print(f"seeded {args.vendors} vendors and {args.bills} direct costs in Procore's store "
-          f"in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"seeded {args.vendors} vendors and {args.bills} direct costs in Procore's store "
+        f"in {time.perf_counter() - t0:.1f}s"
+    )
 
     servers: list[ServerThread] = []
     if args.in_process:
@@ -70,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="joist-bench-sync-"))
     write_sandbox_project(root / "project", {n: b.connection_info(bases[n]) for n, b in boxes.items()})
     project = load_project(root / "project")
-    rules = load_rules([("bench", [write_rules(root / "rules", VENDORS_TO_QBO,
-                                               costs_to_bills(expense_account(boxes["qbo"])))])])
+    rules = load_rules(
+        [("bench", [write_rules(root / "rules", VENDORS_TO_QBO, costs_to_bills(expense_account(boxes["qbo"])))])]
+    )
     connectors = open_connectors(project, {"procore", "qbo"}, transports=transports)
     state = project.open_state()
     items = args.vendors + args.bills
@@ -92,17 +104,22 @@ def main(argv: list[str] | None = None) -> int:
             q_requests, q_writes = _counts(boxes["qbo"])
             p_requests, p_writes = _counts(boxes["procore"])
             reads = sum(f.reads for f in report.flows)
-            print(f"\n{label}: {elapsed:.1f}s, ok={report.ok}, "
-                  + ", ".join(f"{a} {n}" for a, n in sorted(totals.items()) if n))
-            print(f"  QBO requests {q_requests} (writes {q_writes}), Procore requests {p_requests} "
-                  f"(writes {p_writes}), source records read {reads}")
+            print(
+                f"\n{label}: {elapsed:.1f}s, ok={report.ok}, "
+                + ", ".join(f"{a} {n}" for a, n in sorted(totals.items()) if n)
+            )
+            print(
+                f"  QBO requests {q_requests} (writes {q_writes}), Procore requests {p_requests} "
+                f"(writes {p_writes}), source records read {reads}"
+            )
             if label == "initial sync":
                 rate = totals["create"] / (elapsed / 60)
-                print(f"  {rate:,.0f} items/min against the bound of {bound:,} (30 x {QBO_PER_MINUTE}/min): "
-                      f"{rate / bound:.1%} (target >= 90%)")
+                print(
+                    f"  {rate:,.0f} items/min against the bound of {bound:,} (30 x {QBO_PER_MINUTE}/min): "
+                    f"{rate / bound:.1%} (target >= 90%)"
+                )
                 floor = q_writes / QBO_PER_MINUTE * 60
-                print(f"  the QBO rate limit alone needs {floor:.1f}s for {q_writes} write requests "
-                      f"({items} items)")
+                print(f"  the QBO rate limit alone needs {floor:.1f}s for {q_writes} write requests ({items} items)")
             if profiler:
                 stats = pstats.Stats(profiler)
                 stats.sort_stats("tottime").print_stats(15)

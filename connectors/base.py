@@ -5,10 +5,12 @@ dicts (JSON shapes as the API serves them, money as `Decimal`) and calls these m
 it never builds a URL. Every connector takes an `httpx.Client` (or a transport), so tests
 run it against the local sandboxes in-process.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from engine.errors import JoistError
 
@@ -42,16 +44,36 @@ class Connector(Protocol):
     def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
         """One record by id, or None when it does not exist (or was deleted)."""
 
-    def create(self, entity: str, payload: Record, *, idempotency_key: str, scope: Mapping[str, Any] | None = None) -> Record:
+    def create(
+        self, entity: str, payload: Record, *, idempotency_key: str, scope: Mapping[str, Any] | None = None
+    ) -> Record:
         """Create a record. The same `idempotency_key` twice never makes two records."""
 
-    def find_created(self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
+    def find_created(
+        self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
+    ) -> Record | None:
         """The record an earlier `create` with this key made, if it reached the system."""
 
-    def update(self, entity: str, record_id: str, payload: Record, *, current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record:
+    def update(
+        self,
+        entity: str,
+        record_id: str,
+        payload: Record,
+        *,
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record:
         """Change the given fields of a record (sparse), with optimistic locking where the API has it."""
 
-    def delete(self, entity: str, record_id: str, *, mode: str = "delete", current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record | None:
+    def delete(
+        self,
+        entity: str,
+        record_id: str,
+        *,
+        mode: str = "delete",
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record | None:
         """Delete, void or deactivate a record (`mode`: delete | void | deactivate)."""
 
     def record_id(self, entity: str, record: Record) -> str:

@@ -5,14 +5,15 @@ are always safe; a write is safe when it carries an idempotency key the system h
 (QBO `requestid`, Procore `origin_id` looked up before a re-create). 429 and 5xx wait with
 exponential backoff and full jitter, or for `Retry-After` when the server says.
 """
+
 from __future__ import annotations
 
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Callable
 
 import httpx
 
@@ -27,8 +28,15 @@ class TokenBucket:
     `pause_until(t)` empties the bucket until monotonic time `t` (a server's reset time).
     """
 
-    def __init__(self, rate: float, per: float = 1.0, capacity: float | None = None,
-                 *, now: Now = time.monotonic, sleep: Sleep = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        capacity: float | None = None,
+        *,
+        now: Now = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
         self.fill_per_second = rate / per
         self.capacity = capacity if capacity is not None else max(1.0, rate)
         self._tokens = self.capacity
@@ -139,7 +147,11 @@ def send_with_retries(
             continue
         if on_response is not None:
             on_response(response)
-        if policy.should_retry(response) and attempt < policy.attempts and (safe_to_retry or response.status_code == 429):
+        if (
+            policy.should_retry(response)
+            and attempt < policy.attempts
+            and (safe_to_retry or response.status_code == 429)
+        ):
             response.read()
             sleep(policy.delay(attempt, response))
             continue

@@ -5,12 +5,14 @@ to `open_url` (a browser, or a printout for a machine without one), waits for th
 to redirect back, checks `state`, and returns the query it came back with and the
 `redirect_uri` that must be sent again when the code is exchanged.
 """
+
 from __future__ import annotations
 
 import http.server
 import secrets
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 
@@ -18,8 +20,14 @@ class RedirectTimeout(Exception):
     """Nobody came back to the local redirect in time."""
 
 
-def receive_code(open_url: Callable[[str], Any], build_url: Callable[[str, str], str], *, port: int = 0,
-                 timeout: float = 300.0, product: str = "Joist") -> tuple[dict[str, str], str]:
+def receive_code(
+    open_url: Callable[[str], Any],
+    build_url: Callable[[str, str], str],
+    *,
+    port: int = 0,
+    timeout: float = 300.0,
+    product: str = "Joist",
+) -> tuple[dict[str, str], str]:
     """Run the browser half of the flow; returns (the redirect's query, the redirect_uri)."""
     state = secrets.token_urlsafe(24)
     received: dict[str, str] = {}
@@ -34,8 +42,11 @@ def receive_code(open_url: Callable[[str], Any], build_url: Callable[[str, str],
             self.send_response(200 if ok else 400)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.end_headers()
-            self.wfile.write(f"{product} is connected. You can close this window.".encode() if ok
-                             else b"This sign-in link is not the one Joist opened.")
+            self.wfile.write(
+                f"{product} is connected. You can close this window.".encode()
+                if ok
+                else b"This sign-in link is not the one Joist opened."
+            )
             if ok:
                 done.set()
 

@@ -4,6 +4,7 @@ Refresh tokens rotate: each one works once. A connector that refreshes must `sav
 new pair before it uses the new access token for anything, so a crash right after a
 refresh does not lose the only valid refresh token.
 """
+
 from __future__ import annotations
 
 import json

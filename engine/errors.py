@@ -7,11 +7,12 @@ C5xx connector and API, S6xx state and project. Each error formats itself as::
       at flow commitment_invoices_to_bills
       did you mean 'fields'?  allowed here: description, direction, ...
 """
+
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)

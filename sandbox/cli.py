@@ -1,4 +1,5 @@
 """`joist sandbox ...`: run the local Procore and QuickBooks sandboxes."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,18 @@ def sandbox_group() -> None:
 @sandbox_group.command("up")
 @click.argument("name", required=False, type=click.Choice(sorted(SANDBOXES)))
 @click.option("--port", type=int, help="Port (one sandbox only). Defaults: procore 8710, qbo 8720.")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep the sandboxes' data in this folder across restarts.")
-@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write a ready joist.yaml (and its secrets) into this folder.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the sandboxes' data in this folder across restarts.",
+)
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write a ready joist.yaml (and its secrets) into this folder.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the connection details first.")
 def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
     """Serve the sandbox NAME (procore or qbo), or both, until stopped with Ctrl-C.
@@ -46,6 +55,7 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
     info = {n: box.connection_info(server.base_url) for n, (box, server) in servers.items()}
     if project_dir:
         from engine.project.config import write_sandbox_project
+
         write_sandbox_project(project_dir, info)
     if as_json:
         click.echo(json.dumps(info[names[0]] if len(names) == 1 else info), nl=True)

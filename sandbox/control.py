@@ -13,6 +13,7 @@
 
 Faults are drawn from a seeded `random.Random`, so a failing run can be replayed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,9 @@ import random
 import re
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 FaultBody = Callable[[int], tuple[dict[str, str], bytes]]
@@ -59,12 +61,12 @@ class Clock:
 class Faults:
     """Probabilities (0..1) of each injected fault, and which paths they apply to."""
 
-    error_rate: float = 0.0          # answer 500 without running the request
-    throttle_rate: float = 0.0       # answer 429 without running the request
-    drop_before_rate: float = 0.0    # cut the connection before the request runs
-    drop_after_rate: float = 0.0     # run the request, then cut the connection
-    latency: float = 0.0             # seconds added to every matching request
-    path_pattern: str = ""           # regex on the path; empty = every API path
+    error_rate: float = 0.0  # answer 500 without running the request
+    throttle_rate: float = 0.0  # answer 429 without running the request
+    drop_before_rate: float = 0.0  # cut the connection before the request runs
+    drop_after_rate: float = 0.0  # run the request, then cut the connection
+    latency: float = 0.0  # seconds added to every matching request
+    path_pattern: str = ""  # regex on the path; empty = every API path
     seed: int | None = None
 
     def matches(self, path: str) -> bool:
@@ -100,10 +102,15 @@ class RequestLog:
 
     def writes(self, path_contains: str = "") -> list[LoggedRequest]:
         """Requests that could change data: anything but GET/HEAD, and not a query POST."""
-        return [e for e in self.entries
-                if e.method not in ("GET", "HEAD") and path_contains in e.path
-                and not e.path.endswith("/query") and "/oauth" not in e.path
-                and not e.path.startswith("/_sandbox")]
+        return [
+            e
+            for e in self.entries
+            if e.method not in ("GET", "HEAD")
+            and path_contains in e.path
+            and not e.path.endswith("/query")
+            and "/oauth" not in e.path
+            and not e.path.startswith("/_sandbox")
+        ]
 
 
 class SandboxControl:
@@ -127,8 +134,12 @@ class SandboxControl:
         if not f.matches(path):
             return None
         roll = self.rng.random()
-        for name, rate in (("error", f.error_rate), ("throttle", f.throttle_rate),
-                           ("drop_before", f.drop_before_rate), ("drop_after", f.drop_after_rate)):
+        for name, rate in (
+            ("error", f.error_rate),
+            ("throttle", f.throttle_rate),
+            ("drop_before", f.drop_before_rate),
+            ("drop_after", f.drop_after_rate),
+        ):
             if roll < rate:
                 return name
             roll -= rate
@@ -153,8 +164,9 @@ class SandboxControl:
                 await send(message)
 
             fault = self._draw(path)
-            entry = LoggedRequest(scope["method"], path, scope.get("query_string", b"").decode(),
-                                  0, fault, self.clock.now())
+            entry = LoggedRequest(
+                scope["method"], path, scope.get("query_string", b"").decode(), 0, fault, self.clock.now()
+            )
             try:
                 if self.faults.latency and self.faults.matches(path):
                     await asyncio.sleep(self.faults.latency)
@@ -165,9 +177,11 @@ class SandboxControl:
                 elif fault == "drop_before":
                     await _drop(send)
                 elif fault == "drop_after":
+
                     async def swallow(message: dict) -> None:
                         if message["type"] == "http.response.start":
                             status["code"] = message["status"]
+
                     await app(scope, receive, swallow)
                     await _drop(send)
                 else:
@@ -186,7 +200,7 @@ class SandboxControl:
             if not message.get("more_body"):
                 break
         data = json.loads(body or b"{}")
-        name, method = scope["path"][len("/_sandbox/"):], scope["method"]
+        name, method = scope["path"][len("/_sandbox/") :], scope["method"]
         if name == "faults":
             if method == "POST":
                 self.set_faults(**data)
@@ -209,7 +223,11 @@ class SandboxControl:
 
 async def _respond(send: Callable, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items() if k.lower() not in ("content-type", "content-length")]
+    raw += [
+        (k.lower().encode(), v.encode())
+        for k, v in (headers or {}).items()
+        if k.lower() not in ("content-type", "content-length")
+    ]
     if headers and "content-type" in {k.lower() for k in headers}:
         raw[0] = (b"content-type", next(v for k, v in headers.items() if k.lower() == "content-type").encode())
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -219,6 +237,11 @@ async def _respond(send: Callable, status: int, body: bytes, headers: dict[str, 
 async def _drop(send: Callable) -> None:
     # A promised body that never comes: a real server then closes the socket, and the
     # client sees "connection closed before the full response" -- the same as a drop.
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+        }
+    )
     raise DroppedConnection("connection dropped by fault injection")

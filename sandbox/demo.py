@@ -3,6 +3,7 @@
 Run it again and the second sync writes nothing: the sandboxes keep their data in
 demo/.joist/sandbox and Joist its state in demo/.joist/state.db. `rm -rf demo` starts over.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,6 +34,7 @@ def _joist(project: Path, *args: str) -> int:
 
 def main(folder: str = "demo") -> int:
     from engine.project.config import load_project, write_sandbox_project
+
     console = Console()
     project = Path(folder).resolve()
     data = project / ".joist" / "sandbox"
@@ -45,7 +47,9 @@ def main(folder: str = "demo") -> int:
         write_sandbox_project(project, info)
         for name, server in servers.items():
             console.print(f"{name} sandbox on {server.base_url}")
-        console.print(f"project: {project / 'joist.yaml'}" + ("  (second run: nothing should be written)" if again else ""))
+        console.print(
+            f"project: {project / 'joist.yaml'}" + ("  (second run: nothing should be written)" if again else "")
+        )
         for box in boxes.values():
             box.control.log.clear()
         code = _joist(project, "sync")
@@ -60,15 +64,19 @@ def main(folder: str = "demo") -> int:
         console.print(table)
         failed = state.failures()
         state.close()
-        console.print(f"requests this run: QBO {reads['qbo']} reads, {writes['qbo']} writes; "
-                      f"Procore {reads['procore']} reads, {writes['procore']} writes")
+        console.print(
+            f"requests this run: QBO {reads['qbo']} reads, {writes['qbo']} writes; "
+            f"Procore {reads['procore']} reads, {writes['procore']} writes"
+        )
         if failed:
             console.print(f"{len(failed)} record(s) did not sync; `joist --project {folder} failures` says why.")
-        console.print(f"\nWhere to look (the sandboxes stop with this command; "
-                      f"`joist sandbox up --data {data} --project {folder}` serves them again):\n"
-                      f"  joist --project {folder} status\n  joist --project {folder} plan\n"
-                      f"  joist --project {folder} explain companies_to_vendors <Procore vendor id>\n"
-                      f"  make demo   # again: a second sync writes nothing")
+        console.print(
+            f"\nWhere to look (the sandboxes stop with this command; "
+            f"`joist sandbox up --data {data} --project {folder}` serves them again):\n"
+            f"  joist --project {folder} status\n  joist --project {folder} plan\n"
+            f"  joist --project {folder} explain companies_to_vendors <Procore vendor id>\n"
+            f"  make demo   # again: a second sync writes nothing"
+        )
         return 0 if code in (0, 1) else code
     finally:
         for server in servers.values():

@@ -4,12 +4,14 @@ Used by the end-to-end tests of the rule packs and by `make demo`. In-process by
 (the sandboxes are reached through `InProcessTransport`, no socket); `loopback=True`
 serves them on 127.0.0.1 instead, as a real deployment would talk to them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from sandbox.server import ServerThread, create
 from sandbox.transport import InProcessTransport
@@ -37,19 +39,23 @@ class SandboxPair:
     def reopen(self) -> Any:
         """A fresh session on the same project (as the next `joist` command would have)."""
         from engine.project.session import Session
+
         self.session.close()
         transports = {} if self.servers else {n: InProcessTransport(b.app) for n, b in self.boxes.items()}
         self.session = Session.open(self.project_dir, transports=transports)
         return self.session
 
 
-def _write_project(project_dir: Path, info: dict[str, Any], packs: Sequence[str] | None,
-                   params: dict[str, Any] | None) -> None:
+def _write_project(
+    project_dir: Path, info: dict[str, Any], packs: Sequence[str] | None, params: dict[str, Any] | None
+) -> None:
     from engine.project.config import write_sandbox_project
+
     write_sandbox_project(project_dir, info)
     if packs is None and not params:
         return
     import yaml
+
     path = project_dir / "joist.yaml"
     text = path.read_text()
     doc = yaml.safe_load(text)
@@ -62,14 +68,21 @@ def _write_project(project_dir: Path, info: dict[str, Any], packs: Sequence[str]
 
 
 @contextmanager
-def sandbox_pair(project_dir: Path, *, packs: Sequence[str] | None = None, params: dict[str, Any] | None = None,
-                 loopback: bool = False, options: dict[str, dict[str, Any]] | None = None) -> Iterator[SandboxPair]:
+def sandbox_pair(
+    project_dir: Path,
+    *,
+    packs: Sequence[str] | None = None,
+    params: dict[str, Any] | None = None,
+    loopback: bool = False,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> Iterator[SandboxPair]:
     """Seeded sandboxes, a joist.yaml for them in `project_dir`, and a session on it.
 
     `packs` replaces the project's rule packs (e.g. `["joist:master"]` or a folder);
     `params` adds project params; `options` go to each sandbox's `create_sandbox`.
     """
     from engine.project.session import Session
+
     project_dir = Path(project_dir)
     project_dir.mkdir(parents=True, exist_ok=True)
     boxes = {n: create(n, **(options or {}).get(n, {})) for n in SYSTEMS}

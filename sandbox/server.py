@@ -3,6 +3,7 @@
 Each sandbox package (`sandbox.qbo`, `sandbox.procore`) exposes
 `create_sandbox(state_file=None, **options) -> Sandbox`; `SANDBOXES` names them.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -54,8 +55,7 @@ class ServerThread:
 
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
-        config = uvicorn.Config(app, host=HOST, port=self.port, log_level="warning",
-                                lifespan="off", access_log=False)
+        config = uvicorn.Config(app, host=HOST, port=self.port, log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"sandbox-{self.port}", daemon=True)
 
@@ -63,7 +63,7 @@ class ServerThread:
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "ServerThread":
+    def start(self, timeout: float = 10.0) -> ServerThread:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -76,7 +76,7 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

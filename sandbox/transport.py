@@ -6,6 +6,7 @@ and hands each request across, so a connector talks to a sandbox with no socket 
 A connection dropped by fault injection surfaces as `httpx.RemoteProtocolError`, exactly
 as it does over loopback.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,9 @@ class InProcessTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        async_request = httpx.Request(request.method, request.url, headers=request.headers, content=body,
-                                      extensions=request.extensions)
+        async_request = httpx.Request(
+            request.method, request.url, headers=request.headers, content=body, extensions=request.extensions
+        )
 
         async def call() -> tuple[int, httpx.Headers, bytes]:
             response = await self._inner.handle_async_request(async_request)

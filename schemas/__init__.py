@@ -8,14 +8,14 @@ through `catalog_entities`, so neither imports the other for it.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog_entities(system: str) -> dict[str, Any]:
     """The `entities` mapping of `catalog/<system>.yaml` as written (parsed once per process)."""
     text = resources.files("schemas").joinpath("catalog", f"{system}.yaml").read_text(encoding="utf-8")

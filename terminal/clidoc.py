@@ -4,6 +4,7 @@
 
 A test regenerates it and compares: a command whose help changed without the doc fails.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,11 +26,16 @@ def _section(ctx: click.Context, command: click.Command, name: str, level: int) 
 def render() -> str:
     """The whole CLI reference as Markdown."""
     from cli import main
+
     root = click.Context(main, info_name="joist", terminal_width=100, max_content_width=100)
-    lines = ["# The joist command line", "",
-             "Generated from the commands' help (`python -m terminal.clidoc > docs/cli.md`). Every",
-             "command also answers `--help`; reading commands take `--json`. Exit codes: 0 ok, 1 a",
-             "user error or a failed record, 2 an internal error (`--debug` shows the traceback).", ""]
+    lines = [
+        "# The joist command line",
+        "",
+        "Generated from the commands' help (`python -m terminal.clidoc > docs/cli.md`). Every",
+        "command also answers `--help`; reading commands take `--json`. Exit codes: 0 ok, 1 a",
+        "user error or a failed record, 2 an internal error (`--debug` shows the traceback).",
+        "",
+    ]
     for name in main.list_commands(root):
         command = main.get_command(root, name)
         if command is not None:

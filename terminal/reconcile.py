@@ -1,4 +1,5 @@
 """`joist reconcile` in the terminal: the command, and the reports drawn as rich tables."""
+
 from __future__ import annotations
 
 import sys
@@ -17,40 +18,65 @@ from engine.reports.reconcile import Reconciliation, reconcile
 def render(report: Reconciliation, console: Console) -> None:
     """The report as tables, one per project, then the documents whose totals differ."""
     for project in report.projects:
-        table = Table(title=f"{project.name}  (QBO customer {project.customer_id or 'not linked'})",
-                      header_style="bold")
-        for column, justify in (("figure", "left"), ("Procore", "right"), ("QBO", "right"),
-                                ("difference", "right"), ("", "left")):
+        table = Table(
+            title=f"{project.name}  (QBO customer {project.customer_id or 'not linked'})", header_style="bold"
+        )
+        for column, justify in (
+            ("figure", "left"),
+            ("Procore", "right"),
+            ("QBO", "right"),
+            ("difference", "right"),
+            ("", "left"),
+        ):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for fig in project.figures:
-            table.add_row(fig.name, money_text(fig.procore), money_text(fig.qbo), money_text(fig.difference),
-                          "equal" if fig.equal else "[red]DIFFERS[/]")
+            table.add_row(
+                fig.name,
+                money_text(fig.procore),
+                money_text(fig.qbo),
+                money_text(fig.difference),
+                "equal" if fig.equal else "[red]DIFFERS[/]",
+            )
         console.print(table)
     for m in report.mismatches:
-        console.print(f"[red]{m.label}[/] (link set {m.link_set}, procore {m.procore_id}): QBO total "
-                      f"{money_text(m.qbo)}, Procore {money_text(m.procore)}, difference {money_text(m.difference)}",
-                      highlight=False)
+        console.print(
+            f"[red]{m.label}[/] (link set {m.link_set}, procore {m.procore_id}): QBO total "
+            f"{money_text(m.qbo)}, Procore {money_text(m.procore)}, difference {money_text(m.difference)}",
+            highlight=False,
+        )
     for warning in report.warnings:
         console.print(f"[yellow]warning[/] {warning}", highlight=False)
-    console.print("[green]every total matches to the cent[/]" if report.ok
-                  else "[red]totals differ: see above[/]")
-
+    console.print("[green]every total matches to the cent[/]" if report.ok else "[red]totals differ: see above[/]")
 
 
 def render_costs(report: CostReconciliation, console: Console) -> None:
     """The section as one table (project, cost code, Procore, QBO, difference), then the leftovers."""
     table = Table(title="Job cost per project and cost code", header_style="bold")
-    for column, justify in (("project", "left"), ("cost code", "left"), ("Procore", "right"), ("QBO", "right"),
-                            ("difference", "right"), ("", "left")):
+    for column, justify in (
+        ("project", "left"),
+        ("cost code", "left"),
+        ("Procore", "right"),
+        ("QBO", "right"),
+        ("difference", "right"),
+        ("", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in report.rows:
-        table.add_row(r.project, r.cost_code or "(none)", money_text(r.procore), money_text(r.qbo), money_text(r.difference),
-                      "equal" if r.equal else "[red]DIFFERS[/]")
+        table.add_row(
+            r.project,
+            r.cost_code or "(none)",
+            money_text(r.procore),
+            money_text(r.qbo),
+            money_text(r.difference),
+            "equal" if r.equal else "[red]DIFFERS[/]",
+        )
     console.print(table)
     for u in report.unassigned:
-        console.print(f"[red]QBO {u.entity} {u.qbo_id}[/]: {money_text(u.amount)} on customer {u.customer_id}, "
-                      f"which is not linked to a Procore project (joist link projects <procore id> {u.customer_id})",
-                      highlight=False)
+        console.print(
+            f"[red]QBO {u.entity} {u.qbo_id}[/]: {money_text(u.amount)} on customer {u.customer_id}, "
+            f"which is not linked to a Procore project (joist link projects <procore id> {u.customer_id})",
+            highlight=False,
+        )
     console.print("[green]job cost matches to the cent[/]" if report.ok else "[red]job cost differs: see above[/]")
 
 

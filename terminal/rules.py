@@ -1,4 +1,5 @@
 """Text renderings of rules and the graph for the CLI: tables, dot, mermaid."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,10 +12,17 @@ from engine.language.rules import Rule
 def rule_row(rule: Rule) -> dict[str, Any]:
     """One flow as a JSON-ready summary."""
     return {
-        "flow": rule.flow, "direction": rule.direction,
-        "source": f"{rule.source.system}.{rule.source.entity}", "target": f"{rule.target.system}.{rule.target.entity}",
-        "links": rule.links, "depends_on": rule.depends_on, "refs": rule.refs(), "tags": rule.tags,
-        "layer": rule.layer, "file": rule.file, "description": rule.description.strip(),
+        "flow": rule.flow,
+        "direction": rule.direction,
+        "source": f"{rule.source.system}.{rule.source.entity}",
+        "target": f"{rule.target.system}.{rule.target.entity}",
+        "links": rule.links,
+        "depends_on": rule.depends_on,
+        "refs": rule.refs(),
+        "tags": rule.tags,
+        "layer": rule.layer,
+        "file": rule.file,
+        "description": rule.description.strip(),
     }
 
 
@@ -25,8 +33,10 @@ def graph_text(graph: nx.DiGraph, flows: list[str]) -> str:
         rule: Rule = graph.nodes[flow]["rule"]
         ups = [u for u in graph.predecessors(flow) if u in flows]
         after = f"  after {', '.join(sorted(ups))}" if ups else ""
-        lines.append(f"{n:>3}. {flow}  ({rule.source.system}.{rule.source.entity} -> "
-                     f"{rule.target.system}.{rule.target.entity}){after}")
+        lines.append(
+            f"{n:>3}. {flow}  ({rule.source.system}.{rule.source.entity} -> "
+            f"{rule.target.system}.{rule.target.entity}){after}"
+        )
     return "\n".join(lines)
 
 
@@ -49,7 +59,7 @@ def graph_mermaid(graph: nx.DiGraph, flows: list[str]) -> str:
     keep = set(flows)
     lines = ["flowchart LR"]
     for flow in flows:
-        lines.append(f"  {flow}[\"{flow}\"]")
+        lines.append(f'  {flow}["{flow}"]')
     for a, b in graph.edges():
         if a in keep and b in keep:
             lines.append(f"  {a} --> {b}")

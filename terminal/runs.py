@@ -1,7 +1,9 @@
 """Printing plans, sync summaries, status and failures for people (rich)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -26,12 +28,24 @@ def print_plan(report: RunReport, console: Console) -> None:
         counts = ", ".join(f"{flow.counts[a]} {a}" for a in ACTIONS if flow.counts[a])
         console.print(f"[bold]{flow.flow}[/]  {counts or 'nothing to do'}")
         for outcome in flow.outcomes[:MAX_LISTED]:
-            tag = {"create": "[green]+ create[/]", "update": "[yellow]~ update[/]", "lock": "[magenta]# locked[/]",
-                   "defer": "[cyan]… defer[/]", "error": "[red]! error[/]", "delete": "[red]- delete[/]",
-                   "adopt": "[blue]= adopt[/]"}.get(outcome.action, outcome.action)
-            target = f" -> {outcome.entity or ''} {outcome.target_id or ''}".rstrip() if (outcome.entity or outcome.target_id) else ""
-            console.print(f"  {tag} {outcome.source_id}{target}" + (f"  [dim]{outcome.reason}[/]" if outcome.reason else ""),
-                          highlight=False)
+            tag = {
+                "create": "[green]+ create[/]",
+                "update": "[yellow]~ update[/]",
+                "lock": "[magenta]# locked[/]",
+                "defer": "[cyan]… defer[/]",
+                "error": "[red]! error[/]",
+                "delete": "[red]- delete[/]",
+                "adopt": "[blue]= adopt[/]",
+            }.get(outcome.action, outcome.action)
+            target = (
+                f" -> {outcome.entity or ''} {outcome.target_id or ''}".rstrip()
+                if (outcome.entity or outcome.target_id)
+                else ""
+            )
+            console.print(
+                f"  {tag} {outcome.source_id}{target}" + (f"  [dim]{outcome.reason}[/]" if outcome.reason else ""),
+                highlight=False,
+            )
             if outcome.action == "create" and outcome.payload:
                 for path, value in list(_flatten(outcome.payload))[:12]:
                     console.print(f"      {path} = {_short(value)}", highlight=False)
@@ -56,8 +70,9 @@ def _flatten(value: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
 
 def summary_table(report: RunReport) -> Table:
     """One row per flow: counts by action."""
-    table = Table(title=f"{report.command} summary" + (f" (run {report.run_id})" if report.run_id else ""),
-                  header_style="bold")
+    table = Table(
+        title=f"{report.command} summary" + (f" (run {report.run_id})" if report.run_id else ""), header_style="bold"
+    )
     table.add_column("flow")
     for action in ACTIONS:
         table.add_column(action, justify="right")

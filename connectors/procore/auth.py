@@ -7,6 +7,7 @@ refresh token, even when the response never arrives. So a refresh is never retri
 the request may have reached Procore, and the new pair is saved to the token store before
 anything (the API call that needed it included) uses it.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -14,8 +15,9 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -32,9 +34,18 @@ EARLY = 60.0  # refresh this many seconds before the access token expires
 class ProcoreAuth:
     """Keeps one connection's access token valid; persists every rotated refresh token."""
 
-    def __init__(self, login_url: str, credentials: Credentials, token_store: TokenStore, key: str,
-                 client: httpx.Client, *, wall: Callable[[], float] = time.time, sleep: Sleep = time.sleep,
-                 policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        login_url: str,
+        credentials: Credentials,
+        token_store: TokenStore,
+        key: str,
+        client: httpx.Client,
+        *,
+        wall: Callable[[], float] = time.time,
+        sleep: Sleep = time.sleep,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.login_url = login_url.rstrip("/")
         self.credentials = credentials
         self.store = token_store
@@ -79,32 +90,45 @@ class ProcoreAuth:
     def _token_request(self, fields: dict[str, str], *, safe: bool) -> dict[str, Any]:
         creds = self.credentials
         data = {**fields, "client_id": creds.client_id, "client_secret": creds.client_secret}
-        request = self.client.build_request("POST", f"{self.login_url}/oauth/token", data=data,
-                                            headers={"Accept": "application/json"})
+        request = self.client.build_request(
+            "POST", f"{self.login_url}/oauth/token", data=data, headers={"Accept": "application/json"}
+        )
         try:
-            response = send_with_retries(self.client, request, safe_to_retry=safe, policy=self.policy,
-                                         sleep=self.sleep)
+            response = send_with_retries(self.client, request, safe_to_retry=safe, policy=self.policy, sleep=self.sleep)
         except TRANSIENT_ERRORS as exc:
             if fields["grant_type"] == "client_credentials":
-                raise Unavailable(f"could not reach Procore's token endpoint ({type(exc).__name__})",
-                                  system=SYSTEM, retryable=True, hint="Check the network and retry.") from None
-            raise AuthError(f"the connection dropped during a Procore token {fields['grant_type']} request",
-                            system=SYSTEM, hint="Procore may have used up the refresh token; if the next run "
-                                                "fails to authenticate, reconnect with `joist connect procore`.") from None
+                raise Unavailable(
+                    f"could not reach Procore's token endpoint ({type(exc).__name__})",
+                    system=SYSTEM,
+                    retryable=True,
+                    hint="Check the network and retry.",
+                ) from None
+            raise AuthError(
+                f"the connection dropped during a Procore token {fields['grant_type']} request",
+                system=SYSTEM,
+                hint="Procore may have used up the refresh token; if the next run "
+                "fails to authenticate, reconnect with `joist connect procore`.",
+            ) from None
         if response.status_code != 200:
             message, _ = explain(_json(response))
             if response.status_code == 400 and fields["grant_type"] in ("refresh_token", "authorization_code"):
-                raise RefreshTokenInvalid(f"Procore refused the {fields['grant_type'].replace('_', ' ')}: {message}",
-                                          system=SYSTEM, status=400, api_code=str(_json(response).get("error", ""))
-                                          if isinstance(_json(response), dict) else None,
-                                          hint="Reconnect Joist to Procore: joist connect procore "
-                                               "(refresh tokens work once; another client may have used it).")
+                raise RefreshTokenInvalid(
+                    f"Procore refused the {fields['grant_type'].replace('_', ' ')}: {message}",
+                    system=SYSTEM,
+                    status=400,
+                    api_code=str(_json(response).get("error", "")) if isinstance(_json(response), dict) else None,
+                    hint="Reconnect Joist to Procore: joist connect procore "
+                    "(refresh tokens work once; another client may have used it).",
+                )
             raise error_for(response, action="issue a token")
         body = response.json()
         expires_at = float(body.get("created_at") or self.wall()) + float(body.get("expires_in") or 5400)
-        tokens = {"access_token": body["access_token"], "expires_at": expires_at,
-                  "refresh_token": body.get("refresh_token") or (creds.refresh_token
-                                                                 if fields["grant_type"] != "refresh_token" else None)}
+        tokens = {
+            "access_token": body["access_token"],
+            "expires_at": expires_at,
+            "refresh_token": body.get("refresh_token")
+            or (creds.refresh_token if fields["grant_type"] != "refresh_token" else None),
+        }
         if fields["grant_type"] == "client_credentials":
             tokens["refresh_token"] = None
         self.store.save(self.key, tokens)  # before the new token is used for anything
@@ -123,16 +147,19 @@ class ProcoreAuth:
     def exchange_code(self, code: str, redirect_uri: str) -> None:
         """Trade an authorization code for a token pair (saved to the token store)."""
         with self._lock:
-            self._token_request({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
-                                safe=False)
+            self._token_request(
+                {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}, safe=False
+            )
 
     def revoke(self) -> None:
         """Revoke the current tokens at Procore and forget them."""
         creds = self.credentials
         token = creds.access_token or creds.refresh_token
         if token:
-            self.client.post(f"{self.login_url}/oauth/revoke",
-                             data={"token": token, "client_id": creds.client_id, "client_secret": creds.client_secret})
+            self.client.post(
+                f"{self.login_url}/oauth/revoke",
+                data={"token": token, "client_id": creds.client_id, "client_secret": creds.client_secret},
+            )
         creds.access_token = creds.refresh_token = None
         creds.expires_at = None
         self.store.save(self.key, {"access_token": None, "refresh_token": None, "expires_at": None})
@@ -147,7 +174,7 @@ def _json(response: httpx.Response) -> Any:
 
 # ---- webhooks in ---------------------------------------------------------------------
 # Receiving Procore webhooks: check the configured Authorization, drop duplicates and echoes.
-# 
+#
 # Procore signs nothing; it sends back the `Authorization` value the integrator configured
 # on the hook (`destination_headers`), so that is what `WebhookReceiver` checks, in
 # constant time. Deliveries are at-least-once: an event whose `ulid` (or `id`) was seen
@@ -164,9 +191,9 @@ class WebhookEvent:
 
     ulid: str
     resource_name: str
-    entities: tuple[str, ...]     # catalogue entities the resource may be (payments: either kind)
+    entities: tuple[str, ...]  # catalogue entities the resource may be (payments: either kind)
     record_id: int
-    event_type: str               # create | update | delete
+    event_type: str  # create | update | delete
     company_id: int | None
     project_id: int | None
     timestamp: str | None
@@ -188,17 +215,24 @@ class WebhookReceiver:
         Raises `WebhookRejected` when the Authorization header is not the configured one."""
         given = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         if not hmac.compare_digest(given.encode(), self.authorization.encode()):
-            raise WebhookRejected("a Procore webhook delivery carried the wrong Authorization header",
-                                  system=SYSTEM, status=401,
-                                  hint="Check destination_headers on the Procore hook against joist.yaml.")
+            raise WebhookRejected(
+                "a Procore webhook delivery carried the wrong Authorization header",
+                system=SYSTEM,
+                status=401,
+                hint="Check destination_headers on the Procore hook against joist.yaml.",
+            )
         try:
             payload = json.loads(body)
             key = str(payload.get("ulid") or payload["id"])
             resource = str(payload["resource_name"])
             record_id = int(payload["resource_id"])
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise WebhookRejected("a Procore webhook delivery was not a v2 event payload", system=SYSTEM,
-                                  status=400, hint="Create the hook with api_version v2.") from None
+            raise WebhookRejected(
+                "a Procore webhook delivery was not a v2 event payload",
+                system=SYSTEM,
+                status=400,
+                hint="Create the hook with api_version v2.",
+            ) from None
         if key in self._seen:
             return None
         self._seen[key] = None
@@ -209,5 +243,14 @@ class WebhookReceiver:
             return None
         entity = WEBHOOK_ENTITIES.get(resource)
         entities = PAYMENT_ENTITIES if entity == "contract_payments" else ((entity,) if entity else ())
-        return WebhookEvent(key, resource, entities, record_id, str(payload.get("event_type", "")).lower(),
-                            payload.get("company_id"), payload.get("project_id"), payload.get("timestamp"), payload)
+        return WebhookEvent(
+            key,
+            resource,
+            entities,
+            record_id,
+            str(payload.get("event_type", "")).lower(),
+            payload.get("company_id"),
+            payload.get("project_id"),
+            payload.get("timestamp"),
+            payload,
+        )

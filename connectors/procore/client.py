@@ -12,12 +12,14 @@ Pacing: `X-Rate-Limit-Remaining: 0` pauses the client until `X-Rate-Limit-Reset`
 5xx back off through `connectors.http.send_with_retries` (honouring `Retry-After`).
 Writes are in `writes.py`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -36,18 +38,18 @@ BULK_THRESHOLD = 20  # more records than this in a page: read the project's line
 
 def _parse_time(value: str) -> dt.datetime:
     moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def next_page(link_header: str | None) -> int | None:
     """The page number of the `rel="next"` entry of a `Link` header, if there is one."""
     for part in (link_header or "").split(","):
         if 'rel="next"' in part and "<" in part:
-            url = part[part.index("<") + 1: part.index(">")]
+            url = part[part.index("<") + 1 : part.index(">")]
             page = parse_qs(urlparse(url).query).get("page")
             if page:
                 return int(page[0])
@@ -59,11 +61,24 @@ class ProcoreConnector(ProcoreWrites):
 
     system = "procore"
 
-    def __init__(self, base_url: str, company_id: int | str, credentials: Credentials, token_store: TokenStore, *,
-                 client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep: Sleep = time.sleep, now: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time, login_url: str | None = None, per_page: int = 1000,
-                 overlap: float = 300.0, policy: RetryPolicy | None = None, token_key: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        company_id: int | str,
+        credentials: Credentials,
+        token_store: TokenStore,
+        *,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep = time.sleep,
+        now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        login_url: str | None = None,
+        per_page: int = 1000,
+        overlap: float = 300.0,
+        policy: RetryPolicy | None = None,
+        token_key: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.company_id = str(company_id)
         self.client = client or httpx.Client(base_url=self.base_url, transport=transport, timeout=30.0)
@@ -74,9 +89,16 @@ class ProcoreConnector(ProcoreWrites):
         self.overlap = overlap
         self.policy = policy or RetryPolicy()
         self.bucket = TokenBucket(1000.0, 1.0, 1000.0, now=now, sleep=sleep)
-        self.auth = ProcoreAuth(login_url or self.base_url, credentials, token_store,
-                                token_key or f"procore:{self.company_id}", self.client, wall=wall, sleep=sleep,
-                                policy=self.policy)
+        self.auth = ProcoreAuth(
+            login_url or self.base_url,
+            credentials,
+            token_store,
+            token_key or f"procore:{self.company_id}",
+            self.client,
+            wall=wall,
+            sleep=sleep,
+            policy=self.policy,
+        )
         self.requests = 0
         self.project_numbers: dict[int, str | None] = {}
 
@@ -96,9 +118,13 @@ class ProcoreConnector(ProcoreWrites):
         except KeyError:
             from connectors.base import NotFound
             from engine.errors import suggest
+
             near = suggest(entity, ENTITIES)
-            raise NotFound(f"Procore has no entity {entity!r} in Joist's catalogue", system=SYSTEM,
-                           hint=f"did you mean {near[0]!r}?" if near else None) from None
+            raise NotFound(
+                f"Procore has no entity {entity!r} in Joist's catalogue",
+                system=SYSTEM,
+                hint=f"did you mean {near[0]!r}?" if near else None,
+            ) from None
 
     # ---- transport ----------------------------------------------------------------------
     def _observe(self, response: httpx.Response) -> None:
@@ -114,34 +140,55 @@ class ProcoreConnector(ProcoreWrites):
         except ValueError:
             return
 
-    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-             files: list[tuple[str, Any]] | None = None, safe: bool = True) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        files: list[tuple[str, Any]] | None = None,
+        safe: bool = True,
+    ) -> httpx.Response:
         """One API call with auth, the company header, pacing and retries (when `safe`)."""
         for attempt in (1, 2):
             token = self.auth.token()
-            headers = {"Authorization": f"Bearer {token}", "Procore-Company-Id": self.company_id,
-                       "Accept": "application/json"}
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Procore-Company-Id": self.company_id,
+                "Accept": "application/json",
+            }
             content = None
             if json is not None:
                 content = encode_json(json)
                 headers["Content-Type"] = "application/json"
-            request = self.client.build_request(method, path, params=params, content=content, files=files,
-                                                headers=headers)
+            request = self.client.build_request(
+                method, path, params=params, content=content, files=files, headers=headers
+            )
             try:
-                response = send_with_retries(self.client, request, safe_to_retry=safe, policy=self.policy,
-                                             bucket=self.bucket, sleep=self.sleep, on_response=self._observe)
+                response = send_with_retries(
+                    self.client,
+                    request,
+                    safe_to_retry=safe,
+                    policy=self.policy,
+                    bucket=self.bucket,
+                    sleep=self.sleep,
+                    on_response=self._observe,
+                )
             except TRANSIENT_ERRORS as exc:
-                raise Unavailable(f"the connection to Procore failed during {method} {urlparse(path).path} "
-                                  f"({type(exc).__name__})", system=SYSTEM, retryable=True,
-                                  hint="Check the network; the run can be retried safely.") from None
+                raise Unavailable(
+                    f"the connection to Procore failed during {method} {urlparse(path).path} ({type(exc).__name__})",
+                    system=SYSTEM,
+                    retryable=True,
+                    hint="Check the network; the run can be retried safely.",
+                ) from None
             if response.status_code == 401 and attempt == 1:
                 self.auth.invalidate(token)
                 continue
             return response
         return response
 
-    def call(self, method: str, path: str, *, entity: str | None = None, action: str = "read",
-             **options: Any) -> Any:
+    def call(self, method: str, path: str, *, entity: str | None = None, action: str = "read", **options: Any) -> Any:
         """`send`, then the decoded JSON body (numbers as Decimal), or the typed error."""
         response = self.send(method, path, **options)
         if response.status_code >= 400:
@@ -150,7 +197,9 @@ class ProcoreConnector(ProcoreWrites):
             return None
         return response.json(parse_float=Decimal)
 
-    def pages(self, path: str, params: Mapping[str, Any] | None = None, *, entity: str | None = None) -> Iterator[list[Record]]:
+    def pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, entity: str | None = None
+    ) -> Iterator[list[Record]]:
         """Every page of a list endpoint, following `Link: rel="next"`."""
         base = {k: v for k, v in (params or {}).items() if v is not None}
         page = 1
@@ -178,8 +227,9 @@ class ProcoreConnector(ProcoreWrites):
         if scope and scope.get("project_id"):
             return [int(scope["project_id"])]
         ids: list[int] = []
-        for rows in self.pages(f"{V1}/projects", {"company_id": self.company_id, "filters[by_status]": "All"},
-                               entity="projects"):
+        for rows in self.pages(
+            f"{V1}/projects", {"company_id": self.company_id, "filters[by_status]": "All"}, entity="projects"
+        ):
             ids.extend(int(r["id"]) for r in rows)
             self.project_numbers.update({int(r["id"]): r.get("project_number") for r in rows})
         return ids
@@ -196,25 +246,27 @@ class ProcoreConnector(ProcoreWrites):
         if not since or not spec.incremental:
             return {}
         low = _parse_time(since) - dt.timedelta(seconds=self.overlap)
-        high = dt.datetime.fromtimestamp(self.wall(), dt.timezone.utc) + dt.timedelta(days=1)
+        high = dt.datetime.fromtimestamp(self.wall(), dt.UTC) + dt.timedelta(days=1)
         return {"filters[updated_at]": f"{_iso(low)}...{_iso(high)}"}
 
     def _dates(self, spec: Entity) -> dict[str, str]:
         if not spec.dated:
             return {}
-        today = dt.datetime.fromtimestamp(self.wall(), dt.timezone.utc).date()
+        today = dt.datetime.fromtimestamp(self.wall(), dt.UTC).date()
         return {"start_date": "2000-01-01", "end_date": (today + dt.timedelta(days=366)).isoformat()}
 
     def _params(self, spec: Entity, project_id: int | None, extra: Mapping[str, str]) -> dict[str, Any]:
         params = {k: v.format(company_id=self.company_id, project_id=project_id) for k, v in spec.list_params.items()}
         return {**params, **self._dates(spec), **extra}
 
-    def _raw_pages(self, spec: Entity, scope: Mapping[str, Any] | None,
-                   extra: Mapping[str, str]) -> Iterator[tuple[list[Record], int | None]]:
+    def _raw_pages(
+        self, spec: Entity, scope: Mapping[str, Any] | None, extra: Mapping[str, str]
+    ) -> Iterator[tuple[list[Record], int | None]]:
         if spec.scope in ("global", "company"):
             for path in (spec.list, *spec.extra_lists):
-                for rows in self.pages(path.format(company_id=self.company_id), self._params(spec, None, extra),
-                                       entity=spec.name):
+                for rows in self.pages(
+                    path.format(company_id=self.company_id), self._params(spec, None, extra), entity=spec.name
+                ):
                     yield rows, None
             return
         if spec.company_list and not (scope and scope.get("project_id")):
@@ -253,8 +305,9 @@ class ProcoreConnector(ProcoreWrites):
             held = records
         yield Page(held or [], cursor=newest)
 
-    def _project_lines(self, spec: Entity, project_id: int | None,
-                       cache: dict[Any, dict[Any, list[Record]]] | None) -> dict[Any, list[Record]]:
+    def _project_lines(
+        self, spec: Entity, project_id: int | None, cache: dict[Any, dict[Any, list[Record]]] | None
+    ) -> dict[Any, list[Record]]:
         """Every line item of a project, by holder id (read once per project and read call)."""
         if cache is not None and project_id in cache:
             return cache[project_id]
@@ -266,16 +319,28 @@ class ProcoreConnector(ProcoreWrites):
             cache[project_id] = grouped
         return grouped
 
-    def complete(self, spec: Entity, rows: list[Record], project_id: int | None,
-                 cache: dict[Any, dict[Any, list[Record]]] | None = None) -> list[Record]:
+    def complete(
+        self,
+        spec: Entity,
+        rows: list[Record],
+        project_id: int | None,
+        cache: dict[Any, dict[Any, list[Record]]] | None = None,
+    ) -> list[Record]:
         """List rows as whole records: details, line items, `project_id`, Decimal money.
 
         `cache` (one per read) keeps a project's line items between pages of the same read."""
         if not rows:
             return []
         if spec.detail:
-            rows = [self.call("GET", spec.show.format(id=r["id"], project_id=project_id or self._pid(r)),  # type: ignore[union-attr]
-                              params={"project_id": project_id or self._pid(r)}, entity=spec.name) for r in rows]
+            rows = [
+                self.call(
+                    "GET",
+                    spec.show.format(id=r["id"], project_id=project_id or self._pid(r)),  # type: ignore[union-attr]
+                    params={"project_id": project_id or self._pid(r)},
+                    entity=spec.name,
+                )
+                for r in rows
+            ]
         if spec.bulk_lines and (cache is not None or len(rows) > BULK_THRESHOLD):
             lines = self._project_lines(spec, project_id, cache)
             for row in rows:
@@ -283,8 +348,11 @@ class ProcoreConnector(ProcoreWrites):
         elif spec.lines:
             for row in rows:
                 path = spec.lines.format(id=row["id"], project_id=project_id or self._pid(row))
-                row["line_items"] = [li for page in self.pages(path, {"project_id": project_id or self._pid(row)},
-                                                               entity=spec.name) for li in page]
+                row["line_items"] = [
+                    li
+                    for page in self.pages(path, {"project_id": project_id or self._pid(row)}, entity=spec.name)
+                    for li in page
+                ]
         shape = catalog()[spec.name]["fields"]
         out = []
         for row in rows:
@@ -306,8 +374,12 @@ class ProcoreConnector(ProcoreWrites):
         """One record by id (None when it does not exist or was deleted)."""
         spec = self.spec(entity)
         project_id = int(scope["project_id"]) if scope and scope.get("project_id") else None
-        if spec.show is None or spec.scope == "global" or spec.contracts or \
-                (spec.scope == "project" and project_id is None):
+        if (
+            spec.show is None
+            or spec.scope == "global"
+            or spec.contracts
+            or (spec.scope == "project" and project_id is None)
+        ):
             return self._find(spec, {"filters[id][]": str(record_id)}, scope)
         path = spec.show.format(id=record_id, company_id=self.company_id, project_id=project_id)
         params = {"project_id": project_id} if spec.scope == "project" else {"company_id": self.company_id}

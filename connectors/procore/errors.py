@@ -5,6 +5,7 @@ Procore's 4xx bodies are not uniform (`{"errors": {field: [..]}}`, `{"errors": "
 429), so `error_for` reads `errors`, then `message`, then `error_description`/`error`.
 Messages never contain tokens, secrets or request headers.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,9 +74,12 @@ def explain(body: Any) -> tuple[str, str | None]:
         if isinstance(errors, dict) and errors:
             field, problems = next(iter(errors.items()))
             problems = problems if isinstance(problems, list) else [problems]
-            text = "; ".join(f"{k} {', '.join(map(str, v if isinstance(v, list) else [v]))}" if k != "base"
-                             else ", ".join(map(str, v if isinstance(v, list) else [v]))
-                             for k, v in errors.items())
+            text = "; ".join(
+                f"{k} {', '.join(map(str, v if isinstance(v, list) else [v]))}"
+                if k != "base"
+                else ", ".join(map(str, v if isinstance(v, list) else [v]))
+                for k, v in errors.items()
+            )
             return text, None if field == "base" else str(field)
         if isinstance(errors, list) and errors:
             return "; ".join(map(str, errors)), None
@@ -102,27 +106,46 @@ def error_for(response: httpx.Response, *, entity: str | None = None, action: st
         return AuthError(text, **common, hint="Reconnect Joist to Procore: joist connect procore")
     if status == 403:
         if "not connected" in message.lower():
-            return CompanyNotConnected(text, **common,
-                                       hint="Ask a Procore company admin to install the Joist app in this company.")
-        return PermissionDenied(text, **common, hint="Give the Joist app's service account access to this tool "
-                                                      "and project in Procore (Company Admin > App Management).")
+            return CompanyNotConnected(
+                text, **common, hint="Ask a Procore company admin to install the Joist app in this company."
+            )
+        return PermissionDenied(
+            text,
+            **common,
+            hint="Give the Joist app's service account access to this tool "
+            "and project in Procore (Company Admin > App Management).",
+        )
     if status == 404:
         return NotFound(text, **common, hint="The record may have been deleted in Procore, or the app cannot see it.")
     if status == 429:
-        return RateLimited(text, **common, retryable=True,
-                           hint="Procore's rate limit stayed exhausted; the run can be retried later.")
+        return RateLimited(
+            text, **common, retryable=True, hint="Procore's rate limit stayed exhausted; the run can be retried later."
+        )
     if status >= 500:
         return Unavailable(text, **common, retryable=True, hint="Procore is failing; retry later.")
     lowered = message.lower()
     if status in (409, 422) and element == "origin_id" and "taken" in lowered:
-        return OriginIdTaken(text, **common, hint="Another Procore record already carries this origin_id; "
-                                                  "link the two with `joist link` instead of creating a new one.")
+        return OriginIdTaken(
+            text,
+            **common,
+            hint="Another Procore record already carries this origin_id; "
+            "link the two with `joist link` instead of creating a new one.",
+        )
     if status == 422 and ("synced" in lowered or "cannot be edited" in lowered or "cannot be deleted" in lowered):
-        return RecordLocked(text, **common, hint="Procore locks records that carry an origin_id. Change it at its "
-                                                 "source, or clear the sync lock in Procore's ERP tool.")
+        return RecordLocked(
+            text,
+            **common,
+            hint="Procore locks records that carry an origin_id. Change it at its "
+            "source, or clear the sync lock in Procore's ERP tool.",
+        )
     if status == 400 and "procore-company-id" in lowered:
-        return Rejected(text, **common, hint="Set the Procore company id in joist.yaml (connections.procore.company_id).")
+        return Rejected(
+            text, **common, hint="Set the Procore company id in joist.yaml (connections.procore.company_id)."
+        )
     if status == 413:
         return Rejected(text, **common, hint="Send at most 1,000 records per sync call.")
-    return Rejected(text, **common, hint=f"Fix the {element} value and retry." if element else
-                    "Fix the record in the source system and retry.")
+    return Rejected(
+        text,
+        **common,
+        hint=f"Fix the {element} value and retry." if element else "Fix the record in the source system and retry.",
+    )

@@ -13,12 +13,14 @@ A commitment payment that names only the subcontractor invoice it pays gets its 
 Downloads follow Procore's redirect to its storage host by hand and never send the bearer
 token to a host other than the API's.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
 from connectors.base import Conflict, ConnectorError, NotFound, Rejected, Unavailable
@@ -83,11 +85,14 @@ def origin_value(spec: Entity, key: str) -> Any:
 class ProcoreWrites:
     """The write half of `ProcoreConnector` (mixed in; uses its transport and reads)."""
 
-    def _writable(self: "ProcoreConnector", entity: str, path: str | None) -> Entity:
+    def _writable(self: ProcoreConnector, entity: str, path: str | None) -> Entity:
         spec = self.spec(entity)
         if path is None or spec.root is None:
-            raise ReadOnlyEntity(f"Joist reads Procore {entity} but does not write them", system=SYSTEM,
-                                 hint="Point the flow at an entity Joist can write, or change its direction.")
+            raise ReadOnlyEntity(
+                f"Joist reads Procore {entity} but does not write them",
+                system=SYSTEM,
+                hint="Point the flow at an entity Joist can write, or change its direction.",
+            )
         return spec
 
     @staticmethod
@@ -97,14 +102,18 @@ class ProcoreWrites:
             fields["csv_import_code"] = fields.pop("code")  # written as csv_import_code, read back as code
         return fields
 
-    def _project(self: "ProcoreConnector", spec: Entity, payload: Record | None,
-                 scope: Mapping[str, Any] | None) -> int | None:
+    def _project(
+        self: ProcoreConnector, spec: Entity, payload: Record | None, scope: Mapping[str, Any] | None
+    ) -> int | None:
         if spec.scope != "project":
             return None
         value = (scope or {}).get("project_id") or (payload or {}).get("project_id")
         if value in (None, ""):
-            raise Rejected(f"a Procore {spec.name} record needs a project", system=SYSTEM,
-                           hint="Pass scope={'project_id': ...} or map project_id in the rule.")
+            raise Rejected(
+                f"a Procore {spec.name} record needs a project",
+                system=SYSTEM,
+                hint="Pass scope={'project_id': ...} or map project_id in the rule.",
+            )
         return int(value)
 
     def _body(self, spec: Entity, fields: Record, project_id: int | None, root: str | None = None) -> Record:
@@ -119,14 +128,22 @@ class ProcoreWrites:
                 body[key] = fields[key]
         return body
 
-    def _path(self: "ProcoreConnector", template: str, project_id: int | None, record: Record | None = None,
-              **ids: Any) -> str:
+    def _path(
+        self: ProcoreConnector, template: str, project_id: int | None, record: Record | None = None, **ids: Any
+    ) -> str:
         contract = (record or {}).get("prime_contract_id") or ((record or {}).get("contract") or {}).get("id")
         return template.format(company_id=self.company_id, project_id=project_id, prime_contract_id=contract, **ids)
 
     # ---- create -------------------------------------------------------------------------
-    def create(self: "ProcoreConnector", entity: str, payload: Record, *, idempotency_key: str,
-               scope: Mapping[str, Any] | None = None, attachments: Sequence[Attachment] | None = None) -> Record:
+    def create(
+        self: ProcoreConnector,
+        entity: str,
+        payload: Record,
+        *,
+        idempotency_key: str,
+        scope: Mapping[str, Any] | None = None,
+        attachments: Sequence[Attachment] | None = None,
+    ) -> Record:
         """Create once per `idempotency_key` (see the module docstring); `attachments` go as multipart."""
         spec = self._writable(entity, self.spec(entity).create)
         payload = self._with_contract(spec, payload, scope)
@@ -151,8 +168,10 @@ class ProcoreWrites:
         for attempt in range(1, self.policy.attempts + 1):
             try:
                 if attachments:
-                    files = [(k, (None, v.encode())) for k, v in
-                             [pair for key, value in body.items() for pair in form_fields(key, value)]]
+                    files = [
+                        (k, (None, v.encode()))
+                        for k, v in [pair for key, value in body.items() for pair in form_fields(key, value)]
+                    ]
                     files += [("attachments[]", (name, content, kind)) for name, content, kind in attachments]
                     response = self.send("POST", path, files=files, safe=False)
                 else:
@@ -176,8 +195,9 @@ class ProcoreWrites:
         assert last is not None
         raise last
 
-    def _with_contract(self: "ProcoreConnector", spec: Entity, payload: Record,
-                       scope: Mapping[str, Any] | None) -> Record:
+    def _with_contract(
+        self: ProcoreConnector, spec: Entity, payload: Record, scope: Mapping[str, Any] | None
+    ) -> Record:
         """A commitment payment that names only the invoice it pays, completed from that invoice.
 
         Procore posts a payment to its contract (`contract_id`, and the project in the body),
@@ -186,55 +206,93 @@ class ProcoreWrites:
         if spec.name != "commitment_payments" or payload.get("contract_id") or not payload.get("requisition_id"):
             return payload
         project_id = (scope or {}).get("project_id") or payload.get("project_id")
-        requisition = self.get("requisitions", str(payload["requisition_id"]),
-                               scope={"project_id": project_id} if project_id else None)
+        requisition = self.get(
+            "requisitions", str(payload["requisition_id"]), scope={"project_id": project_id} if project_id else None
+        )
         if requisition is None or requisition.get("commitment_id") is None:
-            raise NotFound(f"Procore has no subcontractor invoice {payload['requisition_id']} for this payment to pay",
-                           system=SYSTEM, status=404, element="requisition_id",
-                           hint="The invoice was deleted in Procore, or requisition_id names another record; "
-                                "map contract_id in the rule or relink the bill.")
-        return {**payload, "contract_id": requisition["commitment_id"], "requisition_id": requisition["id"],
-                "project_id": project_id or requisition.get("project_id")}
+            raise NotFound(
+                f"Procore has no subcontractor invoice {payload['requisition_id']} for this payment to pay",
+                system=SYSTEM,
+                status=404,
+                element="requisition_id",
+                hint="The invoice was deleted in Procore, or requisition_id names another record; "
+                "map contract_id in the rule or relink the bill.",
+            )
+        return {
+            **payload,
+            "contract_id": requisition["commitment_id"],
+            "requisition_id": requisition["id"],
+            "project_id": project_id or requisition.get("project_id"),
+        }
 
-    def _finish(self: "ProcoreConnector", spec: Entity, record: Record, payload: Record, key: str,
-                project_id: int | None) -> Record:
+    def _finish(
+        self: ProcoreConnector, spec: Entity, record: Record, payload: Record, key: str, project_id: int | None
+    ) -> Record:
         """Add what one create call cannot carry: contract line items, invoice items, the origin_id last."""
         changed = False
         if spec.lines and not spec.nested_lines and payload.get("line_items") and not record.get("line_items"):
             for line in payload["line_items"]:
-                self.call("POST", spec.lines.format(id=record["id"], project_id=project_id), entity=spec.name, action="add a line to",
-                          params={"project_id": project_id}, json={"line_item": self._outgoing(spec, dict(line))})
+                self.call(
+                    "POST",
+                    spec.lines.format(id=record["id"], project_id=project_id),
+                    entity=spec.name,
+                    action="add a line to",
+                    params={"project_id": project_id},
+                    json={"line_item": self._outgoing(spec, dict(line))},
+                )
             changed = True
         if spec.items and record.get("origin_data") == PENDING + key:
             self._write_items(spec, record, payload.get("items") or [], project_id)
-            self.call("PATCH", self._path(spec.update, project_id, record, id=record["id"]),  # type: ignore[arg-type]
-                      entity=spec.name, action="update", json=self._body(spec, {
-                          "origin_id": origin_value(spec, key), "origin_data": None}, project_id))
+            self.call(
+                "PATCH",
+                self._path(spec.update, project_id, record, id=record["id"]),  # type: ignore[arg-type]
+                entity=spec.name,
+                action="update",
+                json=self._body(spec, {"origin_id": origin_value(spec, key), "origin_data": None}, project_id),
+            )
             changed = True
         if changed:
-            return self.get(spec.name, str(record["id"]), scope={"project_id": project_id} if project_id else None) \
+            return (
+                self.get(spec.name, str(record["id"]), scope={"project_id": project_id} if project_id else None)
                 or record
+            )
         return record
 
-    def _write_items(self: "ProcoreConnector", spec: Entity, record: Record, items: list[Record],
-                     project_id: int | None) -> None:
+    def _write_items(
+        self: ProcoreConnector, spec: Entity, record: Record, items: list[Record], project_id: int | None
+    ) -> None:
         existing = record.get("items") or record.get("g703") or []
         by_line = {str(i.get("line_item_id") or i.get("item_number")): i for i in existing}
         root = "requisition_item" if spec.name == "requisitions" else "payment_application_line_item"
         for n, item in enumerate(items):
-            target = by_line.get(str(item.get("line_item_id") or item.get("item_number"))) or \
-                (existing[n] if n < len(existing) else None)
+            target = by_line.get(str(item.get("line_item_id") or item.get("item_number"))) or (
+                existing[n] if n < len(existing) else None
+            )
             if target is None:
-                raise Rejected(f"the Procore {spec.name[:-1]} has no item for line {item.get('line_item_id')}",
-                               system=SYSTEM, element="items", hint="Map items to the contract's line items.")
+                raise Rejected(
+                    f"the Procore {spec.name[:-1]} has no item for line {item.get('line_item_id')}",
+                    system=SYSTEM,
+                    element="items",
+                    hint="Map items to the contract's line items.",
+                )
             changes = {k: v for k, v in item.items() if k not in ("id", "line_item_id", "item_number")}
-            path = spec.items.format(id=record["id"], item_id=target["id"],  # type: ignore[union-attr]
-                                     prime_contract_id=(record.get("contract") or {}).get("id"))
-            self.call("PATCH", path, entity=spec.name, action="update an item of",
-                      params={"project_id": project_id}, json={root: changes})
+            path = spec.items.format(
+                id=record["id"],
+                item_id=target["id"],  # type: ignore[union-attr]
+                prime_contract_id=(record.get("contract") or {}).get("id"),
+            )
+            self.call(
+                "PATCH",
+                path,
+                entity=spec.name,
+                action="update an item of",
+                params={"project_id": project_id},
+                json={root: changes},
+            )
 
-    def find_created(self: "ProcoreConnector", entity: str, idempotency_key: str, *,
-                     scope: Mapping[str, Any] | None = None) -> Record | None:
+    def find_created(
+        self: ProcoreConnector, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
+    ) -> Record | None:
         """The record a create with this key made, looked up by `filters[origin_id]`."""
         spec = self.spec(entity)
         if not spec.origin:
@@ -250,46 +308,93 @@ class ProcoreWrites:
         return found
 
     # ---- update / delete ----------------------------------------------------------------
-    def update(self: "ProcoreConnector", entity: str, record_id: str, payload: Record, *,
-               current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record:
+    def update(
+        self: ProcoreConnector,
+        entity: str,
+        record_id: str,
+        payload: Record,
+        *,
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record:
         """Sparse PATCH; with `current`, refuse (Conflict) when Procore's copy changed since it was read."""
         spec = self._writable(entity, self.spec(entity).update)
-        payload = self._with_contract(spec, payload, scope or ({"project_id": current["project_id"]}
-                                                               if current and current.get("project_id") else None))
+        payload = self._with_contract(
+            spec,
+            payload,
+            scope or ({"project_id": current["project_id"]} if current and current.get("project_id") else None),
+        )
         project_id = self._project(spec, {**(current or {}), **payload}, scope)
         local_scope = {"project_id": project_id} if project_id else None
         fresh = None
         if current is not None or "{prime_contract_id}" in (spec.update or ""):
             fresh = self.get(entity, record_id, scope=local_scope)
             if fresh is None:
-                raise NotFound(f"Procore {entity} {record_id} no longer exists", system=SYSTEM, status=404,
-                               hint="It was deleted in Procore; the link will be dropped.")
+                raise NotFound(
+                    f"Procore {entity} {record_id} no longer exists",
+                    system=SYSTEM,
+                    status=404,
+                    hint="It was deleted in Procore; the link will be dropped.",
+                )
             if current is not None and current.get("updated_at") and fresh.get("updated_at") != current["updated_at"]:
-                raise Conflict(f"Procore {entity} {record_id} changed since it was read", system=SYSTEM,
-                               hint="Re-read and re-plan; the run does this on its own.", retryable=True)
+                raise Conflict(
+                    f"Procore {entity} {record_id} changed since it was read",
+                    system=SYSTEM,
+                    hint="Re-read and re-plan; the run does this on its own.",
+                    retryable=True,
+                )
         fields = self._outgoing(spec, payload)
         if fields:
             path = self._path(spec.update, project_id, fresh, id=record_id)  # type: ignore[arg-type]
-            self.call("PATCH", path, entity=entity, action="update", params={"project_id": project_id},
-                      json=self._body(spec, fields, project_id, spec.update_root))
+            self.call(
+                "PATCH",
+                path,
+                entity=entity,
+                action="update",
+                params={"project_id": project_id},
+                json=self._body(spec, fields, project_id, spec.update_root),
+            )
         for line in payload.get("line_items") or [] if spec.lines else []:
             line_fields = self._outgoing(spec, dict(line))
             if line.get("id"):
-                self.call("PATCH", f"{spec.lines.format(id=record_id, project_id=project_id)}/{line['id']}", entity=entity,  # type: ignore[union-attr]
-                          action="update a line of", params={"project_id": project_id}, json={"line_item": line_fields})
+                self.call(
+                    "PATCH",
+                    f"{spec.lines.format(id=record_id, project_id=project_id)}/{line['id']}",
+                    entity=entity,  # type: ignore[union-attr]
+                    action="update a line of",
+                    params={"project_id": project_id},
+                    json={"line_item": line_fields},
+                )
             else:
-                self.call("POST", spec.lines.format(id=record_id, project_id=project_id), entity=entity,  # type: ignore[union-attr]
-                          action="add a line to", params={"project_id": project_id}, json={"line_item": line_fields})
+                self.call(
+                    "POST",
+                    spec.lines.format(id=record_id, project_id=project_id),
+                    entity=entity,  # type: ignore[union-attr]
+                    action="add a line to",
+                    params={"project_id": project_id},
+                    json={"line_item": line_fields},
+                )
         if spec.items and payload.get("items"):
-            self._write_items(spec, fresh or self.get(entity, record_id, scope=local_scope) or {"id": record_id},
-                              payload["items"], project_id)
+            self._write_items(
+                spec,
+                fresh or self.get(entity, record_id, scope=local_scope) or {"id": record_id},
+                payload["items"],
+                project_id,
+            )
         result = self.get(entity, record_id, scope=local_scope)
         if result is None:
             raise NotFound(f"Procore {entity} {record_id} vanished after the update", system=SYSTEM)
         return result
 
-    def delete(self: "ProcoreConnector", entity: str, record_id: str, *, mode: str = "delete",
-               current: Record | None = None, scope: Mapping[str, Any] | None = None) -> Record | None:
+    def delete(
+        self: ProcoreConnector,
+        entity: str,
+        record_id: str,
+        *,
+        mode: str = "delete",
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record | None:
         """`delete` removes (soft-deletes where Procore does), `deactivate` clears the active flag,
         `void` sets the void status; returns the changed record, or None once deleted."""
         spec = self.spec(entity)
@@ -299,17 +404,29 @@ class ProcoreWrites:
         if mode == "void" and spec.void_status:
             return self.update(entity, record_id, {"status": spec.void_status}, scope=scope)
         if mode != "delete" or spec.delete is None:
-            raise ReadOnlyEntity(f"Procore {entity} cannot be handled with on_delete: {mode}", system=SYSTEM,
-                                 hint="Use on_delete: ignore (or deactivate/void where Procore has them).")
-        response = self.send("DELETE", self._path(spec.delete, project_id, current, id=record_id),
-                             params={"project_id": project_id} if project_id else None)
+            raise ReadOnlyEntity(
+                f"Procore {entity} cannot be handled with on_delete: {mode}",
+                system=SYSTEM,
+                hint="Use on_delete: ignore (or deactivate/void where Procore has them).",
+            )
+        response = self.send(
+            "DELETE",
+            self._path(spec.delete, project_id, current, id=record_id),
+            params={"project_id": project_id} if project_id else None,
+        )
         if response.status_code >= 400 and response.status_code != 404:
             raise error_for(response, entity=entity, action="delete")
         return None
 
     # ---- attachments --------------------------------------------------------------------
-    def attach(self: "ProcoreConnector", entity: str, record_id: str, files: Sequence[Attachment], *,
-               scope: Mapping[str, Any] | None = None) -> Record:
+    def attach(
+        self: ProcoreConnector,
+        entity: str,
+        record_id: str,
+        files: Sequence[Attachment],
+        *,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record:
         """Add files to an existing record (multipart `attachments[]`)."""
         spec = self._writable(entity, self.spec(entity).update)
         project_id = self._project(spec, None, scope) if spec.scope == "project" else None
@@ -317,11 +434,16 @@ class ProcoreWrites:
         if spec.scope_in_body and project_id is not None:
             parts.append(("project_id", (None, str(project_id).encode())))
         parts += [("attachments[]", (name, content, kind)) for name, content, kind in files]
-        self.call("PATCH", self._path(spec.update, project_id, None, id=record_id), entity=entity,  # type: ignore[arg-type]
-                  action="attach files to", files=parts)
+        self.call(
+            "PATCH",
+            self._path(spec.update, project_id, None, id=record_id),
+            entity=entity,  # type: ignore[arg-type]
+            action="attach files to",
+            files=parts,
+        )
         return self.get(entity, record_id, scope=scope) or {}
 
-    def download(self: "ProcoreConnector", url: str) -> bytes:
+    def download(self: ProcoreConnector, url: str) -> bytes:
         """An attachment's bytes. The bearer token goes only to the API host, never to a redirect target."""
         api = urlparse(self.base_url)
         target = url

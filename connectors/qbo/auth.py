@@ -6,14 +6,16 @@ the access token is used, and refreshing holds a lock and re-reads the store fir
 second worker that already refreshed must not burn the new token). Tokens never appear
 in messages.
 """
+
 from __future__ import annotations
 
 import base64
 import threading
 import time
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import httpx
@@ -25,9 +27,11 @@ from connectors.tokens import TokenStore
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 EARLY_REFRESH = 120.0
-INTUIT = {"authorization": "https://appcenter.intuit.com/connect/oauth2",
-          "token": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
-          "revocation": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"}
+INTUIT = {
+    "authorization": "https://appcenter.intuit.com/connect/oauth2",
+    "token": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+    "revocation": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+}
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,14 @@ def discover(client: httpx.Client, discovery_url: str) -> Endpoints:
 class OAuthClient:
     """The three OAuth calls, authenticated with the app's client id and secret."""
 
-    def __init__(self, credentials: Credentials, endpoints: Endpoints, *, client: httpx.Client,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        endpoints: Endpoints,
+        *,
+        client: httpx.Client,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.credentials = credentials
         self.endpoints = endpoints
         self.client = client
@@ -69,33 +79,51 @@ class OAuthClient:
         return "Basic " + base64.b64encode(pair).decode()
 
     def authorization_url(self, redirect_uri: str, state: str, scopes: tuple[str, ...] = (ACCOUNTING_SCOPE,)) -> str:
-        query = {"client_id": self.credentials.client_id, "response_type": "code", "scope": " ".join(scopes),
-                 "redirect_uri": redirect_uri, "state": state}
+        query = {
+            "client_id": self.credentials.client_id,
+            "response_type": "code",
+            "scope": " ".join(scopes),
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
         return f"{self.endpoints.authorization}?{urlencode(query)}"
 
     def _token_call(self, form: dict[str, str]) -> dict[str, Any]:
         try:
-            response = self.client.post(self.endpoints.token, data=form,
-                                        headers={"Authorization": self._basic(), "Accept": "application/json"})
+            response = self.client.post(
+                self.endpoints.token, data=form, headers={"Authorization": self._basic(), "Accept": "application/json"}
+            )
         except httpx.TransportError as exc:
-            raise QBOUnavailable(f"could not reach the QuickBooks token endpoint: {type(exc).__name__}",
-                                 system=SYSTEM, retryable=True) from None
+            raise QBOUnavailable(
+                f"could not reach the QuickBooks token endpoint: {type(exc).__name__}", system=SYSTEM, retryable=True
+            ) from None
         if response.status_code >= 500:
-            raise QBOUnavailable(f"the QuickBooks token endpoint answered HTTP {response.status_code}",
-                                 system=SYSTEM, status=response.status_code, retryable=True)
+            raise QBOUnavailable(
+                f"the QuickBooks token endpoint answered HTTP {response.status_code}",
+                system=SYSTEM,
+                status=response.status_code,
+                retryable=True,
+            )
         if response.status_code != 200:
             try:
                 reason = response.json().get("error", "unknown")
             except ValueError:
                 reason = "unknown"
-            raise QBOAuthFailed(f"QuickBooks refused the token request ({reason})", system=SYSTEM,
-                                status=response.status_code, api_code=reason,
-                                hint="The QuickBooks authorisation is no longer valid. Reconnect QuickBooks.")
+            raise QBOAuthFailed(
+                f"QuickBooks refused the token request ({reason})",
+                system=SYSTEM,
+                status=response.status_code,
+                api_code=reason,
+                hint="The QuickBooks authorisation is no longer valid. Reconnect QuickBooks.",
+            )
         body = response.json()
         now = self.now()
-        return {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
-                "expires_at": now + float(body.get("expires_in", 3600)),
-                "refresh_expires_at": now + float(body.get("x_refresh_token_expires_in", 8726400))}
+        return {
+            "access_token": body["access_token"],
+            "refresh_token": body["refresh_token"],
+            "expires_at": now + float(body.get("expires_in", 3600)),
+            "refresh_expires_at": now + float(body.get("x_refresh_token_expires_in", 8726400)),
+        }
 
     def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
         """Trade an authorization code for the first token pair."""
@@ -106,26 +134,37 @@ class OAuthClient:
         return self._token_call({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     def revoke(self, token: str) -> None:
-        response = self.client.post(self.endpoints.revocation, json={"token": token},
-                                    headers={"Authorization": self._basic(), "Accept": "application/json"})
+        response = self.client.post(
+            self.endpoints.revocation,
+            json={"token": token},
+            headers={"Authorization": self._basic(), "Accept": "application/json"},
+        )
         if response.status_code != 200:
-            raise QBOAuthFailed(f"QuickBooks refused to revoke the token (HTTP {response.status_code})",
-                                system=SYSTEM, status=response.status_code)
+            raise QBOAuthFailed(
+                f"QuickBooks refused to revoke the token (HTTP {response.status_code})",
+                system=SYSTEM,
+                status=response.status_code,
+            )
 
 
-def authorize_local(oauth: OAuthClient, *, open_browser: Callable[[str], Any] = webbrowser.open,
-                    port: int = 0, timeout: float = 300.0) -> tuple[dict[str, Any], str]:
+def authorize_local(
+    oauth: OAuthClient, *, open_browser: Callable[[str], Any] = webbrowser.open, port: int = 0, timeout: float = 300.0
+) -> tuple[dict[str, Any], str]:
     """Run the authorization-code flow with a redirect to 127.0.0.1; returns (tokens, realm id).
 
     Starts a one-shot HTTP listener, opens the consent page with `open_browser`, waits for
     QuickBooks to redirect back, checks `state` and exchanges the code.
     """
     try:
-        received, redirect_uri = receive_code(open_browser, oauth.authorization_url, port=port, timeout=timeout,
-                                              product="Joist for QuickBooks")
+        received, redirect_uri = receive_code(
+            open_browser, oauth.authorization_url, port=port, timeout=timeout, product="Joist for QuickBooks"
+        )
     except RedirectTimeout:
-        raise QBOAuthFailed("QuickBooks sign-in did not complete in time", system=SYSTEM,
-                            hint="Run the connect command again and approve access in the browser.") from None
+        raise QBOAuthFailed(
+            "QuickBooks sign-in did not complete in time",
+            system=SYSTEM,
+            hint="Run the connect command again and approve access in the browser.",
+        ) from None
     tokens = oauth.exchange_code(received["code"], redirect_uri)
     tokens["realm_id"] = received.get("realmId", "")
     return tokens, received.get("realmId", "")
@@ -134,22 +173,38 @@ def authorize_local(oauth: OAuthClient, *, open_browser: Callable[[str], Any] = 
 class TokenManager:
     """A valid access token on demand, refreshed (and saved first) when it is about to expire."""
 
-    def __init__(self, oauth: OAuthClient, store: TokenStore, key: str, credentials: Credentials,
-                 *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        oauth: OAuthClient,
+        store: TokenStore,
+        key: str,
+        credentials: Credentials,
+        *,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.oauth = oauth
         self.store = store
         self.key = key
         self.now = now
         self._lock = threading.Lock()
         if store.load(key) is None and credentials.refresh_token:
-            store.save(key, {"access_token": credentials.access_token, "refresh_token": credentials.refresh_token,
-                             "expires_at": credentials.expires_at or 0.0})
+            store.save(
+                key,
+                {
+                    "access_token": credentials.access_token,
+                    "refresh_token": credentials.refresh_token,
+                    "expires_at": credentials.expires_at or 0.0,
+                },
+            )
 
     def _doc(self) -> dict[str, Any]:
         doc = self.store.load(self.key)
         if not doc or not doc.get("refresh_token"):
-            raise QBOAuthFailed("no QuickBooks tokens are stored for this connection", system=SYSTEM,
-                                hint="Connect QuickBooks first (joist connect qbo).")
+            raise QBOAuthFailed(
+                "no QuickBooks tokens are stored for this connection",
+                system=SYSTEM,
+                hint="Connect QuickBooks first (joist connect qbo).",
+            )
         return doc
 
     def access_token(self) -> str:
@@ -162,8 +217,11 @@ class TokenManager:
         """Refresh unless another worker already replaced the `stale` token; returns the access token."""
         with self._lock:
             doc = self._doc()
-            if doc.get("access_token") and doc["access_token"] != stale \
-                    and float(doc.get("expires_at") or 0) - EARLY_REFRESH > self.now():
+            if (
+                doc.get("access_token")
+                and doc["access_token"] != stale
+                and float(doc.get("expires_at") or 0) - EARLY_REFRESH > self.now()
+            ):
                 return str(doc["access_token"])
             tokens = self.oauth.refresh(str(doc["refresh_token"]))
             self.store.save(self.key, {**doc, **tokens})

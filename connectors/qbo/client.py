@@ -8,18 +8,20 @@ holding the fresh record instead of being retried blindly. Calls pass a client-s
 bucket (490 a minute, bursts of 10: under QBO's 500/min in any 60-second window), then
 429/5xx backoff with jitter.
 """
+
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
 
 import httpx
 
 from connectors.base import ConnectorError, Credentials, Page, Record
-from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, Now, TokenBucket, send_with_retries
+from connectors.http import TRANSIENT_ERRORS, Now, RetryPolicy, Sleep, TokenBucket, send_with_retries
 from connectors.qbo import entities as ents
 from connectors.qbo import errors
 from connectors.qbo.auth import Endpoints, OAuthClient, TokenManager, endpoints_for
@@ -46,7 +48,7 @@ class BatchOp:
     payload: Record | None = None
     query: str | None = None
     options: str | None = None
-    bid: str | None = None       # the item's id in the batch (default: its position, from 1)
+    bid: str | None = None  # the item's id in the batch (default: its position, from 1)
 
 
 @dataclass
@@ -78,12 +80,27 @@ class QBOConnector:
 
     system = "qbo"
 
-    def __init__(self, base_url: str, realm_id: str, credentials: Credentials, token_store: TokenStore, *,
-                 client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
-                 minor_version: str = "75", sleep: Sleep = time.sleep, now: Now = time.monotonic,
-                 wall: Now = time.time, policy: RetryPolicy | None = None, bucket: TokenBucket | None = None,
-                 rate_per_minute: float = 490, burst: float = 10, timeout: float = 120.0,
-                 endpoints: Endpoints | None = None, token_key: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        realm_id: str,
+        credentials: Credentials,
+        token_store: TokenStore,
+        *,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        minor_version: str = "75",
+        sleep: Sleep = time.sleep,
+        now: Now = time.monotonic,
+        wall: Now = time.time,
+        policy: RetryPolicy | None = None,
+        bucket: TokenBucket | None = None,
+        rate_per_minute: float = 490,
+        burst: float = 10,
+        timeout: float = 120.0,
+        endpoints: Endpoints | None = None,
+        token_key: str | None = None,
+    ) -> None:
         root = base_url.rstrip("/").removesuffix("/v3")
         self.realm_id = realm_id
         self.api = f"{root}/v3/company/{realm_id}"
@@ -104,19 +121,36 @@ class QBOConnector:
     def _count(self, response: httpx.Response) -> None:
         self.requests_sent += 1
 
-    def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None, content: bytes | str | None = None,
-              content_type: str | None = None, safe: bool, reading: bool = False) -> httpx.Response:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+        content_type: str | None = None,
+        safe: bool,
+        reading: bool = False,
+    ) -> httpx.Response:
         query = {"minorversion": self.minor_version, **(params or {})}
         for attempt in (1, 2):
             token = self.tokens.access_token()
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             if content_type:
                 headers["Content-Type"] = content_type
-            request = self.http.build_request(method, f"{self.api}/{path}", params=query, content=content,
-                                              headers=headers)
+            request = self.http.build_request(
+                method, f"{self.api}/{path}", params=query, content=content, headers=headers
+            )
             try:
-                response = send_with_retries(self.http, request, safe_to_retry=safe, policy=self.policy,
-                                             bucket=self.bucket, sleep=self.sleep, on_response=self._count)
+                response = send_with_retries(
+                    self.http,
+                    request,
+                    safe_to_retry=safe,
+                    policy=self.policy,
+                    bucket=self.bucket,
+                    sleep=self.sleep,
+                    on_response=self._count,
+                )
             except TRANSIENT_ERRORS as exc:
                 raise errors.transport_failure(exc) from None
             if response.status_code == 401 and attempt == 1:
@@ -136,8 +170,14 @@ class QBOConnector:
         return data
 
     def _write(self, entity: str, body: Record, rid: str, params: Mapping[str, str] | None = None) -> Record:
-        data = self._json("POST", ents.segment(entity), params={"requestid": rid, **(params or {})},
-                          content=dumps(body), content_type="application/json", safe=True)
+        data = self._json(
+            "POST",
+            ents.segment(entity),
+            params={"requestid": rid, **(params or {})},
+            content=dumps(body),
+            content_type="application/json",
+            safe=True,
+        )
         return data[ents.canonical(entity)]
 
     # -- Connector ----------------------------------------------------------------------------
@@ -191,8 +231,9 @@ class QBOConnector:
             where.raw("Active IN (true, false)")
         start, cursor = 1, None
         while True:
-            data = self._json("POST", "query", content=select(entity, where, start=start).encode(),
-                              content_type=APP_TEXT, safe=True)
+            data = self._json(
+                "POST", "query", content=select(entity, where, start=start).encode(), content_type=APP_TEXT, safe=True
+            )
             cursor = cursor or self._cursor(data["time"])
             rows = data["QueryResponse"].get(entity, [])
             if len(rows) < MAX_PAGE:
@@ -234,15 +275,18 @@ class QBOConnector:
             return None
         return data[entity]
 
-    def create(self, entity: str, payload: Record, *, idempotency_key: str,
-               scope: Mapping[str, Any] | None = None) -> Record:
+    def create(
+        self, entity: str, payload: Record, *, idempotency_key: str, scope: Mapping[str, Any] | None = None
+    ) -> Record:
         """Create with `requestid` derived from `idempotency_key`: a repeat returns the first result."""
         entity = ents.canonical(entity)
         record = self._write(entity, payload, request_id(idempotency_key), scope and scope.get("params"))
         self._created[idempotency_key] = (entity, str(record["Id"]))
         return record
 
-    def find_created(self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
+    def find_created(
+        self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
+    ) -> Record | None:
         """The record this connector created under the key, read fresh.
 
         QBO has no lookup by `requestid`; across processes, call `create` again with the same
@@ -251,8 +295,15 @@ class QBOConnector:
         found = self._created.get(idempotency_key)
         return self.get(found[0], found[1]) if found else None
 
-    def update(self, entity: str, record_id: str, payload: Record, *, current: Record | None = None,
-               scope: Mapping[str, Any] | None = None) -> Record:
+    def update(
+        self,
+        entity: str,
+        record_id: str,
+        payload: Record,
+        *,
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record:
         """Sparse update with the current SyncToken; 5010 raises `QBOStaleObject` with the fresh record."""
         entity = ents.canonical(entity)
         if current is None or str(current.get("Id")) != str(record_id):
@@ -271,8 +322,15 @@ class QBOConnector:
             exc.current = self.get(entity, record_id)
             raise
 
-    def delete(self, entity: str, record_id: str, *, mode: str = "delete", current: Record | None = None,
-               scope: Mapping[str, Any] | None = None) -> Record | None:
+    def delete(
+        self,
+        entity: str,
+        record_id: str,
+        *,
+        mode: str = "delete",
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record | None:
         """delete | void | deactivate. Name lists cannot be deleted in QBO: they are made inactive."""
         entity = ents.canonical(entity)
         if mode == "deactivate" or (mode == "delete" and ents.is_name_list(entity)):
@@ -290,8 +348,11 @@ class QBOConnector:
             if sparse:
                 body["sparse"] = True
         else:
-            raise errors.QBORejected(f"QuickBooks cannot {mode} a {entity}", system="qbo",
-                                     hint="Use on_delete: delete (or ignore) for this flow.")
+            raise errors.QBORejected(
+                f"QuickBooks cannot {mode} a {entity}",
+                system="qbo",
+                hint="Use on_delete: delete (or ignore) for this flow.",
+            )
         try:
             return self._guarded(entity, record_id, lambda: self._write(entity, body, str(uuid.uuid4()), params))
         except errors.QBOInactiveReference:
@@ -309,7 +370,7 @@ class QBOConnector:
             raise ValueError(f"a batch with a request id holds at most {MAX_BATCH} operations")
         results: list[BatchResult] = []
         for offset in range(0, len(ops), MAX_BATCH):
-            chunk = ops[offset:offset + MAX_BATCH]
+            chunk = ops[offset : offset + MAX_BATCH]
             items = []
             for index, op in enumerate(chunk):
                 item: dict[str, Any] = {"bId": op.bid or str(index + 1)}
@@ -322,8 +383,14 @@ class QBOConnector:
                         item["optionsData"] = op.options
                 items.append(item)
             rid = _derived_request_id(request_id) if request_id else str(uuid.uuid4())
-            data = self._json("POST", "batch", params={"requestid": rid},
-                              content=dumps({"BatchItemRequest": items}), content_type="application/json", safe=True)
+            data = self._json(
+                "POST",
+                "batch",
+                params={"requestid": rid},
+                content=dumps({"BatchItemRequest": items}),
+                content_type="application/json",
+                safe=True,
+            )
             by_bid = {str(r.get("bId")): r for r in data.get("BatchItemResponse", [])}
             for index, op in enumerate(chunk):
                 answer = by_bid.get(op.bid or str(index + 1), {})
@@ -340,24 +407,52 @@ class QBOConnector:
             return BatchResult(op, query_response=answer["QueryResponse"])
         if op.entity and ents.canonical(op.entity) in answer:
             return BatchResult(op, record=answer[ents.canonical(op.entity)])
-        return BatchResult(op, error=errors.QBOUnavailable("QuickBooks returned no answer for this batch item",
-                                                           system="qbo", retryable=True))
+        return BatchResult(
+            op,
+            error=errors.QBOUnavailable(
+                "QuickBooks returned no answer for this batch item", system="qbo", retryable=True
+            ),
+        )
 
-    def upload(self, entity: str, record_id: str, filename: str, content: bytes, content_type: str, *,
-               note: str | None = None, idempotency_key: str | None = None) -> Record:
+    def upload(
+        self,
+        entity: str,
+        record_id: str,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        *,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Record:
         """Attach a file to a record (POST /upload); returns the Attachable."""
         boundary = "joist-" + uuid.uuid4().hex
-        meta: dict[str, Any] = {"FileName": filename, "ContentType": content_type,
-                                "AttachableRef": [{"EntityRef": {"type": ents.canonical(entity), "value": str(record_id)}}]}
+        meta: dict[str, Any] = {
+            "FileName": filename,
+            "ContentType": content_type,
+            "AttachableRef": [{"EntityRef": {"type": ents.canonical(entity), "value": str(record_id)}}],
+        }
         if note:
             meta["Note"] = note
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file_metadata_01\"\r\n"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file_metadata_01"\r\n'
                 f"Content-Type: application/json\r\n\r\n{dumps(meta)}\r\n--{boundary}\r\n"
-                f"Content-Disposition: form-data; name=\"file_content_01\"; filename=\"{filename}\"\r\n"
-                f"Content-Type: {content_type}\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+                f'Content-Disposition: form-data; name="file_content_01"; filename="{filename}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n"
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         rid = request_id(idempotency_key) if idempotency_key else str(uuid.uuid4())
-        data = self._json("POST", "upload", params={"requestid": rid}, content=body,
-                          content_type=f"multipart/form-data; boundary={boundary}", safe=True)
+        data = self._json(
+            "POST",
+            "upload",
+            params={"requestid": rid},
+            content=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            safe=True,
+        )
         item = data["AttachableResponse"][0]
         if "Fault" in item:
             raw = item["Fault"].get("Error") or [{}]
@@ -368,19 +463,31 @@ class QBOConnector:
         """The bytes of an attached file (through the short-lived link QBO hands out)."""
         link = self._call("GET", f"download/{attachable_id}", safe=True, reading=True).text.strip()
         try:
-            response = send_with_retries(self.http, self.http.build_request("GET", link), safe_to_retry=True,
-                                         policy=self.policy, sleep=self.sleep)
+            response = send_with_retries(
+                self.http,
+                self.http.build_request("GET", link),
+                safe_to_retry=True,
+                policy=self.policy,
+                sleep=self.sleep,
+            )
         except TRANSIENT_ERRORS as exc:
             raise errors.transport_failure(exc) from None
         if response.status_code != 200:
-            raise errors.QBOUnavailable(f"the attachment link answered HTTP {response.status_code}", system="qbo",
-                                        status=response.status_code, retryable=True)
+            raise errors.QBOUnavailable(
+                f"the attachment link answered HTTP {response.status_code}",
+                system="qbo",
+                status=response.status_code,
+                retryable=True,
+            )
         return response.content
 
     def attachments(self, entity: str, record_id: str) -> list[Record]:
         """The Attachables linked to a record."""
-        where = Where().eq("AttachableRef.EntityRef.Type", ents.canonical(entity)).eq(
-            "AttachableRef.EntityRef.value", str(record_id))
+        where = (
+            Where()
+            .eq("AttachableRef.EntityRef.Type", ents.canonical(entity))
+            .eq("AttachableRef.EntityRef.value", str(record_id))
+        )
         return list(self.find("Attachable", where))
 
     def close(self) -> None:

@@ -4,17 +4,44 @@ The entity names are the catalogue's (`schemas/catalog/qbo.yaml`), spelled as th
 spells them. The catalogue entity name from a webhook or CDC (`invoice`) is matched
 case-insensitively with `canonical`.
 """
+
 from __future__ import annotations
 
-NAME_LISTS = ("Account", "Class", "Department", "Item", "Customer", "Vendor", "Employee", "Term", "PaymentMethod",
-              "TaxCode", "TaxRate", "TaxAgency")
-TRANSACTIONS = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill", "BillPayment", "VendorCredit", "Purchase",
-                "JournalEntry", "TimeActivity")
+NAME_LISTS = (
+    "Account",
+    "Class",
+    "Department",
+    "Item",
+    "Customer",
+    "Vendor",
+    "Employee",
+    "Term",
+    "PaymentMethod",
+    "TaxCode",
+    "TaxRate",
+    "TaxAgency",
+)
+TRANSACTIONS = (
+    "Estimate",
+    "Invoice",
+    "Payment",
+    "PurchaseOrder",
+    "Bill",
+    "BillPayment",
+    "VendorCredit",
+    "Purchase",
+    "JournalEntry",
+    "TimeActivity",
+)
 OTHERS = ("Attachable", "CompanyInfo", "Preferences")
 ALL = NAME_LISTS + TRANSACTIONS + OTHERS
 READ_ONLY = ("CompanyInfo", "Preferences", "TaxCode", "TaxRate", "TaxAgency")
-VOID = {"Invoice": ("void", False), "Payment": ("update", True), "BillPayment": ("update", True),
-        "SalesReceipt": ("update", True)}
+VOID = {
+    "Invoice": ("void", False),
+    "Payment": ("update", True),
+    "BillPayment": ("update", True),
+    "SalesReceipt": ("update", True),
+}
 NAME_FIELD = {"Customer": "DisplayName", "Vendor": "DisplayName", "Employee": "DisplayName", "TaxAgency": "DisplayName"}
 CDC_ENTITIES = tuple(e for e in ALL if e not in ("CompanyInfo", "Preferences", "TaxAgency"))
 _BY_LOWER = {name.lower(): name for name in ALL}
@@ -25,6 +52,7 @@ def canonical(name: str) -> str:
     found = _BY_LOWER.get(name.lower())
     if found is None:
         from engine.errors import suggest
+
         near = suggest(name, ALL)
         raise ValueError(f"QuickBooks has no entity {name!r}" + (f"; did you mean {near[0]!r}?" if near else ""))
     return found

@@ -4,6 +4,7 @@ One class per condition a user meets. `from_response` reads the fault body (JSON
 either case, or the XML QBO sometimes sends) and picks the class by HTTP status and code.
 Messages carry QBO's message and detail only, never a token or secret.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -113,18 +114,18 @@ class QBORejected(Rejected):
 
 HINTS = {
     "6240": "Names are unique across customers, vendors and employees, inactive ones included. Give one a "
-            "suffix (e.g. ' (V)' for the vendor twin of a customer) or reactivate and reuse the existing record.",
+    "suffix (e.g. ' (V)' for the vendor twin of a customer) or reactivate and reuse the existing record.",
     "5010": "The record changed in QuickBooks since Joist read it; Joist re-reads it and plans the change again.",
     "6140": "That document number is already used. Change the number at the source, or allow duplicates for "
-            "this flow (include=allowduplicatedocnum).",
+    "this flow (include=allowduplicatedocnum).",
     "610": "A referenced account, customer, item, vendor or employee is inactive or deleted in QuickBooks. "
-           "Reactivate it there, or map this record to an active one.",
+    "Reactivate it there, or map this record to an active one.",
     "6000": "QuickBooks refused the change on a business rule (closed books, a linked or deposited transaction, "
-            "an over-payment). The detail says which; fix it in QuickBooks or at the source and retry.",
+    "an over-payment). The detail says which; fix it in QuickBooks or at the source and retry.",
     "2020": "A field QuickBooks requires is missing. Map the field named in the error in the rule.",
     "3200": "The QuickBooks connection's login expired or was revoked. Reconnect QuickBooks (joist connect qbo).",
     "3001": "QuickBooks is throttling this company (500 requests a minute). Joist waits and retries; if it "
-            "persists, run fewer syncs at once for this company.",
+    "persists, run fewer syncs at once for this company.",
     "3100": "The QuickBooks app is not authorised for this company or scope. Reconnect with the accounting scope.",
     "6070": "Send Amount = Qty x UnitPrice rounded to the cent, or send only Amount.",
     "2500": "A reference points at a record that does not exist in this company. Check the link or mapping.",
@@ -133,10 +134,22 @@ HINTS = {
     "invalid_grant": "The QuickBooks refresh token is expired, revoked or was already used. Reconnect QuickBooks.",
 }
 CLASSES: dict[str, type[ConnectorError]] = {
-    "3200": QBOAuthFailed, "invalid_grant": QBOAuthFailed, "invalid_client": QBOAuthFailed, "3100": QBOForbidden,
-    "3001": QBOThrottled, "10000": QBOUnavailable, "5010": QBOStaleObject, "6240": QBODuplicateName,
-    "6140": QBODuplicateDocNumber, "610": QBOInactiveReference, "2020": QBOMissingField, "6000": QBOBusinessRule,
-    "6070": QBOAmountMismatch, "2500": QBOInvalidReference, "4000": QBOQueryError, "4001": QBOQueryError,
+    "3200": QBOAuthFailed,
+    "invalid_grant": QBOAuthFailed,
+    "invalid_client": QBOAuthFailed,
+    "3100": QBOForbidden,
+    "3001": QBOThrottled,
+    "10000": QBOUnavailable,
+    "5010": QBOStaleObject,
+    "6240": QBODuplicateName,
+    "6140": QBODuplicateDocNumber,
+    "610": QBOInactiveReference,
+    "2020": QBOMissingField,
+    "6000": QBOBusinessRule,
+    "6070": QBOAmountMismatch,
+    "2500": QBOInvalidReference,
+    "4000": QBOQueryError,
+    "4001": QBOQueryError,
 }
 
 
@@ -159,19 +172,36 @@ def from_fault(error: dict[str, str], status: int | None, *, reading: bool = Fal
     cls = cls or QBORejected
     message = error.get("detail") or error.get("message") or f"HTTP {status}"
     retryable = issubclass(cls, (RateLimited, Unavailable))
-    return cls(message, system=SYSTEM, status=status, api_code=code or None, element=error.get("element") or None,
-               retryable=retryable, hint=HINTS.get(code))
+    return cls(
+        message,
+        system=SYSTEM,
+        status=status,
+        api_code=code or None,
+        element=error.get("element") or None,
+        retryable=retryable,
+        hint=HINTS.get(code),
+    )
 
 
 def from_response(response: httpx.Response, *, reading: bool = False) -> ConnectorError:
     """The Joist error for a failed QBO response (the first of its errors)."""
     _, errors = fault_errors(response.content)
     if not errors:
-        errors = [{"code": {401: "3200", 429: "3001"}.get(response.status_code, ""),
-                   "message": f"QuickBooks answered HTTP {response.status_code}", "detail": "", "element": ""}]
+        errors = [
+            {
+                "code": {401: "3200", 429: "3001"}.get(response.status_code, ""),
+                "message": f"QuickBooks answered HTTP {response.status_code}",
+                "detail": "",
+                "element": "",
+            }
+        ]
     return from_fault(errors[0], response.status_code, reading=reading)
 
 
 def transport_failure(exc: Exception) -> QBOUnavailable:
-    return QBOUnavailable(f"could not reach QuickBooks: {type(exc).__name__}", system=SYSTEM, retryable=True,
-                          hint="Check the network; Joist retries on the next run without duplicating records.")
+    return QBOUnavailable(
+        f"could not reach QuickBooks: {type(exc).__name__}",
+        system=SYSTEM,
+        retryable=True,
+        hint="Check the network; Joist retries on the next run without duplicating records.",
+    )

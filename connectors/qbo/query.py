@@ -5,15 +5,17 @@ curly quotes break the lexer, there is no OR, and pages hold at most 1000 rows.
 `Where` builds a clause from Python values; values the parser cannot take are matched
 with `LIKE` and a wildcard, and `Where.accepts` re-checks the exact value client-side.
 """
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 MAX_PAGE = 1000
 UNSAFE = "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2032\u2033"
@@ -36,7 +38,7 @@ class Where:
     parts: list[str] = field(default_factory=list)
     exact: list[tuple[str, str]] = field(default_factory=list)
 
-    def eq(self, prop: str, value: Any) -> "Where":
+    def eq(self, prop: str, value: Any) -> Where:
         text = value if isinstance(value, str) else None
         if text is not None and any(ch in UNSAFE for ch in text):
             pattern = "".join("%" if ch in UNSAFE else ch for ch in text)
@@ -46,20 +48,20 @@ class Where:
             self.parts.append(f"{prop} = {quote(value)}")
         return self
 
-    def op(self, prop: str, operator: str, value: Any) -> "Where":
+    def op(self, prop: str, operator: str, value: Any) -> Where:
         if operator not in ("=", "<", ">", "<=", ">="):
             raise ValueError(f"QuickBooks queries do not support the operator {operator!r}")
         self.parts.append(f"{prop} {operator} {quote(value)}")
         return self
 
-    def within(self, prop: str, values: Iterable[Any]) -> "Where":
+    def within(self, prop: str, values: Iterable[Any]) -> Where:
         items = list(values)
         if not items:
             raise ValueError("IN needs at least one value")
         self.parts.append(f"{prop} IN ({', '.join(quote(v) for v in items)})")
         return self
 
-    def raw(self, clause: str) -> "Where":
+    def raw(self, clause: str) -> Where:
         self.parts.append(clause)
         return self
 
@@ -78,8 +80,9 @@ class Where:
         return True
 
 
-def select(entity: str, where: Where | None = None, *, start: int = 1, page: int = MAX_PAGE,
-           order_by: str | None = None) -> str:
+def select(
+    entity: str, where: Where | None = None, *, start: int = 1, page: int = MAX_PAGE, order_by: str | None = None
+) -> str:
     """`SELECT * FROM entity [WHERE ...] [ORDERBY ...] STARTPOSITION n MAXRESULTS m`."""
     if not 1 <= page <= MAX_PAGE:
         raise ValueError("a QuickBooks page holds 1 to 1000 rows")
@@ -109,8 +112,14 @@ def verify_webhook(body: bytes, signature: str, verifier_token: str) -> bool:
     return hmac.compare_digest(expected, signature.strip())
 
 
-_CE_OPS = {"created": "Create", "updated": "Update", "deleted": "Delete", "merged": "Merge", "voided": "Void",
-           "emailed": "Emailed"}
+_CE_OPS = {
+    "created": "Create",
+    "updated": "Update",
+    "deleted": "Delete",
+    "merged": "Merge",
+    "voided": "Void",
+    "emailed": "Emailed",
+}
 
 
 def parse_webhook(body: bytes) -> list[Notification]:
@@ -120,11 +129,26 @@ def parse_webhook(body: bytes) -> list[Notification]:
     if isinstance(data, dict):
         for note in data.get("eventNotifications", []):
             for ent in note.get("dataChangeEvent", {}).get("entities", []):
-                out.append(Notification(str(note.get("realmId", "")), ent["name"], str(ent["id"]), ent["operation"],
-                                        ent.get("lastUpdated"), ent.get("deletedId")))
+                out.append(
+                    Notification(
+                        str(note.get("realmId", "")),
+                        ent["name"],
+                        str(ent["id"]),
+                        ent["operation"],
+                        ent.get("lastUpdated"),
+                        ent.get("deletedId"),
+                    )
+                )
         return out
     for event in data:
         _, entity, action, *_ = (str(event.get("type", "")).split(".") + ["", "", ""])[:4]
-        out.append(Notification(str(event.get("intuitaccountid", "")), entity, str(event.get("intuitentityid", "")),
-                                _CE_OPS.get(action, action.title()), event.get("time")))
+        out.append(
+            Notification(
+                str(event.get("intuitaccountid", "")),
+                entity,
+                str(event.get("intuitentityid", "")),
+                _CE_OPS.get(action, action.title()),
+                event.get("time"),
+            )
+        )
     return out

@@ -4,6 +4,7 @@ QBO serves amounts as JSON numbers (`100`, `100.0`, `362.07`). `loads` reads eve
 non-integer number as a `Decimal`; `dumps` writes a `Decimal` as a JSON number with its
 scale kept (`Decimal("80.00")` becomes `80.00`), never through `float`.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,9 @@ def fault_errors(body: bytes) -> tuple[str | None, list[dict[str, str]]]:
         errors = []
         for code, inner in _XML_ERROR.findall(text):
             tags = dict(_XML_TAG.findall(inner))
-            errors.append({"code": code, "message": tags.get("Message", ""),
-                           "detail": tags.get("Detail", ""), "element": ""})
+            errors.append(
+                {"code": code, "message": tags.get("Message", ""), "detail": tags.get("Detail", ""), "element": ""}
+            )
         kind = re.search(r'<Fault[^>]*type="([^"]+)"', text)
         return (kind.group(1) if kind else None), errors
     try:
@@ -89,13 +91,25 @@ def fault_errors(body: bytes) -> tuple[str | None, list[dict[str, str]]]:
     fault = data.get("Fault") or data.get("fault")
     if not isinstance(fault, dict):
         if "error" in data and isinstance(data["error"], str):
-            return "OAuth", [{"code": data["error"], "message": data.get("error_description", data["error"]),
-                              "detail": "", "element": ""}]
+            return "OAuth", [
+                {
+                    "code": data["error"],
+                    "message": data.get("error_description", data["error"]),
+                    "detail": "",
+                    "element": "",
+                }
+            ]
         return None, []
     raw = fault.get("Error") or fault.get("error") or []
     errors = []
     for item in raw:
         lower = {str(k).lower(): v for k, v in item.items()}
-        errors.append({"code": str(lower.get("code") or ""), "message": str(lower.get("message") or ""),
-                       "detail": str(lower.get("detail") or ""), "element": str(lower.get("element") or "")})
+        errors.append(
+            {
+                "code": str(lower.get("code") or ""),
+                "message": str(lower.get("message") or ""),
+                "detail": str(lower.get("detail") or ""),
+                "element": str(lower.get("element") or ""),
+            }
+        )
     return fault.get("type"), errors

@@ -1,10 +1,11 @@
 """What every compiled expression is, the errors compiling one can raise, and the checks
 JMESPath and Jinja share (context names, the function catalogue, arities)."""
+
 from __future__ import annotations
 
-
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import jmespath
 import jmespath.functions
@@ -12,9 +13,8 @@ import jmespath.functions
 from engine.errors import JoistError, Location, suggest
 from engine.expressions.functions import CATALOGUE, Runtime
 
-
 CONTEXT_NAMES = ("source", "item", "parent", "index", "target", "params", "links")
-JMESPATH_BUILTINS = frozenset(n[len("_func_"):] for n in dir(jmespath.functions.Functions) if n.startswith("_func_"))
+JMESPATH_BUILTINS = frozenset(n[len("_func_") :] for n in dir(jmespath.functions.Functions) if n.startswith("_func_"))
 
 Evaluator = Callable[[Any, Runtime], Any]
 
@@ -78,7 +78,7 @@ class Compiled:
     """One compiled expression and what static analysis found in it."""
 
     text: str
-    kind: str                                   # "jmespath" | "jinja" | "template"
+    kind: str  # "jmespath" | "jinja" | "template"
     location: Location
     evaluate: Evaluator = field(repr=False, default=lambda ctx, rt: None)
     refs: list[str] = field(default_factory=list)
@@ -99,23 +99,41 @@ def offset_location(location: Location, style: str | None, position: int) -> Loc
     return Location(location.file, location.line, location.col + shift + position)
 
 
-def check_names(names: Iterable[str], allowed: tuple[str, ...], text: str, location: Location,
-                 whole_is_bare_word: bool) -> None:
+def check_names(
+    names: Iterable[str], allowed: tuple[str, ...], text: str, location: Location, whole_is_bare_word: bool
+) -> None:
     for name in names:
         if name in allowed:
             continue
         if name in CONTEXT_NAMES:
-            where = {"item": "inside an `each:` list item", "parent": "inside an `each:` list item",
-                     "index": "inside an `each:` list item", "target": "in lock_when and fields"}.get(name, "here")
-            raise UnknownName(f"{name!r} is not available here", location=location,
-                              hint=f"{name} is only defined {where}", allowed=list(allowed))
+            where = {
+                "item": "inside an `each:` list item",
+                "parent": "inside an `each:` list item",
+                "index": "inside an `each:` list item",
+                "target": "in lock_when and fields",
+            }.get(name, "here")
+            raise UnknownName(
+                f"{name!r} is not available here",
+                location=location,
+                hint=f"{name} is only defined {where}",
+                allowed=list(allowed),
+            )
         if whole_is_bare_word:
-            raise UnknownName(f"{text!r} would read a field of the context, not the word itself",
-                              location=location, hint=f"did you mean {{const: {text}}}?", allowed=list(allowed))
+            raise UnknownName(
+                f"{text!r} would read a field of the context, not the word itself",
+                location=location,
+                hint=f"did you mean {{const: {text}}}?",
+                allowed=list(allowed),
+            )
         near = suggest(name, allowed)
-        raise UnknownName(f"unknown name {name!r}: an expression starts with a context variable",
-                          location=location, hint=f"did you mean {near[0]!r}?" if near else
-                          (None if is_template(text) else f"did you mean {{const: {text}}}?"), allowed=list(allowed))
+        raise UnknownName(
+            f"unknown name {name!r}: an expression starts with a context variable",
+            location=location,
+            hint=f"did you mean {near[0]!r}?"
+            if near
+            else (None if is_template(text) else f"did you mean {{const: {text}}}?"),
+            allowed=list(allowed),
+        )
 
 
 def check_call(name: str, argc: int, location: Location) -> None:
@@ -124,14 +142,22 @@ def check_call(name: str, argc: int, location: Location) -> None:
         if name in JMESPATH_BUILTINS:
             return
         near = suggest(name, list(CATALOGUE) + sorted(JMESPATH_BUILTINS))
-        raise UnknownFunction(f"unknown function {name}()", location=location,
-                              hint=f"did you mean {near[0]}()?" if near else "see docs/functions.md",
-                              allowed=sorted(CATALOGUE))
+        raise UnknownFunction(
+            f"unknown function {name}()",
+            location=location,
+            hint=f"did you mean {near[0]}()?" if near else "see docs/functions.md",
+            allowed=sorted(CATALOGUE),
+        )
     if argc < fn.min_args or (fn.max_args is not None and argc > fn.max_args):
-        want = str(fn.min_args) if fn.min_args == fn.max_args else (
-            f"{fn.min_args} or more" if fn.max_args is None else f"{fn.min_args} to {fn.max_args}")
-        raise WrongArgumentCount(f"{name}() takes {want} argument(s), got {argc}", location=location,
-                                 hint=f"example: {fn.example}")
+        want = (
+            str(fn.min_args)
+            if fn.min_args == fn.max_args
+            else (f"{fn.min_args} or more" if fn.max_args is None else f"{fn.min_args} to {fn.max_args}")
+        )
+        raise WrongArgumentCount(
+            f"{name}() takes {want} argument(s), got {argc}", location=location, hint=f"example: {fn.example}"
+        )
+
 
 def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text

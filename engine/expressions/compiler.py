@@ -12,6 +12,7 @@ interpreter over the same function catalogue. Every compile also collects what t
 expression reads (for catalogue checks and `explain`) and which link sets its `ref()`
 calls name (for the dependency graph).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,16 +21,19 @@ import jinja2
 import jmespath.exceptions
 from jinja2.sandbox import SecurityError
 
-from engine.expressions.base import (CONTEXT_NAMES, JMESPATH_BUILTINS, Compiled, EvaluationError, Evaluator,  # noqa: F401
-                             JinjaSyntaxError, JMESPathSyntaxError, NonLiteralRef, UnknownFunction, UnknownName,
-                             UnsafeExpression, WrongArgumentCount, is_template)
 from engine.errors import Location
-from engine.expressions.jmes import _decimal_literals, compile_jmespath  # noqa: F401
-from engine.expressions.templates import JINJA, compile_jinja  # noqa: F401
+from engine.expressions.base import (
+    CONTEXT_NAMES,
+    Compiled,
+    is_template,
+)
+from engine.expressions.jmes import _decimal_literals, compile_jmespath
+from engine.expressions.templates import compile_jinja
 
 
-def compile_expression(text: str, location: Location, style: str | None = None,
-                       allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
+def compile_expression(
+    text: str, location: Location, style: str | None = None, allowed: tuple[str, ...] = CONTEXT_NAMES
+) -> Compiled:
     """Compile `text` as Jinja when it holds `{{ }}`/`{% %}`, else as JMESPath."""
     if is_template(text):
         return compile_jinja(text, location, allowed, style)
@@ -43,7 +47,14 @@ def constant(value: Any, location: Location) -> Compiled:
 
 
 RUNTIME_ERRORS: tuple[type[BaseException], ...] = (
-    jinja2.UndefinedError, SecurityError, jmespath.exceptions.JMESPathError, TypeError, ValueError,
-    ArithmeticError, AttributeError, KeyError, IndexError,
+    jinja2.UndefinedError,
+    SecurityError,
+    jmespath.exceptions.JMESPathError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    AttributeError,
+    KeyError,
+    IndexError,
 )
 """What an expression may raise on bad data; the mapper turns them into EvaluationError."""

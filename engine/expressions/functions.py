@@ -4,13 +4,15 @@ Every function takes the record's `Runtime` first (links, lookup tables, the ref
 missing so far), then its arguments. Money is `Decimal`: `decimal("0.1") + decimal("0.2")`
 is exactly `0.3`, and no function here ever makes a float.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from engine.errors import JoistError, suggest
 
@@ -40,8 +42,12 @@ class Runtime:
 
     __slots__ = ("links", "lookups", "missing")
 
-    def __init__(self, links: LinkResolver | None = None, lookups: Mapping[str, Mapping[str, Any]] | None = None,
-                 missing: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        links: LinkResolver | None = None,
+        lookups: Mapping[str, Mapping[str, Any]] | None = None,
+        missing: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.links = links
         self.lookups = lookups if lookups is not None else {}
         self.missing = missing if missing is not None else []
@@ -80,6 +86,7 @@ def _register(name: str, min_args: int, max_args: int | None, doc: str, example:
     def wrap(impl: Callable[..., Any]) -> Callable[..., Any]:
         CATALOGUE[name] = Function(name, impl, min_args, max_args, doc, example, result)
         return impl
+
     return wrap
 
 
@@ -95,8 +102,10 @@ def to_decimal(value: Any, fn: str = "decimal") -> Decimal:
     elif isinstance(value, Decimal):
         return value
     if isinstance(value, bool) or value is None:
-        raise FunctionError(f"{fn}() expected a number, got {_show(value)}",
-                            hint="wrap the value: coalesce(x, '0') when it may be missing")
+        raise FunctionError(
+            f"{fn}() expected a number, got {_show(value)}",
+            hint="wrap the value: coalesce(x, '0') when it may be missing",
+        )
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
@@ -115,9 +124,16 @@ def _show(value: Any) -> str:
     return "null" if value is None else repr(value)
 
 
-@_register("ref", 2, 3, "The id of the linked record on the other side. A missing link defers the record "
-           "until the flow that makes the link has run, unless a third argument gives a fallback; a null id "
-           "gives null.", "ref('vendors', source.vendor.id)  ->  '57'", "string")
+@_register(
+    "ref",
+    2,
+    3,
+    "The id of the linked record on the other side. A missing link defers the record "
+    "until the flow that makes the link has run, unless a third argument gives a fallback; a null id "
+    "gives null.",
+    "ref('vendors', source.vendor.id)  ->  '57'",
+    "string",
+)
 def fn_ref(rt: Runtime, link_set: Any, source_id: Any, *fallback: Any) -> str | None:
     if source_id is None or source_id == "":
         return None
@@ -130,34 +146,56 @@ def fn_ref(rt: Runtime, link_set: Any, source_id: Any, *fallback: Any) -> str | 
     return found
 
 
-@_register("lookup", 2, 3, "The value for `key` in a lookup table (rules/lookups/NAME.yaml|csv). "
-           "A missing key is an error naming the closest keys, unless a default is given.",
-           "lookup('cost_type_classes', source.cost_type.code)  ->  '5000000000000123456'", "any")
+@_register(
+    "lookup",
+    2,
+    3,
+    "The value for `key` in a lookup table (rules/lookups/NAME.yaml|csv). "
+    "A missing key is an error naming the closest keys, unless a default is given.",
+    "lookup('cost_type_classes', source.cost_type.code)  ->  '5000000000000123456'",
+    "any",
+)
 def fn_lookup(rt: Runtime, table: Any, key: Any, *default: Any) -> Any:
     rows = rt.lookups.get(str(table))
     if rows is None:
         near = suggest(str(table), rt.lookups)
-        raise UnknownLookupTable(f"no lookup table {table!r}",
-                                 hint=f"did you mean {near[0]!r}?" if near else "add rules/lookups/" + str(table) + ".yaml",
-                                 allowed=sorted(rt.lookups))
+        raise UnknownLookupTable(
+            f"no lookup table {table!r}",
+            hint=f"did you mean {near[0]!r}?" if near else "add rules/lookups/" + str(table) + ".yaml",
+            allowed=sorted(rt.lookups),
+        )
     text = "" if key is None else str(key)
     if text in rows:
         return rows[text]
     if default:
         return default[0]
     near = suggest(text, [str(k) for k in rows], n=3)
-    raise LookupMiss(f"lookup table {table!r} has no key {text!r}",
-                     hint=("closest keys: " + ", ".join(near)) if near else f"add {text!r} to the table {table!r}")
+    raise LookupMiss(
+        f"lookup table {table!r} has no key {text!r}",
+        hint=("closest keys: " + ", ".join(near)) if near else f"add {text!r} to the table {table!r}",
+    )
 
 
-@_register("decimal", 1, 1, "A number as an exact Decimal (strings, integers; never a float).",
-           "decimal('1,250.10')  ->  1250.10", "number")
+@_register(
+    "decimal",
+    1,
+    1,
+    "A number as an exact Decimal (strings, integers; never a float).",
+    "decimal('1,250.10')  ->  1250.10",
+    "number",
+)
 def fn_decimal(rt: Runtime, value: Any) -> Decimal:
     return to_decimal(value)
 
 
-@_register("money", 1, 2, "A Decimal rounded half-up to `places` (default 2) decimal places.",
-           "money('10.005')  ->  10.01", "number")
+@_register(
+    "money",
+    1,
+    2,
+    "A Decimal rounded half-up to `places` (default 2) decimal places.",
+    "money('10.005')  ->  10.01",
+    "number",
+)
 def fn_money(rt: Runtime, value: Any, places: Any = 2) -> Decimal:
     exponent = Decimal(1).scaleb(-int(places))
     return to_decimal(value, "money").quantize(exponent, rounding=ROUND_HALF_UP)
@@ -173,8 +211,14 @@ def fn_abs(rt: Runtime, value: Any) -> Decimal:
     return abs(to_decimal(value, "abs"))
 
 
-@_register("sum_decimal", 1, 1, "The exact sum of a list of numbers (nulls count as 0).",
-           "sum_decimal(source.line_items[*].amount)  ->  300.00", "number")
+@_register(
+    "sum_decimal",
+    1,
+    1,
+    "The exact sum of a list of numbers (nulls count as 0).",
+    "sum_decimal(source.line_items[*].amount)  ->  300.00",
+    "number",
+)
 def fn_sum_decimal(rt: Runtime, values: Any) -> Decimal:
     if values is None:
         return Decimal(0)
@@ -208,8 +252,14 @@ def fn_mul(rt: Runtime, *values: Any) -> Decimal:
     return product
 
 
-@_register("div", 2, 2, "a divided by b (28 significant digits; round with money()).",
-           "div(source.minutes, '60')  ->  1.5", "number")
+@_register(
+    "div",
+    2,
+    2,
+    "a divided by b (28 significant digits; round with money()).",
+    "div(source.minutes, '60')  ->  1.5",
+    "number",
+)
 def fn_div(rt: Runtime, a: Any, b: Any) -> Decimal:
     divisor = to_decimal(b, "div")
     if divisor == 0:
@@ -217,8 +267,14 @@ def fn_div(rt: Runtime, a: Any, b: Any) -> Decimal:
     return to_decimal(a, "div") / divisor
 
 
-@_register("date", 1, 1, "The ISO date (YYYY-MM-DD) of a date or date-time string.",
-           "date('2026-03-31T17:00:00Z')  ->  '2026-03-31'", "string")
+@_register(
+    "date",
+    1,
+    1,
+    "The ISO date (YYYY-MM-DD) of a date or date-time string.",
+    "date('2026-03-31T17:00:00Z')  ->  '2026-03-31'",
+    "string",
+)
 def fn_date(rt: Runtime, value: Any) -> str | None:
     if value is None:
         return None
@@ -228,12 +284,20 @@ def fn_date(rt: Runtime, value: Any) -> str | None:
             return dt.date.fromisoformat(text).isoformat()
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
     except ValueError:
-        raise FunctionError(f"date() expected an ISO date, got {_show(value)}",
-                            hint="dates are ISO strings: 2026-03-31 or 2026-03-31T17:00:00Z") from None
+        raise FunctionError(
+            f"date() expected an ISO date, got {_show(value)}",
+            hint="dates are ISO strings: 2026-03-31 or 2026-03-31T17:00:00Z",
+        ) from None
 
 
-@_register("coalesce", 1, None, "The first argument that is not null or an empty string.",
-           "coalesce(source.legal_name, source.name)  ->  'Acme Drywall'", "any")
+@_register(
+    "coalesce",
+    1,
+    None,
+    "The first argument that is not null or an empty string.",
+    "coalesce(source.legal_name, source.name)  ->  'Acme Drywall'",
+    "any",
+)
 def fn_coalesce(rt: Runtime, *values: Any) -> Any:
     for v in values:
         if v is not None and v != "":
@@ -241,14 +305,26 @@ def fn_coalesce(rt: Runtime, *values: Any) -> Any:
     return None
 
 
-@_register("default", 2, 2, "The value, or the fallback when the value is null or an empty string.",
-           "default(source.email, 'none@example.com')", "any")
+@_register(
+    "default",
+    2,
+    2,
+    "The value, or the fallback when the value is null or an empty string.",
+    "default(source.email, 'none@example.com')",
+    "any",
+)
 def fn_default(rt: Runtime, value: Any, fallback: Any) -> Any:
     return fallback if value is None or value == "" else value
 
 
-@_register("concat", 1, None, "Its arguments as text, joined; nulls are left out.",
-           "concat(source.number, ' ', source.title)  ->  '0042 Drywall'", "string")
+@_register(
+    "concat",
+    1,
+    None,
+    "Its arguments as text, joined; nulls are left out.",
+    "concat(source.number, ' ', source.title)  ->  '0042 Drywall'",
+    "string",
+)
 def fn_concat(rt: Runtime, *values: Any) -> str:
     return "".join(_text(v) for v in values if v is not None)
 
@@ -281,8 +357,14 @@ def fn_split(rt: Runtime, value: Any, sep: Any) -> list[str]:
     return _text(value).split(str(sep))
 
 
-@_register("truncate", 2, 2, "Text cut to at most `n` characters (QBO names allow 100, memos 4000).",
-           "truncate(source.name, `100`)", "string")
+@_register(
+    "truncate",
+    2,
+    2,
+    "Text cut to at most `n` characters (QBO names allow 100, memos 4000).",
+    "truncate(source.name, `100`)",
+    "string",
+)
 def fn_truncate(rt: Runtime, value: Any, n: Any) -> str | None:
     return None if value is None else _text(value)[: int(n)]
 
@@ -297,8 +379,14 @@ def fn_whole_hours(rt: Runtime, hours: Any) -> int:
     return int(to_decimal(hours, "whole_hours"))
 
 
-@_register("rest_minutes", 1, 1, "The minutes left over after the whole hours, exactly (an error if not whole).",
-           "rest_minutes('7.75')  ->  45", "number")
+@_register(
+    "rest_minutes",
+    1,
+    1,
+    "The minutes left over after the whole hours, exactly (an error if not whole).",
+    "rest_minutes('7.75')  ->  45",
+    "number",
+)
 def fn_rest_minutes(rt: Runtime, hours: Any) -> int:
     h = to_decimal(hours, "rest_minutes")
     minutes = (h - int(h)) * 60

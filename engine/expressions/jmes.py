@@ -6,12 +6,13 @@ anything rarer runs on jmespath's own interpreter over the same function catalog
 its built-in functions taught Decimals. Compiling also collects what the expression reads
 and which link sets its `ref()` calls name.
 """
+
 from __future__ import annotations
 
-
 import json
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import jmespath
 import jmespath.exceptions
@@ -19,14 +20,27 @@ import jmespath.functions
 import jmespath.visitor
 
 from engine.errors import Location
+from engine.expressions.base import (
+    CONTEXT_NAMES,
+    Compiled,
+    Evaluator,
+    JMESPathSyntaxError,
+    LooseNegation,
+    NonLiteralRef,
+    check_call,
+    check_names,
+    offset_location,
+)
 from engine.expressions.functions import CATALOGUE, Runtime, current_runtime, set_runtime
-from engine.expressions.base import CONTEXT_NAMES, Compiled, Evaluator, JMESPathSyntaxError, LooseNegation, NonLiteralRef, check_call, check_names, offset_location
+
 
 def _jmespath_functions() -> jmespath.functions.Functions:
     methods: dict[str, Any] = {}
     for name, fn in CATALOGUE.items():
+
         def method(self: Any, *args: Any, _impl: Callable[..., Any] = fn.impl) -> Any:
             return _impl(current_runtime(), *args)
+
         spec = [{"types": []} for _ in range(max(fn.min_args, 1))]
         if fn.max_args != fn.min_args:
             spec[-1] = {"types": [], "variadic": True}
@@ -129,6 +143,7 @@ def _compile_chain(keys: list[str]) -> Evaluator:
 
         def one(cur: Any, rt: Runtime) -> Any:
             return cur.get(k) if isinstance(cur, dict) else None
+
         return one
     if len(keys) == 2:
         k0, k1 = keys
@@ -138,6 +153,7 @@ def _compile_chain(keys: list[str]) -> Evaluator:
                 return cur[k0][k1]
             except (KeyError, TypeError, IndexError):
                 return None
+
         return two
     if len(keys) == 3:
         k0, k1, k2 = keys
@@ -147,6 +163,7 @@ def _compile_chain(keys: list[str]) -> Evaluator:
                 return cur[k0][k1][k2]
             except (KeyError, TypeError, IndexError):
                 return None
+
         return three
     keys_t = tuple(keys)
 
@@ -157,6 +174,7 @@ def _compile_chain(keys: list[str]) -> Evaluator:
         except (KeyError, TypeError, IndexError):
             return None
         return cur
+
     return chain
 
 
@@ -164,6 +182,7 @@ def _fallback(ast: dict[str, Any]) -> Evaluator:
     def interpret(cur: Any, rt: Runtime) -> Any:
         set_runtime(rt)
         return _INTERPRETER.visit(ast, cur)
+
     return interpret
 
 
@@ -195,6 +214,7 @@ def _compile_jmespath(ast: dict[str, Any]) -> Evaluator:
                     return None
                 cur = part(cur, rt)
             return cur
+
         return sub
     if kind == "literal":
         value = ast["value"]
@@ -231,6 +251,7 @@ def _compile_jmespath(ast: dict[str, Any]) -> Evaluator:
             if _number(a) and _number(b):
                 return order(a, b)
             return None
+
         return compare
     if kind == "and_expression":
         left, right = (_compile_jmespath(c) for c in children)
@@ -238,6 +259,7 @@ def _compile_jmespath(ast: dict[str, Any]) -> Evaluator:
         def both(cur: Any, rt: Runtime) -> Any:
             a = left(cur, rt)
             return right(cur, rt) if _truthy(a) else a
+
         return both
     if kind == "or_expression":
         left, right = (_compile_jmespath(c) for c in children)
@@ -245,6 +267,7 @@ def _compile_jmespath(ast: dict[str, Any]) -> Evaluator:
         def either(cur: Any, rt: Runtime) -> Any:
             a = left(cur, rt)
             return a if _truthy(a) else right(cur, rt)
+
         return either
     if kind == "not_expression":
         (inner,) = (_compile_jmespath(c) for c in children)
@@ -263,11 +286,24 @@ def _root_fields(ast: dict[str, Any]) -> list[str]:
     kind, children = ast["type"], ast.get("children", [])
     if kind == "field":
         return [ast["value"]]
-    if kind in ("subexpression", "index_expression", "projection", "value_projection",
-                "filter_projection", "flatten", "pipe"):
+    if kind in (
+        "subexpression",
+        "index_expression",
+        "projection",
+        "value_projection",
+        "filter_projection",
+        "flatten",
+        "pipe",
+    ):
         return _root_fields(children[0]) if children else []
-    if kind in ("function_expression", "comparator", "and_expression", "or_expression",
-                "not_expression", "multi_select_list"):
+    if kind in (
+        "function_expression",
+        "comparator",
+        "and_expression",
+        "or_expression",
+        "not_expression",
+        "multi_select_list",
+    ):
         return [n for c in children if c["type"] != "expref" for n in _root_fields(c)]
     if kind == "multi_select_dict":
         return [n for c in children for n in _root_fields(c["children"][0])]
@@ -311,7 +347,9 @@ def _reads(ast: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
             if node["type"] not in ("function_expression",):
                 return
         for c in node.get("children", []):
-            if isinstance(c, dict) and not (node["type"] in ("projection", "filter_projection") and c is not node["children"][0]):
+            if isinstance(c, dict) and not (
+                node["type"] in ("projection", "filter_projection") and c is not node["children"][0]
+            ):
                 walk(c)
 
     walk(ast)
@@ -333,19 +371,24 @@ def _check_negations(ast: dict[str, Any], text: str, location: Location) -> None
         name = inner.get("value") if inner["type"] == "field" else None
         rest = ".".join(c.get("value", "?") for c in ast["children"][1:] if c["type"] == "field")
         shown = f"{name}.{rest}" if name and rest else "the path"
-        raise LooseNegation(f"'!' applies to {name or 'the first step'} alone here, so the result is always null",
-                            location=location, hint=f"write !({shown})")
+        raise LooseNegation(
+            f"'!' applies to {name or 'the first step'} alone here, so the result is always null",
+            location=location,
+            hint=f"write !({shown})",
+        )
     for child in ast.get("children", []):
         if isinstance(child, dict):
             _check_negations(child, text, location)
 
 
-def compile_jmespath(text: str, location: Location, style: str | None = None,
-                     allowed: tuple[str, ...] = CONTEXT_NAMES) -> Compiled:
+def compile_jmespath(
+    text: str, location: Location, style: str | None = None, allowed: tuple[str, ...] = CONTEXT_NAMES
+) -> Compiled:
     """Compile a JMESPath expression, checking names, functions and ref() link sets."""
     if not text.strip():
-        raise JMESPathSyntaxError("an empty expression", location=location,
-                                  hint="leave the field out, or write {const: ''} for empty text")
+        raise JMESPathSyntaxError(
+            "an empty expression", location=location, hint="leave the field out, or write {const: ''} for empty text"
+        )
     try:
         ast = jmespath.compile(text).parsed
     except jmespath.exceptions.ParseError as exc:
@@ -354,9 +397,11 @@ def compile_jmespath(text: str, location: Location, style: str | None = None,
             problem = "the expression ends too early (an unclosed bracket or a missing operand?)"
         else:
             problem = f"unexpected {exc.token_value!r}"
-        raise JMESPathSyntaxError(f"invalid JMESPath: {problem}",
-                                  location=offset_location(location, style, pos),
-                                  hint="a literal needs backticks (`0`) or quotes ('text'); see docs/rules.md") from None
+        raise JMESPathSyntaxError(
+            f"invalid JMESPath: {problem}",
+            location=offset_location(location, style, pos),
+            hint="a literal needs backticks (`0`) or quotes ('text'); see docs/rules.md",
+        ) from None
     except jmespath.exceptions.JMESPathError as exc:
         raise JMESPathSyntaxError(f"invalid JMESPath: {exc}", location=location) from None
     _prepare(ast)
@@ -370,8 +415,11 @@ def compile_jmespath(text: str, location: Location, style: str | None = None,
         if call["value"] == "ref":
             first = call["children"][0] if call["children"] else None
             if not first or first["type"] != "literal" or not isinstance(first["value"], str):
-                raise NonLiteralRef("ref() needs the link set as a quoted name", location=location,
-                                    hint="write ref('vendors', source.vendor.id)")
+                raise NonLiteralRef(
+                    "ref() needs the link set as a quoted name",
+                    location=location,
+                    hint="write ref('vendors', source.vendor.id)",
+                )
             compiled.refs.append(first["value"])
         if call["value"] == "lookup" and call["children"] and call["children"][0]["type"] == "literal":
             compiled.lookups.append(str(call["children"][0]["value"]))

@@ -5,13 +5,13 @@ render-then-parse); templates that only interpolate field paths run as plain Pyt
 the same output as Jinja. Reaching for Python internals is refused at load time where it
 can be seen, and by the sandbox at run time where it cannot.
 """
+
 from __future__ import annotations
 
-
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 import jinja2.meta
@@ -19,8 +19,18 @@ import jinja2.nodes as jn
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from engine.errors import Location, suggest
+from engine.expressions.base import (
+    CONTEXT_NAMES,
+    Compiled,
+    Evaluator,
+    JinjaSyntaxError,
+    NonLiteralRef,
+    UnknownFunction,
+    UnsafeExpression,
+    check_call,
+    check_names,
+)
 from engine.expressions.functions import CATALOGUE, Runtime, current_runtime, set_runtime
-from engine.expressions.base import CONTEXT_NAMES, Compiled, Evaluator, JinjaSyntaxError, NonLiteralRef, UnknownFunction, UnsafeExpression, check_call, check_names
 
 
 def _finalize(value: Any) -> Any:
@@ -38,12 +48,15 @@ class _JoistJinja(ImmutableSandboxedEnvironment):
 
 
 def _jinja_environment() -> ImmutableSandboxedEnvironment:
-    env = _JoistJinja(undefined=jinja2.StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=True, finalize=_finalize)
+    env = _JoistJinja(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
+    )
     env.globals.clear()  # range, dict, cycler, joiner, lipsum, namespace: Python objects, not record data
     for name, fn in CATALOGUE.items():
+
         def bound(*args: Any, _impl: Callable[..., Any] = fn.impl) -> Any:
             return _impl(current_runtime(), *args)
+
         env.globals[name] = bound
         env.filters[name] = bound
     return env
@@ -53,37 +66,52 @@ JINJA = _jinja_environment()
 _LONE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%).)*)\}\}\s*$", re.S)
 
 
-def _jinja_checks(tree: jn.Template, text: str, location: Location, allowed: tuple[str, ...],
-                  compiled: Compiled) -> None:
+def _jinja_checks(
+    tree: jn.Template, text: str, location: Location, allowed: tuple[str, ...], compiled: Compiled
+) -> None:
     for node in tree.find_all((jn.Getattr, jn.Getitem)):
-        attr = node.attr if isinstance(node, jn.Getattr) else (
-            node.arg.value if isinstance(node.arg, jn.Const) else None)
+        attr = (
+            node.attr if isinstance(node, jn.Getattr) else (node.arg.value if isinstance(node.arg, jn.Const) else None)
+        )
         if isinstance(attr, str) and attr.startswith("_"):
-            raise UnsafeExpression(f"templates may not reach {attr!r}", location=location,
-                                   hint="only record fields and catalogue functions are available")
+            raise UnsafeExpression(
+                f"templates may not reach {attr!r}",
+                location=location,
+                hint="only record fields and catalogue functions are available",
+            )
     for name_node in tree.find_all(jn.Name):
         if name_node.name == "self":
-            raise UnsafeExpression("templates may not reach 'self'", location=location,
-                                   hint="only record fields and catalogue functions are available")
+            raise UnsafeExpression(
+                "templates may not reach 'self'",
+                location=location,
+                hint="only record fields and catalogue functions are available",
+            )
     for flt in tree.find_all(jn.Filter):
         named = [a.value for a in flt.args if isinstance(a, jn.Const)]
         named += [kw.value.value for kw in flt.kwargs if isinstance(kw.value, jn.Const)]
         for attr in named:
             if isinstance(attr, str) and any(part.startswith("_") for part in attr.split(".")):
-                raise UnsafeExpression(f"templates may not reach {attr!r}", location=location,
-                                       hint="only record fields and catalogue functions are available")
+                raise UnsafeExpression(
+                    f"templates may not reach {attr!r}",
+                    location=location,
+                    hint="only record fields and catalogue functions are available",
+                )
         if flt.name not in JINJA.filters:
             near = suggest(flt.name, JINJA.filters)
-            raise UnknownFunction(f"unknown filter {flt.name!r}", location=location,
-                                  hint=f"did you mean {near[0]!r}?" if near else None)
+            raise UnknownFunction(
+                f"unknown filter {flt.name!r}", location=location, hint=f"did you mean {near[0]!r}?" if near else None
+            )
     for call in tree.find_all(jn.Call):
         if isinstance(call.node, jn.Name):
             check_call(call.node.name, len(call.args), location)
             compiled.functions.add(call.node.name)
             if call.node.name == "ref":
                 if not call.args or not isinstance(call.args[0], jn.Const):
-                    raise NonLiteralRef("ref() needs the link set as a quoted name", location=location,
-                                        hint="write {{ ref('vendors', source.vendor.id) }}")
+                    raise NonLiteralRef(
+                        "ref() needs the link set as a quoted name",
+                        location=location,
+                        hint="write {{ ref('vendors', source.vendor.id) }}",
+                    )
                 compiled.refs.append(call.args[0].value)
             if call.node.name == "lookup" and call.args and isinstance(call.args[0], jn.Const):
                 compiled.lookups.append(str(call.args[0].value))
@@ -100,8 +128,11 @@ def _jinja_checks(tree: jn.Template, text: str, location: Location, allowed: tup
         if isinstance(cur, jn.Name) and cur.name in CONTEXT_NAMES:
             compiled.reads.append((cur.name, tuple(chain)))
     # keep only the longest chains
-    longest = [r for r in compiled.reads if not any(o != r and o[0] == r[0] and o[1][: len(r[1])] == r[1]
-                                                   for o in compiled.reads)]
+    longest = [
+        r
+        for r in compiled.reads
+        if not any(o != r and o[0] == r[0] and o[1][: len(r[1])] == r[1] for o in compiled.reads)
+    ]
     compiled.reads = sorted(set(longest))
 
 
@@ -149,9 +180,11 @@ def _fast_path(path: list[str]) -> Evaluator:
             if isinstance(cur, Mapping) and step in cur:
                 cur = cur[step]
             else:
-                raise jinja2.UndefinedError(f"{type(cur).__name__ if cur is not None else 'None'} object "
-                                            f"has no attribute {step!r}")
+                raise jinja2.UndefinedError(
+                    f"{type(cur).__name__ if cur is not None else 'None'} object has no attribute {step!r}"
+                )
         return cur
+
     return read
 
 
@@ -183,11 +216,13 @@ def _fast_template(tree: jn.Template, lone: bool) -> Evaluator | None:
                 value = part(ctx, rt)
                 out.append("" if value is None else str(value))
         return "".join(out)
+
     return render
 
 
-def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONTEXT_NAMES,
-                  style: str | None = None) -> Compiled:
+def compile_jinja(
+    text: str, location: Location, allowed: tuple[str, ...] = CONTEXT_NAMES, style: str | None = None
+) -> Compiled:
     """Compile a Jinja template; a lone `{{ expr }}` evaluates to its native value."""
     lone = _LONE.match(text)
     try:
@@ -195,8 +230,11 @@ def compile_jinja(text: str, location: Location, allowed: tuple[str, ...] = CONT
     except jinja2.TemplateSyntaxError as exc:
         # a literal block's text starts on the line after its `|`
         line = (location.line or 1) + (exc.lineno or 1) - (0 if style == "|" else 1)
-        raise JinjaSyntaxError(f"invalid Jinja: {exc.message}", location=Location(location.file, line, location.col),
-                               hint="templates use {{ expression }}; see docs/rules.md") from None
+        raise JinjaSyntaxError(
+            f"invalid Jinja: {exc.message}",
+            location=Location(location.file, line, location.col),
+            hint="templates use {{ expression }}; see docs/rules.md",
+        ) from None
     compiled = Compiled(text, "jinja" if lone else "template", location)
     _jinja_checks(tree, text, location, allowed, compiled)
     fast = _fast_template(tree, bool(lone))

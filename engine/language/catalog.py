@@ -4,11 +4,13 @@
 serve them. Rules are checked against them at load time, so a typo in an entity or field
 name is an error with a suggestion, not a null at run time.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Iterable
+from functools import cache
+from typing import Any
 
 from engine.errors import JoistError, Location, suggest
 from schemas import catalog_entities
@@ -42,12 +44,18 @@ class Entity:
     description: str = ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(system: str) -> dict[str, Entity]:
     """Every entity of `system` (`qbo` or `procore`), from the shipped catalogue."""
     return {
-        name: Entity(system, name, spec.get("id", "id"), spec.get("version"), spec.get("fields") or {},
-                     spec.get("description", ""))
+        name: Entity(
+            system,
+            name,
+            spec.get("id", "id"),
+            spec.get("version"),
+            spec.get("fields") or {},
+            spec.get("description", ""),
+        )
         for name, spec in catalog_entities(system).items()
     }
 
@@ -58,8 +66,13 @@ def entity(system: str, name: str, location: Location | None = None, path: str |
     if name in entities:
         return entities[name]
     near = suggest(name, entities) or suggest(name.lower(), {e.lower(): e for e in entities})
-    raise UnknownEntity(f"{system} has no entity {name!r}", location=location, path=path,
-                        hint=f"did you mean {near[0]!r}?" if near else None, allowed=sorted(entities))
+    raise UnknownEntity(
+        f"{system} has no entity {name!r}",
+        location=location,
+        path=path,
+        hint=f"did you mean {near[0]!r}?" if near else None,
+        allowed=sorted(entities),
+    )
 
 
 def _describe(shape: Shape) -> str:
@@ -70,8 +83,9 @@ def _describe(shape: Shape) -> str:
     return f"a {shape}"
 
 
-def walk(root: Shape, steps: Iterable[str], *, what: str, location: Location | None = None,
-         path: str | None = None) -> Shape:
+def walk(
+    root: Shape, steps: Iterable[str], *, what: str, location: Location | None = None, path: str | None = None
+) -> Shape:
     """Follow `steps` (field names, `[]` for a list element) through a shape.
 
     Returns the shape reached (`any` once the path enters a free-form part). Raises
@@ -88,17 +102,27 @@ def walk(root: Shape, steps: Iterable[str], *, what: str, location: Location | N
             continue
         if isinstance(shape, list):
             at = ".".join([what, *walked])
-            raise UnknownField(f"{at} is a list: {step!r} is a field of its items", location=location, path=path,
-                               hint=f"use {at}[*].{step}, or `each: {what}.{'.'.join(walked)}` and item.{step}")
+            raise UnknownField(
+                f"{at} is a list: {step!r} is a field of its items",
+                location=location,
+                path=path,
+                hint=f"use {at}[*].{step}, or `each: {what}.{'.'.join(walked)}` and item.{step}",
+            )
         if not isinstance(shape, dict):
             at = ".".join(walked)
-            raise UnknownField(f"{what}.{at} is {_describe(shape)}: it has no field {step!r}", location=location,
-                               path=path)
+            raise UnknownField(
+                f"{what}.{at} is {_describe(shape)}: it has no field {step!r}", location=location, path=path
+            )
         if step not in shape:
             near = suggest(step, shape)
             prefix = f"{what}." + ".".join(walked + [""]) if walked else f"{what}."
-            raise UnknownField(f"{prefix}{step} is not a field of {what}", location=location, path=path,
-                               hint=f"did you mean {near[0]!r}?" if near else None, allowed=sorted(shape)[:25])
+            raise UnknownField(
+                f"{prefix}{step} is not a field of {what}",
+                location=location,
+                path=path,
+                hint=f"did you mean {near[0]!r}?" if near else None,
+                allowed=sorted(shape)[:25],
+            )
         walked.append(step)
         shape = shape[step]
     return shape

@@ -9,6 +9,7 @@ Selectors: `name`, `+name` (with everything upstream), `name+` (with everything
 downstream), `tag:x`, `path:dir`; words separated by spaces are a union, parts joined by
 a comma an intersection (`tag:payables,+bills`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,7 +55,7 @@ class UnknownFlow(JoistError):
     code = "R306"
 
 
-def build_graph(ruleset: "RuleSet") -> nx.DiGraph:  # noqa: F821 - RuleSet imported lazily to avoid a cycle
+def build_graph(ruleset: RuleSet) -> nx.DiGraph:  # noqa: F821 - RuleSet imported lazily to avoid a cycle
     """The DAG of the rule set's flows. Raises ErrorGroup on unknown names or a cycle;
     appends implied-dependency warnings to `ruleset.warnings`."""
     graph = nx.DiGraph()
@@ -66,29 +67,43 @@ def build_graph(ruleset: "RuleSet") -> nx.DiGraph:  # noqa: F821 - RuleSet impor
         for dep in rule.depends_on:
             if dep not in ruleset.rules:
                 near = suggest(dep, ruleset.rules)
-                errors.append(UnknownDependency(f"depends_on names {dep!r}, which is not a flow",
-                                                location=rule.depends_on_at.get(dep, rule.location),
-                                                path=f"flow {flow}, depends_on",
-                                                hint=f"did you mean {near[0]!r}?" if near else None))
+                errors.append(
+                    UnknownDependency(
+                        f"depends_on names {dep!r}, which is not a flow",
+                        location=rule.depends_on_at.get(dep, rule.location),
+                        path=f"flow {flow}, depends_on",
+                        hint=f"did you mean {near[0]!r}?" if near else None,
+                    )
+                )
                 continue
             graph.add_edge(dep, flow, why="depends_on")
         for link_set in rule.refs():
             producers = [p for p in ruleset.producers(link_set) if p != flow]
             if not producers and link_set not in {r.links for r in ruleset.rules.values()}:
                 near = suggest(link_set, {r.links for r in ruleset.rules.values()})
-                errors.append(UnknownLinkSet(f"ref() reads link set {link_set!r}, which no flow produces",
-                                             location=_ref_location(rule, link_set), path=f"flow {flow}",
-                                             hint=f"did you mean {near[0]!r}?" if near else
-                                             "add the flow that links these records, or fix the name"))
+                errors.append(
+                    UnknownLinkSet(
+                        f"ref() reads link set {link_set!r}, which no flow produces",
+                        location=_ref_location(rule, link_set),
+                        path=f"flow {flow}",
+                        hint=f"did you mean {near[0]!r}?"
+                        if near
+                        else "add the flow that links these records, or fix the name",
+                    )
+                )
             # Naming one flow that makes the link set is enough: the others (a reverse flow
             # sharing it) are ordered first without a warning.
             named = any(p in rule.depends_on or graph.has_edge(p, flow) for p in producers)
             for producer in producers:
                 if not named:
-                    ruleset.warnings.append(ImpliedDependency(
-                        f"ref('{link_set}', ...) needs flow {producer!r} to run first, but depends_on does not list it",
-                        location=_ref_location(rule, link_set), path=f"flow {flow}",
-                        hint=f"add {producer} to depends_on"))
+                    ruleset.warnings.append(
+                        ImpliedDependency(
+                            f"ref('{link_set}', ...) needs flow {producer!r} to run first, but depends_on does not list it",
+                            location=_ref_location(rule, link_set),
+                            path=f"flow {flow}",
+                            hint=f"add {producer} to depends_on",
+                        )
+                    )
                 graph.add_edge(producer, flow, why=f"ref('{link_set}')")
     if errors:
         raise ErrorGroup(errors)
@@ -98,12 +113,19 @@ def build_graph(ruleset: "RuleSet") -> nx.DiGraph:  # noqa: F821 - RuleSet impor
         return graph
     names = [edge[0] for edge in cycle] + [cycle[0][0]]
     first = ruleset.rules[names[0]]
-    raise ErrorGroup([DependencyCycle("flows depend on each other: " + " -> ".join(names),
-                                      location=first.location, path=f"flow {names[0]}",
-                                      hint="remove one of these dependencies or ref() calls")])
+    raise ErrorGroup(
+        [
+            DependencyCycle(
+                "flows depend on each other: " + " -> ".join(names),
+                location=first.location,
+                path=f"flow {names[0]}",
+                hint="remove one of these dependencies or ref() calls",
+            )
+        ]
+    )
 
 
-def _ref_location(rule: "Rule", link_set: str) -> Location:  # noqa: F821
+def _ref_location(rule: Rule, link_set: str) -> Location:  # noqa: F821
     for expr in rule.all_expressions():
         if link_set in expr.refs:
             return expr.location
@@ -135,13 +157,19 @@ def _match_atom(graph: nx.DiGraph, atom: str, root: Path | None) -> set[str]:
                         candidates.append(fp.resolve().relative_to(root.resolve()))
                     except ValueError:
                         pass
-                if any(str(c).startswith(str(want).rstrip("/")) or str(c).startswith(str(want.resolve())) for c in candidates):
+                if any(
+                    str(c).startswith(str(want).rstrip("/")) or str(c).startswith(str(want.resolve()))
+                    for c in candidates
+                ):
                     found.add(n)
     else:
         if core not in graph:
             near = suggest(core, graph.nodes)
-            raise BadSelector(f"no flow named {core!r}", hint=f"did you mean {near[0]!r}?" if near else None,
-                              allowed=sorted(graph.nodes))
+            raise BadSelector(
+                f"no flow named {core!r}",
+                hint=f"did you mean {near[0]!r}?" if near else None,
+                allowed=sorted(graph.nodes),
+            )
         found = {core}
     result = set(found)
     for n in found:
@@ -164,6 +192,9 @@ def select(graph: nx.DiGraph, selector: str | None, root: Path | None = None) ->
             picked &= _match_atom(graph, part, root)
         chosen |= picked
     if not chosen:
-        raise BadSelector(f"selector {selector!r} matches no flow",
-                          hint="try `joist ls` to see the flows, tags and paths", allowed=sorted(graph.nodes))
+        raise BadSelector(
+            f"selector {selector!r} matches no flow",
+            hint="try `joist ls` to see the flows, tags and paths",
+            allowed=sorted(graph.nodes),
+        )
     return order(graph, chosen)

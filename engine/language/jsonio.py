@@ -3,6 +3,7 @@
 `loads` reads every number with a fraction as `Decimal`; `dumps` writes a `Decimal` as a
 JSON number with its scale (`12.50` stays `12.50`), never as a float and never quoted.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ def _default(value: Any) -> Any:
 
 def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
     """`value` as JSON text; Decimals as exact numbers."""
-    text = json.dumps(value, default=_default, indent=indent, sort_keys=sort_keys,
-                      separators=(",", ": ") if indent is not None else (",", ":"), ensure_ascii=False)
+    text = json.dumps(
+        value,
+        default=_default,
+        indent=indent,
+        sort_keys=sort_keys,
+        separators=(",", ": ") if indent is not None else (",", ":"),
+        ensure_ascii=False,
+    )
     return _MARKED.sub(_unmark, text) if "\\u001f" in text else text
 
 

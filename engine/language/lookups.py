@@ -5,14 +5,16 @@ a header row; the first column is the key; with two columns the value is the sec
 column, with more it is a mapping of the other columns. Keys are always strings. Tables of
 a later layer replace earlier keys of the same table, one key at a time.
 """
+
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from engine.language import yamlload
 from engine.errors import JoistError, Location
+from engine.language import yamlload
 
 
 class BadLookupTable(JoistError):
@@ -25,15 +27,19 @@ def _read_csv(path: Path) -> dict[str, Any]:
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     if not rows or len(rows[0]) < 2:
-        raise BadLookupTable("a CSV lookup needs a header row with at least two columns",
-                             location=Location(str(path), 1, 1), hint="for example: cost_type,class_id")
+        raise BadLookupTable(
+            "a CSV lookup needs a header row with at least two columns",
+            location=Location(str(path), 1, 1),
+            hint="for example: cost_type,class_id",
+        )
     header, table = rows[0], {}
     for line, row in enumerate(rows[1:], start=2):
         if not row or not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise BadLookupTable(f"row has {len(row)} columns, the header has {len(header)}",
-                                 location=Location(str(path), line, 1))
+            raise BadLookupTable(
+                f"row has {len(row)} columns, the header has {len(header)}", location=Location(str(path), line, 1)
+            )
         key = row[0].strip()
         table[key] = row[1] if len(header) == 2 else dict(zip(header[1:], row[1:]))
     return table

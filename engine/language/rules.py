@@ -7,19 +7,18 @@ the same name (top-level keys replace, `fields` merge key by key, `~` removes a 
 entity catalogues, compiles every expression, and reports *all* problems at once as an
 `ErrorGroup`, sorted by file and line.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from engine.language import catalog
-
-from engine.language import schema_check
-
-from engine.language import yamlload
 from engine.errors import ErrorGroup, JoistError, Location, suggest
-from engine.expressions.compiler import CONTEXT_NAMES, Compiled, compile_expression, constant
+from engine.expressions.base import Compiled
+from engine.expressions.compiler import compile_expression, constant
+from engine.language import catalog, schema_check, yamlload
 from engine.language.lookups import load_lookups
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, Origin, ValueNode, expressions
 from engine.language.yamlload import PosDict, PosList
@@ -53,8 +52,10 @@ class UnknownLookup(JoistError):
     code = "R113"
 
 
-_ONE_SPELLING = ("write each field once, dotted (A.B:) or nested (A: {B: ...}); "
-                 "an override layer must use the spelling of the layer it overrides")
+_ONE_SPELLING = (
+    "write each field once, dotted (A.B:) or nested (A: {B: ...}); "
+    "an override layer must use the spelling of the layer it overrides"
+)
 
 
 class BadSplit(JoistError):
@@ -153,9 +154,13 @@ class RuleSet:
     def __getitem__(self, flow: str) -> Rule:
         if flow not in self.rules:
             from engine.language.graph import UnknownFlow
+
             near = suggest(flow, self.rules)
-            raise UnknownFlow(f"no flow named {flow!r}", hint=f"did you mean {near[0]!r}?" if near else None,
-                              allowed=sorted(self.rules))
+            raise UnknownFlow(
+                f"no flow named {flow!r}",
+                hint=f"did you mean {near[0]!r}?" if near else None,
+                allowed=sorted(self.rules),
+            )
         return self.rules[flow]
 
     def producers(self, link_set: str) -> list[str]:
@@ -243,8 +248,9 @@ class _Compiler:
         loc = self.where(*steps)
         return Origin(loc, self.layer_of.get(loc.file or "", ""))
 
-    def expr(self, value: Any, steps: tuple[Any, ...], roots: tuple[str, ...],
-             shapes: dict[str, Any]) -> Compiled | None:
+    def expr(
+        self, value: Any, steps: tuple[Any, ...], roots: tuple[str, ...], shapes: dict[str, Any]
+    ) -> Compiled | None:
         loc = self.where(*steps)
         try:
             if not isinstance(value, str):
@@ -262,10 +268,14 @@ class _Compiler:
             if root == "params":
                 if path and path[0] not in self.declared_params:
                     near = suggest(path[0], self.declared_params)
-                    raise UnknownParam(f"params.{path[0]} is not declared by this rule", location=compiled.location,
-                                       hint=f"did you mean {near[0]!r}?" if near else
-                                       f"declare it under `params: {{{path[0]}: {{default: ...}}}}`",
-                                       allowed=sorted(self.declared_params))
+                    raise UnknownParam(
+                        f"params.{path[0]} is not declared by this rule",
+                        location=compiled.location,
+                        hint=f"did you mean {near[0]!r}?"
+                        if near
+                        else f"declare it under `params: {{{path[0]}: {{default: ...}}}}`",
+                        allowed=sorted(self.declared_params),
+                    )
                 continue
             shape = shapes.get(root)
             if shape is not None and path:
@@ -273,9 +283,12 @@ class _Compiler:
         for table in compiled.lookups:
             if table not in self.lookups:
                 near = suggest(table, self.lookups)
-                raise UnknownLookup(f"no lookup table {table!r}", location=compiled.location,
-                                    hint=f"did you mean {near[0]!r}?" if near else
-                                    f"add rules/lookups/{table}.yaml (or .csv)", allowed=sorted(self.lookups))
+                raise UnknownLookup(
+                    f"no lookup table {table!r}",
+                    location=compiled.location,
+                    hint=f"did you mean {near[0]!r}?" if near else f"add rules/lookups/{table}.yaml (or .csv)",
+                    allowed=sorted(self.lookups),
+                )
 
     def entity(self, side: str) -> catalog.Entity | None:
         spec = self.doc.get(side) or {}
@@ -285,8 +298,9 @@ class _Compiler:
             self.errors.append(exc)
             return None
 
-    def fields(self, value: PosDict, steps: tuple[Any, ...], roots: tuple[str, ...], shapes: dict[str, Any],
-               target_shape: Any) -> ObjectNode:
+    def fields(
+        self, value: PosDict, steps: tuple[Any, ...], roots: tuple[str, ...], shapes: dict[str, Any], target_shape: Any
+    ) -> ObjectNode:
         node = ObjectNode(origin=self.origin(*steps))
         for key, sub in value.items():
             parts = str(key).split(".")
@@ -294,8 +308,9 @@ class _Compiler:
             shape = target_shape
             try:
                 if target_shape is not None:
-                    shape = catalog.walk(target_shape, parts, what="target", location=self.where(*here, key=True),
-                                         path=self.path(*here))
+                    shape = catalog.walk(
+                        target_shape, parts, what="target", location=self.where(*here, key=True), path=self.path(*here)
+                    )
             except JoistError as exc:
                 self.errors.append(exc)
                 shape = None
@@ -308,37 +323,52 @@ class _Compiler:
                 if existing is None:
                     existing = parent.children[part] = ObjectNode(origin=self.origin(*here))
                 if not isinstance(existing, ObjectNode):
-                    self.errors.append(ConflictingField(f"{key!r} sets inside {part!r}, which is already a value",
-                                                        location=self.where(*here, key=True), path=self.path(*here),
-                                                        hint=_ONE_SPELLING))
+                    self.errors.append(
+                        ConflictingField(
+                            f"{key!r} sets inside {part!r}, which is already a value",
+                            location=self.where(*here, key=True),
+                            path=self.path(*here),
+                            hint=_ONE_SPELLING,
+                        )
+                    )
                     break
                 parent = existing
             else:
                 last = parts[-1]
                 if last in parent.children:
-                    self.errors.append(ConflictingField(f"target field {key!r} is set twice",
-                                                        location=self.where(*here, key=True), path=self.path(*here),
-                                                        hint=_ONE_SPELLING))
+                    self.errors.append(
+                        ConflictingField(
+                            f"target field {key!r} is set twice",
+                            location=self.where(*here, key=True),
+                            path=self.path(*here),
+                            hint=_ONE_SPELLING,
+                        )
+                    )
                 else:
                     parent.children[last] = child
         return node
 
-    def field_value(self, value: Any, steps: tuple[Any, ...], roots: tuple[str, ...], shapes: dict[str, Any],
-                    target_shape: Any) -> Node | None:
+    def field_value(
+        self, value: Any, steps: tuple[Any, ...], roots: tuple[str, ...], shapes: dict[str, Any], target_shape: Any
+    ) -> Node | None:
         if isinstance(value, PosDict) and "const" in value:
             return ValueNode(constant(value["const"], self.where(*steps)), self.origin(*steps))
         if isinstance(value, PosDict):
             return self.fields(value, steps, roots, shapes, target_shape)
         if isinstance(value, PosList):
-            item_shape = catalog.element(target_shape) if isinstance(target_shape, list) else (
-                None if target_shape is None else "any")
+            item_shape = (
+                catalog.element(target_shape)
+                if isinstance(target_shape, list)
+                else (None if target_shape is None else "any")
+            )
             items = [self.list_item(v, steps + (i,), roots, shapes, item_shape) for i, v in enumerate(value)]
             return ListNode([i for i in items if i is not None], origin=self.origin(*steps))
         compiled = self.expr(value, steps, roots, shapes)
         return ValueNode(compiled, self.origin(*steps)) if compiled else None
 
-    def list_item(self, value: PosDict, steps: tuple[Any, ...], roots: tuple[str, ...], shapes: dict[str, Any],
-                  target_shape: Any) -> ItemNode | None:
+    def list_item(
+        self, value: PosDict, steps: tuple[Any, ...], roots: tuple[str, ...], shapes: dict[str, Any], target_shape: Any
+    ) -> ItemNode | None:
         if not ({"each", "when", "fields"} & set(value)):
             return ItemNode(self.fields(value, steps, roots, shapes, target_shape), origin=self.origin(*steps))
         each = when = None
@@ -360,11 +390,22 @@ class _Compiler:
         if each is None:
             return None
         reads = each.reads
-        if each.kind != "jmespath" or len(reads) != 1 or reads[0][0] != "source" or not reads[0][1] \
-                or "[]" in reads[0][1] or each.text.strip() != "source." + ".".join(reads[0][1]):
-            self.errors.append(BadSplit(f"split.each must be a path to a list in the source, not {each.text!r}",
-                                        location=each.location, path=self.path("source", "split", "each"),
-                                        hint="for example: each: source.Line"))
+        if (
+            each.kind != "jmespath"
+            or len(reads) != 1
+            or reads[0][0] != "source"
+            or not reads[0][1]
+            or "[]" in reads[0][1]
+            or each.text.strip() != "source." + ".".join(reads[0][1])
+        ):
+            self.errors.append(
+                BadSplit(
+                    f"split.each must be a path to a list in the source, not {each.text!r}",
+                    location=each.location,
+                    path=self.path("source", "split", "each"),
+                    hint="for example: each: source.Line",
+                )
+            )
             return None
         inner = dict(shapes, item=self._item_shape(each, shapes), parent=shapes.get("source"))
         key = self.expr(spec["key"], ("source", "split", "key"), ("source", "item", "params"), inner)
@@ -396,10 +437,14 @@ class _Compiler:
         direction = str(doc["direction"])
         left, right = (s.strip() for s in direction.split(">"))
         if left != doc["source"]["system"] or right != doc["target"]["system"]:
-            self.errors.append(DirectionMismatch(
-                f"direction {direction!r} but source is {doc['source']['system']} and target is {doc['target']['system']}",
-                location=self.where("direction"), path=self.path("direction"),
-                hint=f"did you mean '{doc['source']['system']} > {doc['target']['system']}'?"))
+            self.errors.append(
+                DirectionMismatch(
+                    f"direction {direction!r} but source is {doc['source']['system']} and target is {doc['target']['system']}",
+                    location=self.where("direction"),
+                    path=self.path("direction"),
+                    hint=f"did you mean '{doc['source']['system']} > {doc['target']['system']}'?",
+                )
+            )
         shapes = {"source": src.fields if src else None, "target": tgt.fields if tgt else None}
         where = None
         if "where" in doc["source"]:
@@ -418,8 +463,13 @@ class _Compiler:
         for key, text in (doc.get("match") or {}).items():
             if tgt:
                 try:
-                    catalog.walk(tgt.fields, str(key).split("."), what="target", location=self.where("match", key, key=True),
-                                 path=self.path("match", key))
+                    catalog.walk(
+                        tgt.fields,
+                        str(key).split("."),
+                        what="target",
+                        location=self.where("match", key, key=True),
+                        path=self.path("match", key),
+                    )
                 except JoistError as exc:
                     self.errors.append(exc)
             compiled = self.expr(text, ("match", key), ("source", "params", "links"), shapes)
@@ -429,8 +479,13 @@ class _Compiler:
         for key, text in (doc.get("checks") or {}).items():
             if tgt:
                 try:
-                    catalog.walk(tgt.fields, str(key).split("."), what="target",
-                                 location=self.where("checks", key, key=True), path=self.path("checks", key))
+                    catalog.walk(
+                        tgt.fields,
+                        str(key).split("."),
+                        what="target",
+                        location=self.where("checks", key, key=True),
+                        path=self.path("checks", key),
+                    )
                 except JoistError as exc:
                     self.errors.append(exc)
             compiled = self.expr(text, ("checks", key), ("source", "params"), shapes)
@@ -449,15 +504,27 @@ class _Compiler:
             return None
         files = sorted({loc.file for loc in (doc.location, *doc.value_locations.values()) if loc.file})
         return Rule(
-            flow=self.flow, direction=direction, description=str(doc.get("description", "")),
+            flow=self.flow,
+            direction=direction,
+            description=str(doc.get("description", "")),
             source=Endpoint(doc["source"]["system"], doc["source"]["entity"], where, split=split),
             target=Endpoint(doc["target"]["system"], doc["target"]["entity"], entity_when=entity_when),
-            fields=fields, file=doc.location.file or "", layer=self.layer_of.get(doc.location.file or "", ""),
-            links=str(doc.get("links") or self.flow), depends_on=list(doc.get("depends_on") or []),
-            match=match, lock_when=lock_when, on_delete=str(doc.get("on_delete", "ignore")),
-            update=str(doc.get("update", "sparse")), enabled=enabled, tags=list(doc.get("tags") or []),
-            params={k: dict(v or {}) for k, v in (doc.get("params") or {}).items()}, files=files,
-            location=doc.location, depends_on_at=self._depends_on_at(), checks=checks,
+            fields=fields,
+            file=doc.location.file or "",
+            layer=self.layer_of.get(doc.location.file or "", ""),
+            links=str(doc.get("links") or self.flow),
+            depends_on=list(doc.get("depends_on") or []),
+            match=match,
+            lock_when=lock_when,
+            on_delete=str(doc.get("on_delete", "ignore")),
+            update=str(doc.get("update", "sparse")),
+            enabled=enabled,
+            tags=list(doc.get("tags") or []),
+            params={k: dict(v or {}) for k, v in (doc.get("params") or {}).items()},
+            files=files,
+            location=doc.location,
+            depends_on_at=self._depends_on_at(),
+            checks=checks,
             attachments=bool(doc.get("attachments", False)),
         )
 
@@ -490,13 +557,19 @@ def load_rules(layers: Sequence[Layer], *, check_graph: bool = True) -> RuleSet:
                 continue
             flow = doc.get("flow") if isinstance(doc, PosDict) else None
             if not isinstance(flow, str):
-                errors.extend(schema_check.check(doc, RULE_SCHEMA, file=str(f)) or [
-                    schema_check.WrongType("a rule file holds one mapping", location=Location(str(f), 1, 1))])
+                errors.extend(
+                    schema_check.check(doc, RULE_SCHEMA, file=str(f))
+                    or [schema_check.WrongType("a rule file holds one mapping", location=Location(str(f), 1, 1))]
+                )
                 continue
             if (layer_name, flow) in first_file:
-                errors.append(DuplicateFlow(f"flow {flow!r} is defined twice in layer {layer_name!r}",
-                                            location=doc.key_locations["flow"],
-                                            hint=f"the other one is {first_file[(layer_name, flow)]}; rename one"))
+                errors.append(
+                    DuplicateFlow(
+                        f"flow {flow!r} is defined twice in layer {layer_name!r}",
+                        location=doc.key_locations["flow"],
+                        hint=f"the other one is {first_file[(layer_name, flow)]}; rename one",
+                    )
+                )
                 continue
             first_file[(layer_name, flow)] = str(f)
             docs[flow] = merge_layer(docs[flow], doc) if flow in docs else doc
@@ -519,6 +592,7 @@ def load_rules(layers: Sequence[Layer], *, check_graph: bool = True) -> RuleSet:
     ruleset = RuleSet(rules, lookups)
     if check_graph and not errors:
         from engine.language.graph import build_graph
+
         try:
             build_graph(ruleset)
         except ErrorGroup as group:

@@ -5,13 +5,15 @@ says what is wrong where. `check()` walks to the most relevant leaf of each fail
 it into a `JoistError` subclass with the `file:line:col` of the node (from
 `engine.language.yamlload`), the path inside the document, what is allowed, and a "did you mean".
 """
+
 from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -57,22 +59,29 @@ def render_path(steps: Iterable[Any]) -> str:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     """A schema shipped in the `schemas` package (found from an installed package too)."""
     text = resources.files("schemas").joinpath(name).read_text(encoding="utf-8")
     return json.loads(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Draft202012Validator:
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
 
-_TYPE_NAMES = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer",
-               float: "number", type(None): "null"}
+_TYPE_NAMES = {
+    dict: "mapping",
+    list: "list",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
 
 
 def type_name(value: Any) -> str:
@@ -104,8 +113,15 @@ def _describe_expected(schema: dict[str, Any]) -> str:
 
 
 def _yaml_kind(json_kind: str) -> str:
-    return {"object": "a mapping", "array": "a list", "string": "a string", "boolean": "true or false",
-            "integer": "a whole number", "number": "a number", "null": "nothing (~)"}.get(json_kind, json_kind)
+    return {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "a string",
+        "boolean": "true or false",
+        "integer": "a whole number",
+        "number": "a number",
+        "null": "nothing (~)",
+    }.get(json_kind, json_kind)
 
 
 def _convert(error: ValidationError, data: Any, file: str | None, prefix: str) -> list[JoistError]:
@@ -121,33 +137,54 @@ def _convert(error: ValidationError, data: Any, file: str | None, prefix: str) -
             if key in allowed or any(re.fullmatch(p, str(key)) for p in schema.get("patternProperties", {})):
                 continue
             near = suggest(str(key), allowed)
-            out.append(UnknownKey(
-                f"unknown key {key!r}", location=locate(data, steps + [key], key=True),
-                path=", ".join(p for p in (prefix, render_path(steps + [key])) if p),
-                hint=f"did you mean {near[0]!r}?" if near else None, allowed=allowed))
+            out.append(
+                UnknownKey(
+                    f"unknown key {key!r}",
+                    location=locate(data, steps + [key], key=True),
+                    path=", ".join(p for p in (prefix, render_path(steps + [key])) if p),
+                    hint=f"did you mean {near[0]!r}?" if near else None,
+                    allowed=allowed,
+                )
+            )
         return out
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
-        return [MissingKey(f"missing required key {missing!r}", location=location, path=path,
-                           hint=f"add `{missing}:` here")]
+        return [
+            MissingKey(f"missing required key {missing!r}", location=location, path=path, hint=f"add `{missing}:` here")
+        ]
     if error.validator == "type":
-        return [WrongType(f"expected {_describe_expected(schema)}, got {type_name(error.instance)}",
-                          location=location, path=path)]
+        return [
+            WrongType(
+                f"expected {_describe_expected(schema)}, got {type_name(error.instance)}", location=location, path=path
+            )
+        ]
     if error.validator in ("enum", "const"):
         choices = [str(c) for c in schema.get("enum", [schema.get("const")])]
         near = suggest(str(error.instance), choices)
-        return [InvalidValue(f"{error.instance!r} is not allowed here", location=location, path=path,
-                             hint=f"did you mean {near[0]!r}?" if near else None, allowed=choices)]
+        return [
+            InvalidValue(
+                f"{error.instance!r} is not allowed here",
+                location=location,
+                path=path,
+                hint=f"did you mean {near[0]!r}?" if near else None,
+                allowed=choices,
+            )
+        ]
     if error.validator == "pattern":
         described = schema.get("description") or f"a value matching {schema.get('pattern')}"
-        return [InvalidValue(f"{error.instance!r} is not valid here", location=location, path=path,
-                             hint=f"expected {described}")]
+        return [
+            InvalidValue(
+                f"{error.instance!r} is not valid here", location=location, path=path, hint=f"expected {described}"
+            )
+        ]
     if error.validator in ("minItems", "minProperties", "minLength"):
-        return [InvalidValue(f"{type_name(error.instance)} is empty", location=location, path=path,
-                             hint="give at least one entry")]
+        return [
+            InvalidValue(
+                f"{type_name(error.instance)} is empty", location=location, path=path, hint="give at least one entry"
+            )
+        ]
     if error.validator == "not":
-        return [InvalidValue(schema.get("description", "this value is not allowed here"),
-                             location=location, path=path)]
+        return [InvalidValue(schema.get("description", "this value is not allowed here"), location=location, path=path)]
     return [InvalidValue(error.message, location=location, path=path)]
 
 

@@ -4,13 +4,15 @@ Each node knows where it was written (`origin`: file, line, and the layer it cam
 so `explain` can say which pack produced a field. `engine.mapping.codegen.compile_tree()` turns the tree into
 nested closures once; mapping a record is then a walk over plain Python functions.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any
 
 from engine.errors import Location
-from engine.expressions.compiler import Compiled
+from engine.expressions.base import Compiled
 from engine.expressions.functions import Runtime
 
 
@@ -30,7 +32,7 @@ class ValueNode:
 
 @dataclass
 class ObjectNode:
-    children: dict[str, "Node"] = field(default_factory=dict)
+    children: dict[str, Node] = field(default_factory=dict)
     origin: Origin | None = None
 
 
@@ -48,7 +50,7 @@ class ListNode:
     origin: Origin | None = None
 
 
-Node = Union[ValueNode, ObjectNode, ListNode]
+Node = ValueNode | ObjectNode | ListNode
 Builder = Callable[[dict[str, Any], Runtime], Any]
 
 

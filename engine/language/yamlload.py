@@ -5,11 +5,13 @@ subclasses that also remember where each entry stood, so any later check (the sc
 the catalogue, an expression's compile) can point at `file:line:col`. Scalars are plain
 Python values; their positions live in the container that holds them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -73,8 +75,11 @@ def _construct_mapping(loader: _PositionLoader, node: yaml.MappingNode) -> PosDi
         key_at = _mark(loader.filename, key_node.start_mark)
         if key in result:
             first = result.key_locations[key]
-            raise DuplicateKey(f"duplicate key {key!r} (first at line {first.line})", location=key_at,
-                               hint="keep one of them: YAML would silently use the last")
+            raise DuplicateKey(
+                f"duplicate key {key!r} (first at line {first.line})",
+                location=key_at,
+                hint="keep one of them: YAML would silently use the last",
+            )
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_locations[key] = key_at
         result.value_locations[key] = _mark(loader.filename, value_node.start_mark)
@@ -119,8 +124,9 @@ def loads(text: str, filename: str | None = None) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = _mark(filename, mark) if mark else Location(filename)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(f"invalid YAML: {problem}", location=where,
-                              hint="check the indentation and quoting on this line") from None
+        raise YamlSyntaxError(
+            f"invalid YAML: {problem}", location=where, hint="check the indentation and quoting on this line"
+        ) from None
     finally:
         loader.dispose()
 
@@ -130,8 +136,9 @@ def load(path: str | Path) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}",
-                             location=Location(str(path))) from None
+        raise UnreadableFile(
+            f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}", location=Location(str(path))
+        ) from None
     return loads(text, str(path))
 
 

@@ -7,9 +7,11 @@ The semantics are exactly the tree's: a value that is null or an empty object or
 left out, an object or list with nothing in it is null, `each` items see `item`,
 `parent` and `index`, `when` keeps an item only when it is true (JMESPath truth).
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.expressions.functions import CATALOGUE
 from engine.expressions.jmes import _ORDER, _equal, _number
@@ -43,9 +45,15 @@ def _inline(w: _Writer, ast: dict[str, Any] | None, ctx: str, depth: int, var: s
     if ast is None:
         return False
     kind, children = ast["type"], ast.get("children", [])
-    chain = [ast["value"]] if kind == "field" else (
-        [c["value"] for c in children] if kind == "subexpression" and all(c["type"] == "field" for c in children)
-        else None)
+    chain = (
+        [ast["value"]]
+        if kind == "field"
+        else (
+            [c["value"] for c in children]
+            if kind == "subexpression" and all(c["type"] == "field" for c in children)
+            else None
+        )
+    )
     if chain:
         w.emit(depth, "try:")
         w.emit(depth + 1, f"{var} = {ctx}" + "".join(f"[{k!r}]" for k in chain))
@@ -91,7 +99,7 @@ def _keep(var: str) -> str:
     return f"{var} is not None and not ({var}.__class__ in _CONTAINERS and not {var})"
 
 
-def _object(w: _Writer, node: "Node", ctx: str, depth: int) -> str:
+def _object(w: _Writer, node: Node, ctx: str, depth: int) -> str:
     """Code that leaves the built value of `node` (or None) in a fresh variable; returns it."""
     if isinstance(node, ValueNode):
         var = w.name("v")
@@ -118,7 +126,7 @@ def _object(w: _Writer, node: "Node", ctx: str, depth: int) -> str:
     return out
 
 
-def _item(w: _Writer, item: "ItemNode", ctx: str, out: str, depth: int) -> None:
+def _item(w: _Writer, item: ItemNode, ctx: str, out: str, depth: int) -> None:
     if item.each is None:
         if item.when is not None:
             w.emit(depth, f"if _truthy({_value(w, item.when, ctx, depth)}):")
@@ -148,7 +156,7 @@ def _item(w: _Writer, item: "ItemNode", ctx: str, out: str, depth: int) -> None:
     w.emit(depth + 1, f"{out}.append({var})")
 
 
-def generate(node: "Node", name: str = "build", *, inline: bool = True) -> Builder:
+def generate(node: Node, name: str = "build", *, inline: bool = True) -> Builder:
     """One Python function that builds `node`'s value for a context (and a Runtime `rt`).
 
     With `inline`, plain paths and catalogue calls over them are written out in the

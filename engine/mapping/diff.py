@@ -6,11 +6,13 @@ count as a change. Numbers compare by value (`"12.5"` equals `12.50`), ids compa
 (`57` equals `"57"`). Lists compare item by item, after dropping the twin's items that the
 system adds on its own (`ignore_item`: QBO's subtotal line, say).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from engine.mapping.mapper import MapResult
 
@@ -33,7 +35,7 @@ class Decision:
     changes: list[Change] | None = None
     reason: str | None = None
     result: MapResult | None = None
-    groups: list[str] = field(default_factory=list)   # a split source record's group keys (rule tests)
+    groups: list[str] = field(default_factory=list)  # a split source record's group keys (rule tests)
 
 
 def _as_number(value: Any) -> Decimal | None:
@@ -85,8 +87,14 @@ def changes(payload: Any, twin: Any, path: str = "", ignore_item: IgnoreItem | N
     return [] if same(payload, twin) else [Change(path, twin, payload)]
 
 
-def decide(result: MapResult, twin: Mapping[str, Any] | None, *, lock: bool = False, lock_reason: str | None = None,
-           ignore_item: IgnoreItem | None = None) -> Decision:
+def decide(
+    result: MapResult,
+    twin: Mapping[str, Any] | None,
+    *,
+    lock: bool = False,
+    lock_reason: str | None = None,
+    ignore_item: IgnoreItem | None = None,
+) -> Decision:
     """The action for a mapped record given its twin (None when it has none yet)."""
     if result.outcome == "skipped":
         return Decision("skip", reason=result.reason, result=result)
@@ -123,8 +131,20 @@ def three_way(decision: Decision, base: Mapping[str, Any] | None) -> Decision:
     moved = {key for key, value in payload.items() if changes(value, base.get(key), key)}
     kept = [c for c in decision.changes if _top(c.path) in moved]
     if kept:
-        return Decision(decision.action, payload=payload, changes=kept, reason=decision.reason,
-                        result=decision.result, groups=decision.groups)
+        return Decision(
+            decision.action,
+            payload=payload,
+            changes=kept,
+            reason=decision.reason,
+            result=decision.result,
+            groups=decision.groups,
+        )
     edited = sorted({_top(c.path) for c in decision.changes})
-    return Decision("skip", payload=payload, changes=[], result=decision.result, groups=decision.groups,
-                    reason="nothing changed at the source; the target's own edits are kept (" + ", ".join(edited) + ")")
+    return Decision(
+        "skip",
+        payload=payload,
+        changes=[],
+        result=decision.result,
+        groups=decision.groups,
+        reason="nothing changed at the source; the target's own edits are kept (" + ", ".join(edited) + ")",
+    )

@@ -10,28 +10,31 @@ out. Outcomes:
 - `error`: an expression failed on this record (`error` names the flow, the record, the
   field and the expression).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from engine.errors import JoistError
-from engine.expressions.compiler import RUNTIME_ERRORS, Compiled, EvaluationError
+from engine.expressions.base import Compiled, EvaluationError
+from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import LinkResolver, Runtime
-from engine.mapping.codegen import compile_tree
-from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
 from engine.language.rules import Rule
+from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
+from engine.mapping.codegen import compile_tree
 
 
 @dataclass
 class MapResult:
-    outcome: str                                  # mapped | skipped | deferred | error
+    outcome: str  # mapped | skipped | deferred | error
     payload: dict[str, Any] | None = None
     reason: str | None = None
     missing: list[tuple[str, str]] = field(default_factory=list)
     error: JoistError | None = None
-    entity: str | None = None                     # the target entity (entity_when may change it)
+    entity: str | None = None  # the target entity (entity_when may change it)
 
 
 @dataclass
@@ -60,21 +63,32 @@ def _guard(path: str, expr: Compiled) -> Callable[[dict[str, Any], Runtime], Any
             return evaluate(ctx, rt)
         except (JoistError, *RUNTIME_ERRORS) as exc:
             raise _Failed(path, expr, exc) from exc
+
     return guarded
 
 
 def _guarded_tree(node: Node, path: str = "") -> Node:
     """A copy of the tree whose expressions say which field failed."""
     if isinstance(node, ValueNode):
-        return ValueNode(Compiled(node.expr.text, node.expr.kind, node.expr.location,
-                                  evaluate=_guard(path, node.expr)), node.origin)
+        return ValueNode(
+            Compiled(node.expr.text, node.expr.kind, node.expr.location, evaluate=_guard(path, node.expr)), node.origin
+        )
     if isinstance(node, ObjectNode):
-        return ObjectNode({k: _guarded_tree(c, f"{path}.{k}" if path else k) for k, c in node.children.items()},
-                          node.origin)
+        return ObjectNode(
+            {k: _guarded_tree(c, f"{path}.{k}" if path else k) for k, c in node.children.items()}, node.origin
+        )
     items = []
     for item in node.items:
-        each = Compiled(item.each.text, item.each.kind, item.each.location, evaluate=_guard(f"{path}[].each", item.each)) if item.each else None
-        when = Compiled(item.when.text, item.when.kind, item.when.location, evaluate=_guard(f"{path}[].when", item.when)) if item.when else None
+        each = (
+            Compiled(item.each.text, item.each.kind, item.each.location, evaluate=_guard(f"{path}[].each", item.each))
+            if item.each
+            else None
+        )
+        when = (
+            Compiled(item.when.text, item.when.kind, item.when.location, evaluate=_guard(f"{path}[].when", item.when))
+            if item.when
+            else None
+        )
         items.append(ItemNode(_guarded_tree(item.fields, f"{path}[]"), each, when, item.origin))
     return ListNode(items, node.origin)
 
@@ -91,8 +105,12 @@ def record_id(rule: Rule, record: Mapping[str, Any]) -> str:
 class Mapper:
     """A rule ready to map many records: expressions compiled once, the tree as closures."""
 
-    def __init__(self, rule: Rule, params: Mapping[str, Any] | None = None,
-                 lookups: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        rule: Rule,
+        params: Mapping[str, Any] | None = None,
+        lookups: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.rule = rule
         self.params = {**rule.default_params(), **(params or {})}
         self.lookups = lookups or {}
@@ -101,12 +119,21 @@ class Mapper:
         self._fast = compile_tree(rule.fields)
         self._build = compile_tree(_guarded_tree(rule.fields), inline=False)
         self._where = _guard("source.where", rule.source.where) if rule.source.where else None
-        self._entity_when = [(name, _guard(f"target.entity_when.{name}", e)) for name, e in rule.target.entity_when.items()]
+        self._entity_when = [
+            (name, _guard(f"target.entity_when.{name}", e)) for name, e in rule.target.entity_when.items()
+        ]
         self._id_field = rule.source_entity.id_field
 
     def context(self, record: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return {"source": record, "target": target, "params": self.params, "links": None,
-                "item": None, "parent": None, "index": None}
+        return {
+            "source": record,
+            "target": target,
+            "params": self.params,
+            "links": None,
+            "item": None,
+            "parent": None,
+            "index": None,
+        }
 
     def locked(self, record: Mapping[str, Any], target: Mapping[str, Any] | None) -> bool:
         """Whether the rule's `lock_when` freezes this twin."""
@@ -114,8 +141,9 @@ class Mapper:
             return False
         return truthy(self.rule.lock_when.evaluate(self.context(record, target), Runtime(lookups=self.lookups)))
 
-    def map(self, record: Mapping[str, Any], *, links: LinkResolver | None = None,
-            target: Mapping[str, Any] | None = None) -> MapResult:
+    def map(
+        self, record: Mapping[str, Any], *, links: LinkResolver | None = None, target: Mapping[str, Any] | None = None
+    ) -> MapResult:
         """Map one record. Never raises for bad data: a failure is an `error` outcome."""
         rt = Runtime(links=links, lookups=self.lookups)
         ctx = self.context(record, target)
@@ -150,11 +178,16 @@ class Mapper:
             return cause
         message = str(cause).strip() or type(cause).__name__
         message = _OBJECT_NAME.sub("the record", message).replace("has no attribute", "has no field")
-        return EvaluationError(f"{failed.expr.text!r} failed: {message}", location=failed.expr.location,
-                               path=where, hint="check the record's data, or guard the expression with coalesce()/default()")
+        return EvaluationError(
+            f"{failed.expr.text!r} failed: {message}",
+            location=failed.expr.location,
+            path=where,
+            hint="check the record's data, or guard the expression with coalesce()/default()",
+        )
 
-    def explain(self, record: Mapping[str, Any], *, links: LinkResolver | None = None,
-                target: Mapping[str, Any] | None = None) -> list[FieldTrace]:
+    def explain(
+        self, record: Mapping[str, Any], *, links: LinkResolver | None = None, target: Mapping[str, Any] | None = None
+    ) -> list[FieldTrace]:
         """Per target field: the layer and expression that made it, the values it read, the value."""
         rt = Runtime(links=links, lookups=self.lookups)
         traces: list[FieldTrace] = []
@@ -169,7 +202,9 @@ class Mapper:
             except (JoistError, *RUNTIME_ERRORS) as exc:
                 value = f"<error: {exc}>"
             reads = {f"{root}.{'.'.join(p)}".replace(".[]", "[]"): _read(ctx, root, p) for root, p in expr.reads}
-            out.append(FieldTrace(path, expr.text, expr.kind, node.origin.layer, str(node.origin.location), reads, value))
+            out.append(
+                FieldTrace(path, expr.text, expr.kind, node.origin.layer, str(node.origin.location), reads, value)
+            )
             return
         if isinstance(node, ObjectNode):
             for key, child in node.children.items():
@@ -195,7 +230,7 @@ def _read(ctx: Mapping[str, Any], root: str, path: tuple[str, ...]) -> Any:
     cur: Any = ctx.get(root)
     for i, step in enumerate(path):
         if step == "[]":
-            rest = path[i + 1:]
+            rest = path[i + 1 :]
             return [_read({"x": v}, "x", rest) for v in cur] if isinstance(cur, list) else None
         cur = cur.get(step) if isinstance(cur, Mapping) else None
     return cur

@@ -5,10 +5,12 @@ project. Each group is the source record with only that group's items in the spl
 its id is `<record id>#<group key>`, so links, failures and retries work per group. A
 record with a single group keeps its own id.
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
@@ -17,8 +19,9 @@ SEPARATOR = "#"
 NO_GROUP = "split: no element of the list has a key"
 
 
-def groups(rule: Rule, record: dict[str, Any], record_id: str, *,
-           lookups: Any = None, params: Any = None) -> Iterator[tuple[str, dict[str, Any]]]:
+def groups(
+    rule: Rule, record: dict[str, Any], record_id: str, *, lookups: Any = None, params: Any = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(group id, group record) for each non-empty key, in order of first appearance.
 
     Without a split, the record itself under its own id.
@@ -28,8 +31,15 @@ def groups(rule: Rule, record: dict[str, Any], record_id: str, *,
         yield record_id, record
         return
     rt = Runtime(lookups=lookups or {})
-    ctx: dict[str, Any] = {"source": record, "params": params or {}, "target": None, "links": None,
-                           "item": None, "parent": record, "index": None}
+    ctx: dict[str, Any] = {
+        "source": record,
+        "params": params or {},
+        "target": None,
+        "links": None,
+        "item": None,
+        "parent": record,
+        "index": None,
+    }
     items = split.each.evaluate(ctx, rt) or []
     grouped: dict[str, list[Any]] = {}
     for index, item in enumerate(items if isinstance(items, list) else [items]):

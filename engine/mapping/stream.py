@@ -8,18 +8,20 @@ Each output line says what became of one input record:
     {"source_id": "11", "outcome": "deferred", "missing": ["vendors:11"]}
     {"source_id": "12", "outcome": "error", "error": {"code": "M401", "message": ...}}
 """
+
 from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any, Mapping
+from typing import IO, Any
 
-from engine.language import jsonio
 from engine.errors import JoistError, Location
-from engine.mapping.mapper import Mapper, MapResult
+from engine.language import jsonio
 from engine.language.rules import Rule
+from engine.mapping.mapper import Mapper, MapResult
 
 
 class BadInputLine(JoistError):
@@ -55,9 +57,16 @@ def _line(source_id: str, result: MapResult) -> str:
     return jsonio.dumps(out)
 
 
-def map_stream(rule: Rule, lines: IO[str], out: IO[str], *, links: Mapping[str, Mapping[str, str]] | None = None,
-               params: Mapping[str, Any] | None = None, lookups: Mapping[str, Mapping[str, Any]] | None = None,
-               input_name: str = "<stdin>") -> MapCounts:
+def map_stream(
+    rule: Rule,
+    lines: IO[str],
+    out: IO[str],
+    *,
+    links: Mapping[str, Mapping[str, str]] | None = None,
+    params: Mapping[str, Any] | None = None,
+    lookups: Mapping[str, Mapping[str, Any]] | None = None,
+    input_name: str = "<stdin>",
+) -> MapCounts:
     """Map every JSON line of `lines` through `rule`, writing one JSON line per record to `out`."""
     mapper = Mapper(rule, params, lookups)
     table = {k: {str(a): str(b) for a, b in v.items()} for k, v in (links or {}).items()}
@@ -86,6 +95,7 @@ def map_stream(rule: Rule, lines: IO[str], out: IO[str], *, links: Mapping[str, 
         sid = record.get(id_field)
         write(_line("" if sid is None else str(sid), result))
         write("\n")
-    counts.mapped, counts.skipped, counts.deferred, counts.error = (tally[k] for k in ("mapped", "skipped", "deferred",
-                                                                                      "error"))
+    counts.mapped, counts.skipped, counts.deferred, counts.error = (
+        tally[k] for k in ("mapped", "skipped", "deferred", "error")
+    )
     return counts

@@ -11,31 +11,44 @@ loses the client credentials.
 as `file:line:col CODE message`, with the path inside the file, what is allowed and a
 "did you mean".
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
-from urllib.parse import urlsplit
 
 from connectors.base import Credentials
 from connectors.tokens import FileTokenStore
-from engine.language import yamlload
 from engine.errors import ErrorGroup, JoistError, Location, suggest
-from engine.state.migrations import StateError
+from engine.language import yamlload
 from engine.language.schema_check import UnknownKey, check
+from engine.state.migrations import StateError
 from engine.state.store import DEFAULT_STATE_PATH, SQLiteState
 
 __all__ = [
-    "PROJECT_FILE", "Project", "Connection", "load_project", "find_project", "init_project",
-    "write_sandbox_project", "shipped_packs", "ProjectNotFound", "ProjectExists",
-    "MissingCredentials", "PackNotFound", "SecretInProject", "NoConnection",
+    "PROJECT_FILE",
+    "Project",
+    "Connection",
+    "load_project",
+    "find_project",
+    "init_project",
+    "write_sandbox_project",
+    "shipped_packs",
+    "ProjectNotFound",
+    "ProjectExists",
+    "MissingCredentials",
+    "PackNotFound",
+    "SecretInProject",
+    "NoConnection",
 ]
 
 PROJECT_FILE = "joist.yaml"
@@ -49,8 +62,11 @@ ACCOUNT_KEY = {"procore": "company_id", "qbo": "realm_id"}
 DEFAULT_TOKENS_PATH = Path(".joist/tokens.json")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "procore": {"base_url": "https://api.procore.com", "login_url": "https://login.procore.com"},
-    "qbo": {"base_url": "https://quickbooks.api.intuit.com/v3",
-            "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", "minor_version": "75"},
+    "qbo": {
+        "base_url": "https://quickbooks.api.intuit.com/v3",
+        "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "minor_version": "75",
+    },
 }
 ENV_KEYS = ("client_id", "client_secret", "refresh_token", "webhook_verifier")
 _SECRET = re.compile(r"^(client_id|.*secret|.*token|.*password|.*verifier)$")
@@ -137,9 +153,11 @@ class Project:
         if system not in self.connections:
             raise NoConnection(
                 f"joist.yaml has no {SYSTEM_NAMES.get(system, system)} connection",
-                location=Location(str(self.file)), path="connections",
+                location=Location(str(self.file)),
+                path="connections",
                 hint=f"add `connections: {{{system}: ...}}` (or run `joist connect {system}`)",
-                allowed=sorted(self.connections))
+                allowed=sorted(self.connections),
+            )
         return self.connections[system]
 
     def layers(self) -> list[tuple[str, list[Path]]]:
@@ -174,17 +192,23 @@ class Project:
             names = " and ".join(conn.env_name(m) for m in missing)
             raise MissingCredentials(
                 f"no {SYSTEM_NAMES[system]} OAuth {' or '.join(m.replace('_', ' ') for m in missing)} for {key}",
-                location=conn.location, path=f"connections.{system}",
-                hint=f"set {names} in the environment, or run `joist connect {system}`")
+                location=conn.location,
+                path=f"connections.{system}",
+                hint=f"set {names} in the environment, or run `joist connect {system}`",
+            )
         extra = {k: v for k, v in client.items() if k not in ("client_id", "client_secret")}
         extra.update(token_key=key, account_id=conn.account_id)
         verifier = env.get(conn.env_name("webhook_verifier"))
         if verifier:
             extra["webhook_verifier"] = verifier
         return Credentials(
-            client_id=str(client_id), client_secret=str(client_secret),
+            client_id=str(client_id),
+            client_secret=str(client_secret),
             refresh_token=tokens.get("refresh_token") or env.get(conn.env_name("refresh_token")),
-            access_token=tokens.get("access_token"), expires_at=tokens.get("expires_at"), extra=extra)
+            access_token=tokens.get("access_token"),
+            expires_at=tokens.get("expires_at"),
+            extra=extra,
+        )
 
     def open_state(self, **options: Any) -> SQLiteState:
         """Open the project's state store (options go to `SQLiteState`)."""
@@ -218,8 +242,10 @@ def find_project(start: str | os.PathLike[str] | None = None) -> Path:
         candidate = folder / PROJECT_FILE
         if candidate.is_file():
             return candidate
-    raise ProjectNotFound(f"no {PROJECT_FILE} in {here} or any folder above it",
-                          hint="run `joist init` to create one, or run joist from the project's folder")
+    raise ProjectNotFound(
+        f"no {PROJECT_FILE} in {here} or any folder above it",
+        hint="run `joist init` to create one, or run joist from the project's folder",
+    )
 
 
 def _project_file(path: str | os.PathLike[str] | None) -> Path:
@@ -228,8 +254,10 @@ def _project_file(path: str | os.PathLike[str] | None) -> Path:
     given = Path(path).expanduser()
     candidate = given / PROJECT_FILE if given.is_dir() else given
     if not candidate.is_file():
-        raise ProjectNotFound(f"no {PROJECT_FILE} at {candidate}",
-                              hint=f"run `joist init {given if given.is_dir() else given.parent}` to create one")
+        raise ProjectNotFound(
+            f"no {PROJECT_FILE} at {candidate}",
+            hint=f"run `joist init {given if given.is_dir() else given.parent}` to create one",
+        )
     return candidate.resolve()
 
 
@@ -245,12 +273,15 @@ def _secret_errors(data: Any, shown: str) -> list[JoistError]:
             if isinstance(key, str) and _SECRET.match(key) and not key.endswith("_env"):
                 env_key = next((k for k in ENV_KEYS if key.endswith(k)), None)
                 where = f"the environment variable named by `{env_key}_env`" if env_key else "the environment"
-                found.append(SecretInProject(
-                    f"{key!r} is a credential: it does not belong in {PROJECT_FILE}",
-                    location=yamlload.locate(data, ["connections", system, key], key=True) or Location(shown),
-                    path=f"connections.{system}.{key}",
-                    hint=f"remove it and put it in {where}, or run `joist connect {system}` (it keeps "
-                         f"secrets in the token file); if this file was committed, rotate the secret"))
+                found.append(
+                    SecretInProject(
+                        f"{key!r} is a credential: it does not belong in {PROJECT_FILE}",
+                        location=yamlload.locate(data, ["connections", system, key], key=True) or Location(shown),
+                        path=f"connections.{system}.{key}",
+                        hint=f"remove it and put it in {where}, or run `joist connect {system}` (it keeps "
+                        f"secrets in the token file); if this file was committed, rotate the secret",
+                    )
+                )
     return found
 
 
@@ -261,14 +292,22 @@ def _resolve_pack(spec: str, root: Path, at: Location | None) -> Path | JoistErr
         if name in available:
             return available[name]
         near = suggest(name, available)
-        return PackNotFound(f"Joist ships no rule pack {name!r}", location=at, path="packs",
-                            hint=f"did you mean 'joist:{near[0]}'?" if near else None,
-                            allowed=[f"joist:{n}" for n in sorted(available)])
+        return PackNotFound(
+            f"Joist ships no rule pack {name!r}",
+            location=at,
+            path="packs",
+            hint=f"did you mean 'joist:{near[0]}'?" if near else None,
+            allowed=[f"joist:{n}" for n in sorted(available)],
+        )
     folder = (root / Path(spec).expanduser()).resolve()
     if folder.exists():
         return folder
-    return PackNotFound(f"no rule pack at {spec} ({folder})", location=at, path="packs",
-                        hint="create the folder, or fix the path (it is relative to joist.yaml)")
+    return PackNotFound(
+        f"no rule pack at {spec} ({folder})",
+        location=at,
+        path="packs",
+        hint="create the folder, or fix the path (it is relative to joist.yaml)",
+    )
 
 
 # Procore API hosts and the OAuth host of each environment (reference: development environments).
@@ -317,8 +356,9 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
     data = yamlload.load(shown)
     secrets = _secret_errors(data, shown)
     secret_paths = {e.path for e in secrets}
-    errors = secrets + [e for e in check(data, SCHEMA, file=shown)
-                        if not (isinstance(e, UnknownKey) and e.path in secret_paths)]
+    errors = secrets + [
+        e for e in check(data, SCHEMA, file=shown) if not (isinstance(e, UnknownKey) and e.path in secret_paths)
+    ]
     if not errors:
         packs: list[Path] = []
         for index, spec in enumerate(data["packs"]):
@@ -332,15 +372,22 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
             if not error.location.file:  # a whole-file problem (an empty file, say)
                 error.location = Location(shown)
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
-    connections = {system: _build_connection(system, raw, yamlload.locate(data, ["connections", system])
-                                             or Location(shown))
-                   for system, raw in data["connections"].items()}
+    connections = {
+        system: _build_connection(system, raw, yamlload.locate(data, ["connections", system]) or Location(shown))
+        for system, raw in data["connections"].items()
+    }
     return Project(
-        root=root, file=file, name=str(data["name"]), connections=connections, packs=packs,
-        pack_specs=[str(s) for s in data["packs"]], params=dict(data.get("params") or {}),
+        root=root,
+        file=file,
+        name=str(data["name"]),
+        connections=connections,
+        packs=packs,
+        pack_specs=[str(s) for s in data["packs"]],
+        params=dict(data.get("params") or {}),
         state_path=(root / Path(str(data.get("state", DEFAULT_STATE_PATH))).expanduser()).resolve(),
         tokens_path=(root / Path(str(data.get("tokens", DEFAULT_TOKENS_PATH))).expanduser()).resolve(),
-        description=data.get("description"))
+        description=data.get("description"),
+    )
 
 
 def _slug(text: str) -> str:
@@ -357,8 +404,13 @@ def _keep_out_of_git(folder: Path) -> None:
         ignore.write_text("# Joist's state and OAuth tokens: never commit these.\n*\n", encoding="utf-8")
 
 
-def init_project(directory: str | os.PathLike[str], *, name: str | None = None,
-                 procore: Mapping[str, Any] | None = None, qbo: Mapping[str, Any] | None = None) -> Path:
+def init_project(
+    directory: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    procore: Mapping[str, Any] | None = None,
+    qbo: Mapping[str, Any] | None = None,
+) -> Path:
     """Write a commented starter joist.yaml into `directory` (made if missing); returns its path.
 
     `procore` / `qbo` fill in connection settings (company_id, realm_id, base_url...);
@@ -368,11 +420,17 @@ def init_project(directory: str | os.PathLike[str], *, name: str | None = None,
     folder = Path(directory).expanduser()
     target = folder / PROJECT_FILE
     if target.exists():
-        raise ProjectExists(f"{_display(target)} already exists",
-                            hint="edit it, or run `joist init` in an empty folder")
+        raise ProjectExists(
+            f"{_display(target)} already exists", hint="edit it, or run `joist init` in an empty folder"
+        )
     folder.mkdir(parents=True, exist_ok=True)
-    text = render_project(folder, name=_slug(name or folder.resolve().name),
-                          procore=dict(procore or {}), qbo=dict(qbo or {}), sandbox=False)
+    text = render_project(
+        folder,
+        name=_slug(name or folder.resolve().name),
+        procore=dict(procore or {}),
+        qbo=dict(qbo or {}),
+        sandbox=False,
+    )
     target.write_text(text, encoding="utf-8")
     _keep_out_of_git(folder)
     return target
@@ -399,8 +457,10 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
     folder = Path(directory).expanduser()
     target = folder / PROJECT_FILE
     if target.exists() and SANDBOX_MARKER not in target.read_text(encoding="utf-8").split("\n", 1)[0]:
-        raise ProjectExists(f"{_display(target)} exists and was not written by `joist sandbox up`",
-                            hint="point --project at another folder, or remove the file first")
+        raise ProjectExists(
+            f"{_display(target)} exists and was not written by `joist sandbox up`",
+            hint="point --project at another folder, or remove the file first",
+        )
     folder.mkdir(parents=True, exist_ok=True)
     settings: dict[str, dict[str, Any]] = {}
     secrets: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
@@ -410,7 +470,11 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
         details = dict(info[system])
         allowed = {"base_url", "login_url", "token_url", "minor_version", ACCOUNT_KEY[system]}
         settings[system] = {k: details.pop(k) for k in list(details) if k in allowed}
-        if system == "qbo" and "base_url" in settings[system] and not urlsplit(str(settings[system]["base_url"])).path.strip("/"):
+        if (
+            system == "qbo"
+            and "base_url" in settings[system]
+            and not urlsplit(str(settings[system]["base_url"])).path.strip("/")
+        ):
             # joist.yaml's QBO base_url is the API base, with /v3, as Intuit documents it.
             settings[system]["base_url"] = str(settings[system]["base_url"]).rstrip("/") + "/v3"
         if "base_url" in settings[system]:
@@ -418,8 +482,9 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
                 settings[system].setdefault(key, url)
         tokens = {k: details.pop(k) for k in ("refresh_token", "access_token", "expires_at") if k in details}
         secrets[system] = (details, tokens)  # client id, secret and anything else the sandbox gave
-    text = render_project(folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"),
-                          sandbox=True)
+    text = render_project(
+        folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"), sandbox=True
+    )
     _keep_out_of_git(folder)
     store = FileTokenStore(folder / DEFAULT_TOKENS_PATH)
     for system, (client, tokens) in secrets.items():
@@ -470,8 +535,9 @@ def _schema_ref(folder: Path) -> str:
     return os.path.relpath(schema, here)
 
 
-def render_project(folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None,
-                   sandbox: bool) -> str:
+def render_project(
+    folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None, sandbox: bool
+) -> str:
     """The text of a joist.yaml: given connection settings set, the others shown as comments."""
     lines = [f"# {SANDBOX_MARKER} for the local sandboxes; rewritten each time it runs."] if sandbox else []
     lines += [

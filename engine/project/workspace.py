@@ -2,11 +2,13 @@
 
 Shared by every command that reads rules, so they all agree.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from engine.errors import JoistError
 from engine.language.rules import Layer, RuleSet, load_rules
@@ -37,6 +39,7 @@ def layers_from(paths: Sequence[str | Path]) -> list[Layer]:
 def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None) -> Workspace:
     """Load the rules a command should see (errors as one `ErrorGroup`)."""
     from engine.project.config import ProjectNotFound, find_project, load_project
+
     project = None
     if rule_paths:
         for p in rule_paths:
@@ -45,13 +48,15 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
         layers = layers_from(rule_paths)
     else:
         try:
-            project = load_project(find_project(project_dir) if project_dir is None or Path(project_dir).is_dir()
-                                   else project_dir)
+            project = load_project(
+                find_project(project_dir) if project_dir is None or Path(project_dir).is_dir() else project_dir
+            )
             layers = project.layers()
         except ProjectNotFound:
             if Path("rules").is_dir():
                 layers = layers_from(["rules"])
             else:
-                raise NoRules("no joist.yaml here and no ./rules folder",
-                              hint="run `joist init`, or give folders with --rules") from None
+                raise NoRules(
+                    "no joist.yaml here and no ./rules folder", hint="run `joist init`, or give folders with --rules"
+                ) from None
     return Workspace(layers, project, load_rules(layers))

@@ -3,6 +3,7 @@
 For each target field: the layer (pack) and file:line of its definition, the expression,
 the source values it read, the value Joist would write now, and the twin's current value.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,14 +39,21 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
     conns = session.connectors({rule.source.system, rule.target.system})
     src, tgt = conns[rule.source.system], conns[rule.target.system]
     from engine.mapping.split import groups, parent_id
+
     record = src.get(rule.source.entity, parent_id(rule, source_id))
     if record is not None and rule.source.split is not None:
-        record = dict(groups(rule, record, parent_id(rule, source_id), lookups=session.ruleset.lookups,
-                             params=session.project.params)).get(source_id)
+        record = dict(
+            groups(
+                rule, record, parent_id(rule, source_id), lookups=session.ruleset.lookups, params=session.project.params
+            )
+        ).get(source_id)
     if record is None:
-        raise RecordNotFound(f"{rule.source.system} has no {rule.source.entity} {source_id}",
-                             hint=f"check the id; `joist ls --select {flow}` shows what the flow reads")
+        raise RecordNotFound(
+            f"{rule.source.system} has no {rule.source.entity} {source_id}",
+            hint=f"check the id; `joist ls --select {flow}` shows what the flow reads",
+        )
     from engine.sync.run import link_columns
+
     src_col, tgt_col = link_columns(rule.source.system, rule.target.system)
     link = session.state.find_link(rule.links, **{f"{src_col}_id": str(source_id)})
     twin = None
@@ -63,11 +71,25 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
     result = mapper.map(record, links=links, target=twin)
     fields = []
     for trace in mapper.explain(record, links=links, target=twin):
-        fields.append({"field": trace.path, "layer": trace.layer, "defined_at": trace.location,
-                       "expression": trace.expression, "kind": trace.kind, "reads": trace.reads,
-                       "value": trace.value, "twin": _value_at(twin, trace.path) if twin else None})
-    return {"flow": flow, "source": f"{rule.source.system}.{rule.source.entity} {source_id}",
-            "target": f"{rule.target.system}.{result.entity or rule.target.entity} {twin_id or '(not linked)'}",
-            "outcome": result.outcome, "reason": result.reason,
-            "locked": bool(link and link.locked), "lock_reason": link.lock_reason if link else None,
-            "fields": fields}
+        fields.append(
+            {
+                "field": trace.path,
+                "layer": trace.layer,
+                "defined_at": trace.location,
+                "expression": trace.expression,
+                "kind": trace.kind,
+                "reads": trace.reads,
+                "value": trace.value,
+                "twin": _value_at(twin, trace.path) if twin else None,
+            }
+        )
+    return {
+        "flow": flow,
+        "source": f"{rule.source.system}.{rule.source.entity} {source_id}",
+        "target": f"{rule.target.system}.{result.entity or rule.target.entity} {twin_id or '(not linked)'}",
+        "outcome": result.outcome,
+        "reason": result.reason,
+        "locked": bool(link and link.locked),
+        "lock_reason": link.lock_reason if link else None,
+        "fields": fields,
+    }

@@ -1,5 +1,6 @@
 """What both reconciliations (contracts and invoices; job cost) share: exact amounts,
 whole reads of an entity, and figures held side by side."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal

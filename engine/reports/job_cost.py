@@ -20,11 +20,13 @@ are left out, since those hours reach QBO as payroll expenses already.
 A line whose customer is not a linked project is listed apart (`unassigned`), with its
 amount, so nothing disappears from the report. Nothing is written anywhere.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from connectors.base import Connector
 from engine.reports.figures import ZERO, SideBySide, amount, cents, read_all
@@ -34,8 +36,6 @@ JOIST_MARK = "[Joist: "
 COST_TYPES = ("expense", "payroll")
 Record = dict[str, Any]
 Key = tuple[str, str]  # (Procore project id, cost code full code; "" for none)
-
-
 
 
 def _ids(text: Any) -> set[str] | None:
@@ -54,7 +54,6 @@ class CostRow(SideBySide):
     cost_code: str
     procore: Decimal
     qbo: Decimal
-
 
 
 @dataclass(frozen=True)
@@ -91,16 +90,36 @@ class CostReconciliation:
         return sum((r.procore for r in self.rows), ZERO), sum((r.qbo for r in self.rows), ZERO)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok,
-                "rows": [{"project_id": r.project_id, "project": r.project, "cost_code": r.cost_code,
-                          "procore": r.procore, "qbo": r.qbo, "difference": r.difference} for r in self.rows],
-                "unassigned": [{"entity": u.entity, "qbo_id": u.qbo_id, "customer_id": u.customer_id,
-                                "amount": u.amount} for u in self.unassigned]}
+        return {
+            "ok": self.ok,
+            "rows": [
+                {
+                    "project_id": r.project_id,
+                    "project": r.project,
+                    "cost_code": r.cost_code,
+                    "procore": r.procore,
+                    "qbo": r.qbo,
+                    "difference": r.difference,
+                }
+                for r in self.rows
+            ],
+            "unassigned": [
+                {"entity": u.entity, "qbo_id": u.qbo_id, "customer_id": u.customer_id, "amount": u.amount}
+                for u in self.unassigned
+            ],
+        }
 
 
 class _CostReconciler:
-    def __init__(self, procore: Connector, qbo: Connector, state: SQLiteState, params: Mapping[str, Any],
-                 lookups: Mapping[str, Mapping[str, Any]], types: Iterable[str]) -> None:
+    def __init__(
+        self,
+        procore: Connector,
+        qbo: Connector,
+        state: SQLiteState,
+        params: Mapping[str, Any],
+        lookups: Mapping[str, Mapping[str, Any]],
+        types: Iterable[str],
+    ) -> None:
         self.procore, self.qbo, self.state = procore, qbo, state
         self.types = tuple(types)
         self.journal_accounts = _ids(params.get("costs_journal_cost_accounts"))
@@ -132,7 +151,11 @@ class _CostReconciler:
 
     def procore_side(self) -> None:
         for cost in read_all(self.procore, "direct_costs"):
-            if cost.get("deleted_at") or cost.get("direct_cost_type") not in self.types or cost.get("status") != "approved":
+            if (
+                cost.get("deleted_at")
+                or cost.get("direct_cost_type") not in self.types
+                or cost.get("status") != "approved"
+            ):
                 continue
             for line in cost.get("line_items") or []:
                 key = (str(cost["project_id"]), self._code_of_line(line))
@@ -148,8 +171,15 @@ class _CostReconciler:
         code = self.cost_code_of(item_id)
         return self.full_codes.get(str(code), "") if code is not None else ""
 
-    def _add_qbo(self, entity: str, doc_id: str, customer: str, item_id: str | None, amount: Decimal,
-                 account_id: str | None = None) -> None:
+    def _add_qbo(
+        self,
+        entity: str,
+        doc_id: str,
+        customer: str,
+        item_id: str | None,
+        amount: Decimal,
+        account_id: str | None = None,
+    ) -> None:
         project = self.project_of(customer)
         if project is None:
             self.unassigned.append(Unassigned(entity, doc_id, customer, amount))
@@ -173,8 +203,9 @@ class _CostReconciler:
                     continue
                 account = (detail.get("AccountRef") or {}).get("value")
                 item = (detail.get("ItemRef") or {}).get("value") or self.item_for_account.get(str(account))
-                self._add_qbo("Purchase", str(purchase["Id"]), str(customer), item, sign * amount(line.get("Amount")),
-                              account)
+                self._add_qbo(
+                    "Purchase", str(purchase["Id"]), str(customer), item, sign * amount(line.get("Amount")), account
+                )
         for entry in read_all(self.qbo, "JournalEntry"):
             if entry.get("status") == "Deleted":
                 continue
@@ -182,42 +213,74 @@ class _CostReconciler:
                 detail = line.get("JournalEntryLineDetail") or {}
                 entity = detail.get("Entity") or {}
                 account = str((detail.get("AccountRef") or {}).get("value"))
-                if entity.get("Type") != "Customer" or (self.journal_accounts is not None
-                                                        and account not in self.journal_accounts):
+                if entity.get("Type") != "Customer" or (
+                    self.journal_accounts is not None and account not in self.journal_accounts
+                ):
                     continue
                 sign = -1 if detail.get("PostingType") == "Credit" else 1
-                self._add_qbo("JournalEntry", str(entry["Id"]), str((entity.get("EntityRef") or {}).get("value")),
-                              self.item_for_account.get(account), sign * amount(line.get("Amount")), account)
+                self._add_qbo(
+                    "JournalEntry",
+                    str(entry["Id"]),
+                    str((entity.get("EntityRef") or {}).get("value")),
+                    self.item_for_account.get(account),
+                    sign * amount(line.get("Amount")),
+                    account,
+                )
 
     def time_side(self) -> None:
         for activity in read_all(self.qbo, "TimeActivity"):
             customer = (activity.get("CustomerRef") or {}).get("value")
-            if activity.get("status") == "Deleted" or not customer or JOIST_MARK in str(activity.get("Description") or ""):
+            if (
+                activity.get("status") == "Deleted"
+                or not customer
+                or JOIST_MARK in str(activity.get("Description") or "")
+            ):
                 continue
             hours = amount(activity.get("Hours")) + amount(activity.get("Minutes")) / 60
-            rate = amount(activity["CostRate"]) if activity.get("CostRate") not in (None, "") else self.default_cost_rate
+            rate = (
+                amount(activity["CostRate"]) if activity.get("CostRate") not in (None, "") else self.default_cost_rate
+            )
             cost = cents(hours * rate)
             if cost:
-                self._add_qbo("TimeActivity", str(activity["Id"]), str(customer),
-                              (activity.get("ItemRef") or {}).get("value"), cost)
+                self._add_qbo(
+                    "TimeActivity",
+                    str(activity["Id"]),
+                    str(customer),
+                    (activity.get("ItemRef") or {}).get("value"),
+                    cost,
+                )
 
     def run(self) -> CostReconciliation:
         self._codes()
         self.procore_side()
         self.qbo_side()
         self.time_side()
-        names = {str(p["id"]): " ".join(str(x) for x in (p.get("project_number"), p.get("name")) if x)
-                 for p in read_all(self.procore, "projects")}
-        rows = [CostRow(project, names.get(project, project), code, self.procore_cost.get((project, code), ZERO),
-                        self.qbo_cost.get((project, code), ZERO))
-                for project, code in sorted(set(self.procore_cost) | set(self.qbo_cost))]
+        names = {
+            str(p["id"]): " ".join(str(x) for x in (p.get("project_number"), p.get("name")) if x)
+            for p in read_all(self.procore, "projects")
+        }
+        rows = [
+            CostRow(
+                project,
+                names.get(project, project),
+                code,
+                self.procore_cost.get((project, code), ZERO),
+                self.qbo_cost.get((project, code), ZERO),
+            )
+            for project, code in sorted(set(self.procore_cost) | set(self.qbo_cost))
+        ]
         return CostReconciliation(rows, self.unassigned)
 
 
-def reconcile_costs(procore: Connector, qbo: Connector, state: SQLiteState,
-                    params: Mapping[str, Any] | None = None, *,
-                    lookups: Mapping[str, Mapping[str, Any]] | None = None,
-                    types: Iterable[str] = COST_TYPES) -> CostReconciliation:
+def reconcile_costs(
+    procore: Connector,
+    qbo: Connector,
+    state: SQLiteState,
+    params: Mapping[str, Any] | None = None,
+    *,
+    lookups: Mapping[str, Mapping[str, Any]] | None = None,
+    types: Iterable[str] = COST_TYPES,
+) -> CostReconciliation:
     """Job cost per Procore project and cost code, as Procore and QBO each hold it.
 
     `params` are the project's (with the rules' defaults; `engine.project.session.session_params`
@@ -231,6 +294,8 @@ def reconcile_costs(procore: Connector, qbo: Connector, state: SQLiteState,
 def reconcile_session_costs(session: Any) -> CostReconciliation:
     """`reconcile_costs` for an open `engine.project.session.Session`: its connectors, state, params and lookups."""
     from engine.project.session import session_params
+
     conns = session.connectors({"procore", "qbo"})
-    return reconcile_costs(conns["procore"], conns["qbo"], session.state, session_params(session),
-                           lookups=session.ruleset.lookups)
+    return reconcile_costs(
+        conns["procore"], conns["qbo"], session.state, session_params(session), lookups=session.ruleset.lookups
+    )

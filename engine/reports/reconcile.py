@@ -17,12 +17,13 @@ Then every linked document is checked on its own: the twin's total (which QBO co
 tax included) must equal the Procore total; a difference is listed with its amount.
 Nothing is written anywhere.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
-
+from typing import Any
 
 from connectors.base import Connector
 from engine.reports.figures import ZERO, SideBySide, amount, cents, read_all
@@ -31,13 +32,25 @@ from engine.state.store import SQLiteState
 APPROVED_CONTRACT = ("Approved", "Complete")
 APPROVED_INVOICE = ("approved", "approved_as_noted")
 Record = dict[str, Any]
-FIGURES = ("contract value", "billed", "retainage held", "paid", "committed", "billed by subcontractors",
-           "retainage payable")
-PROCORE_ENTITIES = ("projects", "prime_contracts", "payment_applications", "prime_contract_payments",
-                    "work_order_contracts", "purchase_order_contracts", "requisitions")
+FIGURES = (
+    "contract value",
+    "billed",
+    "retainage held",
+    "paid",
+    "committed",
+    "billed by subcontractors",
+    "retainage payable",
+)
+PROCORE_ENTITIES = (
+    "projects",
+    "prime_contracts",
+    "payment_applications",
+    "prime_contract_payments",
+    "work_order_contracts",
+    "purchase_order_contracts",
+    "requisitions",
+)
 QBO_ENTITIES = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill")
-
-
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,6 @@ class Figure(SideBySide):
     name: str
     procore: Decimal
     qbo: Decimal
-
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,6 @@ class DocumentMismatch(SideBySide):
     label: str
     procore: Decimal
     qbo: Decimal
-
 
 
 @dataclass
@@ -101,17 +112,35 @@ class Reconciliation:
         raise KeyError(name_or_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok,
-                "projects": [{"project_id": p.project_id, "name": p.name, "qbo_customer_id": p.customer_id,
-                              "equal": p.equal,
-                              "figures": [{"name": f.name, "procore": f.procore, "qbo": f.qbo,
-                                           "difference": f.difference} for f in p.figures]}
-                             for p in self.projects],
-                "mismatches": [{"link_set": m.link_set, "procore_id": m.procore_id, "qbo_id": m.qbo_id,
-                                "document": m.label, "procore": m.procore, "qbo": m.qbo,
-                                "difference": m.difference} for m in self.mismatches],
-                "warnings": list(self.warnings)}
-
+        return {
+            "ok": self.ok,
+            "projects": [
+                {
+                    "project_id": p.project_id,
+                    "name": p.name,
+                    "qbo_customer_id": p.customer_id,
+                    "equal": p.equal,
+                    "figures": [
+                        {"name": f.name, "procore": f.procore, "qbo": f.qbo, "difference": f.difference}
+                        for f in p.figures
+                    ],
+                }
+                for p in self.projects
+            ],
+            "mismatches": [
+                {
+                    "link_set": m.link_set,
+                    "procore_id": m.procore_id,
+                    "qbo_id": m.qbo_id,
+                    "document": m.label,
+                    "procore": m.procore,
+                    "qbo": m.qbo,
+                    "difference": m.difference,
+                }
+                for m in self.mismatches
+            ],
+            "warnings": list(self.warnings),
+        }
 
 
 def _contract_value(contract: Mapping[str, Any]) -> Decimal:
@@ -126,8 +155,9 @@ def _progress(items: Iterable[Mapping[str, Any]]) -> tuple[Decimal, Decimal]:
     gross = held = ZERO
     for item in items or ():
         gross += amount(item.get("work_completed_this_period")) + amount(item.get("materials_presently_stored"))
-        held += amount(item.get("work_completed_retainage_retained_this_period")) \
-            - amount(item.get("work_completed_retainage_released_this_period"))
+        held += amount(item.get("work_completed_retainage_retained_this_period")) - amount(
+            item.get("work_completed_retainage_released_this_period")
+        )
     return gross, held
 
 
@@ -178,8 +208,11 @@ class _Reconciler:
     def procore_side(self, project_id: str) -> dict[str, Decimal]:
         p = self.procore_records
         out = {name: ZERO for name in FIGURES}
-        primes = [c for c in p["prime_contracts"] if str(c.get("project_id")) == project_id
-                  and c.get("status") in APPROVED_CONTRACT]
+        primes = [
+            c
+            for c in p["prime_contracts"]
+            if str(c.get("project_id")) == project_id and c.get("status") in APPROVED_CONTRACT
+        ]
         prime_ids = {str(c["id"]) for c in primes}
         out["contract value"] = sum((_contract_value(c) for c in primes), ZERO)
         for app in p["payment_applications"]:
@@ -187,11 +220,23 @@ class _Reconciler:
                 gross, held = _progress(app.get("g703") or [])
                 out["billed"] += gross
                 out["retainage held"] += held
-        out["paid"] = sum((amount(pay.get("amount")) for pay in p["prime_contract_payments"]
-                           if str(pay.get("contract_id")) in prime_ids), ZERO)
-        out["committed"] = sum((_contract_value(c) for kind in ("work_order_contracts", "purchase_order_contracts")
-                                for c in p[kind] if str(c.get("project_id")) == project_id
-                                and c.get("status") in APPROVED_CONTRACT), ZERO)
+        out["paid"] = sum(
+            (
+                amount(pay.get("amount"))
+                for pay in p["prime_contract_payments"]
+                if str(pay.get("contract_id")) in prime_ids
+            ),
+            ZERO,
+        )
+        out["committed"] = sum(
+            (
+                _contract_value(c)
+                for kind in ("work_order_contracts", "purchase_order_contracts")
+                for c in p[kind]
+                if str(c.get("project_id")) == project_id and c.get("status") in APPROVED_CONTRACT
+            ),
+            ZERO,
+        )
         for req in p["requisitions"]:
             if str(req.get("project_id")) == project_id and req.get("status") in APPROVED_INVOICE:
                 gross, held = _progress(req.get("items") or [])
@@ -218,15 +263,29 @@ class _Reconciler:
                 else:
                     out["billed"] += _amount(doc, line)
         for pay in q["Payment"]:
-            applied = sum((amount(line.get("Amount")) for line in pay.get("Line") or []
-                           if any(str(t.get("TxnId")) in invoices and t.get("TxnType") == "Invoice"
-                                  for t in line.get("LinkedTxn") or [])), ZERO)
+            applied = sum(
+                (
+                    amount(line.get("Amount"))
+                    for line in pay.get("Line") or []
+                    if any(
+                        str(t.get("TxnId")) in invoices and t.get("TxnType") == "Invoice"
+                        for t in line.get("LinkedTxn") or []
+                    )
+                ),
+                ZERO,
+            )
             if applied and self.strip_tax:
                 applied = cents(applied / (1 + self.tax_percent / 100))
             out["paid"] += applied
         for po in q["PurchaseOrder"]:
-            out["committed"] += sum((_amount(po, line) for line in po.get("Line") or []
-                                     if _ref(_detail(line), "CustomerRef") == customer_id), ZERO)
+            out["committed"] += sum(
+                (
+                    _amount(po, line)
+                    for line in po.get("Line") or []
+                    if _ref(_detail(line), "CustomerRef") == customer_id
+                ),
+                ZERO,
+            )
         for bill in q["Bill"]:
             lines = bill.get("Line") or []
             if not any(t.get("TxnType") == "PurchaseOrder" for line in lines for t in line.get("LinkedTxn") or []):
@@ -235,8 +294,10 @@ class _Reconciler:
                 detail = _detail(line)
                 if _ref(detail, "CustomerRef") != customer_id:
                     continue
-                if line.get("DetailType") == "AccountBasedExpenseLineDetail" \
-                        and _ref(detail, "AccountRef") == self.retention_account:
+                if (
+                    line.get("DetailType") == "AccountBasedExpenseLineDetail"
+                    and _ref(detail, "AccountRef") == self.retention_account
+                ):
                     out["retainage payable"] -= _amount(bill, line)
                 else:
                     out["billed by subcontractors"] += _amount(bill, line)
@@ -244,11 +305,18 @@ class _Reconciler:
 
     def documents(self) -> list[DocumentMismatch]:
         """Every linked document whose QBO total differs from its Procore total."""
-        checks = (("prime_contracts", ("prime_contracts",), "Estimate", _contract_value, _net),
-                  ("commitments", ("work_order_contracts", "purchase_order_contracts"), "PurchaseOrder",
-                   _contract_value, _net),
-                  ("owner_invoices", ("payment_applications",), "Invoice", self._bill_total, _total),
-                  ("commitment_invoices", ("requisitions",), "Bill", self._bill_total, _total))
+        checks = (
+            ("prime_contracts", ("prime_contracts",), "Estimate", _contract_value, _net),
+            (
+                "commitments",
+                ("work_order_contracts", "purchase_order_contracts"),
+                "PurchaseOrder",
+                _contract_value,
+                _net,
+            ),
+            ("owner_invoices", ("payment_applications",), "Invoice", self._bill_total, _total),
+            ("commitment_invoices", ("requisitions",), "Bill", self._bill_total, _total),
+        )
         out: list[DocumentMismatch] = []
         for link_set, entities, qbo_entity, procore_total, qbo_total in checks:
             by_id = {str(r["id"]): r for e in entities for r in self.procore_records[e]}
@@ -281,8 +349,9 @@ class _Reconciler:
             if customer is None and not any(mine.values()):
                 continue
             name = " ".join(str(x) for x in (project.get("project_number"), project.get("name")) if x)
-            projects.append(ProjectFigures(pid, name, customer,
-                                           [Figure(n, cents(mine[n]), cents(theirs[n])) for n in FIGURES]))
+            projects.append(
+                ProjectFigures(pid, name, customer, [Figure(n, cents(mine[n]), cents(theirs[n])) for n in FIGURES])
+            )
         warnings = []
         if not self.retainage_item:
             warnings.append("param retainage_receivable_item is not set: retainage on invoices counts as billed")
@@ -291,10 +360,9 @@ class _Reconciler:
         return Reconciliation(projects, self.documents(), warnings)
 
 
-
-
-def reconcile(procore: Connector, qbo: Connector, state: SQLiteState,
-              params: Mapping[str, Any] | None = None) -> Reconciliation:
+def reconcile(
+    procore: Connector, qbo: Connector, state: SQLiteState, params: Mapping[str, Any] | None = None
+) -> Reconciliation:
     """Add up both sides per linked project and check every linked document's total.
 
     `params` are the project's (with the rules' defaults): `retainage_receivable_item`,

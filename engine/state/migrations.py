@@ -12,13 +12,14 @@ The SQL keeps to what SQLite and PostgreSQL share (plain types, UNIQUE constrain
 CREATE INDEX), so a PostgreSQL backend can run the same statements with `INTEGER PRIMARY
 KEY` spelled as an identity column.
 """
+
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from engine.errors import JoistError, Location
 
@@ -39,7 +40,7 @@ class StateUnreadable(StateError):
             f"cannot open the state file: {reason}",
             location=Location(file=str(path)),
             hint="restore it from a backup, or move it aside and run `joist sync` to rebuild "
-                 "the links (existing records are matched, not duplicated)",
+            "the links (existing records are matched, not duplicated)",
         )
 
 
@@ -55,7 +56,7 @@ class StateTooNew(StateError):
             f"the state file has schema version {found}, this Joist knows up to version {known}",
             location=Location(file=str(path)),
             hint="it was written by a newer Joist: upgrade Joist (pip install -U joist), "
-                 "or point `state:` in joist.yaml at another file",
+            "or point `state:` in joist.yaml at another file",
         )
 
 
@@ -69,7 +70,7 @@ class StateBusy(StateError):
             f"the state file stayed locked for {waited:g}s",
             location=Location(file=str(path)),
             hint="another joist command is writing to it; wait for it to finish, "
-                 "or stop it (`joist status` shows the running run)",
+            "or stop it (`joist status` shows the running run)",
         )
 
 
@@ -83,7 +84,7 @@ class StateUnwritable(StateError):
             f"cannot write the state file: {reason}",
             location=Location(file=str(path)),
             hint="check that its folder exists and is writable and that the disk has room; "
-                 "`state:` in joist.yaml says where the file goes",
+            "`state:` in joist.yaml says where the file goes",
         )
 
 
@@ -212,14 +213,12 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
 
 
 def _utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def current_version(conn: sqlite3.Connection) -> int:
     """The schema version of an open database: 0 for an empty file."""
-    row = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-    ).fetchone()
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
     if row is None:
         return 0
     found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
@@ -240,11 +239,16 @@ def migrate(
     applied: list[int] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
-        foreign = [row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        foreign = [
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        ]
         if foreign and "schema_version" not in foreign:
-            raise StateUnreadable(path, "it is a SQLite database, but not a Joist state file "
-                                        f"(it holds tables {', '.join(sorted(foreign)[:5])})")
+            raise StateUnreadable(
+                path,
+                "it is a SQLite database, but not a Joist state file "
+                f"(it holds tables {', '.join(sorted(foreign)[:5])})",
+            )
         conn.execute(_VERSION_TABLE)
         version = current_version(conn)
         conn.execute("COMMIT")

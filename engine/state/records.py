@@ -5,17 +5,21 @@ and those to come), plus the store's own errors and the two derivations that mus
 releases: `content_hash` (what links remember of a record) and `intent_key` (the
 idempotency key of a write).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, ContextManager, Mapping, Protocol
+from typing import Any, Protocol
 
 from engine.state.migrations import StateError
+
 
 def canonical_json(value: Any) -> str:
     """One exact text for a JSON-like value: sorted keys, no spaces, numbers in shortest exact form.
@@ -83,7 +87,7 @@ class Link:
     lock_reason: str | None = None
     updated_at: str | None = None  # ISO, set by the store
     procore_payload: str | None = None  # JSON of the fields Joist last wrote to the Procore side
-    qbo_payload: str | None = None      # ... and to the QBO side: the base of a three-way merge
+    qbo_payload: str | None = None  # ... and to the QBO side: the base of a three-way merge
 
 
 @dataclass
@@ -150,7 +154,7 @@ class LinkConflict(StateError):
             f"in link set '{link_set}', not to {names[other]} {wanted}",
             path=f"link set {link_set}",
             hint=f"if {names[other]} {wanted} is the right twin, remove the old link first "
-                 f"(`joist link`); otherwise fix the flow's `match:` so it picks one record",
+            f"(`joist link`); otherwise fix the flow's `match:` so it picks one record",
         )
         self.link_set = link_set
         self.side = side
@@ -168,7 +172,7 @@ class UnknownIntent(StateError):
         super().__init__(
             f"no write intent with key {key}",
             hint="the state file may have been replaced while a sync was running; "
-                 "run `joist sync` again: existing records are found by their key, not re-created",
+            "run `joist sync` again: existing records are found by their key, not re-created",
         )
         self.key = key
 
@@ -176,7 +180,7 @@ class UnknownIntent(StateError):
 class StateStore(Protocol):
     """What the sync engine needs of a state backend (SQLite now, PostgreSQL later)."""
 
-    def transaction(self) -> ContextManager[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """All writes inside commit together or not at all; nested calls join the outer one."""
 
     def find_link(self, link_set: str, *, procore_id: str | None = None, qbo_id: str | None = None) -> Link | None: ...
@@ -190,12 +194,22 @@ class StateStore(Protocol):
     def start_run(self, command: str, selection: str) -> int: ...
     def finish_run(self, run_id: int, status: str, counts: Mapping[str, int]) -> None: ...
     def runs(self, limit: int = 20) -> list[Run]: ...
-    def record_failure(self, flow: str, source_id: str, *, code: str, message: str,
-                       hint: str | None = None, run_id: int | None = None) -> Failure: ...
+    def record_failure(
+        self, flow: str, source_id: str, *, code: str, message: str, hint: str | None = None, run_id: int | None = None
+    ) -> Failure: ...
     def clear_failure(self, flow: str, source_id: str) -> bool: ...
     def failures(self, flow: str | None = None, *, due: bool = False) -> list[Failure]: ...
-    def begin_intent(self, flow: str, source_id: str, key: str, *, action: str, target_system: str,
-                     target_entity: str, payload_hash: str | None) -> Intent: ...
+    def begin_intent(
+        self,
+        flow: str,
+        source_id: str,
+        key: str,
+        *,
+        action: str,
+        target_system: str,
+        target_entity: str,
+        payload_hash: str | None,
+    ) -> Intent: ...
     def complete_intent(self, key: str, *, target_id: str | None) -> None: ...
     def abandon_intent(self, key: str) -> None: ...
     def intent(self, key: str) -> Intent | None: ...

@@ -20,6 +20,7 @@ After a crash, `pending_intents()` lists the creates that may or may not have re
 target; the engine replays each with its stored `key` (or finds it with
 `Connector.find_created`) instead of creating again.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,23 +28,47 @@ import os
 import socket
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from engine.state.migrations import StateBusy, StateError, StateTooNew, StateUnreadable, StateUnwritable, migrate
 from engine.state.records import (
-    Failure, Intent, Link, LinkConflict, Run, StateStore, UnknownIntent, canonical_json, content_hash,
+    Failure,
+    Intent,
+    Link,
+    LinkConflict,
+    Run,
+    StateStore,
+    UnknownIntent,
+    canonical_json,
+    content_hash,
     intent_key,
 )
 
 __all__ = [
-    "DEFAULT_STATE_PATH", "Link", "Run", "Failure", "Intent", "StateStore", "SQLiteState",
-    "StateTokenStore", "LinkConflict", "UnknownIntent", "StateError", "StateBusy",
-    "StateUnreadable", "StateUnwritable", "StateTooNew", "intent_key", "canonical_json", "content_hash",
+    "DEFAULT_STATE_PATH",
+    "Link",
+    "Run",
+    "Failure",
+    "Intent",
+    "StateStore",
+    "SQLiteState",
+    "StateTokenStore",
+    "LinkConflict",
+    "UnknownIntent",
+    "StateError",
+    "StateBusy",
+    "StateUnreadable",
+    "StateUnwritable",
+    "StateTooNew",
+    "intent_key",
+    "canonical_json",
+    "content_hash",
 ]
 
 DEFAULT_STATE_PATH = Path(".joist/state.db")
@@ -51,11 +76,11 @@ SYSTEMS = ("procore", "qbo")
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 _LINK_COLUMNS = tuple(f.name for f in fields(Link))
@@ -84,8 +109,17 @@ def _run(row: sqlite3.Row) -> Run:
     status = row["status"]
     if status == "running" and row["pid"] and row["host"] == socket.gethostname() and not _alive(row["pid"]):
         status = "interrupted"
-    return Run(row["id"], row["command"], row["selection"], status, row["started_at"],
-               row["finished_at"], counts, row["pid"], row["host"])
+    return Run(
+        row["id"],
+        row["command"],
+        row["selection"],
+        status,
+        row["started_at"],
+        row["finished_at"],
+        counts,
+        row["pid"],
+        row["host"],
+    )
 
 
 class SQLiteState:
@@ -97,8 +131,15 @@ class SQLiteState:
     holding the file before raising `StateBusy`.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_STATE_PATH, *, now: Callable[[], datetime] = _utc_now,
-                 busy_timeout: float = 10.0, retry_base: float = 60.0, retry_cap: float = 6 * 3600.0) -> None:
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_STATE_PATH,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+        busy_timeout: float = 10.0,
+        retry_base: float = 60.0,
+        retry_cap: float = 6 * 3600.0,
+    ) -> None:
         self.path = Path(path)
         self._now = now
         self._busy_timeout = busy_timeout
@@ -109,8 +150,9 @@ class SQLiteState:
         self._owner: int | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None,
-                                         check_same_thread=False)
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.OperationalError) as exc:
             raise StateUnwritable(self.path, getattr(exc, "strerror", None) or str(exc)) from None
         self._conn.row_factory = sqlite3.Row
@@ -202,8 +244,9 @@ class SQLiteState:
         """A transaction that must be on disk when it ends, so it may not join an outer one."""
         with self._lock:
             if self._depth:
-                raise RuntimeError(f"{what} must not run inside a transaction: it has to be "
-                                   f"on disk before the call it guards is made")
+                raise RuntimeError(
+                    f"{what} must not run inside a transaction: it has to be on disk before the call it guards is made"
+                )
             with self.transaction():
                 yield
 
@@ -275,21 +318,26 @@ class SQLiteState:
                 # Two half links (Procore-only and QBO-only) now meet: keep one row.
                 self._execute("DELETE FROM links WHERE id = ?", (by_q["id"],))
             values = {name: getattr(link, name) for name in _LINK_COLUMNS}
-            values.update(procore_id=pid or (existing["procore_id"] if existing else None),
-                          qbo_id=qid or (existing["qbo_id"] if existing else None),
-                          locked=1 if link.locked else 0, updated_at=self._stamp())
+            values.update(
+                procore_id=pid or (existing["procore_id"] if existing else None),
+                qbo_id=qid or (existing["qbo_id"] if existing else None),
+                locked=1 if link.locked else 0,
+                updated_at=self._stamp(),
+            )
             names = [n for n in _LINK_COLUMNS if n != "link_set"]
             try:
                 if existing is None:
                     cols = ", ".join(_LINK_COLUMNS)
                     marks = ", ".join("?" for _ in _LINK_COLUMNS)
-                    cur = self._execute(f"INSERT INTO links ({cols}) VALUES ({marks})",
-                                        tuple(values[n] for n in _LINK_COLUMNS))
+                    cur = self._execute(
+                        f"INSERT INTO links ({cols}) VALUES ({marks})", tuple(values[n] for n in _LINK_COLUMNS)
+                    )
                     row_id = cur.lastrowid
                 else:
                     sets = ", ".join(f"{n} = ?" for n in names)
-                    self._execute(f"UPDATE links SET {sets} WHERE id = ?",
-                                  tuple(values[n] for n in names) + (existing["id"],))
+                    self._execute(
+                        f"UPDATE links SET {sets} WHERE id = ?", tuple(values[n] for n in names) + (existing["id"],)
+                    )
                     row_id = existing["id"]
             except sqlite3.IntegrityError:
                 raise LinkConflict(link.link_set, "procore", pid or "?", "another record", qid or "?") from None
@@ -325,21 +373,25 @@ class SQLiteState:
             self._execute(
                 "INSERT INTO cursors (system, entity, value, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (system, entity) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (system, entity, value, self._stamp()))
+                (system, entity, value, self._stamp()),
+            )
 
     def start_run(self, command: str, selection: str) -> int:
         """Record that a run began (status "running"); returns its id."""
         with self.transaction():
             cur = self._execute(
                 "INSERT INTO runs (command, selection, status, started_at, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
-                (command, selection, "running", self._stamp(), os.getpid(), socket.gethostname()))
+                (command, selection, "running", self._stamp(), os.getpid(), socket.gethostname()),
+            )
             return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, counts: Mapping[str, int]) -> None:
         """Record how a run ended and what it did (counts per action)."""
         with self.transaction():
-            cur = self._execute("UPDATE runs SET status = ?, finished_at = ?, counts = ? WHERE id = ?",
-                                (status, self._stamp(), json.dumps(dict(counts), sort_keys=True), run_id))
+            cur = self._execute(
+                "UPDATE runs SET status = ?, finished_at = ?, counts = ? WHERE id = ?",
+                (status, self._stamp(), json.dumps(dict(counts), sort_keys=True), run_id),
+            )
             if cur.rowcount == 0:
                 raise ValueError(f"no run with id {run_id}")
 
@@ -349,24 +401,37 @@ class SQLiteState:
 
     # -- failures ---------------------------------------------------------------------------
 
-    def record_failure(self, flow: str, source_id: str, *, code: str, message: str,
-                       hint: str | None = None, run_id: int | None = None) -> Failure:
+    def record_failure(
+        self, flow: str, source_id: str, *, code: str, message: str, hint: str | None = None, run_id: int | None = None
+    ) -> Failure:
         """Record that a record failed (again): attempts goes up, the next try backs off."""
         source_id = str(source_id)
         with self.transaction():
             now = self._now()
-            row = self._execute("SELECT attempts, first_failed_at FROM failures WHERE flow = ? AND source_id = ?",
-                                (flow, source_id)).fetchone()
+            row = self._execute(
+                "SELECT attempts, first_failed_at FROM failures WHERE flow = ? AND source_id = ?", (flow, source_id)
+            ).fetchone()
             attempts = (row["attempts"] if row else 0) + 1
             delay = min(self.retry_cap, self.retry_base * 2 ** (attempts - 1))
-            failure = Failure(flow, source_id, code, message, hint, attempts, _iso(now + timedelta(seconds=delay)),
-                              row["first_failed_at"] if row and row["first_failed_at"] else _iso(now), _iso(now), run_id)
+            failure = Failure(
+                flow,
+                source_id,
+                code,
+                message,
+                hint,
+                attempts,
+                _iso(now + timedelta(seconds=delay)),
+                row["first_failed_at"] if row and row["first_failed_at"] else _iso(now),
+                _iso(now),
+                run_id,
+            )
             cols = ", ".join(_FAILURE_COLUMNS)
             marks = ", ".join("?" for _ in _FAILURE_COLUMNS)
             updates = ", ".join(f"{n} = excluded.{n}" for n in _FAILURE_COLUMNS if n not in ("flow", "source_id"))
-            self._execute(f"INSERT INTO failures ({cols}) VALUES ({marks}) "
-                          f"ON CONFLICT (flow, source_id) DO UPDATE SET {updates}",
-                          tuple(getattr(failure, n) for n in _FAILURE_COLUMNS))
+            self._execute(
+                f"INSERT INTO failures ({cols}) VALUES ({marks}) ON CONFLICT (flow, source_id) DO UPDATE SET {updates}",
+                tuple(getattr(failure, n) for n in _FAILURE_COLUMNS),
+            )
             return failure
 
     def clear_failure(self, flow: str, source_id: str) -> bool:
@@ -392,8 +457,17 @@ class SQLiteState:
         row = self._execute(f"SELECT {', '.join(_INTENT_COLUMNS)} FROM intents WHERE key = ?", (key,)).fetchone()
         return Intent(**{n: row[n] for n in _INTENT_COLUMNS}) if row else None
 
-    def begin_intent(self, flow: str, source_id: str, key: str, *, action: str, target_system: str,
-                     target_entity: str, payload_hash: str | None) -> Intent:
+    def begin_intent(
+        self,
+        flow: str,
+        source_id: str,
+        key: str,
+        *,
+        action: str,
+        target_system: str,
+        target_entity: str,
+        payload_hash: str | None,
+    ) -> Intent:
         """Announce a write before sending it; on disk when this returns.
 
         Called again with the same key (a replay after a crash) it counts the attempt and
@@ -408,16 +482,28 @@ class SQLiteState:
                 self._execute(
                     "INSERT INTO intents (key, flow, source_id, state, action, target_system, target_entity, "
                     "payload_hash, attempts, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, 1, ?, ?)",
-                    (key, flow, source_id, action, target_system, target_entity, payload_hash, stamp, stamp))
+                    (key, flow, source_id, action, target_system, target_entity, payload_hash, stamp, stamp),
+                )
             elif (found.flow, found.source_id) != (flow, source_id):
                 raise ValueError(f"intent key {key} belongs to {found.flow} {found.source_id}, not {flow} {source_id}")
             elif found.state != "done":
-                self._execute("UPDATE intents SET state = 'pending', attempts = attempts + 1, payload_hash = ?, "
-                              "updated_at = ? WHERE key = ?", (payload_hash, stamp, key))
+                self._execute(
+                    "UPDATE intents SET state = 'pending', attempts = attempts + 1, payload_hash = ?, "
+                    "updated_at = ? WHERE key = ?",
+                    (payload_hash, stamp, key),
+                )
             return self._intent(key)  # type: ignore[return-value]
 
-    def begin_batch(self, flow: str, entries: list[tuple[str, str, str | None]], batch_key: str, *, action: str,
-                    target_system: str, target_entity: str) -> list[Intent]:
+    def begin_batch(
+        self,
+        flow: str,
+        entries: list[tuple[str, str, str | None]],
+        batch_key: str,
+        *,
+        action: str,
+        target_system: str,
+        target_entity: str,
+    ) -> list[Intent]:
         """Announce the writes of one batch request at once; on disk when this returns.
 
         `entries` are (source_id, key, payload_hash) in batch order. Each intent records
@@ -432,19 +518,35 @@ class SQLiteState:
                         "INSERT INTO intents (key, flow, source_id, state, action, target_system, target_entity, "
                         "payload_hash, attempts, created_at, updated_at, batch_key, batch_index) "
                         "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-                        (key, flow, str(source_id), action, target_system, target_entity, payload_hash, stamp, stamp,
-                         batch_key, index))
+                        (
+                            key,
+                            flow,
+                            str(source_id),
+                            action,
+                            target_system,
+                            target_entity,
+                            payload_hash,
+                            stamp,
+                            stamp,
+                            batch_key,
+                            index,
+                        ),
+                    )
                 elif found.state != "done":
-                    self._execute("UPDATE intents SET state = 'pending', attempts = attempts + 1, payload_hash = ?, "
-                                  "batch_key = ?, batch_index = ?, updated_at = ? WHERE key = ?",
-                                  (payload_hash, batch_key, index, stamp, key))
+                    self._execute(
+                        "UPDATE intents SET state = 'pending', attempts = attempts + 1, payload_hash = ?, "
+                        "batch_key = ?, batch_index = ?, updated_at = ? WHERE key = ?",
+                        (payload_hash, batch_key, index, stamp, key),
+                    )
             return [self._intent(key) for _, key, _ in entries]  # type: ignore[misc]
 
     def complete_intent(self, key: str, *, target_id: str | None) -> None:
         """Mark the write done, with the id it produced. Put it in the transaction that records the link."""
         with self.transaction():
-            cur = self._execute("UPDATE intents SET state = 'done', target_id = ?, updated_at = ? WHERE key = ?",
-                                (None if target_id is None else str(target_id), self._stamp(), key))
+            cur = self._execute(
+                "UPDATE intents SET state = 'done', target_id = ?, updated_at = ? WHERE key = ?",
+                (None if target_id is None else str(target_id), self._stamp(), key),
+            )
             if cur.rowcount == 0:
                 raise UnknownIntent(key)
 
@@ -455,8 +557,9 @@ class SQLiteState:
             if found is None:
                 raise UnknownIntent(key)
             if found.state == "pending":
-                self._execute("UPDATE intents SET state = 'abandoned', updated_at = ? WHERE key = ?",
-                              (self._stamp(), key))
+                self._execute(
+                    "UPDATE intents SET state = 'abandoned', updated_at = ? WHERE key = ?", (self._stamp(), key)
+                )
 
     def intent(self, key: str) -> Intent | None:
         """The intent with this key, whatever its state."""
@@ -478,8 +581,9 @@ class SQLiteState:
         Pending intents are never deleted: they are the only memory of a write in flight.
         """
         with self.transaction():
-            cur = self._execute("DELETE FROM intents WHERE state IN ('done', 'abandoned') AND updated_at < ?",
-                                (before,))
+            cur = self._execute(
+                "DELETE FROM intents WHERE state IN ('done', 'abandoned') AND updated_at < ?", (before,)
+            )
             return cur.rowcount
 
     # -- tokens -----------------------------------------------------------------------------
@@ -496,7 +600,8 @@ class SQLiteState:
             self._execute(
                 "INSERT INTO tokens (key, document, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
-                (key, document, self._stamp()))
+                (key, document, self._stamp()),
+            )
 
 
 def _json_default(value: Any) -> Any:

@@ -5,14 +5,16 @@ file id), so a re-sync does not copy it again and the reverse flow recognises it
 it already has. Procore lists a record's files in the record itself (`attachments`); QBO
 keeps them as Attachable records pointing at the transaction.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from connectors.base import Connector
-from engine.state.store import SQLiteState
 from engine.state.records import Link, intent_key
+from engine.state.store import SQLiteState
 
 
 @dataclass
@@ -26,20 +28,38 @@ class FileRef:
 def files_of(conn: Connector, entity: str, record: Mapping[str, Any]) -> list[FileRef]:
     """The files attached to a record, as either system keeps them."""
     if conn.system == "procore":
-        return [FileRef(str(a["id"]), a.get("filename") or a.get("name") or f"file-{a['id']}",
-                        a.get("content_type") or "application/octet-stream",
-                        lambda url=a.get("url"): conn.download(url))  # type: ignore[attr-defined]
-                for a in record.get("attachments") or [] if a.get("url")]
+        return [
+            FileRef(
+                str(a["id"]),
+                a.get("filename") or a.get("name") or f"file-{a['id']}",
+                a.get("content_type") or "application/octet-stream",
+                lambda url=a.get("url"): conn.download(url),  # noqa: B008 - bind this file's url now
+            )  # type: ignore[attr-defined]
+            for a in record.get("attachments") or []
+            if a.get("url")
+        ]
     record_id = conn.record_id(entity, dict(record))
-    return [FileRef(str(a["Id"]), a.get("FileName") or f"file-{a['Id']}", a.get("ContentType") or "application/octet-stream",
-                    lambda aid=str(a["Id"]): conn.download(aid))  # type: ignore[attr-defined]
-            for a in conn.attachments(entity, record_id)]  # type: ignore[attr-defined]
+    return [
+        FileRef(
+            str(a["Id"]),
+            a.get("FileName") or f"file-{a['Id']}",
+            a.get("ContentType") or "application/octet-stream",
+            lambda aid=str(a["Id"]): conn.download(aid),
+        )  # type: ignore[attr-defined]
+        for a in conn.attachments(entity, record_id)
+    ]  # type: ignore[attr-defined]
 
 
 def _attach(conn: Connector, entity: str, target_id: str, f: FileRef, content: bytes, key: str) -> str:
     if conn.system == "qbo":
-        made = conn.upload(entity, target_id, f.filename, content, f.content_type,  # type: ignore[attr-defined]
-                           idempotency_key=key)
+        made = conn.upload(
+            entity,
+            target_id,
+            f.filename,
+            content,
+            f.content_type,  # type: ignore[attr-defined]
+            idempotency_key=key,
+        )
         return str(made["Id"])
     current = conn.get(entity, target_id) or {}
     before = {str(a["id"]) for a in current.get("attachments") or []}
@@ -54,8 +74,17 @@ def file_key(file_id: str, target_id: str) -> str:
     return f"{file_id}@{target_id}"
 
 
-def copy_files(state: SQLiteState, link_set: str, src: Connector, src_entity: str, record: Mapping[str, Any],
-               tgt: Connector, tgt_entity: str, target_id: str, flow: str) -> int:
+def copy_files(
+    state: SQLiteState,
+    link_set: str,
+    src: Connector,
+    src_entity: str,
+    record: Mapping[str, Any],
+    tgt: Connector,
+    tgt_entity: str,
+    target_id: str,
+    flow: str,
+) -> int:
     """Copy the record's files that its twin does not have yet; returns how many were copied."""
     files_set = f"{link_set}.files"
     copied = 0
@@ -67,14 +96,22 @@ def copy_files(state: SQLiteState, link_set: str, src: Connector, src_entity: st
             continue
         key = intent_key(flow, "file", f.id, target_id)
         new_id = _attach(tgt, tgt_entity, target_id, f, f.fetch(), key)
-        state.put_link(Link(files_set, **{f"{src.system}_id": mine, f"{tgt.system}_id": new_id},
-                            origin=src.system, flow=flow))
+        state.put_link(
+            Link(files_set, **{f"{src.system}_id": mine, f"{tgt.system}_id": new_id}, origin=src.system, flow=flow)
+        )
         copied += 1
     return copied
 
 
-def link_sent_files(state: SQLiteState, link_set: str, src_system: str, tgt_system: str, files: list[FileRef],
-                    created: Mapping[str, Any], flow: str) -> None:
+def link_sent_files(
+    state: SQLiteState,
+    link_set: str,
+    src_system: str,
+    tgt_system: str,
+    files: list[FileRef],
+    created: Mapping[str, Any],
+    flow: str,
+) -> None:
     """Link files sent along with a create to the attachments the new record came back with (by name, in order)."""
     waiting: dict[str, list[str]] = {}
     for a in created.get("attachments") or []:
@@ -83,6 +120,11 @@ def link_sent_files(state: SQLiteState, link_set: str, src_system: str, tgt_syst
         ids = waiting.get(f.filename) or []
         if ids:
             target_id = str(created.get("id") or created.get("Id") or "")
-            state.put_link(Link(f"{link_set}.files", **{f"{src_system}_id": file_key(f.id, target_id),
-                                                        f"{tgt_system}_id": ids.pop(0)},
-                                origin=src_system, flow=flow))
+            state.put_link(
+                Link(
+                    f"{link_set}.files",
+                    **{f"{src_system}_id": file_key(f.id, target_id), f"{tgt_system}_id": ids.pop(0)},
+                    origin=src_system,
+                    flow=flow,
+                )
+            )

@@ -9,6 +9,7 @@ Points: `after_read` (a page was read), `after_intent` (intents are on disk, not
 sent), `after_write` (the target has the record, the link is not recorded yet),
 `after_link` (the link and the intent's completion are committed).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """What a plan or a sync did, per record and per flow, ready to print or to dump as JSON."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -63,8 +64,13 @@ class FlowReport:
         return self.counts["error"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"flow": self.flow, "disabled": self.disabled, "counts": {a: self.counts[a] for a in ACTIONS},
-                "skipped_because": dict(self.skip_reasons), "records": [o.to_dict() for o in self.outcomes]}
+        return {
+            "flow": self.flow,
+            "disabled": self.disabled,
+            "counts": {a: self.counts[a] for a in ACTIONS},
+            "skipped_because": dict(self.skip_reasons),
+            "records": [o.to_dict() for o in self.outcomes],
+        }
 
 
 @dataclass
@@ -85,5 +91,10 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         totals = self.totals()
-        return {"command": self.command, "run_id": self.run_id, "ok": self.ok,
-                "totals": {a: totals[a] for a in ACTIONS}, "flows": [f.to_dict() for f in self.flows]}
+        return {
+            "command": self.command,
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "totals": {a: totals[a] for a in ACTIONS},
+            "flows": [f.to_dict() for f in self.flows],
+        }

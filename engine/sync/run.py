@@ -17,27 +17,29 @@ record, decides (create, update, skip, lock, defer, error) and writes. The guara
 
 `dry_run=True` is `joist plan`: the same decisions, no writes, no state changes.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from connectors.base import AuthError, Conflict, Connector, ConnectorError
-from engine.sync.crashpoints import crashpoint
-from engine.language import jsonio
-from engine.mapping.diff import Decision, decide, three_way
 from engine.errors import JoistError
 from engine.expressions.functions import Runtime
+from engine.language import jsonio
 from engine.language.graph import build_graph, order
-from engine.mapping.mapper import Mapper
-from engine.language.tree import truthy
-from engine.sync.report import FlowReport, Outcome, RunReport
 from engine.language.rules import Rule, RuleSet
-from engine.state.store import SQLiteState
-from engine.state.records import Link, intent_key
+from engine.language.tree import truthy
+from engine.mapping.diff import Decision, decide, three_way
+from engine.mapping.mapper import Mapper
 from engine.mapping.split import NO_GROUP, SEPARATOR, groups, parent_id
-from engine.sync.writes import PendingCreate, WriteSteps
+from engine.state.records import Link, intent_key
+from engine.state.store import SQLiteState
+from engine.sync.crashpoints import crashpoint
+from engine.sync.report import FlowReport, Outcome, RunReport
 from engine.sync.twins import MatchIndex, is_deleted, is_system_line, record_hash, sparse_payload
+from engine.sync.writes import PendingCreate, WriteSteps
 
 Listener = Callable[[str, Outcome], None]
 DEFERRED = "M406"
@@ -65,7 +67,7 @@ class Deferred(JoistError):
 class FlowRun(WriteSteps):
     """One flow's part of a run."""
 
-    def __init__(self, sync: "Sync", rule: Rule) -> None:
+    def __init__(self, sync: Sync, rule: Rule) -> None:
         self.sync, self.rule = sync, rule
         self.state: SQLiteState = sync.state
         self.src: Connector = sync.connectors[rule.source.system]
@@ -79,8 +81,13 @@ class FlowRun(WriteSteps):
         self.deferred: dict[str, tuple[dict[str, Any], Outcome]] = {}
         self._resolvers: dict[str, Callable[[str], str | None]] = {}
         self.batching = sync.batch_size > 1 and hasattr(self.tgt, "batch")
-        reverse = [r for r in sync.ruleset.rules.values() if r.links == rule.links and r.flow != rule.flow
-                   and (r.source.system, r.target.system) == (rule.target.system, rule.source.system)]
+        reverse = [
+            r
+            for r in sync.ruleset.rules.values()
+            if r.links == rule.links
+            and r.flow != rule.flow
+            and (r.source.system, r.target.system) == (rule.target.system, rule.source.system)
+        ]
         self.reverse = Mapper(reverse[0], sync.params, sync.ruleset.lookups) if reverse else None
 
     # -- helpers ---------------------------------------------------------------------------
@@ -114,10 +121,21 @@ class FlowRun(WriteSteps):
     def find_link(self, sid: str) -> Link | None:
         return self.state.find_link(self.rule.links, **{f"{self.src_col}_id": sid})
 
-    def save_link(self, link: Link | None, sid: str, target_id: str, *, source_hash: str | None, source_version: str | None,
-                  target: Mapping[str, Any] | None, origin: str | None = None, locked: bool | None = None,
-                  lock_reason: str | None = None, payload: Mapping[str, Any] | None = None,
-                  source_base: Mapping[str, Any] | None = None) -> Link:
+    def save_link(
+        self,
+        link: Link | None,
+        sid: str,
+        target_id: str,
+        *,
+        source_hash: str | None,
+        source_version: str | None,
+        target: Mapping[str, Any] | None,
+        origin: str | None = None,
+        locked: bool | None = None,
+        lock_reason: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        source_base: Mapping[str, Any] | None = None,
+    ) -> Link:
         base = link or Link(self.rule.links, None, None, origin=origin or self.src_side, flow=self.rule.flow)
         fields: dict[str, Any] = {f"{self.src_col}_id": sid, f"{self.tgt_col}_id": str(target_id)}
         if source_hash is not None:
@@ -139,8 +157,9 @@ class FlowRun(WriteSteps):
 
     def fail(self, sid: str, error: JoistError, action: str = "error") -> Outcome:
         if not self.sync.dry_run:
-            self.state.record_failure(self.rule.flow, sid, code=error.code, message=error.message, hint=error.hint,
-                                      run_id=self.sync.run_id)
+            self.state.record_failure(
+                self.rule.flow, sid, code=error.code, message=error.message, hint=error.hint, run_id=self.sync.run_id
+            )
             self.sync.known_failures.setdefault(self.rule.flow, set()).add(sid)
         return self.out(sid, action, reason=error.message, error=error.to_dict())
 
@@ -185,8 +204,13 @@ class FlowRun(WriteSteps):
             adopted = twin is not None
         result = self.mapper.map(record, links=self.links, target=twin)
         locked = result.outcome == "mapped" and self.mapper.locked(record, twin)
-        decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}"
-                          if locked else None, ignore_item=is_system_line)
+        decision = decide(
+            result,
+            twin,
+            lock=locked,
+            lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None,
+            ignore_item=is_system_line,
+        )
         decision = three_way(decision, self.base(link))
         return self.apply(decision, record, sid, link, twin, adopted, source_hash, version)
 
@@ -200,35 +224,63 @@ class FlowRun(WriteSteps):
         key = self.match.key_for(self.mapper.context(record), Runtime(links=self.links, lookups=self.mapper.lookups))
         if key is None:
             return None
-        free = [c for c in self.match.candidates(key)
-                if self.state.find_link(self.rule.links, **{f"{self.tgt_col}_id": self.tgt.record_id(self.rule.target.entity, c)}) is None]
+        free = [
+            c
+            for c in self.match.candidates(key)
+            if self.state.find_link(
+                self.rule.links, **{f"{self.tgt_col}_id": self.tgt.record_id(self.rule.target.entity, c)}
+            )
+            is None
+        ]
         if len(free) > 1:
             ids = ", ".join(self.tgt.record_id(self.rule.target.entity, c) for c in free[:5])
-            raise AmbiguousMatch(f"{len(free)} {self.rule.target.entity} records match ({ids})",
-                                 hint=f"link the right one: joist link {self.rule.links} <procore id> <qbo id>")
+            raise AmbiguousMatch(
+                f"{len(free)} {self.rule.target.entity} records match ({ids})",
+                hint=f"link the right one: joist link {self.rule.links} <procore id> <qbo id>",
+            )
         return free[0] if free else None
 
-    def apply(self, decision: Decision, record: dict[str, Any], sid: str, link: Link | None, twin: dict[str, Any] | None,
-              adopted: bool, source_hash: str, version: str | None) -> Outcome | None:
+    def apply(
+        self,
+        decision: Decision,
+        record: dict[str, Any],
+        sid: str,
+        link: Link | None,
+        twin: dict[str, Any] | None,
+        adopted: bool,
+        source_hash: str,
+        version: str | None,
+    ) -> Outcome | None:
         dry, action = self.sync.dry_run, decision.action
         entity = (decision.result.entity if decision.result else None) or self.rule.target.entity
         twin_id = self.tgt.record_id(entity, twin) if twin is not None else None
         if action == "defer":
             outcome = Outcome(self.rule.flow, sid, "defer", reason=decision.reason)
             if not dry:
-                self.state.record_failure(self.rule.flow, sid, code=DEFERRED, message=decision.reason or "waiting",
-                                          hint="it runs again once the record it refers to has synced",
-                                          run_id=self.sync.run_id)
+                self.state.record_failure(
+                    self.rule.flow,
+                    sid,
+                    code=DEFERRED,
+                    message=decision.reason or "waiting",
+                    hint="it runs again once the record it refers to has synced",
+                    run_id=self.sync.run_id,
+                )
                 self.sync.known_failures.setdefault(self.rule.flow, set()).add(sid)
             self.deferred[sid] = (record, outcome)
             return self.emit(outcome)
         if action == "error":
-            error = decision.result.error if decision.result and decision.result.error else JoistError(decision.reason or "error")
+            error = (
+                decision.result.error
+                if decision.result and decision.result.error
+                else JoistError(decision.reason or "error")
+            )
             return self.fail(sid, error)
         if action == "create":
             if dry:
                 return self.out(sid, "create", entity=entity, payload=decision.payload)
-            create = PendingCreate(sid, self.create_key(sid), entity, decision.payload or {}, source_hash, version, record)
+            create = PendingCreate(
+                sid, self.create_key(sid), entity, decision.payload or {}, source_hash, version, record
+            )
             if self.batching:
                 self.queue.append(create)
                 if len(self.queue) >= self.sync.batch_size:
@@ -237,8 +289,16 @@ class FlowRun(WriteSteps):
             return self.create_one(create)
         if not dry and (adopted or link is None) and twin_id is not None:
             # Adopted as it is: both sides count as in sync until one of them changes.
-            link = self.save_link(None, sid, twin_id, source_hash=None, source_version=None, target=twin, origin="matched",
-                                  source_base=self.reverse_base(twin))
+            link = self.save_link(
+                None,
+                sid,
+                twin_id,
+                source_hash=None,
+                source_version=None,
+                target=twin,
+                origin="matched",
+                source_base=self.reverse_base(twin),
+            )
         if action == "skip":
             if twin is not None and self.rule.checks:
                 problem = self.verify(record, twin)
@@ -247,28 +307,58 @@ class FlowRun(WriteSteps):
             if not dry and link is not None:
                 # Only this side's hash moves: the twin's hash marks what Joist itself wrote there (an
                 # echo), so an edit made on the twin still reaches the reverse flow.
-                self.save_link(link, sid, twin_id or "", source_hash=source_hash, source_version=version, target=None,
-                               payload=decision.payload if decision.reason == "unchanged" else None)
+                self.save_link(
+                    link,
+                    sid,
+                    twin_id or "",
+                    source_hash=source_hash,
+                    source_version=version,
+                    target=None,
+                    payload=decision.payload if decision.reason == "unchanged" else None,
+                )
             self.succeeded(sid)
-            return self.out(sid, "adopt" if adopted else "skip", reason="matched an existing record" if adopted
-                            else decision.reason, target_id=twin_id)
+            return self.out(
+                sid,
+                "adopt" if adopted else "skip",
+                reason="matched an existing record" if adopted else decision.reason,
+                target_id=twin_id,
+            )
         if action == "lock":
             if not dry and link is not None and not link.locked:
-                self.save_link(link, sid, twin_id or "", source_hash=None, source_version=None, target=None,
-                               locked=True, lock_reason=decision.reason)
+                self.save_link(
+                    link,
+                    sid,
+                    twin_id or "",
+                    source_hash=None,
+                    source_version=None,
+                    target=None,
+                    locked=True,
+                    lock_reason=decision.reason,
+                )
             self.succeeded(sid)
             return self.out(sid, "lock", reason=decision.reason, changes=decision.changes or [], target_id=twin_id)
         return self.update(decision, record, sid, link, twin, entity, source_hash, version)
 
-    def update(self, decision: Decision, record: dict[str, Any], sid: str, link: Link | None, twin: dict[str, Any] | None,
-               entity: str, source_hash: str, version: str | None) -> Outcome | None:
+    def update(
+        self,
+        decision: Decision,
+        record: dict[str, Any],
+        sid: str,
+        link: Link | None,
+        twin: dict[str, Any] | None,
+        entity: str,
+        source_hash: str,
+        version: str | None,
+    ) -> Outcome | None:
         assert twin is not None
         twin_id = self.tgt.record_id(entity, twin)
         if self.sync.dry_run:
             return self.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
         for attempt in (1, 2, 3):
             changed = [c.path for c in decision.changes or []]
-            payload = decision.payload if self.rule.update == "full" else sparse_payload(decision.payload or {}, changed)
+            payload = (
+                decision.payload if self.rule.update == "full" else sparse_payload(decision.payload or {}, changed)
+            )
             try:
                 written = self.tgt.update(entity, twin_id, payload or {}, current=twin)
             except Conflict as exc:
@@ -291,9 +381,16 @@ class FlowRun(WriteSteps):
             stored = getattr(link, f"{self.tgt_col}_hash", None) if link is not None else None
             ours = stored is None or stored == record_hash(self.tgt_side, twin)
             with self.state.transaction():
-                self.save_link(link, sid, twin_id, source_hash=source_hash, source_version=version,
-                               target=written if ours else None, payload=decision.payload,
-                               source_base=self.reverse_base(written) if ours else None)
+                self.save_link(
+                    link,
+                    sid,
+                    twin_id,
+                    source_hash=source_hash,
+                    source_version=version,
+                    target=written if ours else None,
+                    payload=decision.payload,
+                    source_base=self.reverse_base(written) if ours else None,
+                )
                 self.succeeded(sid)
             problem = self.after_write(sid, record, entity, twin_id, written)
             if problem is not None:
@@ -366,8 +463,11 @@ class FlowRun(WriteSteps):
             if self.rule.source.split is not None:  # a deleted record takes all its groups with it
                 prefix = sid + SEPARATOR
                 column = f"{self.src_side}_id"
-                return [(getattr(l, column), record) for l in self.state.links(self.rule.links)
-                        if str(getattr(l, column) or "").startswith(prefix)]
+                return [
+                    (getattr(l, column), record)
+                    for l in self.state.links(self.rule.links)
+                    if str(getattr(l, column) or "").startswith(prefix)
+                ]
             return [(sid, record)]
         return list(groups(self.rule, record, sid, lookups=self.sync.ruleset.lookups, params=self.mapper.params))
 
@@ -392,16 +492,24 @@ class FlowRun(WriteSteps):
 class Sync:
     """Plans or runs the selected flows of a rule set against open connectors."""
 
-    def __init__(self, ruleset: RuleSet, connectors: Mapping[str, Connector], state: SQLiteState, *,
-                 params: Mapping[str, Any] | None = None, dry_run: bool = False, listener: Listener | None = None,
-                 batch_size: int = 30) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        connectors: Mapping[str, Connector],
+        state: SQLiteState,
+        *,
+        params: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+        listener: Listener | None = None,
+        batch_size: int = 30,
+    ) -> None:
         self.ruleset, self.connectors, self.state = ruleset, dict(connectors), state
         self.params = dict(params or {})
         self.dry_run, self.listener, self.batch_size = dry_run, listener, batch_size
         self.graph = build_graph(ruleset)
         self.run_id: int | None = None
-        self.failing: dict[str, set[str]] = {}          # to retry in this run
-        self.known_failures: dict[str, set[str]] = {}   # every recorded failure, to clear on success
+        self.failing: dict[str, set[str]] = {}  # to retry in this run
+        self.known_failures: dict[str, set[str]] = {}  # every recorded failure, to clear on success
 
     def enabled(self, rule: Rule) -> str | None:
         """None when the flow runs, else why not."""
@@ -413,8 +521,15 @@ class Sync:
                 return f"enabled is false: {rule.enabled.text}"
         return None
 
-    def run(self, flows: list[str] | None = None, *, full: bool = False, retry_only: bool = False,
-            command: str = "sync", selection: str = "") -> RunReport:
+    def run(
+        self,
+        flows: list[str] | None = None,
+        *,
+        full: bool = False,
+        retry_only: bool = False,
+        command: str = "sync",
+        selection: str = "",
+    ) -> RunReport:
         """Run (or plan) `flows` in dependency order; the report says what happened to every record."""
         chosen = order(self.graph, set(flows) if flows is not None else None)
         report = RunReport(command)

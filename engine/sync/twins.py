@@ -4,21 +4,25 @@ A record's hash leaves out what changes without anyone editing it (QBO's SyncTok
 MetaData, the balances QBO computes from other transactions, Procore's updated_at), so the hash of what Joist wrote equals the hash of the
 same record read back later: that is how an echo on a two-way flow is recognised.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from connectors.base import Connector
-from engine.expressions.compiler import RUNTIME_ERRORS, Compiled, EvaluationError
+from engine.expressions.base import Compiled, EvaluationError
+from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import Runtime
 from engine.state.records import content_hash
 
 VOLATILE: dict[str, frozenset[str]] = {
     # A vendor's or customer's Balance moves whenever a bill or invoice of theirs does: were
     # it hashed, a two-way flow would see a change nobody made and write the old values back.
-    "qbo": frozenset({"SyncToken", "MetaData", "domain", "sparse", "time", "Balance", "BalanceWithJobs",
-                      "HomeBalance"}),
+    "qbo": frozenset(
+        {"SyncToken", "MetaData", "domain", "sparse", "time", "Balance", "BalanceWithJobs", "HomeBalance"}
+    ),
     "procore": frozenset({"updated_at", "created_at"}),
 }
 
@@ -83,9 +87,11 @@ class MatchIndex:
                 values.append(_norm(expr.evaluate(ctx, rt)))
             except RUNTIME_ERRORS as exc:
                 message = (str(exc).strip() or type(exc).__name__).replace("has no attribute", "has no field")
-                raise EvaluationError(f"match {path}: {expr.text!r} failed: {message}", location=expr.location,
-                                      hint="check the record's data, or guard the expression with coalesce()/default()"
-                                      ) from None
+                raise EvaluationError(
+                    f"match {path}: {expr.text!r} failed: {message}",
+                    location=expr.location,
+                    hint="check the record's data, or guard the expression with coalesce()/default()",
+                ) from None
         key = tuple(values)
         return key if all(key) else None
 

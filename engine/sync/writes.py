@@ -6,17 +6,19 @@ each intent keeps its place in the batch, so a run that died mid-batch replays i
 and reads the replayed answer item by item. After every write the rule's `checks` are
 compared with what the target now holds, and its files are copied.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import AuthError, ConnectorError
-from engine.sync.crashpoints import crashpoint
 from engine.errors import JoistError
 from engine.expressions.functions import Runtime
-from engine.sync.report import Outcome
 from engine.state.records import content_hash, intent_key
+from engine.sync.crashpoints import crashpoint
+from engine.sync.report import Outcome
 from engine.sync.twins import record_hash
 
 if TYPE_CHECKING:
@@ -45,10 +47,16 @@ class PendingCreate:
 class WriteSteps:
     """The write half of a flow run (see the module docstring)."""
 
-    def create_one(self: "FlowRun", c: PendingCreate) -> Outcome:
-        intent = self.state.begin_intent(self.rule.flow, c.source_id, c.key, action="create",
-                                         target_system=self.tgt_side, target_entity=c.entity,
-                                         payload_hash=content_hash(c.payload))
+    def create_one(self: FlowRun, c: PendingCreate) -> Outcome:
+        intent = self.state.begin_intent(
+            self.rule.flow,
+            c.source_id,
+            c.key,
+            action="create",
+            target_system=self.tgt_side,
+            target_entity=c.entity,
+            payload_hash=content_hash(c.payload),
+        )
         crashpoint("after_intent")
         files: list[Any] = []
         try:
@@ -66,31 +74,49 @@ class WriteSteps:
             return self.fail(c.source_id, exc)
         if files:
             from engine.sync.attachments import link_sent_files
-            link_sent_files(self.state, self.rule.links, self.src.system, self.tgt.system, [f for f, _ in files],
-                            created, self.rule.flow)
+
+            link_sent_files(
+                self.state,
+                self.rule.links,
+                self.src.system,
+                self.tgt.system,
+                [f for f, _ in files],
+                created,
+                self.rule.flow,
+            )
         return self.created(c, created)
 
-    def files_for_create(self: "FlowRun", c: PendingCreate) -> list[Any]:
+    def files_for_create(self: FlowRun, c: PendingCreate) -> list[Any]:
         """Files that must go with the create itself: Procore freezes records once they carry an origin_id."""
         if not (self.rule.attachments and self.tgt.system == "procore" and c.source is not None):
             return []
         from engine.sync.attachments import files_of
+
         return [(f, f.fetch()) for f in files_of(self.src, self.rule.source.entity, c.source)]
 
-    def created(self: "FlowRun", c: PendingCreate, record: dict[str, Any]) -> Outcome:
+    def created(self: FlowRun, c: PendingCreate, record: dict[str, Any]) -> Outcome:
         with self.state.transaction():
             self.link_created(c, record)
         return self.finish_created(c, record)
 
-    def link_created(self: "FlowRun", c: PendingCreate, record: dict[str, Any]) -> None:
+    def link_created(self: FlowRun, c: PendingCreate, record: dict[str, Any]) -> None:
         """Record the link of a create and complete its intent (call inside a transaction)."""
         target_id = self.tgt.record_id(c.entity, record)
-        self.save_link(None, c.source_id, target_id, source_hash=c.source_hash, source_version=c.version,
-                       target=record, origin=self.src_side, payload=c.payload, source_base=self.reverse_base(record))
+        self.save_link(
+            None,
+            c.source_id,
+            target_id,
+            source_hash=c.source_hash,
+            source_version=c.version,
+            target=record,
+            origin=self.src_side,
+            payload=c.payload,
+            source_base=self.reverse_base(record),
+        )
         self.state.complete_intent(c.key, target_id=target_id)
         self.succeeded(c.source_id)
 
-    def finish_created(self: "FlowRun", c: PendingCreate, record: dict[str, Any]) -> Outcome:
+    def finish_created(self: FlowRun, c: PendingCreate, record: dict[str, Any]) -> Outcome:
         """What follows a committed link: the crash point, the match index, the rule's checks."""
         target_id = self.tgt.record_id(c.entity, record)
         crashpoint("after_link")
@@ -101,28 +127,47 @@ class WriteSteps:
             return problem
         return self.out(c.source_id, "create", entity=c.entity, target_id=target_id)
 
-    def after_write(self: "FlowRun", sid: str, source: dict[str, Any] | None, entity: str, target_id: str,
-                    written: Mapping[str, Any]) -> Outcome | None:
+    def after_write(
+        self: FlowRun,
+        sid: str,
+        source: dict[str, Any] | None,
+        entity: str,
+        target_id: str,
+        written: Mapping[str, Any],
+    ) -> Outcome | None:
         """The rule's `checks` against what the target now holds, then its files. A failure outcome, or None."""
         if source is None:
             return None
         problem = self.verify(source, written)
         if problem is None and self.rule.attachments:
             from engine.sync.attachments import copy_files
+
             try:
-                copy_files(self.state, self.rule.links, self.src, self.rule.source.entity, source, self.tgt, entity,
-                           target_id, self.rule.flow)
+                copy_files(
+                    self.state,
+                    self.rule.links,
+                    self.src,
+                    self.rule.source.entity,
+                    source,
+                    self.tgt,
+                    entity,
+                    target_id,
+                    self.rule.flow,
+                )
             except AuthError:
                 raise
             except ConnectorError as exc:
                 problem = exc
         return self.fail(sid, problem) if problem is not None else None
 
-    def verify(self: "FlowRun", source: dict[str, Any], written: Mapping[str, Any]) -> JoistError | None:
+    def verify(self: FlowRun, source: dict[str, Any], written: Mapping[str, Any]) -> JoistError | None:
         """A `TotalMismatch` when a checked field of the written twin differs from the source's figure."""
         from engine.mapping.diff import same
+
         for path, expr in self.rule.checks.items():
-            expected = expr.evaluate(self.mapper.context(source), Runtime(links=self.links, lookups=self.mapper.lookups))
+            expected = expr.evaluate(
+                self.mapper.context(source), Runtime(links=self.links, lookups=self.mapper.lookups)
+            )
             actual: Any = written
             for step in path.split("."):
                 actual = actual.get(step) if isinstance(actual, Mapping) else None
@@ -130,28 +175,37 @@ class WriteSteps:
                 gap = ""
                 try:
                     from decimal import Decimal
+
                     gap = f" (difference {Decimal(str(actual)) - Decimal(str(expected))})"
                 except Exception:  # noqa: BLE001 - non-numbers have no difference to show
                     pass
                 return TotalMismatch(
                     f"{self.rule.target.system} holds {path} = {actual}, {self.rule.source.system} says {expected}{gap}",
-                    hint="check the tax code and line amounts on both sides; the record is linked, fix it and `joist retry`")
+                    hint="check the tax code and line amounts on both sides; the record is linked, fix it and `joist retry`",
+                )
         return None
 
-    def flush(self: "FlowRun") -> None:
+    def flush(self: FlowRun) -> None:
         """Send the queued creates as one batch request (QBO), or one by one."""
         queue, self.queue = self.queue, []
         if not queue:
             return
         batch_key = intent_key("batch", self.rule.flow, *[c.key for c in queue])
         entries = [(c.source_id, c.key, content_hash(c.payload)) for c in queue]
-        self.state.begin_batch(self.rule.flow, entries, batch_key, action="create", target_system=self.tgt_side,
-                               target_entity=self.rule.target.entity)
+        self.state.begin_batch(
+            self.rule.flow,
+            entries,
+            batch_key,
+            action="create",
+            target_system=self.tgt_side,
+            target_entity=self.rule.target.entity,
+        )
         crashpoint("after_intent")
         self.send_batch(queue, batch_key, [i + 1 for i in range(len(queue))])
 
-    def send_batch(self: "FlowRun", queue: list[PendingCreate], batch_key: str, bids: list[int]) -> None:
+    def send_batch(self: FlowRun, queue: list[PendingCreate], batch_key: str, bids: list[int]) -> None:
         from connectors.qbo.client import BatchOp
+
         ops = [BatchOp("create", c.entity, c.payload, bid=str(b)) for c, b in zip(queue, bids)]
         try:
             results = self.tgt.batch(ops, request_id=batch_key)  # type: ignore[attr-defined]
@@ -175,7 +229,7 @@ class WriteSteps:
 
     # -- recovery and the whole flow ----------------------------------------------------------
 
-    def recover(self: "FlowRun") -> set[str]:
+    def recover(self: FlowRun) -> set[str]:
         """Finish the writes a dead run left in flight. Returns the source ids it handled."""
         handled: set[str] = set()
         pending = self.state.pending_intents(self.rule.flow)
@@ -194,9 +248,17 @@ class WriteSteps:
                     continue
                 result = self.mapper.map(record, links=self.links)
                 payload = result.payload if result.outcome == "mapped" else {}
-                queue.append(PendingCreate(intent.source_id, intent.key, intent.target_entity or self.rule.target.entity,
-                                     payload or {}, record_hash(self.src_side, record),
-                                     self.src.record_version(self.rule.source.entity, record), record))
+                queue.append(
+                    PendingCreate(
+                        intent.source_id,
+                        intent.key,
+                        intent.target_entity or self.rule.target.entity,
+                        payload or {},
+                        record_hash(self.src_side, record),
+                        self.src.record_version(self.rule.source.entity, record),
+                        record,
+                    )
+                )
                 bids.append((intent.batch_index or 0) + 1)
             if queue:
                 self.send_batch(queue, batch_key, bids)

@@ -11,24 +11,22 @@ syrupy: `pytest --snapshot-update` or `joist test --update` writes them).
 Which rules a test file sees: the packs of the nearest `joist.yaml` above it; without one,
 the outermost folder named `rules` above it (the shipped pack), else its own folder.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
 
-from engine.language import jsonio
-
-from engine.language import schema_check
-
-from engine.language import yamlload
-from engine.mapping.diff import Decision, decide, same
 from engine.errors import ErrorGroup, JoistError, Location
-from engine.mapping.mapper import Mapper
+from engine.language import jsonio, schema_check, yamlload
 from engine.language.rules import Layer, RuleSet, load_rules
+from engine.mapping.diff import Decision, decide, same
+from engine.mapping.mapper import Mapper
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 
@@ -55,6 +53,7 @@ class CaseFailed(Exception):
 def layers_for(test_file: Path) -> list[Layer]:
     """The rule layers a test file is run against (see the module docstring)."""
     from engine.project.config import ProjectNotFound, find_project, load_project
+
     try:
         project = load_project(find_project(test_file.parent))
         return project.layers()
@@ -84,7 +83,9 @@ def _merge_links(*sources: Mapping[str, Mapping[str, Any]] | None) -> dict[str, 
     return merged
 
 
-def _merge_lookups(base: Mapping[str, Mapping[str, Any]], *overrides: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+def _merge_lookups(
+    base: Mapping[str, Mapping[str, Any]], *overrides: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
     merged = {name: dict(rows) for name, rows in base.items()}
     for over in overrides:
         for name, rows in (over or {}).items():
@@ -109,10 +110,13 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
     group_keys: list[str] = []
     if rule.source.split is not None:
         from engine.mapping.split import NO_GROUP, SEPARATOR, groups
+
         rid = str(record.get(rule.source_entity.id_field, "record"))
         parts = list(groups(rule, record, rid, lookups=lookups, params=mapper.params))
-        keys = [gid.split(SEPARATOR, 1)[1] if SEPARATOR in gid else _only_key(rule, p, lookups, mapper.params)
-                for gid, p in parts]
+        keys = [
+            gid.split(SEPARATOR, 1)[1] if SEPARATOR in gid else _only_key(rule, p, lookups, mapper.params)
+            for gid, p in parts
+        ]
         group_keys = keys
         wanted = case.get("group")
         chosen = [p for key, (_, p) in zip(keys, parts) if wanted is None or key == str(wanted)]
@@ -123,7 +127,9 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
         record = chosen[0]
     result = mapper.map(record, links=lambda link_set, key: links.get(link_set, {}).get(key), target=twin)
     locked = mapper.locked(record, twin)
-    decision = decide(result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None)
+    decision = decide(
+        result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None
+    )
     decision.groups = group_keys
     return decision
 
@@ -131,6 +137,7 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
 def _only_key(rule: Any, part: Mapping[str, Any], lookups: Any, params: Any) -> str:
     """The group key of a record that splits into one group (its id carries no key)."""
     from engine.expressions.functions import Runtime
+
     split = rule.source.split
     item = (split.each.evaluate({"source": part, "params": params}, Runtime(lookups=lookups)) or [None])[0]
     key = split.key.evaluate({"source": part, "params": params, "item": item, "index": 0}, Runtime(lookups=lookups))
@@ -191,7 +198,13 @@ def check_expectations(decision: Decision, expect: Mapping[str, Any]) -> list[Mi
     payload = decision.payload
     result = decision.result
     if "action" in expect and expect["action"] != decision.action:
-        out.append(Mismatch("action", expect["action"], f"{decision.action} ({decision.reason})" if decision.reason else decision.action))
+        out.append(
+            Mismatch(
+                "action",
+                expect["action"],
+                f"{decision.action} ({decision.reason})" if decision.reason else decision.action,
+            )
+        )
     if "entity" in expect and (result is None or result.entity != expect["entity"]):
         out.append(Mismatch("entity", expect["entity"], result.entity if result else None))
     if "contains" in expect:
@@ -268,8 +281,14 @@ class RuleTestFile(pytest.File):
             yield BrokenTestFile.from_parent(self, name="<file>", error=exc)
             return
         for index, case in enumerate(doc["cases"]):
-            yield RuleCase.from_parent(self, name=str(case["name"]), doc=doc, case=case, ruleset=ruleset,
-                                      line=(yamlload.locate(doc, ["cases", index]) or Location()).line or 0)
+            yield RuleCase.from_parent(
+                self,
+                name=str(case["name"]),
+                doc=doc,
+                case=case,
+                ruleset=ruleset,
+                line=(yamlload.locate(doc, ["cases", index]) or Location()).line or 0,
+            )
 
 
 class BrokenTestFile(pytest.Item):
@@ -290,13 +309,15 @@ class BrokenTestFile(pytest.Item):
 class RuleCase(pytest.Item):
     """One case of a rule test."""
 
-    def __init__(self, *, doc: Mapping[str, Any], case: Mapping[str, Any], ruleset: RuleSet, line: int,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, doc: Mapping[str, Any], case: Mapping[str, Any], ruleset: RuleSet, line: int, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.doc, self.case, self.ruleset, self.line = doc, case, ruleset, line
 
         def case_function() -> None:
             """Stands for the case where syrupy expects a test function."""
+
         case_function.__module__ = self.path.name.split(".")[0]
         case_function.__name__ = self.name
         self.obj = case_function
@@ -310,9 +331,12 @@ class RuleCase(pytest.Item):
         if expect.get("snapshot"):
             if SnapshotAssertion is None:
                 raise RuleTestError("snapshot: true needs syrupy (pip install 'joist[test]')")
-            snapshot = SnapshotAssertion(session=self.config._syrupy, extension_class=OutcomeSnapshot,
-                                         test_location=PyTestLocation(self),
-                                         update_snapshots=self.config.option.update_snapshots)
+            snapshot = SnapshotAssertion(
+                session=self.config._syrupy,
+                extension_class=OutcomeSnapshot,
+                test_location=PyTestLocation(self),
+                update_snapshots=self.config.option.update_snapshots,
+            )
             assert snapshot == outcome_document(decision)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

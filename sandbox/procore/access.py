@@ -11,6 +11,7 @@ one is dead the moment a refresh is received, even if its response is then lost.
 Rate limits are fixed windows on the sandbox clock, aligned to the epoch: an hourly budget
 and a spike budget per `spike_window` seconds, counted per app, user and company.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ from sandbox.control import Clock
 TOKEN_LIFETIME = 5400
 CODE_LIFETIME = 600
 RATE_SENTENCE = "You have surpassed the max number of requests for an hour. Please wait until your limit resets."
-UNKNOWN_CLIENT = ("Client authentication failed due to unknown client, no client authentication included, "
-                  "or unsupported authentication method.")
+UNKNOWN_CLIENT = (
+    "Client authentication failed due to unknown client, no client authentication included, "
+    "or unsupported authentication method."
+)
 
 
 @dataclass
@@ -67,8 +70,9 @@ async def _form(request: Request) -> dict[str, Any]:
 class OAuthServer:
     """Clients, codes and tokens of one sandbox."""
 
-    def __init__(self, clock: Clock, clients: dict[str, str], demo_user_id: int, *,
-                 allow_refresh_reuse: bool = False) -> None:
+    def __init__(
+        self, clock: Clock, clients: dict[str, str], demo_user_id: int, *, allow_refresh_reuse: bool = False
+    ) -> None:
         self.clock = clock
         self.clients = dict(clients)
         self.demo_user_id = demo_user_id
@@ -81,8 +85,11 @@ class OAuthServer:
     def issue(self, client_id: str, user_id: int, *, with_refresh: bool) -> dict[str, Any]:
         now = self.clock.now()
         grant = Grant(secrets.token_urlsafe(32), client_id, user_id, int(now), now + TOKEN_LIFETIME)
-        body: dict[str, Any] = {"access_token": grant.access_token, "token_type": "bearer",
-                                "expires_in": TOKEN_LIFETIME}
+        body: dict[str, Any] = {
+            "access_token": grant.access_token,
+            "token_type": "bearer",
+            "expires_in": TOKEN_LIFETIME,
+        }
         if with_refresh:
             grant.refresh_token = self.new_refresh_token(client_id, user_id, grant.access_token)
             body["refresh_token"] = grant.refresh_token
@@ -92,8 +99,12 @@ class OAuthServer:
 
     def new_refresh_token(self, client_id: str, user_id: int, access_token: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
-        self.refresh_tokens[token] = {"client_id": client_id, "user_id": user_id, "used": False,
-                                      "access_token": access_token}
+        self.refresh_tokens[token] = {
+            "client_id": client_id,
+            "user_id": user_id,
+            "used": False,
+            "access_token": access_token,
+        }
         return token
 
     def live_refresh_token(self, client_id: str, user_id: int) -> str:
@@ -120,15 +131,25 @@ class OAuthServer:
             return JSONResponse(self.issue(client_id, info["user_id"], with_refresh=True))
         if grant_type == "authorization_code":
             code = self.codes.get(str(data.get("code") or ""))
-            if (code is None or code["used"] or code["client_id"] != client_id
-                    or code["expires_at"] < self.clock.now() or code["redirect_uri"] != data.get("redirect_uri")):
-                return _oauth_error(400, "invalid_grant", "The provided authorization grant is invalid, expired, "
-                                    "revoked, does not match the redirection URI used in the authorization request, "
-                                    "or was issued to another client.")
+            if (
+                code is None
+                or code["used"]
+                or code["client_id"] != client_id
+                or code["expires_at"] < self.clock.now()
+                or code["redirect_uri"] != data.get("redirect_uri")
+            ):
+                return _oauth_error(
+                    400,
+                    "invalid_grant",
+                    "The provided authorization grant is invalid, expired, "
+                    "revoked, does not match the redirection URI used in the authorization request, "
+                    "or was issued to another client.",
+                )
             code["used"] = True
             return JSONResponse(self.issue(client_id, code["user_id"], with_refresh=True))
-        return _oauth_error(400, "unsupported_grant_type",
-                            "The authorization grant type is not supported by the authorization server.")
+        return _oauth_error(
+            400, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server."
+        )
 
     def service_user_id(self, client_id: str) -> int:
         """The service-account user a client-credentials grant acts as."""
@@ -139,12 +160,18 @@ class OAuthServer:
         if params.get("client_id") not in self.clients:
             return _oauth_error(401, "invalid_client", UNKNOWN_CLIENT)
         if params.get("response_type") != "code":
-            return _oauth_error(400, "unsupported_response_type",
-                                "The authorization server does not support this response type.")
+            return _oauth_error(
+                400, "unsupported_response_type", "The authorization server does not support this response type."
+            )
         redirect_uri = params.get("redirect_uri") or "urn:ietf:wg:oauth:2.0:oob"
         code = secrets.token_urlsafe(24)
-        self.codes[code] = {"client_id": params["client_id"], "redirect_uri": redirect_uri, "used": False,
-                            "user_id": self.demo_user_id, "expires_at": self.clock.now() + CODE_LIFETIME}
+        self.codes[code] = {
+            "client_id": params["client_id"],
+            "redirect_uri": redirect_uri,
+            "used": False,
+            "user_id": self.demo_user_id,
+            "expires_at": self.clock.now() + CODE_LIFETIME,
+        }
         if redirect_uri == "urn:ietf:wg:oauth:2.0:oob":
             return JSONResponse({"code": code})
         query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
@@ -170,9 +197,15 @@ class OAuthServer:
         grant, problem = self.authenticate(request)
         if grant is None:
             return _oauth_error(401, "invalid_token", problem)
-        return JSONResponse({"resource_owner_id": grant.user_id, "scope": [],
-                             "expires_in": max(0, int(grant.expires_at - self.clock.now())),
-                             "application": {"uid": grant.client_id}, "created_at": grant.created_at})
+        return JSONResponse(
+            {
+                "resource_owner_id": grant.user_id,
+                "scope": [],
+                "expires_in": max(0, int(grant.expires_at - self.clock.now())),
+                "application": {"uid": grant.client_id},
+                "created_at": grant.created_at,
+            }
+        )
 
     # ---- checking -----------------------------------------------------------------------
     def authenticate(self, request: Request) -> tuple[Grant | None, str]:
@@ -198,8 +231,9 @@ class OAuthServer:
 class RateLimiter:
     """Hourly and spike budgets in fixed windows; reports the tighter one in headers."""
 
-    def __init__(self, clock: Clock, hourly_limit: int = 3600, spike_limit: int | None = 200,
-                 spike_window: float = 10.0) -> None:
+    def __init__(
+        self, clock: Clock, hourly_limit: int = 3600, spike_limit: int | None = 200, spike_window: float = 10.0
+    ) -> None:
         self.clock = clock
         self.hourly_limit = hourly_limit
         self.spike_limit = spike_limit
@@ -234,5 +268,8 @@ class RateLimiter:
 
     @staticmethod
     def _headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
-        return {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": str(remaining),
-                "X-Rate-Limit-Reset": str(int(math.ceil(reset)))}
+        return {
+            "X-Rate-Limit-Limit": str(limit),
+            "X-Rate-Limit-Remaining": str(remaining),
+            "X-Rate-Limit-Reset": str(int(math.ceil(reset))),
+        }

@@ -42,6 +42,7 @@ Decisions on what the reference leaves unconfirmed (§9):
   `origin_id` is an integer (a non-numeric one is a 422).
 - v2.0 paths answer 404 with the v2 error body: the connector stays on v1.x.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,10 @@ from sandbox.procore.routes import build_routes
 from sandbox.procore.store import Store, ValidationFailed
 from sandbox.procore.webhooks import RESOURCE_NAMES, Webhooks
 
-MISSING_COMPANY = ("Missing Procore-Company-Id header! Company-scoped requests must send the "
-                   "Procore-Company-Id header with the id of the company they act on.")
+MISSING_COMPANY = (
+    "Missing Procore-Company-Id header! Company-scoped requests must send the "
+    "Procore-Company-Id header with the id of the company they act on."
+)
 COMPANY_ID = 4264807
 
 
@@ -75,10 +78,20 @@ class ProcoreSandbox:
 
     name = "procore"
 
-    def __init__(self, state_file: Path | None = None, *, strict_company_header: bool = True,
-                 allow_refresh_reuse: bool = False, hourly_limit: int = 3600, spike_limit: int | None = 200,
-                 spike_window: float = 10.0, webhook_timeout: float = 5.0, webhook_first_delay: float = 1.0,
-                 deliver_webhooks: bool = True, seed: bool = True) -> None:
+    def __init__(
+        self,
+        state_file: Path | None = None,
+        *,
+        strict_company_header: bool = True,
+        allow_refresh_reuse: bool = False,
+        hourly_limit: int = 3600,
+        spike_limit: int | None = 200,
+        spike_window: float = 10.0,
+        webhook_timeout: float = 5.0,
+        webhook_first_delay: float = 1.0,
+        deliver_webhooks: bool = True,
+        seed: bool = True,
+    ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.strict_company_header = strict_company_header
         self.deliver_webhooks = deliver_webhooks
@@ -91,44 +104,65 @@ class ProcoreSandbox:
         self.demo_user_id = 0
         self.storage_key = secrets.token_bytes(16)
         self.limiter = RateLimiter(self.control.clock, hourly_limit, spike_limit, spike_window)
-        self.webhooks = Webhooks(self.store, self.control.clock, timeout=webhook_timeout,
-                                 first_delay=webhook_first_delay)
+        self.webhooks = Webhooks(
+            self.store, self.control.clock, timeout=webhook_timeout, first_delay=webhook_first_delay
+        )
         self._allow_refresh_reuse = allow_refresh_reuse
         loaded = self._load()
         if not loaded and seed:
             from sandbox.procore.seed import seed_demo
+
             seed_demo(self)
         elif not loaded:
-            self.store.companies[COMPANY_ID] = {"id": COMPANY_ID, "name": "Joist Demo Builders", "is_active": True,
-                                                "logo_url": None, "my_company": True,
-                                                "pcn_business_experience": False}
+            self.store.companies[COMPANY_ID] = {
+                "id": COMPANY_ID,
+                "name": "Joist Demo Builders",
+                "is_active": True,
+                "logo_url": None,
+                "my_company": True,
+                "pcn_business_experience": False,
+            }
         if not loaded:
-            self.oauth = OAuthServer(self.control.clock, {self.client_id: self.client_secret}, self.demo_user_id,
-                                     allow_refresh_reuse=allow_refresh_reuse)
+            self.oauth = OAuthServer(
+                self.control.clock,
+                {self.client_id: self.client_secret},
+                self.demo_user_id,
+                allow_refresh_reuse=allow_refresh_reuse,
+            )
         self.handlers = Extras(self)
         self.routes = build_routes(self.handlers)
-        inner = Starlette(routes=[
-            StarletteRoute("/oauth/token", self.oauth.token, methods=["POST"]),
-            StarletteRoute("/oauth/authorize", self.oauth.authorize, methods=["GET"]),
-            StarletteRoute("/oauth/revoke", self.oauth.revoke, methods=["POST"]),
-            StarletteRoute("/oauth/token/info", self.oauth.token_info, methods=["GET"]),
-            StarletteRoute("/_storage/{file_id}", self.handlers.storage, methods=["GET"]),
-            StarletteRoute("/rest/{rest:path}", self.dispatch, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
-        ])
+        inner = Starlette(
+            routes=[
+                StarletteRoute("/oauth/token", self.oauth.token, methods=["POST"]),
+                StarletteRoute("/oauth/authorize", self.oauth.authorize, methods=["GET"]),
+                StarletteRoute("/oauth/revoke", self.oauth.revoke, methods=["POST"]),
+                StarletteRoute("/oauth/token/info", self.oauth.token_info, methods=["GET"]),
+                StarletteRoute("/_storage/{file_id}", self.handlers.storage, methods=["GET"]),
+                StarletteRoute("/rest/{rest:path}", self.dispatch, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+            ]
+        )
         self.app = self.control.wrap(inner)
 
     # ---- Sandbox protocol ---------------------------------------------------------------
     def connection_info(self, base_url: str) -> dict[str, str]:
         """What a client needs: base URL (API and login host), company, app and a live refresh token."""
-        return {"base_url": base_url, "company_id": str(self.company_id), "client_id": self.client_id,
-                "client_secret": self.client_secret,
-                "refresh_token": self.oauth.live_refresh_token(self.client_id, self.demo_user_id)}
+        return {
+            "base_url": base_url,
+            "company_id": str(self.company_id),
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.oauth.live_refresh_token(self.client_id, self.demo_user_id),
+        }
 
     def save(self) -> None:
         if self.state_file is None:
             return
-        state = {"store": self.store.dump(), "oauth": self.oauth.dump(), "client_secret": self.client_secret,
-                 "demo_user_id": self.demo_user_id}
+        state = {
+            "store": self.store.dump(),
+            "oauth": self.oauth.dump(),
+            "client_secret": self.client_secret,
+            "demo_user_id": self.demo_user_id,
+        }
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(self.state_file)
@@ -140,8 +174,12 @@ class ProcoreSandbox:
         self.store.load(state["store"])
         self.client_secret = state["client_secret"]
         self.demo_user_id = state["demo_user_id"]
-        self.oauth = OAuthServer(self.control.clock, {self.client_id: self.client_secret}, self.demo_user_id,
-                                 allow_refresh_reuse=self._allow_refresh_reuse)
+        self.oauth = OAuthServer(
+            self.control.clock,
+            {self.client_id: self.client_secret},
+            self.demo_user_id,
+            allow_refresh_reuse=self._allow_refresh_reuse,
+        )
         self.oauth.load(state["oauth"])
         return True
 
@@ -166,10 +204,14 @@ class ProcoreSandbox:
     async def dispatch(self, request: Request) -> Response:
         path, method = request.url.path, request.method
         if path.startswith("/rest/v2.0/"):
-            return JSONResponse({"error": {"code": "NOT_FOUND", "message": "This sandbox serves REST v1.x only.",
-                                           "details": []}}, status_code=404)
+            return JSONResponse(
+                {"error": {"code": "NOT_FOUND", "message": "This sandbox serves REST v1.x only.", "details": []}},
+                status_code=404,
+            )
         grant, problem = self.oauth.authenticate(request)
-        key = (grant.client_id, grant.user_id) if grant else ("anonymous", request.client.host if request.client else "")
+        key = (
+            (grant.client_id, grant.user_id) if grant else ("anonymous", request.client.host if request.client else "")
+        )
         allowed, rate_headers = self.limiter.hit(key)
         if not allowed:
             return PlainTextResponse(RATE_SENTENCE, status_code=429, headers=rate_headers)
@@ -184,9 +226,13 @@ class ProcoreSandbox:
                 route, params = candidate, found.groupdict()
                 break
         if grant is None:
-            return JSONResponse({"errors": problem}, status_code=401,
-                                headers={"WWW-Authenticate": f'Bearer realm="Procore", error="invalid_token", '
-                                                             f'error_description="{problem}"'})
+            return JSONResponse(
+                {"errors": problem},
+                status_code=401,
+                headers={
+                    "WWW-Authenticate": f'Bearer realm="Procore", error="invalid_token", error_description="{problem}"'
+                },
+            )
         if route is None:
             return JSONResponse({"errors": "Not Found"}, status_code=404)
         try:
@@ -211,8 +257,11 @@ class ProcoreSandbox:
     def _company(self, request: Request, params: dict[str, str], body: Any) -> int | Response:
         header = request.headers.get("procore-company-id")
         if header is None and not self.strict_company_header:
-            header = params.get("company_id") or request.query_params.get("company_id") \
+            header = (
+                params.get("company_id")
+                or request.query_params.get("company_id")
                 or (body.get("company_id") if isinstance(body, dict) else None)
+            )
         if header in (None, ""):
             return JSONResponse({"errors": MISSING_COMPANY}, status_code=400)
         try:
@@ -238,8 +287,9 @@ class ProcoreSandbox:
                 if isinstance(value, str):
                     pairs.append((key, value))
                 elif key.endswith("attachments[]") or key.endswith("[attachments][]"):
-                    files.append((value.filename or "file", value.content_type or "application/octet-stream",
-                                  await value.read()))
+                    files.append(
+                        (value.filename or "file", value.content_type or "application/octet-stream", await value.read())
+                    )
             return rails_nest(pairs), files
         parsed = json.loads(raw, parse_float=Decimal)
         return (parsed if isinstance(parsed, dict) else {"_": parsed}), []

@@ -7,6 +7,7 @@ the contract holds retainage, the retained amounts. Everything else on the item 
 G702 summary is computed on read from earlier invoices of the same contract, as Procore
 does: previous work, totals to date, retainage held, previous certificates, payment due.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -17,20 +18,34 @@ from sandbox.procore.resources import ITEM_MONEY
 from sandbox.procore.store import Store
 
 Record = dict[str, Any]
-HOLDERS = {"WorkOrderContract": "work_order_contracts", "PurchaseOrderContract": "purchase_order_contracts",
-           "PrimeContract": "prime_contracts"}
+HOLDERS = {
+    "WorkOrderContract": "work_order_contracts",
+    "PurchaseOrderContract": "purchase_order_contracts",
+    "PrimeContract": "prime_contracts",
+}
 
 
 def initial_items(store: Store, holder_type: str, contract_id: int) -> list[Record]:
     """One zero-progress item per schedule-of-values line of the contract."""
-    rows = sorted(store.children(holder_type, contract_id),
-                  key=lambda r: (r.get("position") or 0, r["id"]))
-    return [{"id": store.new_id(), "item_type": "contract_item", "line_item_id": line["id"],
-             "cost_code_id": line.get("cost_code_id"), "wbs_code_id": line.get("wbs_code_id"),
-             "description_of_work": line.get("description"), "scheduled_value": line.get("amount") or ZERO,
-             "work_completed_this_period": ZERO, "materials_presently_stored": ZERO,
-             "work_completed_retainage_released_this_period": ZERO, "status": "draft", "comment": None,
-             "position": n + 1} for n, line in enumerate(rows)]
+    rows = sorted(store.children(holder_type, contract_id), key=lambda r: (r.get("position") or 0, r["id"]))
+    return [
+        {
+            "id": store.new_id(),
+            "item_type": "contract_item",
+            "line_item_id": line["id"],
+            "cost_code_id": line.get("cost_code_id"),
+            "wbs_code_id": line.get("wbs_code_id"),
+            "description_of_work": line.get("description"),
+            "scheduled_value": line.get("amount") or ZERO,
+            "work_completed_this_period": ZERO,
+            "materials_presently_stored": ZERO,
+            "work_completed_retainage_released_this_period": ZERO,
+            "status": "draft",
+            "comment": None,
+            "position": n + 1,
+        }
+        for n, line in enumerate(rows)
+    ]
 
 
 def coerce_item_changes(changes: Record) -> Record:
@@ -50,16 +65,23 @@ class BillingRenderer(Renderer):
     def _contract(self, holder_type: str, contract_id: int) -> Record | None:
         return self._row(HOLDERS[holder_type], contract_id)
 
-    def _bill_items(self, bill: Record, earlier: list[Record], retainage: Decimal) -> tuple[list[Record], dict[str, Decimal]]:
+    def _bill_items(
+        self, bill: Record, earlier: list[Record], retainage: Decimal
+    ) -> tuple[list[Record], dict[str, Decimal]]:
         previous: dict[Any, Decimal] = {}
         previous_retained: dict[Any, Decimal] = {}
         for other in earlier:
             for item in other.get("items") or []:
                 key = item.get("line_item_id")
-                done = (item.get("work_completed_this_period") or ZERO) + (item.get("materials_presently_stored") or ZERO)
+                done = (item.get("work_completed_this_period") or ZERO) + (
+                    item.get("materials_presently_stored") or ZERO
+                )
                 previous[key] = previous.get(key, ZERO) + done
-                previous_retained[key] = previous_retained.get(key, ZERO) + self._retained(item, retainage) \
+                previous_retained[key] = (
+                    previous_retained.get(key, ZERO)
+                    + self._retained(item, retainage)
                     - (item.get("work_completed_retainage_released_this_period") or ZERO)
+                )
         rendered, totals = [], {k: ZERO for k in ("scheduled", "to_date", "retained", "gross", "net", "prev")}
         for item in bill.get("items") or []:
             key = item.get("line_item_id")
@@ -73,15 +95,24 @@ class BillingRenderer(Renderer):
             held = previous_retained.get(key, ZERO) + retained_now - released
             out = {k: v for k, v in item.items() if k not in ("cost_code_id", "wbs_code_id")}
             if bill.get("commitment_id") is None:  # payment applications keep G703's extra columns
-                out.update(balance_to_finish=scheduled - to_date, work_completed_retainage_currently_retained=held,
-                           total_retainage_currently_retained=held)
+                out.update(
+                    balance_to_finish=scheduled - to_date,
+                    work_completed_retainage_currently_retained=held,
+                    total_retainage_currently_retained=held,
+                )
             out.update(
-                work_completed_from_previous_application=prev, total_completed_and_stored_to_date=to_date,
+                work_completed_from_previous_application=prev,
+                total_completed_and_stored_to_date=to_date,
                 total_completed_and_stored_to_date_percent=_pct(to_date, scheduled),
                 work_completed_retainage_from_previous_application=previous_retained.get(key, ZERO),
                 work_completed_retainage_retained_this_period=retained_now,
-                work_completed_retainage_percent_this_period=item.get("work_completed_retainage_percent_this_period", retainage),
-                materials_stored_retainage_currently_retained=ZERO, gross_amount=this + stored, net_amount=this + stored - retained_now + released)
+                work_completed_retainage_percent_this_period=item.get(
+                    "work_completed_retainage_percent_this_period", retainage
+                ),
+                materials_stored_retainage_currently_retained=ZERO,
+                gross_amount=this + stored,
+                net_amount=this + stored - retained_now + released,
+            )
             out = {k: (_money(v) if k in ITEM_MONEY and isinstance(v, Decimal) else v) for k, v in out.items()}
             out["cost_code_id"] = item.get("cost_code_id")
             out["wbs_code"] = self._ref("wbs_codes", item.get("wbs_code_id"), "flat_code", "description")
@@ -102,8 +133,16 @@ class BillingRenderer(Renderer):
         percent = item.get("work_completed_retainage_percent_this_period", retainage) or ZERO
         return ((item.get("work_completed_this_period") or ZERO) * percent / 100).quantize(CENT)
 
-    def _summary(self, contract: Record | None, holder_type: str, bill: Record, earlier: list[Record],
-                 retainage: Decimal, orders: str, co_holder: str) -> tuple[list[Record], Record, dict[str, Decimal]]:
+    def _summary(
+        self,
+        contract: Record | None,
+        holder_type: str,
+        bill: Record,
+        earlier: list[Record],
+        retainage: Decimal,
+        orders: str,
+        co_holder: str,
+    ) -> tuple[list[Record], Record, dict[str, Decimal]]:
         items, totals = self._bill_items(bill, earlier, retainage)
         original = self.lines_total(holder_type, contract["id"]) if contract else ZERO
         cos = self.store.rows(orders, contract_id=contract["id"]) if contract else []
@@ -114,11 +153,16 @@ class BillingRenderer(Renderer):
             previous_certificates += other_totals["net"]
         earned = totals["to_date"] - totals["retained"]
         summary = {
-            "original_contract_sum": original, "net_change_by_change_orders": changes,
-            "contract_sum_to_date": original + changes, "total_completed_and_stored_to_date": totals["to_date"],
-            "completed_work_retainage_percent": retainage, "completed_work_retainage_amount": totals["retained"],
-            "stored_materials_retainage_percent": ZERO, "stored_materials_retainage_amount": ZERO,
-            "total_retainage": totals["retained"], "total_earned_less_retainage": earned,
+            "original_contract_sum": original,
+            "net_change_by_change_orders": changes,
+            "contract_sum_to_date": original + changes,
+            "total_completed_and_stored_to_date": totals["to_date"],
+            "completed_work_retainage_percent": retainage,
+            "completed_work_retainage_amount": totals["retained"],
+            "stored_materials_retainage_percent": ZERO,
+            "stored_materials_retainage_amount": ZERO,
+            "total_retainage": totals["retained"],
+            "total_earned_less_retainage": earned,
             "less_previous_certificates_for_payment": previous_certificates,
             "current_payment_due": earned - previous_certificates,
             "balance_to_finish_including_retainage": original + changes - earned,
@@ -130,22 +174,30 @@ class BillingRenderer(Renderer):
 
     @staticmethod
     def _earlier(rows: list[Record], bill: Record) -> list[Record]:
-        return sorted((r for r in rows if (r.get("number") or 0) < (bill.get("number") or 0)),
-                      key=lambda r: r.get("number") or 0)
+        return sorted(
+            (r for r in rows if (r.get("number") or 0) < (bill.get("number") or 0)), key=lambda r: r.get("number") or 0
+        )
 
     def _r_requisitions(self, record: Record, out: Record, view: str) -> None:
         holder = record.get("commitment_type") or "WorkOrderContract"
         contract = self._contract(holder, record["commitment_id"])
         retainage = (contract or {}).get("retainage_percent") or ZERO
         earlier = self._earlier(self.store.rows("requisitions", commitment_id=record["commitment_id"]), record)
-        items, summary, totals = self._summary(contract, holder, record, earlier, retainage,
-                                               "commitment_change_orders", "CommitmentChangeOrder")
+        items, summary, totals = self._summary(
+            contract, holder, record, earlier, retainage, "commitment_change_orders", "CommitmentChangeOrder"
+        )
         vendor = self._row("vendors", (contract or {}).get("vendor_id"))
-        out.update(summary=summary, total_claimed_amount=rails_decimal(totals["gross"]),
-                   percent_complete=f"{_pct(totals['to_date'], Decimal(summary['contract_sum_to_date']))}%",
-                   contract_name=(contract or {}).get("title"), vendor_name=vendor and vendor.get("name"),
-                   vendor_id=vendor and vendor["id"], commitment_type=holder, commitment_id=record["commitment_id"],
-                   deletable=not record.get("origin_id"))
+        out.update(
+            summary=summary,
+            total_claimed_amount=rails_decimal(totals["gross"]),
+            percent_complete=f"{_pct(totals['to_date'], Decimal(summary['contract_sum_to_date']))}%",
+            contract_name=(contract or {}).get("title"),
+            vendor_name=vendor and vendor.get("name"),
+            vendor_id=vendor and vendor["id"],
+            commitment_type=holder,
+            commitment_id=record["commitment_id"],
+            deletable=not record.get("origin_id"),
+        )
         out.pop("items", None)
         if view in ("show", "extended"):
             out["items"] = items
@@ -153,33 +205,57 @@ class BillingRenderer(Renderer):
 
     def _g703(self, item: Record, n: int) -> Record:
         """A G703 line as payment applications serve it (requisition items have their own shape)."""
-        keep = ("id", "description_of_work", "scheduled_value", "work_completed_from_previous_application",
-                "work_completed_this_period", "materials_presently_stored", "total_completed_and_stored_to_date",
-                "total_completed_and_stored_to_date_percent", "balance_to_finish",
-                "work_completed_retainage_currently_retained", "work_completed_retainage_retained_this_period",
-                "work_completed_retainage_released_this_period", "materials_stored_retainage_currently_retained",
-                "total_retainage_currently_retained", "wbs_code")
+        keep = (
+            "id",
+            "description_of_work",
+            "scheduled_value",
+            "work_completed_from_previous_application",
+            "work_completed_this_period",
+            "materials_presently_stored",
+            "total_completed_and_stored_to_date",
+            "total_completed_and_stored_to_date_percent",
+            "balance_to_finish",
+            "work_completed_retainage_currently_retained",
+            "work_completed_retainage_retained_this_period",
+            "work_completed_retainage_released_this_period",
+            "materials_stored_retainage_currently_retained",
+            "total_retainage_currently_retained",
+            "wbs_code",
+        )
         line = {k: item.get(k) for k in keep}
         code = self._row("cost_codes", item.get("cost_code_id"))
-        line.update(item_number=str(n + 1), type="line_item", origin_id=None, origin_type=None,
-                    cost_code=code and {"id": code["id"], "full_code": self.cost_code_full(code), "name": code.get("name")})
+        line.update(
+            item_number=str(n + 1),
+            type="line_item",
+            origin_id=None,
+            origin_type=None,
+            cost_code=code and {"id": code["id"], "full_code": self.cost_code_full(code), "name": code.get("name")},
+        )
         return line
 
     def _r_payment_applications(self, record: Record, out: Record, view: str) -> None:
         contract = self._row("prime_contracts", record.get("prime_contract_id"))
         retainage = (contract or {}).get("retainage_percent") or ZERO
-        earlier = self._earlier(self.store.rows("payment_applications",
-                                                prime_contract_id=record.get("prime_contract_id")), record)
-        items, g702, totals = self._summary(contract, "PrimeContract", record, earlier, retainage,
-                                            "prime_change_orders", "PrimeChangeOrder")
+        earlier = self._earlier(
+            self.store.rows("payment_applications", prime_contract_id=record.get("prime_contract_id")), record
+        )
+        items, g702, totals = self._summary(
+            contract, "PrimeContract", record, earlier, retainage, "prime_change_orders", "PrimeChangeOrder"
+        )
         owner = self._row("vendors", (contract or {}).get("vendor_id"))
         g702["formatted_period"] = f"{record.get('period_start')} - {record.get('period_end')}"
-        out.update(g702=g702, total_amount_accrued_this_period=rails_decimal(totals["gross"]),
-                   percent_complete=rails_decimal(_pct(totals["to_date"], Decimal(g702["contract_sum_to_date"]))),
-                   formatted_contract_company=owner and owner.get("name"),
-                   contract={"id": record.get("prime_contract_id"), "type": "PrimeContract",
-                             "title": (contract or {}).get("title")},
-                   billing_period={"start_date": record.get("period_start"), "end_date": record.get("period_end")})
+        out.update(
+            g702=g702,
+            total_amount_accrued_this_period=rails_decimal(totals["gross"]),
+            percent_complete=rails_decimal(_pct(totals["to_date"], Decimal(g702["contract_sum_to_date"]))),
+            formatted_contract_company=owner and owner.get("name"),
+            contract={
+                "id": record.get("prime_contract_id"),
+                "type": "PrimeContract",
+                "title": (contract or {}).get("title"),
+            },
+            billing_period={"start_date": record.get("period_start"), "end_date": record.get("period_end")},
+        )
         out.pop("items", None)
         out.pop("prime_contract_id", None)
         if view == "show":

@@ -5,6 +5,7 @@ the items of subcontractor invoices and owner invoices; attachment downloads (th
 host answers 302 to a storage host, which serves the bytes against a signed URL and, like
 S3, refuses a request that also carries an `Authorization` header); and the webhooks API.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,12 +22,17 @@ from sandbox.procore.resources import RESOURCES
 from sandbox.procore.store import RecordNotFound, ValidationFailed
 
 if TYPE_CHECKING:
-    from sandbox.procore.app import ProcoreSandbox
+    pass
 
 Record = dict[str, Any]
-LINE_HOLDERS = {"PrimeContract": "prime_contracts", "WorkOrderContract": "work_order_contracts",
-                "PurchaseOrderContract": "purchase_order_contracts", "DirectCost": "direct_costs",
-                "PrimeChangeOrder": "prime_change_orders", "CommitmentChangeOrder": "commitment_change_orders"}
+LINE_HOLDERS = {
+    "PrimeContract": "prime_contracts",
+    "WorkOrderContract": "work_order_contracts",
+    "PurchaseOrderContract": "purchase_order_contracts",
+    "DirectCost": "direct_costs",
+    "PrimeChangeOrder": "prime_change_orders",
+    "CommitmentChangeOrder": "commitment_change_orders",
+}
 
 
 class Extras(Handlers):
@@ -76,8 +82,9 @@ class Extras(Handlers):
         """All line items of one holder type in a project (`GET .../direct_costs/line_items`)."""
         holder_type = dict(view.fixed)["holder_type"]
         project_id = self.project_id(ctx)
-        rows = sorted(self.store.rows("line_items", holder_type=holder_type, project_id=project_id),
-                      key=lambda r: r["id"])
+        rows = sorted(
+            self.store.rows("line_items", holder_type=holder_type, project_id=project_id), key=lambda r: r["id"]
+        )
         page, per_page = page_params(ctx.request.query_params, view.per_page)
         chunk, headers = paginate(rows, ctx.request.url, page, per_page)
         return respond([ctx.renderer.line_item(r) for r in chunk], headers=headers)
@@ -97,8 +104,7 @@ class Extras(Handlers):
         if not isinstance(data, dict):
             raise ApiError(400, {"errors": {"line_item": ["is missing"]}})
         clean = self.store.coerce(RESOURCES["line_items"], dict(data))
-        line = self.add_line(ctx, holder_type, holder, clean,
-                             len(self.store.children(holder_type, holder["id"])) + 1)
+        line = self.add_line(ctx, holder_type, holder, clean, len(self.store.children(holder_type, holder["id"])) + 1)
         self.store.touch(RESOURCES[LINE_HOLDERS[holder_type]], holder, ctx.source)
         return respond(ctx.renderer.line_item(line), 201)
 
@@ -174,14 +180,17 @@ class Extras(Handlers):
         url = ctx.request.url
         other = "localhost" if url.hostname != "localhost" else "127.0.0.1"
         netloc = f"{other}:{url.port}" if url.port else other
-        target = f"{url.scheme}://{netloc}/_storage/{file_id}?expires={expires}&signature={self.signature(file_id, expires)}"
+        target = (
+            f"{url.scheme}://{netloc}/_storage/{file_id}?expires={expires}&signature={self.signature(file_id, expires)}"
+        )
         return RedirectResponse(target, status_code=302)
 
     async def storage(self, request: Request) -> Response:
         """The storage host: signed URLs only; an Authorization header is refused (400)."""
         if "authorization" in request.headers:
-            return JSONResponse({"error": "InvalidArgument",
-                                 "message": "Only one auth mechanism allowed"}, status_code=400)
+            return JSONResponse(
+                {"error": "InvalidArgument", "message": "Only one auth mechanism allowed"}, status_code=400
+            )
         try:
             file_id = int(request.path_params["file_id"])
             expires = int(request.query_params.get("expires", "0"))
@@ -191,8 +200,9 @@ class Extras(Handlers):
         if not good or expires < self.box.control.clock.now() or file_id not in self.store.files:
             return JSONResponse({"error": "AccessDenied"}, status_code=403)
         filename, content_type, content = self.store.files[file_id]
-        return Response(content, media_type=content_type,
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            content, media_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
 
     # ---- webhooks -----------------------------------------------------------------------
     def _scope(self, ctx: Ctx) -> int | None:
@@ -207,8 +217,13 @@ class Extras(Handlers):
     async def hooks(self, ctx: Ctx, view: View) -> Response:
         project_id = self._scope(ctx)
         namespace = ctx.request.query_params.get("namespace", "*")
-        rows = [h for h in self.box.webhooks.hooks.values() if h["_company_id"] == ctx.company_id
-                and h["owned_by_project_id"] == project_id and namespace in ("*", h["namespace"])]
+        rows = [
+            h
+            for h in self.box.webhooks.hooks.values()
+            if h["_company_id"] == ctx.company_id
+            and h["owned_by_project_id"] == project_id
+            and namespace in ("*", h["namespace"])
+        ]
         return respond([self.box.webhooks.public(h) for h in rows])
 
     async def create_hook(self, ctx: Ctx, view: View) -> Response:
@@ -266,8 +281,9 @@ class Extras(Handlers):
         start = query.get("page_start")
         if start:
             rows = [r for r in rows if r["id"] > _int(start, "page_start")]
-        return respond(rows[:_int(query.get("page_size", 100), "page_size")])
+        return respond(rows[: _int(query.get("page_size", 100), "page_size")])
 
     async def resources(self, ctx: Ctx, view: View) -> Response:
-        return respond([{"name": name, "events": ["create", "update", "delete"]}
-                        for name in self.box.webhook_resources()])
+        return respond(
+            [{"name": name, "events": ["create", "update", "delete"]} for name in self.box.webhook_resources()]
+        )

@@ -6,6 +6,7 @@ query or body `project_id`), apply `filters[...]`, `sort` and paging, and answer
 shapes `render.py` builds. Errors follow Rails: `{"errors": {field: [message]}}` with 422
 for rule violations, 404 `{"errors": "Not Found"}` for records the caller cannot see.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,14 @@ from starlette.responses import Response
 
 from sandbox.procore import billing
 from sandbox.procore.access import Grant
-from sandbox.procore.query import (BadQuery, apply_filters, deleted_filter, page_params, paginate, parse_filters,
-                                   sort_rows)
+from sandbox.procore.query import (
+    apply_filters,
+    deleted_filter,
+    page_params,
+    paginate,
+    parse_filters,
+    sort_rows,
+)
 from sandbox.procore.render import dumps
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, ValidationFailed, parse_decimal
@@ -48,16 +55,16 @@ class View:
     """How one route reaches a resource."""
 
     resource: str
-    match: tuple[tuple[str, str], ...] = ()     # (stored field, path param) pairs the rows must match
-    fixed: tuple[tuple[str, Any], ...] = ()     # (stored field, value) pairs the rows must match
+    match: tuple[tuple[str, str], ...] = ()  # (stored field, path param) pairs the rows must match
+    fixed: tuple[tuple[str, Any], ...] = ()  # (stored field, value) pairs the rows must match
     per_page: int = 100
-    company_param: bool = False                 # the endpoint defines a (required) company_id param
-    company_wide: bool = False                  # a company-level list of a project resource
+    company_param: bool = False  # the endpoint defines a (required) company_id param
+    company_wide: bool = False  # a company-level list of a project resource
     inactive_only: bool = False
-    window: str | None = None                   # "day" | "week": default date range of time lists
-    roots: tuple[str, ...] = ()                 # accepted body roots (default: the resource's root)
+    window: str | None = None  # "day" | "week": default date range of time lists
+    roots: tuple[str, ...] = ()  # accepted body roots (default: the resource's root)
     view: str = "list"
-    query_filters: tuple[str, ...] = ()         # plain query params that filter (contract_payments' contract_id)
+    query_filters: tuple[str, ...] = ()  # plain query params that filter (contract_payments' contract_id)
 
 
 @dataclass
@@ -65,13 +72,13 @@ class Ctx:
     """One authenticated API request."""
 
     request: Request
-    box: "ProcoreSandbox"
+    box: ProcoreSandbox
     grant: Grant
     company_id: int
     path: dict[str, str]
     body: Record
     files: list[tuple[str, str, bytes]]
-    renderer: "BillingRenderer"
+    renderer: BillingRenderer
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,7 +107,7 @@ def _int(value: Any, name: str) -> int:
 class Handlers:
     """The generic handlers, bound to one sandbox."""
 
-    def __init__(self, box: "ProcoreSandbox") -> None:
+    def __init__(self, box: ProcoreSandbox) -> None:
         self.box = box
         self.store = box.store
 
@@ -186,7 +193,7 @@ class Handlers:
     def _window(self, rows: list[Record], query: Any, view: View) -> list[Record]:
         if view.window is None:
             return rows
-        today = dt.datetime.fromtimestamp(self.box.control.clock.now(), dt.timezone.utc).date()
+        today = dt.datetime.fromtimestamp(self.box.control.clock.now(), dt.UTC).date()
         if "log_date" in query:
             start = end = query["log_date"]
         elif "start_date" in query or "end_date" in query:
@@ -225,8 +232,9 @@ class Handlers:
         if ctx.files:
             data["attachment_ids"] = self.save_files(ctx.files)
         with self.store.lock:
-            record = self.store.insert(resource, data, company_id=ctx.company_id, project_id=project_id,
-                                       source=ctx.source)
+            record = self.store.insert(
+                resource, data, company_id=ctx.company_id, project_id=project_id, source=ctx.source
+            )
             for n, line in enumerate(clean_lines):
                 self.add_line(ctx, resource.holder_type or "", record, line, n + 1)
             self.after_create(resource, record)
@@ -248,8 +256,14 @@ class Handlers:
             raise ValidationFailed({"amount": ["can't be blank"]})
         line.setdefault("position", position)
         line.update(holder_type=holder_type, holder_id=holder["id"])
-        return self.store.insert(RESOURCES["line_items"], line, company_id=ctx.company_id,
-                                 project_id=holder.get("project_id"), source=ctx.source, coerce=False)
+        return self.store.insert(
+            RESOURCES["line_items"],
+            line,
+            company_id=ctx.company_id,
+            project_id=holder.get("project_id"),
+            source=ctx.source,
+            coerce=False,
+        )
 
     def save_files(self, files: list[tuple[str, str, bytes]]) -> list[int]:
         ids = []
@@ -272,8 +286,9 @@ class Handlers:
                 data["commitment_id"], data["commitment_type"] = self._commitment(data["commitment_id"], project_id)
                 data.setdefault("number", 1 + len(self.store.rows("requisitions", commitment_id=data["commitment_id"])))
         elif resource.name == "payment_applications" and "prime_contract_id" in data:
-            data.setdefault("number", 1 + len(self.store.rows("payment_applications",
-                                                              prime_contract_id=data["prime_contract_id"])))
+            data.setdefault(
+                "number", 1 + len(self.store.rows("payment_applications", prime_contract_id=data["prime_contract_id"]))
+            )
         elif resource.name == "contract_payments":
             if "contract_id" not in data and ctx.param("contract_id") is not None:
                 data["contract_id"] = ctx.param("contract_id")
@@ -282,14 +297,24 @@ class Handlers:
         elif resource.name in ("prime_change_orders", "commitment_change_orders") and "contract_id" in data:
             data["contract_id"] = self._contract(data["contract_id"], project_id)
         elif resource.name == "direct_costs":
-            if data.get("direct_cost_type") == "invoice" and not data.get("invoice_number") and ctx.extra.get("creating", True):
+            if (
+                data.get("direct_cost_type") == "invoice"
+                and not data.get("invoice_number")
+                and ctx.extra.get("creating", True)
+            ):
                 raise ValidationFailed({"invoice_number": ["can't be blank"]})
         elif resource.name == "wbs_codes":
             self._wbs(data, project_id)
         for ref, table in (("vendor_id", "vendors"), ("cost_code_id", "cost_codes"), ("parent_id", resource.name)):
-            if data.get(ref) not in (None, "") and resource.name in ("work_order_contracts", "purchase_order_contracts",
-                                                                     "direct_costs", "prime_contracts", "cost_codes",
-                                                                     "vendors", "timecard_entries"):
+            if data.get(ref) not in (None, "") and resource.name in (
+                "work_order_contracts",
+                "purchase_order_contracts",
+                "direct_costs",
+                "prime_contracts",
+                "cost_codes",
+                "vendors",
+                "timecard_entries",
+            ):
                 try:
                     self.store.get(table, data[ref], company_id=ctx.company_id)
                 except RecordNotFound:
@@ -339,8 +364,11 @@ class Handlers:
     async def update(self, ctx: Ctx, view: View) -> Response:
         resource = RESOURCES[view.resource]
         row = self.record(ctx, view, ctx.path["id"])
-        data = {} if ctx.files and not any(isinstance(ctx.body.get(r), dict) for r in view.roots or (resource.root,)) \
+        data = (
+            {}
+            if ctx.files and not any(isinstance(ctx.body.get(r), dict) for r in view.roots or (resource.root,))
             else self.body_root(ctx, resource, view)
+        )
         data.pop("line_items", None)
         ctx.extra["creating"] = False
         self.prepare(ctx, resource, data, row.get("project_id"))
@@ -392,8 +420,9 @@ class Handlers:
             ctx.extra["creating"] = row is None
             self.prepare(ctx, resource, item, project_id)
             if row is None:
-                row = self.store.insert(resource, item, company_id=ctx.company_id, project_id=project_id,
-                                        source=ctx.source)
+                row = self.store.insert(
+                    resource, item, company_id=ctx.company_id, project_id=project_id, source=ctx.source
+                )
             else:
                 self.store.update(resource, row, item, source=ctx.source)
             return ctx.renderer.render(resource, row, "show")

@@ -6,11 +6,13 @@ repeated `[]` values or a comma list; unknown filters are ignored (Rails drops u
 params); `per_page` above 2,000 is clamped to 2,000; a page past the end is `[]` with
 `Total` set; `Link` URLs keep every original query parameter.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from starlette.datastructures import URL, QueryParams
 
@@ -19,7 +21,7 @@ from sandbox.procore.resources import Resource
 Record = dict[str, Any]
 MAX_PER_PAGE = 2000
 FILTER_KEY = re.compile(r"filters?\[([a-z0-9_]+)\](\[\])?")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class BadQuery(Exception):
@@ -73,8 +75,9 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def apply_filters(rows: Iterable[Record], filters: dict[str, list[str]], resource: Resource,
-                  *, handled: frozenset[str] = frozenset()) -> list[Record]:
+def apply_filters(
+    rows: Iterable[Record], filters: dict[str, list[str]], resource: Resource, *, handled: frozenset[str] = frozenset()
+) -> list[Record]:
     """Rows matching every filter. Date-ish fields take ranges; others compare as text."""
     result = list(rows)
     for name, values in filters.items():
@@ -88,8 +91,11 @@ def apply_filters(rows: Iterable[Record], filters: dict[str, list[str]], resourc
             result = [r for r in result if (m := _moment(r.get(name))) is not None and low <= m <= high]
         elif name == "search":
             needle = values[0].lower()
-            result = [r for r in result if any(needle in _text(r.get(k)).lower()
-                                               for k in ("name", "origin_code", "business_id", "title"))]
+            result = [
+                r
+                for r in result
+                if any(needle in _text(r.get(k)).lower() for k in ("name", "origin_code", "business_id", "title"))
+            ]
         elif any(name in r for r in result):
             wanted = set(values)
             result = [r for r in result if _text(r.get(name)) in wanted]
@@ -139,7 +145,7 @@ def paginate(rows: list[Record], url: URL, page: int, per_page: int) -> tuple[li
     """The page's rows and its `Total`, `Per-Page` and `Link` headers."""
     total = len(rows)
     last = max(1, -(-total // per_page))
-    chunk = rows[(page - 1) * per_page: page * per_page]
+    chunk = rows[(page - 1) * per_page : page * per_page]
     headers = {"Total": str(total), "Per-Page": str(per_page)}
     links: list[str] = []
 

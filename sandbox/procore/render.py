@@ -5,24 +5,43 @@ Money Procore types as strings is served the way Rails prints a BigDecimal (`"25
 Contract, invoice and direct-cost totals are computed from their line items, change
 orders, invoices and payments on every read, as Procore does.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
-
-from schemas import catalog_entities
+from typing import Any
 
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, Store
+from schemas import catalog_entities
 
 Record = dict[str, Any]
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
-HIDDEN = ("company_id", "project_id", "vendor_id", "department_ids", "line_item_type_ids",
-          "attachment_ids", "party_id", "cost_code_id", "line_item_type_id", "wbs_code_id",
-          "timesheet_id", "holder_type", "holder_id", "parent_id", "employee_id", "contractor_id",
-          "timecard_time_type_id", "sub_job_id", "login_information_id", "created_by_id")
+HIDDEN = (
+    "company_id",
+    "project_id",
+    "vendor_id",
+    "department_ids",
+    "line_item_type_ids",
+    "attachment_ids",
+    "party_id",
+    "cost_code_id",
+    "line_item_type_id",
+    "wbs_code_id",
+    "timesheet_id",
+    "holder_type",
+    "holder_id",
+    "parent_id",
+    "employee_id",
+    "contractor_id",
+    "timecard_time_type_id",
+    "sub_job_id",
+    "login_information_id",
+    "created_by_id",
+)
 APPROVED, PENDING = {"approved"}, {"pending", "pricing", "proceeding", "revised"}
 
 
@@ -30,10 +49,18 @@ def _served_fields() -> dict[str, tuple[str, ...]]:
     """Top-level fields Procore always serialises (null when empty), per sandbox resource."""
     catalog = catalog_entities("procore")
     names = {"contract_payments": "prime_contract_payments"}
-    return {name: tuple(k for k, kind in catalog[names.get(name, name)]["fields"].items()
-                        if isinstance(kind, str) and kind not in ("any", "object")
-                        and k != "project_id" and (k != "project_number" or name == "projects"))  # added by the connector
-            for name in RESOURCES if names.get(name, name) in catalog}
+    return {
+        name: tuple(
+            k
+            for k, kind in catalog[names.get(name, name)]["fields"].items()
+            if isinstance(kind, str)
+            and kind not in ("any", "object")
+            and k != "project_id"
+            and (k != "project_number" or name == "projects")
+        )  # added by the connector
+        for name in RESOURCES
+        if names.get(name, name) in catalog
+    }
 
 
 SERVED_FIELDS = _served_fields()
@@ -85,8 +112,10 @@ def _sum(values: Any) -> Decimal:
 
 def _gross(bill: Record) -> Decimal:
     """Work completed plus materials stored this period, over a bill's items."""
-    return _sum((i.get("work_completed_this_period") or ZERO) + (i.get("materials_presently_stored") or ZERO)
-                for i in bill.get("items") or [])
+    return _sum(
+        (i.get("work_completed_this_period") or ZERO) + (i.get("materials_presently_stored") or ZERO)
+        for i in bill.get("items") or []
+    )
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal:
@@ -134,8 +163,15 @@ class Renderer:
         for aid in record.get("attachment_ids") or []:
             found = self.store.files.get(aid)
             if found:
-                out.append({"id": aid, "url": f"{self.base_url}/rest/v1.0/attachments/{aid}/download",
-                            "filename": found[0], "name": found[0], "content_type": found[1]})
+                out.append(
+                    {
+                        "id": aid,
+                        "url": f"{self.base_url}/rest/v1.0/attachments/{aid}/download",
+                        "filename": found[0],
+                        "name": found[0],
+                        "content_type": found[1],
+                    }
+                )
         return out
 
     # ---- records ------------------------------------------------------------------------
@@ -155,14 +191,25 @@ class Renderer:
         return out
 
     def line_item(self, line: Record) -> Record:
-        out = {k: v for k, v in self.render(RESOURCES["line_items"], line).items()
-               if k not in ("created_at", "updated_at", "company_id")}
+        out = {
+            k: v
+            for k, v in self.render(RESOURCES["line_items"], line).items()
+            if k not in ("created_at", "updated_at", "company_id")
+        }
         out.setdefault("origin_data", None)
         out["total_amount"] = (line.get("amount") or ZERO) + (line.get("tax_amount") or ZERO)
         out["extended_amount"] = line.get("amount")
         code = self._row("cost_codes", line.get("cost_code_id"))
-        out["cost_code"] = None if code is None else {"id": code["id"], "code": code.get("code"),
-                                                      "full_code": self.cost_code_full(code), "name": code.get("name")}
+        out["cost_code"] = (
+            None
+            if code is None
+            else {
+                "id": code["id"],
+                "code": code.get("code"),
+                "full_code": self.cost_code_full(code),
+                "name": code.get("name"),
+            }
+        )
         out["line_item_type"] = self._ref("line_item_types", line.get("line_item_type_id"), "code", "name", "base_type")
         out["wbs_code"] = self._ref("wbs_codes", line.get("wbs_code_id"), "flat_code", "description")
         out["holder"] = {"id": line.get("holder_id"), "holder_type": line.get("holder_type")}
@@ -198,22 +245,41 @@ class Renderer:
         out["full_code"] = self.cost_code_full(record)
         out["sortable_code"] = out["full_code"]
         out["parent"] = {"id": record.get("parent_id")}
-        out["line_item_types"] = [self._ref("line_item_types", t, "name", "code", "base_type", "origin_id",
-                                            "origin_data") for t in record.get("line_item_type_ids") or []]
+        out["line_item_types"] = [
+            self._ref("line_item_types", t, "name", "code", "base_type", "origin_id", "origin_data")
+            for t in record.get("line_item_type_ids") or []
+        ]
 
     def _r_wbs_codes(self, record: Record, out: Record, view: str) -> None:
         code = self._row("cost_codes", record.get("cost_code_id"))
         kind = self._row("line_item_types", record.get("line_item_type_id"))
         items = []
         if code is not None:
-            items.append({"id": code["id"], "code": code.get("code"), "name": code.get("name"),
-                          "parent_id": code.get("parent_id"), "path_code": self.cost_code_full(code),
-                          "is_parent": False, "status": "active",
-                          "segment": {"id": 1, "name": "Cost Code", "segment_type": "cost_code"}})
+            items.append(
+                {
+                    "id": code["id"],
+                    "code": code.get("code"),
+                    "name": code.get("name"),
+                    "parent_id": code.get("parent_id"),
+                    "path_code": self.cost_code_full(code),
+                    "is_parent": False,
+                    "status": "active",
+                    "segment": {"id": 1, "name": "Cost Code", "segment_type": "cost_code"},
+                }
+            )
         if kind is not None:
-            items.append({"id": kind["id"], "code": kind.get("code"), "name": kind.get("name"),
-                          "parent_id": None, "path_code": kind.get("code"), "is_parent": False, "status": "active",
-                          "segment": {"id": 2, "name": "Cost Type", "segment_type": "line_item_type"}})
+            items.append(
+                {
+                    "id": kind["id"],
+                    "code": kind.get("code"),
+                    "name": kind.get("name"),
+                    "parent_id": None,
+                    "path_code": kind.get("code"),
+                    "is_parent": False,
+                    "status": "active",
+                    "segment": {"id": 2, "name": "Cost Type", "segment_type": "line_item_type"},
+                }
+            )
         out["segment_items"] = items
         out["project_id"] = record["project_id"]
 
@@ -226,9 +292,13 @@ class Renderer:
         draft = _sum(self.lines_total(co_holder, c["id"]) for c in cos if c.get("status") == "draft")
         payments = _sum(p.get("amount") for p in self.store.rows("contract_payments", contract_id=record["id"]))
         revised = total + approved
-        out.update(grand_total=_money(total), approved_change_orders=_money(approved),
-                   draft_change_orders_amount=_money(draft), total_payments=_money(payments),
-                   percentage_paid=_money(_pct(payments, revised)))
+        out.update(
+            grand_total=_money(total),
+            approved_change_orders=_money(approved),
+            draft_change_orders_amount=_money(draft),
+            total_payments=_money(payments),
+            percentage_paid=_money(_pct(payments, revised)),
+        )
         project = self._row("projects", record.get("project_id"))
         out["project"] = {"id": record.get("project_id"), "name": project and project.get("name")}
         if view == "show":
@@ -241,21 +311,32 @@ class Renderer:
         self._contract_common(record, out, view, holder, "commitment_change_orders")
         revised, pending, payments = out.pop("_revised"), out.pop("_pending"), out.pop("_payments")
         invoiced = _sum(_gross(r) for r in self.store.rows("requisitions", commitment_id=record["id"]))
-        out.update(revised_contract=_money(revised), pending_change_orders=_money(pending),
-                   pending_revised_contract=_money(revised + pending), total_requisitions_amount=_money(invoiced),
-                   total_draw_requests_amount=_money(ZERO), remaining_balance_outstanding=_money(revised - payments))
+        out.update(
+            revised_contract=_money(revised),
+            pending_change_orders=_money(pending),
+            pending_revised_contract=_money(revised + pending),
+            total_requisitions_amount=_money(invoiced),
+            total_draw_requests_amount=_money(ZERO),
+            remaining_balance_outstanding=_money(revised - payments),
+        )
         vendor = self._row("vendors", record.get("vendor_id"))
         if vendor is None:
             out["vendor"] = None
         elif view == "list":
             out["vendor"] = {"id": vendor["id"], "company": vendor.get("name")}
         else:
-            out["vendor"] = {"id": vendor["id"], "name": vendor.get("name"), "company": vendor.get("name"),
-                             "origin_id": vendor.get("origin_id")}
+            out["vendor"] = {
+                "id": vendor["id"],
+                "name": vendor.get("name"),
+                "company": vendor.get("name"),
+                "origin_id": vendor.get("origin_id"),
+            }
         out["type"] = holder
         if view == "show":
-            out["payments_issued"] = [self.render(RESOURCES["contract_payments"], p)
-                                      for p in self.store.rows("contract_payments", contract_id=record["id"])]
+            out["payments_issued"] = [
+                self.render(RESOURCES["contract_payments"], p)
+                for p in self.store.rows("contract_payments", contract_id=record["id"])
+            ]
 
     def _r_work_order_contracts(self, record: Record, out: Record, view: str) -> None:
         self._commitment(record, out, view, "WorkOrderContract")
@@ -267,15 +348,22 @@ class Renderer:
         total = self._contract_common(record, out, view, "PrimeContract", "prime_change_orders")
         revised, pending, payments = out.pop("_revised"), out.pop("_pending"), out.pop("_payments")
         invoiced = _sum(_gross(p) for p in self.store.rows("payment_applications", prime_contract_id=record["id"]))
-        out.update(line_items_total=_money(total), line_items_extended_total=_money(total),
-                   revised_contract_amount=_money(revised), pending_change_orders_amount=_money(pending),
-                   pending_revised_contract_amount=_money(revised + pending), owner_invoices_amount=_money(invoiced),
-                   outstanding_balance=_money(revised - payments))
+        out.update(
+            line_items_total=_money(total),
+            line_items_extended_total=_money(total),
+            revised_contract_amount=_money(revised),
+            pending_change_orders_amount=_money(pending),
+            pending_revised_contract_amount=_money(revised + pending),
+            owner_invoices_amount=_money(invoiced),
+            outstanding_balance=_money(revised - payments),
+        )
         out["vendor"] = self._ref("vendors", record.get("vendor_id"), "name", "company")
         out["contractor"] = self._ref("vendors", record.get("contractor_id"), "name", "company")
         if view == "show":
-            out["payments_received"] = [self.render(RESOURCES["contract_payments"], p)
-                                        for p in self.store.rows("contract_payments", contract_id=record["id"])]
+            out["payments_received"] = [
+                self.render(RESOURCES["contract_payments"], p)
+                for p in self.store.rows("contract_payments", contract_id=record["id"])
+            ]
 
     def _change_order(self, record: Record, out: Record, view: str, holder: str) -> None:
         out["grand_total"] = _money(self.lines_total(holder, record["id"]))
@@ -288,15 +376,21 @@ class Renderer:
         self._change_order(record, out, view, "CommitmentChangeOrder")
 
     def _r_direct_costs(self, record: Record, out: Record, view: str) -> None:
-        total = self.lines_total("DirectCost", record["id"]) if self.lines("DirectCost", record["id"]) \
+        total = (
+            self.lines_total("DirectCost", record["id"])
+            if self.lines("DirectCost", record["id"])
             else (record.get("amount") or ZERO)
+        )
         out["amount"] = out["grand_total"] = _money(total)
         out["line_items_count"] = len(self.lines("DirectCost", record["id"]))
         vendor = self._row("vendors", record.get("vendor_id"))
         out["vendor_id"] = record.get("vendor_id")
         out["vendor_name"] = vendor and vendor.get("name")
-        out["vendor"] = (vendor and vendor.get("name")) if view == "list" else \
-            (vendor and {"id": vendor["id"], "name": vendor.get("name")})
+        out["vendor"] = (
+            (vendor and vendor.get("name"))
+            if view == "list"
+            else (vendor and {"id": vendor["id"], "name": vendor.get("name")})
+        )
         out["employee"] = self._ref("users", record.get("employee_id"), "name")
         if out["employee"] is not None:
             user = self._row("users", record.get("employee_id")) or {}
@@ -313,7 +407,10 @@ class Renderer:
 
     def _r_timecard_entries(self, record: Record, out: Record, view: str) -> None:
         party = self._row("people", record.get("party_id"))
-        out["party"] = party and {"id": party["id"], "name": f"{party.get('first_name', '')} {party.get('last_name', '')}".strip()}
+        out["party"] = party and {
+            "id": party["id"],
+            "name": f"{party.get('first_name', '')} {party.get('last_name', '')}".strip(),
+        }
         code = self._row("cost_codes", record.get("cost_code_id"))
         out["cost_code"] = code and {"id": code["id"], "name": code.get("name"), "full_code": self.cost_code_full(code)}
         out["line_item_type_id"] = record.get("line_item_type_id")
@@ -321,7 +418,12 @@ class Renderer:
         out["sub_job"] = self._ref("sub_jobs", record.get("sub_job_id"), "name", "code")
         project = self._row("projects", record.get("project_id"))
         out["project"] = {"id": record.get("project_id"), "name": project and project.get("name")}
-        out["timecard_time_type"] = {"id": 1, "time_type": "Regular Time", "abbreviated_time_type": "RT", "global": True}
+        out["timecard_time_type"] = {
+            "id": 1,
+            "time_type": "Regular Time",
+            "abbreviated_time_type": "RT",
+            "global": True,
+        }
 
     def _r_timesheets(self, record: Record, out: Record, view: str) -> None:
         out["project_id"] = record.get("project_id")

@@ -5,11 +5,13 @@ Paths are spelled as Procore spells them, singular/plural quirks included
 resource lives at. Numeric path parameters only match digits, so `/vendors/sync` never
 reads as a record id.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from sandbox.procore.extras import Extras
 from sandbox.procore.handlers import View
@@ -24,13 +26,14 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     view: View
-    company: bool = True   # needs the Procore-Company-Id header
+    company: bool = True  # needs the Procore-Company-Id header
 
 
 def _compile(path: str) -> re.Pattern[str]:
     def param(match: re.Match[str]) -> str:
         name = match.group(1)
         return f"(?P<{name}>\\d+)" if name in NUMERIC else f"(?P<{name}>[^/]+)"
+
     return re.compile("^" + re.sub(r"\{(\w+)\}", param, path) + "$")
 
 
@@ -41,8 +44,15 @@ def build_routes(h: Extras) -> list[Route]:
     def add(method: str, path: str, handler: Handler, view: View | None = None, company: bool = True) -> None:
         routes.append(Route(method, _compile(path), handler, view or View(""), company))
 
-    def resource(name: str, lists: list[str], item: str | None = None, create: str | None = None,
-                 sync: str | None = None, methods: str = "GPD", **options: Any) -> None:
+    def resource(
+        name: str,
+        lists: list[str],
+        item: str | None = None,
+        create: str | None = None,
+        sync: str | None = None,
+        methods: str = "GPD",
+        **options: Any,
+    ) -> None:
         view = View(name, **options)
         if sync:
             add("PATCH", sync, h.sync, view)
@@ -71,42 +81,91 @@ def build_routes(h: Extras) -> list[Route]:
     add("GET", f"{v1}/companies", h.companies, company=False)
     add("GET", f"{v1}/me", h.me, company=False)
 
-    resource("projects", [f"{v1}/projects", "/rest/v1.1/projects"], f"{v1}/projects/{{id}}", f"{v1}/projects",
-             f"{v1}/projects/sync", methods="GP", company_param=True)
+    resource(
+        "projects",
+        [f"{v1}/projects", "/rest/v1.1/projects"],
+        f"{v1}/projects/{{id}}",
+        f"{v1}/projects",
+        f"{v1}/projects/sync",
+        methods="GP",
+        company_param=True,
+    )
     resource("projects", [f"{v1}/companies/{{company_id}}/projects"])
     resource("vendors", [f"{v1}/companies/{{company_id}}/vendors/inactive"], inactive_only=True)
-    resource("vendors", [f"{v1}/vendors"], f"{v1}/vendors/{{id}}", f"{v1}/vendors", f"{v1}/vendors/sync",
-             methods="GP", company_param=True)
+    resource(
+        "vendors",
+        [f"{v1}/vendors"],
+        f"{v1}/vendors/{{id}}",
+        f"{v1}/vendors",
+        f"{v1}/vendors/sync",
+        methods="GP",
+        company_param=True,
+    )
     for minor in ("1", "2", "3"):
-        resource("users", [f"/rest/v1.{minor}/companies/{{company_id}}/users"],
-                 f"/rest/v1.{minor}/companies/{{company_id}}/users/{{id}}",
-                 f"/rest/v1.{minor}/companies/{{company_id}}/users",
-                 f"/rest/v1.{minor}/companies/{{company_id}}/users/sync", methods="GP")
+        resource(
+            "users",
+            [f"/rest/v1.{minor}/companies/{{company_id}}/users"],
+            f"/rest/v1.{minor}/companies/{{company_id}}/users/{{id}}",
+            f"/rest/v1.{minor}/companies/{{company_id}}/users",
+            f"/rest/v1.{minor}/companies/{{company_id}}/users/sync",
+            methods="GP",
+        )
     resource("users", [f"{v1}/companies/{{company_id}}/users/inactive"], inactive_only=True)
-    resource("users", [f"{v1}/companies/{{company_id}}/users"], f"{v1}/companies/{{company_id}}/users/{{id}}",
-             f"{v1}/companies/{{company_id}}/users", f"{v1}/companies/{{company_id}}/users/sync", methods="GP")
+    resource(
+        "users",
+        [f"{v1}/companies/{{company_id}}/users"],
+        f"{v1}/companies/{{company_id}}/users/{{id}}",
+        f"{v1}/companies/{{company_id}}/users",
+        f"{v1}/companies/{{company_id}}/users/sync",
+        methods="GP",
+    )
     resource("users", [f"{v1}/users"], f"{v1}/users/{{id}}", methods="G", company_param=True)
-    resource("people", [f"{v1}/companies/{{company_id}}/people"], f"{v1}/companies/{{company_id}}/people/{{id}}",
-             f"{v1}/companies/{{company_id}}/people", methods="GP")
-    resource("departments", [f"{v1}/departments"], f"{v1}/departments/{{id}}", f"{v1}/departments",
-             company_param=True)
-    resource("line_item_types", [f"{v1}/line_item_types"], f"{v1}/line_item_types/{{id}}", f"{v1}/line_item_types",
-             f"{v1}/line_item_types/sync", methods="GP")
-    resource("tax_codes", [f"{v1}/tax_codes"], f"{v1}/tax_codes/{{id}}", f"{v1}/tax_codes", f"{v1}/tax_codes/sync",
-             methods="GP", company_param=True)
-    resource("tax_types", [f"{v1}/tax_types"], f"{v1}/tax_types/{{id}}", f"{v1}/tax_types", f"{v1}/tax_types/sync",
-             company_param=True)
-    resource("sub_jobs", [f"{v1}/sub_jobs"], f"{v1}/sub_jobs/{{id}}", f"{v1}/sub_jobs", f"{v1}/sub_jobs/sync",
-             methods="GP")
-    resource("cost_codes", [f"{v1}/cost_codes"], f"{v1}/cost_codes/{{id}}", f"{v1}/cost_codes",
-             f"{v1}/cost_codes/sync")
+    resource(
+        "people",
+        [f"{v1}/companies/{{company_id}}/people"],
+        f"{v1}/companies/{{company_id}}/people/{{id}}",
+        f"{v1}/companies/{{company_id}}/people",
+        methods="GP",
+    )
+    resource("departments", [f"{v1}/departments"], f"{v1}/departments/{{id}}", f"{v1}/departments", company_param=True)
+    resource(
+        "line_item_types",
+        [f"{v1}/line_item_types"],
+        f"{v1}/line_item_types/{{id}}",
+        f"{v1}/line_item_types",
+        f"{v1}/line_item_types/sync",
+        methods="GP",
+    )
+    resource(
+        "tax_codes",
+        [f"{v1}/tax_codes"],
+        f"{v1}/tax_codes/{{id}}",
+        f"{v1}/tax_codes",
+        f"{v1}/tax_codes/sync",
+        methods="GP",
+        company_param=True,
+    )
+    resource(
+        "tax_types",
+        [f"{v1}/tax_types"],
+        f"{v1}/tax_types/{{id}}",
+        f"{v1}/tax_types",
+        f"{v1}/tax_types/sync",
+        company_param=True,
+    )
+    resource(
+        "sub_jobs", [f"{v1}/sub_jobs"], f"{v1}/sub_jobs/{{id}}", f"{v1}/sub_jobs", f"{v1}/sub_jobs/sync", methods="GP"
+    )
+    resource("cost_codes", [f"{v1}/cost_codes"], f"{v1}/cost_codes/{{id}}", f"{v1}/cost_codes", f"{v1}/cost_codes/sync")
     wbs = f"{v1}/projects/{{project_id}}/work_breakdown_structure/wbs_codes"
     resource("wbs_codes", [wbs], f"{wbs}/{{id}}", wbs, methods="GP")
 
     resource("prime_contracts", [f"{v1}/prime_contracts"], f"{v1}/prime_contract/{{id}}", f"{v1}/prime_contract")
     lines(f"{v1}/prime_contracts", "PrimeContract")
-    for kind, holder in (("prime_change_orders", "PrimeChangeOrder"),
-                         ("commitment_change_orders", "CommitmentChangeOrder")):
+    for kind, holder in (
+        ("prime_change_orders", "PrimeChangeOrder"),
+        ("commitment_change_orders", "CommitmentChangeOrder"),
+    ):
         base = f"{v1}/projects/{{project_id}}/{kind}"
         resource(kind, [base], f"{base}/{{id}}", base)
         lines(base, holder)
@@ -115,15 +174,25 @@ def build_routes(h: Extras) -> list[Route]:
     add("GET", pc_apps, h.list, app_view)
     add("POST", pc_apps, h.create, app_view)
     add("PATCH", f"{pc_apps}/{{id}}", h.update, app_view)
-    add("PATCH", f"{v1}/prime_contracts/{{prime_contract_id}}/payment_application_line_items/{{id}}",
-        h.update_bill_item, View("payment_applications"))
+    add(
+        "PATCH",
+        f"{v1}/prime_contracts/{{prime_contract_id}}/payment_application_line_items/{{id}}",
+        h.update_bill_item,
+        View("payment_applications"),
+    )
     add("GET", f"{v1}/payment_applications/{{bill_id}}/line_items", h.bill_items, View("payment_applications"))
-    resource("payment_applications", [f"{v1}/payment_applications"], f"{v1}/payment_applications/{{id}}",
-             methods="GD")
-    resource("contract_payments", [f"{v1}/contract_payments"], f"{v1}/contract_payments/{{id}}",
-             f"{v1}/contract_payments", query_filters=("contract_id",))
-    for kind, holder in (("work_order_contracts", "WorkOrderContract"),
-                         ("purchase_order_contracts", "PurchaseOrderContract")):
+    resource("payment_applications", [f"{v1}/payment_applications"], f"{v1}/payment_applications/{{id}}", methods="GD")
+    resource(
+        "contract_payments",
+        [f"{v1}/contract_payments"],
+        f"{v1}/contract_payments/{{id}}",
+        f"{v1}/contract_payments",
+        query_filters=("contract_id",),
+    )
+    for kind, holder in (
+        ("work_order_contracts", "WorkOrderContract"),
+        ("purchase_order_contracts", "PurchaseOrderContract"),
+    ):
         resource(kind, [f"{v1}/{kind}"], f"{v1}/{kind}/{{id}}", f"{v1}/{kind}", f"{v1}/{kind}/sync")
         lines(f"{v1}/{kind}", holder)
     requisitions = View("requisitions")
@@ -136,13 +205,22 @@ def build_routes(h: Extras) -> list[Route]:
         add("GET", f"{base}/line_items", h.project_lines, View("line_items", fixed=(("holder_type", "DirectCost"),)))
         resource("direct_costs", [base], f"{base}/{{id}}", base, f"{base}/sync", roots=(root,))
     lines(f"{v1}/projects/{{project_id}}/direct_costs", "DirectCost")
-    resource("timecard_entries", [f"{v1}/projects/{{project_id}}/timecard_entries", f"{v1}/timecard_entries"],
-             f"{v1}/projects/{{project_id}}/timecard_entries/{{id}}", f"{v1}/projects/{{project_id}}/timecard_entries",
-             window="day")
-    resource("timecard_entries", [f"{v1}/companies/{{company_id}}/timecard_entries"], company_wide=True,
-             window="day")
-    resource("timesheets", [f"{v1}/projects/{{project_id}}/timesheets"], f"{v1}/projects/{{project_id}}/timesheets/{{id}}",
-             f"{v1}/projects/{{project_id}}/timesheets", methods="GP", window="week")
+    resource(
+        "timecard_entries",
+        [f"{v1}/projects/{{project_id}}/timecard_entries", f"{v1}/timecard_entries"],
+        f"{v1}/projects/{{project_id}}/timecard_entries/{{id}}",
+        f"{v1}/projects/{{project_id}}/timecard_entries",
+        window="day",
+    )
+    resource("timecard_entries", [f"{v1}/companies/{{company_id}}/timecard_entries"], company_wide=True, window="day")
+    resource(
+        "timesheets",
+        [f"{v1}/projects/{{project_id}}/timesheets"],
+        f"{v1}/projects/{{project_id}}/timesheets/{{id}}",
+        f"{v1}/projects/{{project_id}}/timesheets",
+        methods="GP",
+        window="week",
+    )
     resource("timesheets", [f"{v1}/companies/{{company_id}}/timesheets"], company_wide=True, window="week")
     add("GET", f"{v1}/attachments/{{id}}/download", h.download)
 

@@ -5,16 +5,18 @@ strings, timestamps as `YYYY-MM-DDTHH:MM:SSZ` taken from the sandbox clock. Ever
 goes through `insert`, `update` or `delete`, which stamp `updated_at`, keep `origin_id`
 unique per company and type, honour record locking and tell listeners (webhooks).
 """
+
 from __future__ import annotations
 
 import copy
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sandbox.control import Clock
 from sandbox.procore.resources import RESOURCES, Resource
@@ -48,7 +50,7 @@ class Change:
 
 
 def iso_timestamp(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_decimal(value: Any) -> Decimal | None:
@@ -139,8 +141,15 @@ class Store:
         return str(value)
 
     # ---- reads --------------------------------------------------------------------------
-    def get(self, resource: str, record_id: Any, *, company_id: int | None = None,
-            project_id: int | None = None, include_deleted: bool = False) -> Record:
+    def get(
+        self,
+        resource: str,
+        record_id: Any,
+        *,
+        company_id: int | None = None,
+        project_id: int | None = None,
+        include_deleted: bool = False,
+    ) -> Record:
         try:
             key = int(record_id)
         except (TypeError, ValueError):
@@ -168,8 +177,16 @@ class Store:
         return None
 
     # ---- writes -------------------------------------------------------------------------
-    def insert(self, resource: Resource, data: Record, *, company_id: int, project_id: int | None = None,
-               source: tuple[str | None, int | None] = (None, None), coerce: bool = True) -> Record:
+    def insert(
+        self,
+        resource: Resource,
+        data: Record,
+        *,
+        company_id: int,
+        project_id: int | None = None,
+        source: tuple[str | None, int | None] = (None, None),
+        coerce: bool = True,
+    ) -> Record:
         with self.lock:
             clean = self.coerce(resource, data) if coerce else dict(data)
             missing = [f for f in resource.required if clean.get(f) in (None, "")]
@@ -196,14 +213,26 @@ class Store:
             self._tell(Change(resource, record, "create", *source))
             return record
 
-    def update(self, resource: Resource, record: Record, changes: Record, *,
-               source: tuple[str | None, int | None] = (None, None), locked_check: bool = True) -> Record:
+    def update(
+        self,
+        resource: Resource,
+        record: Record,
+        changes: Record,
+        *,
+        source: tuple[str | None, int | None] = (None, None),
+        locked_check: bool = True,
+    ) -> Record:
         with self.lock:
             clean = self.coerce(resource, changes)
             if locked_check and resource.lock_on_origin and record.get("origin_id") is not None:
                 if set(clean) - {"origin_data"}:
-                    raise ValidationFailed({"base": [
-                        "This record cannot be edited because it has been synced with ERP (origin_id is set)."]})
+                    raise ValidationFailed(
+                        {
+                            "base": [
+                                "This record cannot be edited because it has been synced with ERP (origin_id is set)."
+                            ]
+                        }
+                    )
             if "origin_id" in clean and clean["origin_id"] is not None and resource.has_origin:
                 other = self.find_origin(resource, record["company_id"], clean["origin_id"])
                 if other is not None and other["id"] != record["id"]:
@@ -220,12 +249,14 @@ class Store:
         record["updated_at"] = self.now_iso()
         self._tell(Change(resource, record, "update", *source))
 
-    def delete(self, resource: Resource, record: Record, *,
-               source: tuple[str | None, int | None] = (None, None)) -> None:
+    def delete(
+        self, resource: Resource, record: Record, *, source: tuple[str | None, int | None] = (None, None)
+    ) -> None:
         with self.lock:
             if resource.lock_on_origin and record.get("origin_id") is not None:
-                raise ValidationFailed({"base": [
-                    "This record cannot be deleted because it has been synced with ERP (origin_id is set)."]})
+                raise ValidationFailed(
+                    {"base": ["This record cannot be deleted because it has been synced with ERP (origin_id is set)."]}
+                )
             now = self.now_iso()
             if resource.soft_delete:
                 record["deleted_at"] = now

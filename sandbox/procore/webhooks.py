@@ -13,6 +13,7 @@ Decisions: a company-level hook hears project resources of every project in the 
 a project-level hook only its project. Company directory events (vendors, users) carry no
 `project_id`. Delays run on the sandbox clock, so tests move time instead of waiting.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,11 +31,28 @@ from sandbox.procore.store import Change, Store
 
 Record = dict[str, Any]
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-RESOURCE_NAMES = ("Projects", "Company Vendors", "Company Users", "Departments", "Line Item Types",
-                  "Prime Contracts", "Prime Contract Line Items", "Work Order Contracts",
-                  "Work Order Contract Line Items", "Purchase Order Contracts", "Purchase Order Contract Line Items",
-                  "Change Order Packages", "Payment Applications", "Contract Payments", "Direct Costs",
-                  "Direct Cost Line Items", "Cost Codes", "Sub Jobs", "Timecard Entries", "Requisitions")
+RESOURCE_NAMES = (
+    "Projects",
+    "Company Vendors",
+    "Company Users",
+    "Departments",
+    "Line Item Types",
+    "Prime Contracts",
+    "Prime Contract Line Items",
+    "Work Order Contracts",
+    "Work Order Contract Line Items",
+    "Purchase Order Contracts",
+    "Purchase Order Contract Line Items",
+    "Change Order Packages",
+    "Payment Applications",
+    "Contract Payments",
+    "Direct Costs",
+    "Direct Cost Line Items",
+    "Cost Codes",
+    "Sub Jobs",
+    "Timecard Entries",
+    "Requisitions",
+)
 
 
 def new_ulid(epoch: float) -> str:
@@ -46,9 +64,17 @@ def new_ulid(epoch: float) -> str:
 class Webhooks:
     """Hooks, triggers, per-hook queues and the delivery log of one sandbox."""
 
-    def __init__(self, store: Store, clock: Clock, *, timeout: float = 5.0, first_delay: float = 1.0,
-                 max_delay: float = 3600.0, discard_after: float = 12 * 3600.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        timeout: float = 5.0,
+        first_delay: float = 1.0,
+        max_delay: float = 3600.0,
+        discard_after: float = 12 * 3600.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.timeout = timeout
@@ -70,11 +96,17 @@ class Webhooks:
     # ---- configuration ------------------------------------------------------------------
     def create_hook(self, hook: Record, company_id: int, project_id: int | None, user_id: int) -> Record:
         with self._lock:
-            record = {"id": self.store.new_id(), "api_version": hook.get("api_version", "v2"),
-                      "namespace": hook.get("namespace"), "destination_url": hook.get("destination_url"),
-                      "destination_headers": dict(hook.get("destination_headers") or {}),
-                      "owned_by_company_id": None if project_id else company_id,
-                      "owned_by_project_id": project_id, "owned_by_user_id": user_id, "_company_id": company_id}
+            record = {
+                "id": self.store.new_id(),
+                "api_version": hook.get("api_version", "v2"),
+                "namespace": hook.get("namespace"),
+                "destination_url": hook.get("destination_url"),
+                "destination_headers": dict(hook.get("destination_headers") or {}),
+                "owned_by_company_id": None if project_id else company_id,
+                "owned_by_project_id": project_id,
+                "owned_by_user_id": user_id,
+                "_company_id": company_id,
+            }
             self.hooks[record["id"]] = record
             self.deliveries[record["id"]] = []
             self.queues[record["id"]] = deque()
@@ -83,11 +115,15 @@ class Webhooks:
 
     def create_trigger(self, hook_id: int, trigger: Record, user_id: int) -> Record:
         hook = self.hooks[hook_id]
-        record = {"id": self.store.new_id(), "webhook_hook_id": hook_id,
-                  "resource_name": trigger.get("resource_name"),
-                  "event_type": str(trigger.get("event_type") or "").lower(),
-                  "company_id": hook["owned_by_company_id"], "project_id": hook["owned_by_project_id"],
-                  "user_id": user_id}
+        record = {
+            "id": self.store.new_id(),
+            "webhook_hook_id": hook_id,
+            "resource_name": trigger.get("resource_name"),
+            "event_type": str(trigger.get("event_type") or "").lower(),
+            "company_id": hook["owned_by_company_id"],
+            "project_id": hook["owned_by_project_id"],
+            "user_id": user_id,
+        }
         self.triggers[record["id"]] = record
         return record
 
@@ -115,14 +151,25 @@ class Webhooks:
         if change.resource.name == "projects":
             project_id = record["id"]
         now = self.clock.now()
-        event = {"id": int.from_bytes(os.urandom(8), "big") >> 1, "ulid": new_ulid(now),
-                 "timestamp": dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                 "resource_name": name, "resource_id": record["id"], "event_type": change.event_type,
-                 "company_id": company_id, "project_id": project_id, "user_id": change.source_user_id,
-                 "api_version": "v2",
-                 "metadata": {"source_user_id": change.source_user_id, "source_company_id": company_id,
-                              "source_project_id": project_id,
-                              "source_application_id": change.source_application_id, "source_operation_id": None}}
+        event = {
+            "id": int.from_bytes(os.urandom(8), "big") >> 1,
+            "ulid": new_ulid(now),
+            "timestamp": dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "resource_name": name,
+            "resource_id": record["id"],
+            "event_type": change.event_type,
+            "company_id": company_id,
+            "project_id": project_id,
+            "user_id": change.source_user_id,
+            "api_version": "v2",
+            "metadata": {
+                "source_user_id": change.source_user_id,
+                "source_company_id": company_id,
+                "source_project_id": project_id,
+                "source_application_id": change.source_application_id,
+                "source_operation_id": None,
+            },
+        }
         with self._lock:
             for trigger in self.triggers.values():
                 hook = self.hooks.get(trigger["webhook_hook_id"])
@@ -155,14 +202,25 @@ class Webhooks:
 
     def _attempt(self, hook: Record, event: Record) -> bool:
         started = self.clock.now()
-        record: Record = {"id": self.store.new_id(), "event_id": event["id"], "event": event,
-                          "started_at": _iso(started), "response_status": None, "response_headers": None,
-                          "response_body": None, "response_error": None}
+        record: Record = {
+            "id": self.store.new_id(),
+            "event_id": event["id"],
+            "event": event,
+            "started_at": _iso(started),
+            "response_status": None,
+            "response_headers": None,
+            "response_body": None,
+            "response_error": None,
+        }
         try:
-            response = self._client.post(hook["destination_url"], json=event, headers=hook["destination_headers"],
-                                         timeout=self.timeout)
-            record.update(response_status=response.status_code, response_headers=dict(response.headers),
-                          response_body=response.text[:2000])
+            response = self._client.post(
+                hook["destination_url"], json=event, headers=hook["destination_headers"], timeout=self.timeout
+            )
+            record.update(
+                response_status=response.status_code,
+                response_headers=dict(response.headers),
+                response_body=response.text[:2000],
+            )
             ok = 200 <= response.status_code < 300
         except httpx.HTTPError as exc:
             record["response_error"] = type(exc).__name__
@@ -186,9 +244,16 @@ class Webhooks:
                 if self.clock.now() - state["failing_since"] >= self.discard_after and queue is not None:
                     record["outcome"] = "failed"
                     for dropped in queue:
-                        self.deliveries[hook["id"]].append({"id": self.store.new_id(), "event_id": dropped["id"],
-                                                            "event": dropped, "outcome": "discarded",
-                                                            "started_at": None, "completed_at": None})
+                        self.deliveries[hook["id"]].append(
+                            {
+                                "id": self.store.new_id(),
+                                "event_id": dropped["id"],
+                                "event": dropped,
+                                "outcome": "discarded",
+                                "started_at": None,
+                                "completed_at": None,
+                            }
+                        )
                     queue.clear()
                     state.update(failures=0, next_at=0.0, failing_since=0.0)
             self.deliveries[hook["id"]].append(record)
@@ -226,4 +291,4 @@ class Webhooks:
 
 
 def _iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -6,6 +6,7 @@ Per realm it enforces 500 requests a minute and 10 in flight (429 with fault 300
 batch-only limit of 40 or 120 batch calls a minute is an opt-in knob, `batch_per_minute`), and
 replays any write that repeats a `requestid` byte for byte.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,9 +47,17 @@ class QBOSandbox:
 
     name = "qbo"
 
-    def __init__(self, state_file: Path | None = None, *, rate_per_minute: int = 500, max_concurrent: int = 10,
-                 processing_delay: float = 0.0, throttle_as_xml: bool = False, batch_per_minute: int | None = None,
-                 webhook_client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        state_file: Path | None = None,
+        *,
+        rate_per_minute: int = 500,
+        max_concurrent: int = 10,
+        processing_delay: float = 0.0,
+        throttle_as_xml: bool = False,
+        batch_per_minute: int | None = None,
+        webhook_client: httpx.Client | None = None,
+    ) -> None:
         self.control = SandboxControl(self._fault_body)
         self.state_file = Path(state_file) if state_file else None
         self.store = Store(now=self.control.clock.now)
@@ -57,7 +66,9 @@ class QBOSandbox:
         self.max_concurrent = max_concurrent
         self.processing_delay = processing_delay
         self.throttle_as_xml = throttle_as_xml
-        self.batch_per_minute = batch_per_minute  # QBO's 40 (per app) / 120 (per realm) batch calls a minute; off by default
+        self.batch_per_minute = (
+            batch_per_minute  # QBO's 40 (per app) / 120 (per realm) batch calls a minute; off by default
+        )
         self._batch_window: dict[str, collections.deque[float]] = {}
         self._window: dict[str, collections.deque[float]] = {}
         self._inflight: dict[str, int] = {}
@@ -66,15 +77,21 @@ class QBOSandbox:
             self.store.load(self.state_file)
         else:
             self._seed()
-        self.webhooks = Webhooks(self.control.clock.now, self.store.webhook,
-                                 lambda rid: self.store.realms[rid].offset_minutes, webhook_client)
+        self.webhooks = Webhooks(
+            self.control.clock.now,
+            self.store.webhook,
+            lambda rid: self.store.realms[rid].offset_minutes,
+            webhook_client,
+        )
         self.app = self.control.wrap(self._starlette())
 
     def _seed(self) -> None:
         self.store.oauth["clients"][CLIENT_ID] = {"secret": secrets.token_urlsafe(30)}
         self.store.oauth["file_secret"] = secrets.token_hex(16)
-        for realm_id, country, offset, name in ((US_REALM, "US", -480, "Joist Demo Builders"),
-                                                (AU_REALM, "AU", 600, "Joist Demo Builders Pty Ltd")):
+        for realm_id, country, offset, name in (
+            (US_REALM, "US", -480, "Joist Demo Builders"),
+            (AU_REALM, "AU", 600, "Joist Demo Builders Pty Ltd"),
+        ):
             realm = Realm(realm_id, country, offset)
             self.store.realms[realm_id] = realm
             seed(Company(realm, self.control.clock.now), name)
@@ -99,8 +116,13 @@ class QBOSandbox:
             return self.oauth.issue_refresh(self.client_id, realm_id)
 
     def connection_info(self, base_url: str) -> dict[str, str]:
-        return {"base_url": base_url, "realm_id": US_REALM, "client_id": self.client_id,
-                "client_secret": self.client_secret, "refresh_token": self.refresh_token(US_REALM)}
+        return {
+            "base_url": base_url,
+            "realm_id": US_REALM,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token(US_REALM),
+        }
 
     def save(self) -> None:
         if self.state_file:
@@ -110,29 +132,42 @@ class QBOSandbox:
 
     def _starlette(self) -> Starlette:
         o = self.oauth
-        routes = [Route(p, o.discovery) for p in ("/.well-known/openid_configuration", "/.well-known/openid_configuration/",
-                                                   "/.well-known/openid_sandbox_configuration",
-                                                   "/.well-known/openid_sandbox_configuration/")]
-        routes += [Route("/connect/oauth2", o.authorize), Route("/oauth2/v1/tokens/bearer", o.token, methods=["POST"]),
-                   Route("/v2/oauth2/tokens/revoke", o.revoke, methods=["POST"]),
-                   Route("/v1/openid_connect/userinfo", o.userinfo), Route("/op/v1/jwks", o.jwks),
-                   Route("/_qbo/files/{realm}/{attachable_id}", self._file),
-                   Route("/_qbo/webhooks", self._webhook_config, methods=["GET", "POST"]),
-                   Route("/_qbo/webhooks/deliver", self._webhook_deliver, methods=["POST"]),
-                   Route("/v3/company/{realm}/{rest:path}", self._api, methods=["GET", "POST"])]
+        routes = [
+            Route(p, o.discovery)
+            for p in (
+                "/.well-known/openid_configuration",
+                "/.well-known/openid_configuration/",
+                "/.well-known/openid_sandbox_configuration",
+                "/.well-known/openid_sandbox_configuration/",
+            )
+        ]
+        routes += [
+            Route("/connect/oauth2", o.authorize),
+            Route("/oauth2/v1/tokens/bearer", o.token, methods=["POST"]),
+            Route("/v2/oauth2/tokens/revoke", o.revoke, methods=["POST"]),
+            Route("/v1/openid_connect/userinfo", o.userinfo),
+            Route("/op/v1/jwks", o.jwks),
+            Route("/_qbo/files/{realm}/{attachable_id}", self._file),
+            Route("/_qbo/webhooks", self._webhook_config, methods=["GET", "POST"]),
+            Route("/_qbo/webhooks/deliver", self._webhook_deliver, methods=["POST"]),
+            Route("/v3/company/{realm}/{rest:path}", self._api, methods=["GET", "POST"]),
+        ]
         return Starlette(routes=routes)
 
     def _fault_body(self, status: int) -> tuple[dict[str, str], bytes]:
         fault = faults.throttled() if status == 429 else faults.system_failure()
         if self.throttle_as_xml:
             error = fault.errors[0]
-            xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse xmlns="http://schema.intuit.com/'
-                   f'finance/v3" time="{format_time(self.control.clock.now(), -480, millis=True)}"><Fault type="{fault.type}">'
-                   f'<Error code="{error.code}"><Message>{error.message}</Message><Detail>{error.detail}</Detail></Error>'
-                   f"</Fault></IntuitResponse>")
+            xml = (
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse xmlns="http://schema.intuit.com/'
+                f'finance/v3" time="{format_time(self.control.clock.now(), -480, millis=True)}"><Fault type="{fault.type}">'
+                f'<Error code="{error.code}"><Message>{error.message}</Message><Detail>{error.detail}</Detail></Error>'
+                f"</Fault></IntuitResponse>"
+            )
             return {"Content-Type": "application/xml"}, xml.encode()
-        return {"Content-Type": JSON_TYPE, "intuit_tid": uuid.uuid4().hex}, dumpb({"Fault": fault.to_json(),
-                                                                                "time": self._time(-480)})
+        return {"Content-Type": JSON_TYPE, "intuit_tid": uuid.uuid4().hex}, dumpb(
+            {"Fault": fault.to_json(), "time": self._time(-480)}
+        )
 
     def _time(self, offset: int) -> str:
         return format_time(self.control.clock.now(), offset, millis=True)
@@ -166,9 +201,17 @@ class QBOSandbox:
             return JSONResponse(faults.auth_failed_body(reason), status_code=401)
         realm = self.store.realm(realm_id)
         if realm is None or grant["realm_id"] != realm_id:
-            fault = faults.Fault([faults.ErrorItem("3100", "message=ApplicationAuthorizationFailed; errorCode=003100; "
-                                                   "statusCode=403", "The token is not authorized for this company.")],
-                                 type="AuthorizationFault", status=403)
+            fault = faults.Fault(
+                [
+                    faults.ErrorItem(
+                        "3100",
+                        "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                        "The token is not authorized for this company.",
+                    )
+                ],
+                type="AuthorizationFault",
+                status=403,
+            )
             return self._fault_response(fault, -480)
         if not self._admit(realm_id, request.path_params["rest"].strip("/").lower() == "batch"):
             headers, body = self._fault_body(429)
@@ -181,19 +224,41 @@ class QBOSandbox:
             if self.processing_delay:
                 await asyncio.sleep(self.processing_delay)
             status, content_type, payload = await run_in_threadpool(
-                self._handle, realm, request.method, request.path_params["rest"], dict(request.query_params),
-                request.headers.get("content-type", ""), body, str(request.base_url).rstrip("/"))
+                self._handle,
+                realm,
+                request.method,
+                request.path_params["rest"],
+                dict(request.query_params),
+                request.headers.get("content-type", ""),
+                body,
+                str(request.base_url).rstrip("/"),
+            )
         finally:
             self._release(realm_id)
-        return Response(payload, status_code=status, media_type=None,
-                        headers={"Content-Type": content_type, "intuit_tid": uuid.uuid4().hex, "qbo-version": "1.0.75"})
+        return Response(
+            payload,
+            status_code=status,
+            media_type=None,
+            headers={"Content-Type": content_type, "intuit_tid": uuid.uuid4().hex, "qbo-version": "1.0.75"},
+        )
 
     def _fault_response(self, fault: faults.Fault, offset: int) -> Response:
-        return Response(dumpb({"Fault": fault.to_json(), "time": self._time(offset)}), status_code=fault.status,
-                        headers={"Content-Type": JSON_TYPE, "intuit_tid": uuid.uuid4().hex})
+        return Response(
+            dumpb({"Fault": fault.to_json(), "time": self._time(offset)}),
+            status_code=fault.status,
+            headers={"Content-Type": JSON_TYPE, "intuit_tid": uuid.uuid4().hex},
+        )
 
-    def _handle(self, realm: Realm, method: str, rest: str, params: dict[str, str], content_type: str, body: bytes,
-                base_url: str) -> tuple[int, str, bytes]:
+    def _handle(
+        self,
+        realm: Realm,
+        method: str,
+        rest: str,
+        params: dict[str, str],
+        content_type: str,
+        body: bytes,
+        base_url: str,
+    ) -> tuple[int, str, bytes]:
         rest = rest.strip("/")
         request_id = params.get("requestid")
         replayable = method == "POST" and request_id and rest.lower() != "query"
@@ -221,17 +286,26 @@ class QBOSandbox:
         try:
             return loads(body or b"{}")
         except ValueError:
-            raise faults.validation("2010", "Request has invalid or unsupported property",
-                                    "The request body is not valid JSON.") from None
+            raise faults.validation(
+                "2010", "Request has invalid or unsupported property", "The request body is not valid JSON."
+            ) from None
 
-    def _route(self, company: Company, method: str, rest: str, params: dict[str, str], content_type: str,
-               body: bytes, base_url: str) -> dict[str, Any] | Response:
+    def _route(
+        self,
+        company: Company,
+        method: str,
+        rest: str,
+        params: dict[str, str],
+        content_type: str,
+        body: bytes,
+        base_url: str,
+    ) -> dict[str, Any] | Response:
         parts = rest.split("/")
         head = parts[0].lower()
         if head == "query":
             text = params.get("query") if method == "GET" else body.decode("utf-8")
             if not text:
-                raise faults.query_parse("Encountered \"<EOF>\" at line 1, column 0.")
+                raise faults.query_parse('Encountered "<EOF>" at line 1, column 0.')
             return {"QueryResponse": company.query(text, SEGMENTS)}
         if head == "batch" and method == "POST":
             return run_batch(company, self._json(body), params.get("requestid"))
@@ -252,7 +326,9 @@ class QBOSandbox:
             return tax_service(company, self._json(body))
         entity = SEGMENTS.get(head)
         if entity is None:
-            raise faults.validation("2010", "Request has invalid or unsupported property", f"Unsupported entity: {parts[0]}")
+            raise faults.validation(
+                "2010", "Request has invalid or unsupported property", f"Unsupported entity: {parts[0]}"
+            )
         if method == "GET":
             if len(parts) != 2:
                 raise faults.required("Id")
@@ -288,9 +364,11 @@ class QBOSandbox:
                 if content is not None:
                     stored = company.realm.find("Attachable", created["Id"])
                     company.realm.files[created["Id"]] = content.data
-                    stored.update(Size=len(content.data),
-                                  FileAccessUri=f"/v3/company/{company.realm.realm_id}/download/{created['Id']}",
-                                  TempDownloadUri=self._download_url(company, created["Id"], base_url))
+                    stored.update(
+                        Size=len(content.data),
+                        FileAccessUri=f"/v3/company/{company.realm.realm_id}/download/{created['Id']}",
+                        TempDownloadUri=self._download_url(company, created["Id"], base_url),
+                    )
                     created = company.output(stored)
                 out.append({"Attachable": created})
             except faults.Fault as fault:
@@ -315,9 +393,18 @@ class QBOSandbox:
         except ValueError:
             expires = 0
         secret = self.store.oauth["file_secret"].encode()
-        if realm is None or attachable_id not in realm.files or not uploads.verify(
-                secret, realm.realm_id, attachable_id, expires, request.query_params.get("signature", ""),
-                self.control.clock.now()):
+        if (
+            realm is None
+            or attachable_id not in realm.files
+            or not uploads.verify(
+                secret,
+                realm.realm_id,
+                attachable_id,
+                expires,
+                request.query_params.get("signature", ""),
+                self.control.clock.now(),
+            )
+        ):
             return PlainTextResponse("Access denied or link expired", status_code=403)
         record = realm.find("Attachable", attachable_id) or {}
         return Response(realm.files[attachable_id], media_type=record.get("ContentType", "application/octet-stream"))

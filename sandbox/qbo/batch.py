@@ -4,6 +4,7 @@ Batch items run one after another but cannot see each other's results: a record 
 by an earlier item is invisible to the references of a later one. A failed item does not
 stop the others; the HTTP status is 200 unless the batch itself is refused.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -21,13 +22,19 @@ def _item(company: Company, item: dict[str, Any], hidden: set[tuple[str, str]]) 
         return {"QueryResponse": company.query(str(item["Query"]), SEGMENTS)}
     if "CDCQuery" in item:
         cdc = item["CDCQuery"]
-        entities = [SEGMENTS[e.strip().lower()] for e in str(cdc.get("Entities", "")).split(",")
-                    if e.strip().lower() in SEGMENTS]
+        entities = [
+            SEGMENTS[e.strip().lower()]
+            for e in str(cdc.get("Entities", "")).split(",")
+            if e.strip().lower() in SEGMENTS
+        ]
         return {"CDCResponse": [{"QueryResponse": company.cdc(entities, str(cdc.get("ChangedSince", "")))}]}
     names = [k for k in item if k in ENTITIES]
     if len(names) != 1:
-        raise faults.validation("2010", "Request has invalid or unsupported property",
-                                "A batch item needs exactly one entity, Query or CDCQuery.")
+        raise faults.validation(
+            "2010",
+            "Request has invalid or unsupported property",
+            "A batch item needs exactly one entity, Query or CDCQuery.",
+        )
     entity = names[0]
     body = item[entity]
     operation = str(item.get("operation", "create")).lower()
@@ -56,8 +63,12 @@ def run_batch(company: Company, body: Any, request_id: str | None) -> dict[str, 
     for item in items:
         bid = str(item.get("bId", ""))
         if not bid or bid in seen:
-            raise faults.validation("2010", "Request has invalid or unsupported property",
-                                    f"Every batch item needs a unique bId (got {bid!r}).", "bId")
+            raise faults.validation(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"Every batch item needs a unique bId (got {bid!r}).",
+                "bId",
+            )
         if request_id and len(bid) > 10:
             raise faults.string_length("bId", 10, len(bid))
         seen.add(bid)
@@ -93,17 +104,38 @@ def tax_service(company: Company, body: Any) -> dict[str, Any]:
             agency = realm.find("TaxAgency", str(detail.get("TaxAgencyId", "")))
             if agency is None:
                 raise faults.invalid_reference(f"TaxRateDetails[{index}].TaxAgencyId", str(detail.get("TaxAgencyId")))
-            rate = {"Name": detail.get("TaxRateName") or f"{body['TaxCode']} rate {index + 1}", "Active": True,
-                    "RateValue": decimal(detail.get("RateValue", Decimal("0")), "RateValue"),
-                    "AgencyRef": {"value": agency["Id"], "name": agency["DisplayName"]}, "SpecialTaxType": "NONE",
-                    "DisplayType": "ReadOnly"}
+            rate = {
+                "Name": detail.get("TaxRateName") or f"{body['TaxCode']} rate {index + 1}",
+                "Active": True,
+                "RateValue": decimal(detail.get("RateValue", Decimal("0")), "RateValue"),
+                "AgencyRef": {"value": agency["Id"], "name": agency["DisplayName"]},
+                "SpecialTaxType": "NONE",
+                "DisplayType": "ReadOnly",
+            }
             company._store("TaxRate", rate, None)
-        entry = {"TaxRateRef": {"value": rate["Id"], "name": rate["Name"]}, "TaxTypeApplicable": "TaxOnAmount",
-                 "TaxOrder": 0}
+        entry = {
+            "TaxRateRef": {"value": rate["Id"], "name": rate["Name"]},
+            "TaxTypeApplicable": "TaxOnAmount",
+            "TaxOrder": 0,
+        }
         (purchase if detail.get("TaxApplicableOn") == "Purchase" else sales).append(entry)
-        answered.append({"TaxRateName": rate["Name"], "TaxRateId": rate["Id"], "RateValue": rate["RateValue"],
-                         "TaxAgencyId": rate["AgencyRef"]["value"], "TaxApplicableOn": detail.get("TaxApplicableOn", "Sales")})
-    code = {"Name": body["TaxCode"], "Active": True, "Taxable": True, "TaxGroup": True, "Hidden": False,
-            "SalesTaxRateList": {"TaxRateDetail": sales}, "PurchaseTaxRateList": {"TaxRateDetail": purchase}}
+        answered.append(
+            {
+                "TaxRateName": rate["Name"],
+                "TaxRateId": rate["Id"],
+                "RateValue": rate["RateValue"],
+                "TaxAgencyId": rate["AgencyRef"]["value"],
+                "TaxApplicableOn": detail.get("TaxApplicableOn", "Sales"),
+            }
+        )
+    code = {
+        "Name": body["TaxCode"],
+        "Active": True,
+        "Taxable": True,
+        "TaxGroup": True,
+        "Hidden": False,
+        "SalesTaxRateList": {"TaxRateDetail": sales},
+        "PurchaseTaxRateList": {"TaxRateDetail": purchase},
+    }
     company._store("TaxCode", code, None)
     return {"TaxCode": code["Name"], "TaxCodeId": code["Id"], "TaxRateDetails": answered}

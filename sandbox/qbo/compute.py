@@ -5,10 +5,12 @@ what other transactions imply (Invoice.Balance from Payments, Bill.Balance from
 BillPayments, PurchaseOrder lines received by Bills, the `LinkedTxn` summaries both ways,
 name balances), bumping the SyncToken of every record it changes, as QBO does.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable
+from typing import Any
 
 from sandbox.qbo import faults
 from sandbox.qbo.store import Realm
@@ -18,13 +20,25 @@ CENT = Decimal("0.01")
 SALES_DOCS = ("Invoice", "Estimate")
 PURCHASE_DOCS = ("PurchaseOrder", "Bill", "VendorCredit", "Purchase")
 NEEDS_LINES = SALES_DOCS + PURCHASE_DOCS + ("JournalEntry",)
-REQUIRED = {"Invoice": ("CustomerRef",), "Estimate": ("CustomerRef",), "Payment": ("CustomerRef", "TotalAmt"),
-            "PurchaseOrder": ("VendorRef",), "Bill": ("VendorRef",), "VendorCredit": ("VendorRef",),
-            "BillPayment": ("VendorRef", "PayType", "TotalAmt"), "Purchase": ("PaymentType", "AccountRef"),
-            "TimeActivity": ("NameOf",)}
+REQUIRED = {
+    "Invoice": ("CustomerRef",),
+    "Estimate": ("CustomerRef",),
+    "Payment": ("CustomerRef", "TotalAmt"),
+    "PurchaseOrder": ("VendorRef",),
+    "Bill": ("VendorRef",),
+    "VendorCredit": ("VendorRef",),
+    "BillPayment": ("VendorRef", "PayType", "TotalAmt"),
+    "Purchase": ("PaymentType", "AccountRef"),
+    "TimeActivity": ("NameOf",),
+}
 ITEM_DETAILS = ("SalesItemLineDetail", "ItemBasedExpenseLineDetail")
-PRICED_DETAILS = ("SalesItemLineDetail", "GroupLineDetail", "ItemBasedExpenseLineDetail",
-                  "AccountBasedExpenseLineDetail", "JournalEntryLineDetail")
+PRICED_DETAILS = (
+    "SalesItemLineDetail",
+    "GroupLineDetail",
+    "ItemBasedExpenseLineDetail",
+    "AccountBasedExpenseLineDetail",
+    "JournalEntryLineDetail",
+)
 DOC_NUMBER_CHECKED = ("Invoice", "Estimate", "JournalEntry", "Bill", "VendorCredit", "PurchaseOrder")
 CURRENCY = {"US": ("USD", "United States Dollar"), "AU": ("AUD", "Australian Dollar")}
 
@@ -91,9 +105,16 @@ def _rates(realm: Realm, code_id: str, purchase: bool) -> list[tuple[dict[str, A
 
 
 def _tax_line(rate: dict[str, Any], percent: Decimal, net: Decimal, amount: Decimal) -> dict[str, Any]:
-    return {"Amount": amount, "DetailType": "TaxLineDetail",
-            "TaxLineDetail": {"TaxRateRef": {"value": rate["Id"], "name": rate.get("Name", "")},
-                              "PercentBased": True, "TaxPercent": percent, "NetAmountTaxable": money(net)}}
+    return {
+        "Amount": amount,
+        "DetailType": "TaxLineDetail",
+        "TaxLineDetail": {
+            "TaxRateRef": {"value": rate["Id"], "name": rate.get("Name", "")},
+            "PercentBased": True,
+            "TaxPercent": percent,
+            "NetAmountTaxable": money(net),
+        },
+    }
 
 
 def _tax(realm: Realm, entity: str, record: dict[str, Any], taxable: list[dict[str, Any]]) -> tuple[Decimal, Decimal]:
@@ -102,8 +123,9 @@ def _tax(realm: Realm, entity: str, record: dict[str, Any], taxable: list[dict[s
     detail = record.setdefault("TxnTaxDetail", {})
     if realm.country == "US":
         record.pop("GlobalTaxCalculation", None)
-        base = sum((ln["Amount"] for ln in taxable if _detail(ln).get("TaxCodeRef", {}).get("value") == "TAX"),
-                   Decimal("0"))
+        base = sum(
+            (ln["Amount"] for ln in taxable if _detail(ln).get("TaxCodeRef", {}).get("value") == "TAX"), Decimal("0")
+        )
         for ln in taxable:
             code = _detail(ln).get("TaxCodeRef", {}).get("value")
             if code and code not in ("TAX", "NON") and not purchase:
@@ -124,9 +146,12 @@ def _tax(realm: Realm, entity: str, record: dict[str, Any], taxable: list[dict[s
         raise faults.validation("2170", "Invalid Enumeration", f"Invalid Enumeration : {mode}", "GlobalTaxCalculation")
     if mode == "NotApplicable":
         if detail.get("TxnTaxCodeRef"):
-            raise faults.validation("6170", "Invalid tax calculation",
-                                    "A transaction with GlobalTaxCalculation NotApplicable cannot carry tax.",
-                                    "TxnTaxDetail")
+            raise faults.validation(
+                "6170",
+                "Invalid tax calculation",
+                "A transaction with GlobalTaxCalculation NotApplicable cannot carry tax.",
+                "TxnTaxDetail",
+            )
         record.pop("TxnTaxDetail", None)
         return Decimal("0"), sum((ln["Amount"] for ln in taxable), Decimal("0"))
     by_rate: dict[str, list[Any]] = {}
@@ -160,8 +185,14 @@ def _tax(realm: Realm, entity: str, record: dict[str, Any], taxable: list[dict[s
     return money(total_tax), net_total
 
 
-def prepare(realm: Realm, entity: str, record: dict[str, Any], previous: dict[str, Any] | None,
-            today: str, next_doc_number: Callable[[], str | None]) -> None:
+def prepare(
+    realm: Realm,
+    entity: str,
+    record: dict[str, Any],
+    previous: dict[str, Any] | None,
+    today: str,
+    next_doc_number: Callable[[], str | None],
+) -> None:
     """Check and complete a transaction in place: required fields, lines, tax, totals."""
     for name in REQUIRED.get(entity, ()):
         if name not in record:
@@ -199,12 +230,15 @@ def prepare(realm: Realm, entity: str, record: dict[str, Any], previous: dict[st
                 if ln.get("DetailType") == "DiscountLineDetail":
                     detail = _detail(ln)
                     if detail.get("PercentBased"):
-                        ln["Amount"] = money(lines_total * decimal(detail.get("DiscountPercent", 0), "DiscountPercent") / 100)
+                        ln["Amount"] = money(
+                            lines_total * decimal(detail.get("DiscountPercent", 0), "DiscountPercent") / 100
+                        )
                     discount += ln["Amount"]
             record["TotalAmt"] = money(lines_total - discount + tax)
             if entity in SALES_DOCS:
-                record["Line"].append({"Amount": money(lines_total), "DetailType": "SubTotalLineDetail",
-                                       "SubTotalLineDetail": {}})
+                record["Line"].append(
+                    {"Amount": money(lines_total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+                )
     code, name = CURRENCY.get(realm.country, CURRENCY["US"])
     record["CurrencyRef"] = {"value": code, "name": name}
     if entity in ("Invoice", "Bill", "VendorCredit"):
@@ -252,14 +286,20 @@ def _time_activity(record: dict[str, Any]) -> None:
     has_hours = "Hours" in record or "Minutes" in record
     has_span = "StartTime" in record or "EndTime" in record
     if has_hours and has_span:
-        raise faults.validation("6390", "Invalid time", "Specify either Hours and Minutes or StartTime and EndTime, not both.")
+        raise faults.validation(
+            "6390", "Invalid time", "Specify either Hours and Minutes or StartTime and EndTime, not both."
+        )
     if not has_hours and not has_span:
         raise faults.required("Hours")
     if record.get("BillableStatus") == "Billable":
         if "CustomerRef" not in record:
-            raise faults.validation("6310", "Customer required", "A billable time activity needs a CustomerRef.", "CustomerRef")
+            raise faults.validation(
+                "6310", "Customer required", "A billable time activity needs a CustomerRef.", "CustomerRef"
+            )
         if "HourlyRate" not in record:
-            raise faults.validation("6330", "Rate required", "A billable time activity needs an HourlyRate.", "HourlyRate")
+            raise faults.validation(
+                "6330", "Rate required", "A billable time activity needs an HourlyRate.", "HourlyRate"
+            )
     for key in ("HourlyRate", "CostRate"):
         if key in record:
             record[key] = decimal(record[key], key)

@@ -4,10 +4,12 @@ A writable link lives on the *lines* of the paying (or billing) document. `check
 refuses links that cannot be made; `relink` derives everything the links imply on the
 other side and on the names, and reports which records changed so their SyncToken moves.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from sandbox.qbo import faults
 from sandbox.qbo.compute import money
@@ -22,8 +24,11 @@ def _cannot_link(detail: str) -> faults.Fault:
 
 
 LINKERS = ("Payment", "BillPayment", "Bill")
-PARTY_OF = {"Invoice": ("Customer", "CustomerRef", 1), "Bill": ("Vendor", "VendorRef", 1),
-            "VendorCredit": ("Vendor", "VendorRef", -1)}
+PARTY_OF = {
+    "Invoice": ("Customer", "CustomerRef", 1),
+    "Bill": ("Vendor", "VendorRef", 1),
+    "VendorCredit": ("Vendor", "VendorRef", -1),
+}
 Key = tuple[str, str]
 
 
@@ -31,8 +36,11 @@ def link_targets(entity: str, record: dict[str, Any] | None) -> set[Key]:
     """The documents a record's lines link to: (TxnType, TxnId)."""
     if record is None or entity not in LINKERS:
         return set()
-    return {(str(link.get("TxnType")), str(link.get("TxnId"))) for line in record.get("Line", [])
-            for link in line.get("LinkedTxn", [])}
+    return {
+        (str(link.get("TxnType")), str(link.get("TxnId")))
+        for line in record.get("Line", [])
+        for link in line.get("LinkedTxn", [])
+    }
 
 
 class LinkIndex:
@@ -108,8 +116,10 @@ def check_links(realm: Realm, entity: str, record: dict[str, Any], own_id: str |
                     raise _cannot_link(f"{kind} {link['TxnId']} belongs to another {party[:-3].lower()}")
                 open_amount = target.get("TotalAmt", ZERO) - _applied(realm, entity, kind, link["TxnId"], own_id)
                 if line["Amount"] > open_amount:
-                    raise faults.business(f"The payment amount is more than the open balance of {kind} "
-                                          f"{link['TxnId']} ({open_amount}).", "Line.Amount")
+                    raise faults.business(
+                        f"The payment amount is more than the open balance of {kind} {link['TxnId']} ({open_amount}).",
+                        "Line.Amount",
+                    )
     if entity == "Bill":
         for index, line in enumerate(record.get("Line", [])):
             for link in line.get("LinkedTxn", []):
@@ -149,8 +159,9 @@ def affected(entity: str, record: dict[str, Any] | None) -> tuple[set[Key], set[
 
 def _pays(realm: Realm, doc_type: str, doc_id: str) -> list[tuple[str, str, Decimal]]:
     out = []
-    for source_entity, source_id in sorted(index(realm).sources.get((doc_type, doc_id), set()),
-                                           key=lambda k: (k[0], int(k[1]) if k[1].isdigit() else 0)):
+    for source_entity, source_id in sorted(
+        index(realm).sources.get((doc_type, doc_id), set()), key=lambda k: (k[0], int(k[1]) if k[1].isdigit() else 0)
+    ):
         if source_entity not in ("Payment", "BillPayment"):
             continue
         pay = realm.find(source_entity, source_id)
@@ -158,8 +169,10 @@ def _pays(realm: Realm, doc_type: str, doc_id: str) -> list[tuple[str, str, Deci
             continue
         kind = "Payment" if source_entity == "Payment" else f"BillPayment{pay.get('PayType', 'Check')}"
         for line in pay.get("Line", []):
-            if any(link.get("TxnType") == doc_type and str(link.get("TxnId")) == doc_id
-                   for link in line.get("LinkedTxn", [])):
+            if any(
+                link.get("TxnType") == doc_type and str(link.get("TxnId")) == doc_id
+                for link in line.get("LinkedTxn", [])
+            ):
                 out.append((pay["Id"], kind, line.get("Amount", ZERO)))
     return out
 
@@ -187,8 +200,10 @@ def relink(realm: Realm, docs: set[Key], parties: set[Key], touch: Callable[[str
             if party:
                 parties.add(party)
         elif doc_type == "PurchaseOrder":
-            bills = sorted((sid for se, sid in index(realm).sources.get(("PurchaseOrder", doc_id), set()) if se == "Bill"),
-                           key=lambda i: int(i) if i.isdigit() else 0)
+            bills = sorted(
+                (sid for se, sid in index(realm).sources.get(("PurchaseOrder", doc_id), set()) if se == "Bill"),
+                key=lambda i: int(i) if i.isdigit() else 0,
+            )
             receipts: dict[str, Decimal] = {}
             for bill_id in bills:
                 for line in (realm.find("Bill", bill_id) or {}).get("Line", []):

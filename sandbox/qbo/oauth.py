@@ -5,12 +5,14 @@ Every refresh returns a new refresh token and retires the old one (`invalid_gran
 is used again). The consent screen is skipped: `/connect/oauth2` redirects straight back
 with a code, so a connector's local-redirect flow runs unattended.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -43,8 +45,12 @@ class OAuthServer:
         """A new refresh token for `realm_id` (what `connection_info` hands out)."""
         token = "RT1-" + secrets.token_urlsafe(24)
         now = self.now()
-        self.state["refresh"][token] = {"client_id": client_id, "realm_id": realm_id, "expires": now + REFRESH_TTL,
-                                        "granted": granted if granted is not None else now}
+        self.state["refresh"][token] = {
+            "client_id": client_id,
+            "realm_id": realm_id,
+            "expires": now + REFRESH_TTL,
+            "granted": granted if granted is not None else now,
+        }
         return token
 
     def check_access(self, header: str | None) -> tuple[dict[str, Any] | None, str]:
@@ -66,14 +72,22 @@ class OAuthServer:
 
     async def discovery(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
-        return JSONResponse({
-            "issuer": base + "/op/v1", "authorization_endpoint": base + "/connect/oauth2",
-            "token_endpoint": base + "/oauth2/v1/tokens/bearer", "userinfo_endpoint": base + "/v1/openid_connect/userinfo",
-            "revocation_endpoint": base + "/v2/oauth2/tokens/revoke", "jwks_uri": base + "/op/v1/jwks",
-            "response_types_supported": ["code"], "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"], "scopes_supported": [ACCOUNTING_SCOPE, "openid"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"]})
+        return JSONResponse(
+            {
+                "issuer": base + "/op/v1",
+                "authorization_endpoint": base + "/connect/oauth2",
+                "token_endpoint": base + "/oauth2/v1/tokens/bearer",
+                "userinfo_endpoint": base + "/v1/openid_connect/userinfo",
+                "revocation_endpoint": base + "/v2/oauth2/tokens/revoke",
+                "jwks_uri": base + "/op/v1/jwks",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "scopes_supported": [ACCOUNTING_SCOPE, "openid"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+                "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+            }
+        )
 
     async def authorize(self, request: Request) -> Response:
         params = request.query_params
@@ -89,8 +103,12 @@ class OAuthServer:
             return JSONResponse({"error": "invalid_request", "error_description": "unknown company"}, status_code=400)
         code = "AB1-" + secrets.token_urlsafe(24)
         with self.store.lock:
-            self.state["codes"][code] = {"client_id": client_id, "redirect_uri": redirect_uri, "realm_id": realm_id,
-                                         "expires": self.now() + CODE_TTL}
+            self.state["codes"][code] = {
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "realm_id": realm_id,
+                "expires": self.now() + CODE_TTL,
+            }
         query = {"code": code, "state": params.get("state", ""), "realmId": realm_id}
         joiner = "&" if "?" in redirect_uri else "?"
         return RedirectResponse(redirect_uri + joiner + urlencode(query), status_code=302)
@@ -112,10 +130,19 @@ class OAuthServer:
         access = "eyJ" + secrets.token_urlsafe(48)
         refresh = self.issue_refresh(client_id, realm_id, granted)
         now = self.now()
-        self.state["access"][access] = {"client_id": client_id, "realm_id": realm_id, "expires": now + ACCESS_TTL,
-                                        "refresh": refresh}
-        body: dict[str, Any] = {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
-                                "expires_in": ACCESS_TTL, "x_refresh_token_expires_in": REFRESH_TTL}
+        self.state["access"][access] = {
+            "client_id": client_id,
+            "realm_id": realm_id,
+            "expires": now + ACCESS_TTL,
+            "refresh": refresh,
+        }
+        body: dict[str, Any] = {
+            "token_type": "bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": ACCESS_TTL,
+            "x_refresh_token_expires_in": REFRESH_TTL,
+        }
         if hard:
             body["x_refresh_token_hard_expires_in"] = int(granted + HARD_TTL - now)
         return body
@@ -130,14 +157,22 @@ class OAuthServer:
             grant_type = form.get("grant_type")
             if grant_type == "authorization_code":
                 code = self.state["codes"].pop(form.get("code", ""), None)
-                if (code is None or code["client_id"] != client_id or code["expires"] <= self.now()
-                        or code["redirect_uri"] != form.get("redirect_uri")):
+                if (
+                    code is None
+                    or code["client_id"] != client_id
+                    or code["expires"] <= self.now()
+                    or code["redirect_uri"] != form.get("redirect_uri")
+                ):
                     return JSONResponse({"error": "invalid_grant"}, status_code=400)
                 body = self._tokens(client_id, code["realm_id"], self.now(), hard)
             elif grant_type == "refresh_token":
                 old = self.state["refresh"].get(form.get("refresh_token", ""))
-                if old is None or old["client_id"] != client_id or old["expires"] <= self.now() \
-                        or old["granted"] + HARD_TTL <= self.now():
+                if (
+                    old is None
+                    or old["client_id"] != client_id
+                    or old["expires"] <= self.now()
+                    or old["granted"] + HARD_TTL <= self.now()
+                ):
                     return JSONResponse({"error": "invalid_grant"}, status_code=400)
                 del self.state["refresh"][form["refresh_token"]]
                 body = self._tokens(client_id, old["realm_id"], old["granted"], hard)
@@ -166,8 +201,15 @@ class OAuthServer:
         grant, reason = self.check_access(request.headers.get("authorization"))
         if grant is None:
             return JSONResponse({"error": "invalid_token", "error_description": reason}, status_code=401)
-        return JSONResponse({"sub": grant["client_id"], "givenName": "Joist", "familyName": "Sandbox",
-                             "email": "sandbox@example.com", "emailVerified": True})
+        return JSONResponse(
+            {
+                "sub": grant["client_id"],
+                "givenName": "Joist",
+                "familyName": "Sandbox",
+                "email": "sandbox@example.com",
+                "emailVerified": True,
+            }
+        )
 
     async def jwks(self, request: Request) -> Response:
         return JSONResponse({"keys": []})

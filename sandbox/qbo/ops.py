@@ -1,33 +1,58 @@
 """The operations of one QBO company: create, read, update (full and sparse), delete, void,
 query and change data capture. HTTP-free; `app.py` maps requests onto these.
 """
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
-from sandbox.qbo import compute, faults, links, query as ql
+from sandbox.qbo import compute, faults, links
+from sandbox.qbo import query as ql
 from sandbox.qbo.store import NAMED_TYPES, PARTY_TYPES, Realm, format_time, parse_time
-from sandbox.qbo.validate import (NAME_LISTS, READ_ONLY_TYPES, TRANSACTIONS, RefChecker, check_name, clean,
-                                  decimal, name_hierarchy)
+from sandbox.qbo.validate import (
+    NAME_LISTS,
+    READ_ONLY_TYPES,
+    TRANSACTIONS,
+    RefChecker,
+    check_name,
+    clean,
+    decimal,
+    name_hierarchy,
+)
 
 CDC_WINDOW = 30 * 86400
 CDC_CAP = 1000
 VOIDABLE = {"Invoice": "void", "Payment": "update", "BillPayment": "update", "SalesReceipt": "update"}
 ATTACHABLE_TARGETS = TRANSACTIONS + PARTY_TYPES + ("Item",)
-CLASSIFICATION = {"Bank": "Asset", "Accounts Receivable": "Asset", "Other Current Asset": "Asset",
-                  "Fixed Asset": "Asset", "Other Asset": "Asset", "Accounts Payable": "Liability",
-                  "Credit Card": "Liability", "Other Current Liability": "Liability", "Long Term Liability": "Liability",
-                  "Equity": "Equity", "Income": "Revenue", "Other Income": "Revenue", "Cost of Goods Sold": "Expense",
-                  "Expense": "Expense", "Other Expense": "Expense"}
+CLASSIFICATION = {
+    "Bank": "Asset",
+    "Accounts Receivable": "Asset",
+    "Other Current Asset": "Asset",
+    "Fixed Asset": "Asset",
+    "Other Asset": "Asset",
+    "Accounts Payable": "Liability",
+    "Credit Card": "Liability",
+    "Other Current Liability": "Liability",
+    "Long Term Liability": "Liability",
+    "Equity": "Equity",
+    "Income": "Revenue",
+    "Other Income": "Revenue",
+    "Cost of Goods Sold": "Expense",
+    "Expense": "Expense",
+    "Other Expense": "Expense",
+}
 Event = tuple[str, str, str, float]
 
 
 class Company:
     """One realm's data operations. `events` collects (entity, id, operation, time) for webhooks."""
 
-    def __init__(self, realm: Realm, now: Callable[[], float], on_event: Callable[[str, Event], None] | None = None) -> None:
+    def __init__(
+        self, realm: Realm, now: Callable[[], float], on_event: Callable[[str, Event], None] | None = None
+    ) -> None:
         self.realm = realm
         self.now = now
         self.on_event = on_event
@@ -85,6 +110,7 @@ class Company:
                 return None
             self._doc_index()
             return str(self.realm.doc_max.get(entity, 1000) + 1)
+
         return number
 
     @staticmethod
@@ -113,14 +139,23 @@ class Company:
                 continue
             if entity in ("Bill", "VendorCredit") and other.get("VendorRef") != record.get("VendorRef"):
                 continue
-            label = {"JournalEntry": "Journal Entry", "PurchaseOrder": "Purchase Order",
-                     "VendorCredit": "Vendor Credit"}.get(entity, entity)
+            label = {
+                "JournalEntry": "Journal Entry",
+                "PurchaseOrder": "Purchase Order",
+                "VendorCredit": "Vendor Credit",
+            }.get(entity, entity)
             raise faults.duplicate_doc_number(str(doc), label, other["Id"])
 
     # -- the per-entity rules --------------------------------------------------------------
 
-    def _prepare(self, entity: str, record: dict[str, Any], previous: dict[str, Any] | None,
-                 include: set[str], hidden: set[tuple[str, str]] | None) -> None:
+    def _prepare(
+        self,
+        entity: str,
+        record: dict[str, Any],
+        previous: dict[str, Any] | None,
+        include: set[str],
+        hidden: set[tuple[str, str]] | None,
+    ) -> None:
         own_id = previous["Id"] if previous else None
         RefChecker(self.realm, entity, hidden).walk(record)
         if entity in NAME_LISTS:
@@ -137,7 +172,8 @@ class Company:
             if "Type" not in record:
                 raise faults.required("Type")
             if record["Type"] in ("Service", "NonInventory", "Inventory") and not (
-                    record.get("IncomeAccountRef") or record.get("ExpenseAccountRef")):
+                record.get("IncomeAccountRef") or record.get("ExpenseAccountRef")
+            ):
                 raise faults.required("IncomeAccountRef")
             for key in ("UnitPrice", "PurchaseCost"):
                 if key in record:
@@ -164,8 +200,9 @@ class Company:
             if not kind or not value:
                 raise faults.required(f"AttachableRef[{index}].EntityRef")
             if kind not in ATTACHABLE_TARGETS:
-                raise faults.validation("6050", "Attachments not supported",
-                                        f"{kind} records cannot have attachments.", "AttachableRef")
+                raise faults.validation(
+                    "6050", "Attachments not supported", f"{kind} records cannot have attachments.", "AttachableRef"
+                )
             if self.realm.find(kind, value) is None:
                 raise faults.invalid_reference(f"AttachableRef[{index}].EntityRef", value)
             target["value"] = value
@@ -203,8 +240,13 @@ class Company:
 
     # -- operations --------------------------------------------------------------------------
 
-    def create(self, entity: str, body: dict[str, Any], include: set[str] = frozenset(),
-               hidden: set[tuple[str, str]] | None = None) -> dict[str, Any]:
+    def create(
+        self,
+        entity: str,
+        body: dict[str, Any],
+        include: set[str] = frozenset(),
+        hidden: set[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
         """Create a record; returns it as QBO serves it."""
         if entity in READ_ONLY_TYPES or entity == "TaxCode":
             raise faults.unsupported("Create")
@@ -213,8 +255,13 @@ class Company:
         self._store(entity, record, None)
         return self.output(record)
 
-    def update(self, entity: str, body: dict[str, Any], include: set[str] = frozenset(),
-               hidden: set[tuple[str, str]] | None = None) -> dict[str, Any]:
+    def update(
+        self,
+        entity: str,
+        body: dict[str, Any],
+        include: set[str] = frozenset(),
+        hidden: set[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
         """Full update (fields left out are cleared) or sparse (`"sparse": true`)."""
         if entity in READ_ONLY_TYPES:
             raise faults.unsupported("Update")
@@ -256,8 +303,11 @@ class Company:
         self.realm.files.pop(existing["Id"], None)
         stamp = self.time_text()
         self.realm.deleted.setdefault(entity, {})[existing["Id"]] = {
-            "domain": "QBO", "status": "Deleted", "Id": existing["Id"],
-            "MetaData": {"CreateTime": existing["MetaData"]["CreateTime"], "LastUpdatedTime": stamp}}
+            "domain": "QBO",
+            "status": "Deleted",
+            "Id": existing["Id"],
+            "MetaData": {"CreateTime": existing["MetaData"]["CreateTime"], "LastUpdatedTime": stamp},
+        }
         self._event(entity, existing["Id"], "Delete")
         links.relink(self.realm, docs, parties, self._touch)
         return {"status": "Deleted", "domain": "QBO", "Id": existing["Id"]}
@@ -289,8 +339,9 @@ class Company:
         entity = entity_names.get(parsed.entity.lower())
         if entity is None:
             raise faults.query_validation(f"Invalid context declaration : {parsed.entity}")
-        result = ql.run(parsed, entity, self.realm.records(entity), name_list=entity in NAME_LISTS,
-                        offset=self.realm.offset_minutes)
+        result = ql.run(
+            parsed, entity, self.realm.records(entity), name_list=entity in NAME_LISTS, offset=self.realm.offset_minutes
+        )
         if entity in result:
             result[entity] = [self.output(r) for r in result[entity]]
         return result
@@ -299,11 +350,13 @@ class Company:
         """The `QueryResponse` list of a CDC call: one element per entity, changes since then."""
         since = parse_time(changed_since, self.realm.offset_minutes)
         if since is None:
-            raise faults.validation("2070", "Invalid Date", f"Invalid changedSince value: {changed_since}",
-                                    "changedSince")
+            raise faults.validation(
+                "2070", "Invalid Date", f"Invalid changedSince value: {changed_since}", "changedSince"
+            )
         if since < self.now() - CDC_WINDOW:
-            raise faults.validation("2070", "Invalid Date",
-                                    "changedSince must be within the last 30 days.", "changedSince")
+            raise faults.validation(
+                "2070", "Invalid Date", "changedSince must be within the last 30 days.", "changedSince"
+            )
         budget = CDC_CAP
         out: list[dict[str, Any]] = []
         for entity in entities:
@@ -315,6 +368,7 @@ class Company:
             changed.sort(key=lambda pair: pair[0])
             rows = [self.output(r) for _, r in changed[:budget]]
             budget -= len(rows)
-            out.append({entity: rows, "startPosition": 1, "maxResults": len(rows), "totalCount": len(rows)}
-                       if rows else {})
+            out.append(
+                {entity: rows, "startPosition": 1, "maxResults": len(rows), "totalCount": len(rows)} if rows else {}
+            )
         return out

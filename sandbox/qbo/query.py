@@ -5,20 +5,24 @@
 `<`, `>`, `<=`, `>=`, `IN (...)`, `LIKE` with `%`, strings in single quotes with `\\'`
 escapes. No OR, no projections (`SELECT *, Sku` still returns everything).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
-
-from schemas import catalog_entities
+from typing import Any
 
 from sandbox.qbo import faults
 from sandbox.qbo.store import parse_time
+from schemas import catalog_entities
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])|(?P<id>[A-Za-z_][\w.]*)
-                     |(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,|\*))""", re.X)
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])|(?P<id>[A-Za-z_][\w.]*)
+                     |(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,|\*))""",
+    re.X,
+)
 _fields_cache: dict[str, set[str]] = {}
 
 
@@ -55,15 +59,17 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     text = text.rstrip()
     for column, ch in enumerate(text, start=1):
         if ch in "\u2018\u2019\u201c\u201d":
-            raise faults.query_parse(f'Lexical error at line 1, column {column}.  Encountered: "{ch}" '
-                                     f'({ord(ch)}), after : ""')
+            raise faults.query_parse(
+                f'Lexical error at line 1, column {column}.  Encountered: "{ch}" ({ord(ch)}), after : ""'
+            )
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             bad = text[pos:].lstrip()[:1]
             column = len(text) - len(text[pos:].lstrip()) + 1
-            raise faults.query_parse(f'Lexical error at line 1, column {column}.  Encountered: "{bad}" '
-                                     f'({ord(bad)}), after : ""')
+            raise faults.query_parse(
+                f'Lexical error at line 1, column {column}.  Encountered: "{bad}" ({ord(bad)}), after : ""'
+            )
         kind = match.lastgroup or "op"
         out.append((kind, match.group(kind), match.start(kind) + 1))
         pos = match.end()
@@ -85,8 +91,9 @@ class _Parser:
     def fail(self, expecting: str) -> faults.Fault:
         tok = self.peek()
         shown, col = (tok[1], tok[2]) if tok else ("<EOF>", 0)
-        return faults.query_parse(f'Encountered " <IDENTIFIER> "{shown} "" at line 1, column {col}. '
-                                  f"Was expecting one of: {expecting}")
+        return faults.query_parse(
+            f'Encountered " <IDENTIFIER> "{shown} "" at line 1, column {col}. Was expecting one of: {expecting}'
+        )
 
     def take(self, value: str) -> None:
         tok = self.peek()
@@ -255,8 +262,15 @@ def _match_one(value: Any, cond: Condition, offset: int) -> bool:
     result = _compare(value, cond.values[0], offset)
     if result is None:
         return False
-    return {"=": result == 0, "!=": result != 0, "<>": result != 0, "<": result < 0, ">": result > 0,
-            "<=": result <= 0, ">=": result >= 0}[cond.op]
+    return {
+        "=": result == 0,
+        "!=": result != 0,
+        "<>": result != 0,
+        "<": result < 0,
+        ">": result > 0,
+        "<=": result <= 0,
+        ">=": result >= 0,
+    }[cond.op]
 
 
 def _sort_key(value: Any) -> tuple:
@@ -268,7 +282,9 @@ def _sort_key(value: Any) -> tuple:
     return (2, int(text)) if text.isdigit() else (3, text.casefold())
 
 
-def run(query: Query, entity: str, records: Iterable[dict[str, Any]], *, name_list: bool, offset: int) -> dict[str, Any]:
+def run(
+    query: Query, entity: str, records: Iterable[dict[str, Any]], *, name_list: bool, offset: int
+) -> dict[str, Any]:
     """The `QueryResponse` object for `query` over `records` (already the right entity)."""
     fields = queryable(entity)
     for prop in [c.prop for c in query.where] + [p for p, _ in query.order]:
@@ -283,7 +299,7 @@ def run(query: Query, entity: str, records: Iterable[dict[str, Any]], *, name_li
     rows.sort(key=lambda r: _sort_key(r.get("Id")))
     for prop, descending in reversed(query.order):
         rows.sort(key=lambda r: _sort_key(lookup(r, prop)), reverse=descending)
-    page = rows[query.start - 1:query.start - 1 + query.max_results]
+    page = rows[query.start - 1 : query.start - 1 + query.max_results]
     if not page:
         return {}
     return {entity: page, "startPosition": query.start, "maxResults": len(page)}

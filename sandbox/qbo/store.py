@@ -5,16 +5,18 @@ file (money stays `Decimal`) so `joist sandbox up --data DIR` survives a restart
 Time comes from the sandbox clock and is formatted the way QBO formats it: the response
 `time` with milliseconds and the company's UTC offset, `MetaData` times to the second.
 """
+
 from __future__ import annotations
 
 import base64
 import os
 import re
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from connectors.qbo.wire import dumps, loads
 
@@ -36,7 +38,9 @@ def format_time(epoch: float, offset_minutes: int, *, millis: bool = False) -> s
     return f"{text}{offset[:3]}:{offset[3:]}"
 
 
-_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+_DATETIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 def parse_time(text: str, offset_minutes: int) -> float | None:
@@ -47,7 +51,7 @@ def parse_time(text: str, offset_minutes: int) -> float | None:
     day, hh, mm, ss, frac, zone = match.groups()
     tz = _tz(offset_minutes)
     if zone == "Z":
-        tz = timezone.utc
+        tz = UTC
     elif zone:
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
@@ -117,16 +121,29 @@ class Realm:
                 self.index_name(entity, record)
 
     def to_json(self) -> dict[str, Any]:
-        return {"realm_id": self.realm_id, "country": self.country, "offset_minutes": self.offset_minutes,
-                "data": self.data, "deleted": self.deleted, "next_id": self.next_id,
-                "requestids": self.requestids,
-                "files": {k: base64.b64encode(v).decode() for k, v in self.files.items()}}
+        return {
+            "realm_id": self.realm_id,
+            "country": self.country,
+            "offset_minutes": self.offset_minutes,
+            "data": self.data,
+            "deleted": self.deleted,
+            "next_id": self.next_id,
+            "requestids": self.requestids,
+            "files": {k: base64.b64encode(v).decode() for k, v in self.files.items()},
+        }
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> "Realm":
-        realm = cls(raw["realm_id"], raw["country"], raw["offset_minutes"], raw["data"], raw["deleted"],
-                    raw["next_id"], raw["requestids"],
-                    {k: base64.b64decode(v) for k, v in raw.get("files", {}).items()})
+    def from_json(cls, raw: dict[str, Any]) -> Realm:
+        realm = cls(
+            raw["realm_id"],
+            raw["country"],
+            raw["offset_minutes"],
+            raw["data"],
+            raw["deleted"],
+            raw["next_id"],
+            raw["requestids"],
+            {k: base64.b64decode(v) for k, v in raw.get("files", {}).items()},
+        )
         realm.rebuild_names()
         return realm
 
@@ -147,8 +164,10 @@ class Store:
     def save(self, path: Path) -> None:
         """Write the whole state to `path` atomically (0600: it holds client secrets)."""
         with self.lock:
-            text = dumps({"realms": [r.to_json() for r in self.realms.values()], "oauth": self.oauth,
-                          "webhook": self.webhook}, allow_float=True)
+            text = dumps(
+                {"realms": [r.to_json() for r in self.realms.values()], "oauth": self.oauth, "webhook": self.webhook},
+                allow_float=True,
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

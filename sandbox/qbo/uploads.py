@@ -5,6 +5,7 @@ file as base64 text (`Content-Transfer-Encoding: base64`); strict multipart pars
 refuse that body. `parse_multipart` accepts CRLF or LF, decodes base64 and quoted-printable
 parts, and keys the parts by their form name (`file_metadata_01`, `file_content_01`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,11 +21,27 @@ from email.policy import HTTP
 from sandbox.qbo import faults
 
 MAX_UPLOAD = 100 * 1024 * 1024
-ALLOWED_TYPES = {"application/pdf", "image/jpeg", "image/jpg", "image/png", "image/gif", "image/tiff", "image/bmp",
-                 "text/plain", "text/csv", "text/xml", "application/xml", "application/msword", "application/rtf",
-                 "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.oasis.opendocument.text",
-                 "message/rfc822", "application/octet-stream"}
+ALLOWED_TYPES = {
+    "application/pdf",
+    "image/jpeg",
+    "image/jpg",
+    "image/png",
+    "image/gif",
+    "image/tiff",
+    "image/bmp",
+    "text/plain",
+    "text/csv",
+    "text/xml",
+    "application/xml",
+    "application/msword",
+    "application/rtf",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text",
+    "message/rfc822",
+    "application/octet-stream",
+}
 
 
 @dataclass
@@ -40,8 +57,9 @@ class Part:
 def boundary_of(content_type: str) -> str:
     match = re.search(r'boundary="?([^";]+)"?', content_type, re.I)
     if not match:
-        raise faults.validation("2010", "Request has invalid or unsupported property",
-                                "multipart/form-data without a boundary")
+        raise faults.validation(
+            "2010", "Request has invalid or unsupported property", "multipart/form-data without a boundary"
+        )
     return match.group(1)
 
 
@@ -56,7 +74,7 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, Part]:
         split = re.search(rb"\r?\n\r?\n", chunk)
         if split is None:
             continue
-        head, data = chunk[:split.start()], chunk[split.end():]
+        head, data = chunk[: split.start()], chunk[split.end() :]
         if data.endswith(b"\r\n"):
             data = data[:-2]
         elif data.endswith(b"\n"):
@@ -70,13 +88,18 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, Part]:
             try:
                 data = base64.b64decode(b"".join(data.split()), validate=False)
             except (binascii.Error, ValueError):
-                raise faults.validation("2010", "Request has invalid or unsupported property",
-                                        "file content is not valid base64") from None
+                raise faults.validation(
+                    "2010", "Request has invalid or unsupported property", "file content is not valid base64"
+                ) from None
         elif encoding == "quoted-printable":
             data = quopri.decodestring(data)
         key = name.group(1) if name else f"part{len(parts)}"
-        parts[key] = Part(key, filename.group(1) if filename else None,
-                          headers.get("Content-Type", "application/octet-stream").split(";")[0].strip(), data)
+        parts[key] = Part(
+            key,
+            filename.group(1) if filename else None,
+            headers.get("Content-Type", "application/octet-stream").split(";")[0].strip(),
+            data,
+        )
     return parts
 
 
@@ -90,8 +113,9 @@ def check_file(content_type: str, size: int) -> None:
     if size > MAX_UPLOAD:
         raise faults.validation("6030", "File too large", "The file is larger than 100 MB.", "file_content")
     if content_type.lower() not in ALLOWED_TYPES:
-        raise faults.validation("6041", "Unsupported file type",
-                                f"Files of type {content_type} cannot be attached.", "ContentType")
+        raise faults.validation(
+            "6041", "Unsupported file type", f"Files of type {content_type} cannot be attached.", "ContentType"
+        )
 
 
 def sign(secret: bytes, realm_id: str, attachable_id: str, expires: int) -> str:

@@ -4,6 +4,7 @@ python-quickbooks sends every field it knows with a default (`""`, `0`, empty re
 `ExchangeRate: 0`, `Qty 0 x UnitPrice 0` beside a real Amount). QBO treats `""` as unset
 and ignores read-only fields; `clean` does the same so those bodies are accepted.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -12,27 +13,86 @@ from typing import Any
 from sandbox.qbo import faults
 from sandbox.qbo.store import PARTY_TYPES, Realm
 
-NAME_LISTS = ("Account", "Class", "Department", "Item", "Customer", "Vendor", "Employee", "Term",
-              "PaymentMethod", "TaxCode", "TaxRate", "TaxAgency")
-TRANSACTIONS = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill", "BillPayment", "VendorCredit",
-                "Purchase", "JournalEntry", "TimeActivity")
+NAME_LISTS = (
+    "Account",
+    "Class",
+    "Department",
+    "Item",
+    "Customer",
+    "Vendor",
+    "Employee",
+    "Term",
+    "PaymentMethod",
+    "TaxCode",
+    "TaxRate",
+    "TaxAgency",
+)
+TRANSACTIONS = (
+    "Estimate",
+    "Invoice",
+    "Payment",
+    "PurchaseOrder",
+    "Bill",
+    "BillPayment",
+    "VendorCredit",
+    "Purchase",
+    "JournalEntry",
+    "TimeActivity",
+)
 ENTITIES = NAME_LISTS + TRANSACTIONS + ("Attachable", "CompanyInfo", "Preferences")
 READ_ONLY_TYPES = ("CompanyInfo", "Preferences", "TaxRate", "TaxAgency")
 SEGMENTS = {name.lower(): name for name in ENTITIES}
 SEGMENTS["taxservice/taxcode"] = "TaxCode"
 
-_ALWAYS_READ_ONLY = {"Id", "SyncToken", "MetaData", "domain", "sparse", "status", "time", "FullyQualifiedName",
-                     "Level", "Balance", "BalanceWithJobs", "HomeBalance", "HomeTotalAmt", "UnappliedAmt",
-                     "CurrentBalance", "CurrentBalanceWithSubAccounts", "Classification", "IsProject",
-                     "InvoiceLink", "ExchangeRate", "Size", "FileAccessUri", "TempDownloadUri", "ThumbnailFileAccessUri",
-                     "ThumbnailTempDownloadUri", "LinkedTxn"}
+_ALWAYS_READ_ONLY = {
+    "Id",
+    "SyncToken",
+    "MetaData",
+    "domain",
+    "sparse",
+    "status",
+    "time",
+    "FullyQualifiedName",
+    "Level",
+    "Balance",
+    "BalanceWithJobs",
+    "HomeBalance",
+    "HomeTotalAmt",
+    "UnappliedAmt",
+    "CurrentBalance",
+    "CurrentBalanceWithSubAccounts",
+    "Classification",
+    "IsProject",
+    "InvoiceLink",
+    "ExchangeRate",
+    "Size",
+    "FileAccessUri",
+    "TempDownloadUri",
+    "ThumbnailFileAccessUri",
+    "ThumbnailTempDownloadUri",
+    "LinkedTxn",
+}
 TOTAL_IS_INPUT = ("Payment", "BillPayment")
 
-REF_TARGETS = {"CustomerRef": "Customer", "VendorRef": "Vendor", "EmployeeRef": "Employee", "ItemRef": "Item",
-               "ClassRef": "Class", "DepartmentRef": "Department", "SalesTermRef": "Term", "TermRef": "Term",
-               "PaymentMethodRef": "PaymentMethod", "TaxCodeRef": "TaxCode", "TxnTaxCodeRef": "TaxCode",
-               "DefaultTaxCodeRef": "TaxCode", "SalesTaxCodeRef": "TaxCode", "PurchaseTaxCodeRef": "TaxCode",
-               "TaxRateRef": "TaxRate", "AgencyRef": "TaxAgency", "ProjectRef": "Customer"}
+REF_TARGETS = {
+    "CustomerRef": "Customer",
+    "VendorRef": "Vendor",
+    "EmployeeRef": "Employee",
+    "ItemRef": "Item",
+    "ClassRef": "Class",
+    "DepartmentRef": "Department",
+    "SalesTermRef": "Term",
+    "TermRef": "Term",
+    "PaymentMethodRef": "PaymentMethod",
+    "TaxCodeRef": "TaxCode",
+    "TxnTaxCodeRef": "TaxCode",
+    "DefaultTaxCodeRef": "TaxCode",
+    "SalesTaxCodeRef": "TaxCode",
+    "PurchaseTaxCodeRef": "TaxCode",
+    "TaxRateRef": "TaxRate",
+    "AgencyRef": "TaxAgency",
+    "ProjectRef": "Customer",
+}
 PSEUDO_TAX_CODES = ("TAX", "NON")
 _MISSING = object()
 
@@ -188,17 +248,21 @@ def check_name(realm: Realm, entity: str, record: dict[str, Any], own_id: str | 
         parts = [record.get(p, "") for p in ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")]
         name = " ".join(p for p in parts if p) or record.get("CompanyName")
         if not name:
-            raise faults.validation("6080", "Name required",
-                                    "You must specify a DisplayName or at least one of Title, GivenName, "
-                                    "MiddleName, FamilyName or Suffix.", "DisplayName")
+            raise faults.validation(
+                "6080",
+                "Name required",
+                "You must specify a DisplayName or at least one of Title, GivenName, MiddleName, FamilyName or Suffix.",
+                "DisplayName",
+            )
         record[field] = name
     if not name:
         raise faults.required(field)
     if not isinstance(name, str):
         raise faults.invalid_string(field, f"{field} must be a string")
     if ":" in name or (entity == "Account" and '"' in name):
-        raise faults.invalid_string(field, f"Invalid String : {field} cannot contain ':'"
-                                    + (' or \'"\'' if entity == "Account" else ""))
+        raise faults.invalid_string(
+            field, f"Invalid String : {field} cannot contain ':'" + (" or '\"'" if entity == "Account" else "")
+        )
     limit = 500 if entity in PARTY_TYPES else 100
     if len(name) > limit:
         raise faults.string_length(field, limit, len(name))
@@ -210,22 +274,31 @@ def check_name(realm: Realm, entity: str, record: dict[str, Any], own_id: str | 
 def name_hierarchy(realm: Realm, entity: str, record: dict[str, Any]) -> None:
     """FullyQualifiedName and Level from ParentRef; Customer jobs need Job=true with ParentRef (6150)."""
     field = "DisplayName" if entity in PARTY_TYPES else "Name"
-    flag = {"Customer": "Job", "Account": "SubAccount", "Class": "SubClass", "Department": "SubDepartment",
-            "Item": "SubItem"}.get(entity)
+    flag = {
+        "Customer": "Job",
+        "Account": "SubAccount",
+        "Class": "SubClass",
+        "Department": "SubDepartment",
+        "Item": "SubItem",
+    }.get(entity)
     if flag is None:
         return
     parent_ref = record.get("ParentRef")
     if entity == "Customer" and bool(record.get("Job")) != bool(parent_ref):
-        raise faults.validation("6150", "ParentRef Required",
-                                "ParentRef Required Error : A sub-customer needs Job set to true and a ParentRef.",
-                                "ParentRef")
+        raise faults.validation(
+            "6150",
+            "ParentRef Required",
+            "ParentRef Required Error : A sub-customer needs Job set to true and a ParentRef.",
+            "ParentRef",
+        )
     if parent_ref:
         parent = realm.find(entity, parent_ref["value"])
         assert parent is not None  # RefChecker ran first
         level = int(parent.get("Level", 0)) + 1
         if level > 5:
-            raise faults.validation("6180", "Sub Level Limit", "You can only have 5 levels of sub-entities.",
-                                    "ParentRef")
+            raise faults.validation(
+                "6180", "Sub Level Limit", "You can only have 5 levels of sub-entities.", "ParentRef"
+            )
         record[flag] = True
         record["Level"] = level
         record["FullyQualifiedName"] = f"{record_name(entity, parent)}:{record[field]}"

@@ -5,6 +5,7 @@ is `base64(HMAC-SHA256(verifier token, raw body))`. Delivery is explicit (`deliv
 or automatic in a background thread; a failed delivery is retried on the QBO schedule
 (10 s, 20 s, 30 s, 5 min, ...) measured on the sandbox clock.
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,16 +14,23 @@ import hmac
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
 from sandbox.qbo.store import format_time
 
 RETRY_SCHEDULE = (10, 20, 30, 300, 1200, 7200, 14400, 21600)
-OPERATIONS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Merge": "merged", "Void": "voided",
-              "Emailed": "emailed"}
+OPERATIONS = {
+    "Create": "created",
+    "Update": "updated",
+    "Delete": "deleted",
+    "Merge": "merged",
+    "Void": "voided",
+    "Emailed": "emailed",
+}
 
 
 def signature(verifier: str, body: bytes) -> str:
@@ -34,6 +42,7 @@ def legacy_payload(realm_id: str, events: list[tuple[str, str, str, float]], off
     def stamp(at: float) -> str:
         text = format_time(at, offset)
         return text[:-3] + text[-2:]
+
     entities = [{"name": e, "id": i, "operation": op, "lastUpdated": stamp(at)} for e, i, op, at in events]
     return [{"realmId": realm_id, "dataChangeEvent": {"entities": entities}}]
 
@@ -42,10 +51,19 @@ def cloud_events(realm_id: str, events: list[tuple[str, str, str, float]]) -> li
     out = []
     for entity, record_id, operation, at in events:
         stamp = format_time(at, 0, millis=True).replace("+00:00", "Z")
-        out.append({"specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.sandbox.joist",
-                    "type": f"qbo.{entity.lower()}.{OPERATIONS.get(operation, 'updated')}.v1",
-                    "datacontenttype": "application/json", "time": stamp, "intuitentityid": record_id,
-                    "intuitaccountid": realm_id, "data": {}})
+        out.append(
+            {
+                "specversion": "1.0",
+                "id": str(uuid.uuid4()),
+                "source": "intuit.sandbox.joist",
+                "type": f"qbo.{entity.lower()}.{OPERATIONS.get(operation, 'updated')}.v1",
+                "datacontenttype": "application/json",
+                "time": stamp,
+                "intuitentityid": record_id,
+                "intuitaccountid": realm_id,
+                "data": {},
+            }
+        )
     return out
 
 
@@ -104,9 +122,12 @@ class Webhooks:
         accepted = 0
         client = self.client or httpx.Client(timeout=3.0)
         for item in due:
-            headers = {"intuit-signature": signature(self.config["verifier"], item.body),
-                       "Content-Type": "application/cloudevents-batch+json" if self.config.get("shape") == "cloudevents"
-                       else "application/json"}
+            headers = {
+                "intuit-signature": signature(self.config["verifier"], item.body),
+                "Content-Type": "application/cloudevents-batch+json"
+                if self.config.get("shape") == "cloudevents"
+                else "application/json",
+            }
             try:
                 status = client.post(self.config["url"], content=item.body, headers=headers).status_code
             except httpx.HTTPError:

@@ -5,17 +5,19 @@
 errors; `links` builds a link resolver from a plain dict. Import-mode is importlib, so
 helpers are fixtures rather than importable functions.
 """
+
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 
 from engine.errors import ErrorGroup, JoistError
-from engine.mapping.mapper import Mapper
 from engine.language.rules import RuleSet, load_rules
+from engine.mapping.mapper import Mapper
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,8 +97,17 @@ class RuleBench:
         return self.write(name, self.variant(*swaps, append=append))
 
 
-def assert_error(error: JoistError, code: str, file: Path | str | None, line: int | None, col: int | None,
-                 *, hint: str | None = None, path: str | None = None, message: str | None = None) -> None:
+def assert_error(
+    error: JoistError,
+    code: str,
+    file: Path | str | None,
+    line: int | None,
+    col: int | None,
+    *,
+    hint: str | None = None,
+    path: str | None = None,
+    message: str | None = None,
+) -> None:
     """One error's code, place and hint, and that format() shows them the way users read them."""
     text = error.format()
     assert error.code == code, text
@@ -142,8 +153,10 @@ MapperFactory = Callable[..., Mapper]
 @pytest.fixture
 def links() -> LinksFactory:
     """`links({("vendors", "11"): "57"})` -> a resolver for Mapper.map(links=...)."""
+
     def make(table: Mapping[tuple[str, str], str]) -> Callable[[str, str], str | None]:
         return lambda link_set, source_id: table.get((link_set, source_id))
+
     return make
 
 
@@ -164,17 +177,24 @@ def no_floats() -> FloatCheck:
     def check(payload: Any) -> None:
         found = list(floats_in(payload))
         assert not found, f"floats in payload at {found}"
+
     return check
 
 
 @pytest.fixture
 def mapper_for(bench: RuleBench) -> MapperFactory:
     """Write a rule into the bench, load it and return a Mapper for it."""
-    def make(text: str, flow: str = "companies_to_vendors", params: Mapping[str, Any] | None = None,
-             extra: Mapping[str, str] | None = None) -> Mapper:
+
+    def make(
+        text: str,
+        flow: str = "companies_to_vendors",
+        params: Mapping[str, Any] | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> Mapper:
         bench.write(f"{flow}.yaml", text)
         for name, body in (extra or {}).items():
             bench.write(name, body)
         ruleset = bench.load()
         return Mapper(ruleset[flow], params, ruleset.lookups)
+
     return make

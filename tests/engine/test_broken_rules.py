@@ -1,4 +1,5 @@
 """tests/broken_rules: each broken rule gives its documented errors, in order, never a traceback."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -72,4 +73,3 @@ def test_broken_rule(name: str) -> None:
     for error, expected in zip(errors + warnings, want_errors + want_warnings):
         check(error, expected, case)
     assert errors == sorted(errors, key=lambda e: e.sort_key())
-

@@ -1,4 +1,5 @@
 """docs/errors.md documents every R1xx/R2xx/R3xx/M4xx error class in engine/, and no stale one."""
+
 from __future__ import annotations
 
 import importlib
@@ -37,7 +38,8 @@ def test_every_engine_error_code_is_documented() -> None:
     wanted = {code for code in CLASSES if IN_SCOPE.match(code)}
     missing = sorted(wanted - set(SECTIONS))
     assert not missing, "docs/errors.md has no `### CODE` section for: " + ", ".join(
-        f"{code} ({CLASSES[code][0].__module__}.{CLASSES[code][0].__name__})" for code in missing)
+        f"{code} ({CLASSES[code][0].__module__}.{CLASSES[code][0].__name__})" for code in missing
+    )
 
 
 def test_no_section_for_a_code_that_does_not_exist() -> None:
@@ -67,8 +69,12 @@ def test_sections_are_in_code_order() -> None:
     assert codes == sorted(codes, key=lambda c: ("RM".index(c[0]), c))  # R1xx-R3xx, then M4xx
 
 
-CORE = [f"R{n}" for n in range(101, 116)] + [f"R{n}" for n in range(201, 208)] + \
-       [f"R{n}" for n in range(301, 307)] + [f"M{n}" for n in range(401, 405)]
+CORE = (
+    [f"R{n}" for n in range(101, 116)]
+    + [f"R{n}" for n in range(201, 208)]
+    + [f"R{n}" for n in range(301, 307)]
+    + [f"M{n}" for n in range(401, 405)]
+)
 
 
 def test_every_core_code_is_exercised_by_a_test() -> None:

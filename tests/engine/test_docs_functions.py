@@ -1,4 +1,5 @@
 """docs/functions.md documents every catalogue function, and every example in it is true."""
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,11 @@ def parse(doc: Path = DOC) -> dict[str, Section]:
         assert arrow, f"functions.md:{number}: an example line needs `expression  ->  result`"
         name = current.name if current else "jmespath"
         example = Example(name, number, text.strip(), result.strip(), dict(block))
-        (current.examples if current else sections.setdefault("(jmespath)", Section("(jmespath)", [], number)).examples
-         ).append(example)
+        (
+            current.examples
+            if current
+            else sections.setdefault("(jmespath)", Section("(jmespath)", [], number)).examples
+        ).append(example)
     return sections
 
 
@@ -93,8 +97,9 @@ def test_heading_shows_the_arguments(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_section_has_the_catalogue_example(name: str) -> None:
     section, fn = SECTIONS[name], CATALOGUE[name]
-    assert any(re.search(rf"\b{name}\(|\|\s*{name}\b", e.text) for e in section.examples), \
+    assert any(re.search(rf"\b{name}\(|\|\s*{name}\b", e.text) for e in section.examples), (
         f"{name}: no example calls it"
+    )
     expression, _, result = fn.example.partition("->")
     found = [e for e in section.examples if e.text == expression.strip()]
     assert found, f"{name}: the catalogue's example `{expression.strip()}` is not in the doc"
@@ -117,8 +122,15 @@ def test_example_holds(example: Example) -> None:
     where = f"docs/functions.md:{example.line}: {example.text}"
     links = {tuple(k.split(":", 1)): v for k, v in example.data.get("links", {}).items()}
     rt = Runtime(links=lambda s, i: links.get((s, i)), lookups=example.data.get("lookups", {}))
-    ctx = {"source": example.data.get("source", {}), "params": example.data.get("params", {}), "target": None,
-           "item": None, "parent": None, "index": None, "links": None}
+    ctx = {
+        "source": example.data.get("source", {}),
+        "params": example.data.get("params", {}),
+        "target": None,
+        "item": None,
+        "parent": None,
+        "index": None,
+        "links": None,
+    }
     compiled = compile_expression(example.text, Location("docs/functions.md", example.line, 1))
     if example.result.startswith("error "):
         with pytest.raises(JoistError) as info:

@@ -1,4 +1,5 @@
 """docs/rules.md: its complete rules load, its broken ones give their code, its links resolve."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,9 @@ import pytest
 import yaml
 
 from engine.errors import ErrorGroup
-from engine.mapping.mapper import Mapper
 from engine.language.rules import load_rules
 from engine.language.schema_check import load_schema
+from engine.mapping.mapper import Mapper
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 RULES_MD = DOCS / "rules.md"
@@ -65,8 +66,12 @@ def test_fragments_are_valid_yaml() -> None:
 
 def test_the_complete_rules_load_clean(doc_pack: Path) -> None:
     rules = load_rules([("base", [doc_pack / "base"])])
-    assert {"companies_to_vendors", "commitment_invoices_to_bills", "wbs_to_items",
-            "invoice_direct_costs_to_bills"} <= set(rules.rules)
+    assert {
+        "companies_to_vendors",
+        "commitment_invoices_to_bills",
+        "wbs_to_items",
+        "invoice_direct_costs_to_bills",
+    } <= set(rules.rules)
     assert rules.warnings == []
 
 
@@ -82,11 +87,14 @@ def test_the_broken_examples_give_their_code(tmp_path: Path, body: str) -> None:
 def test_the_bill_example_maps_as_described(doc_pack: Path) -> None:
     rules = load_rules([("base", [doc_pack / "base"])])
     mapper = Mapper(rules["commitment_invoices_to_bills"], None, rules.lookups)
-    record = json.loads("""{"id": 7, "status": "approved", "vendor_id": 11, "invoice_number": null, "number": 3,
+    record = json.loads(
+        """{"id": 7, "status": "approved", "vendor_id": 11, "invoice_number": null, "number": 3,
         "billing_date": "2026-03-31T12:00:00Z", "contract_name": "Drywall",
         "items": [{"net_amount": "100.10", "description_of_work": "Board", "item_type": "L", "wbs_code": {"id": 21}},
                   {"net_amount": "0.00", "description_of_work": "None", "item_type": "L", "wbs_code": {"id": 22}}],
-        "summary": {"total_retainage": "10.01"}}""", parse_float=Decimal)
+        "summary": {"total_retainage": "10.01"}}""",
+        parse_float=Decimal,
+    )
     links = {("vendors", "11"): "57", ("wbs_items", "21"): "3"}
     result = mapper.map(record, links=lambda s, i: links.get((s, i)))
     assert result.outcome == "mapped", result
@@ -94,8 +102,10 @@ def test_the_bill_example_maps_as_described(doc_pack: Path) -> None:
     assert p["DocNumber"] == "REQ-3" and p["TxnDate"] == "2026-03-31"
     assert [line["Amount"] for line in p["Line"]] == [Decimal("100.10"), Decimal("-10.01")]
     assert p["Line"][0]["Description"] == "1. Board ()"  # a null renders as nothing
-    assert p["Line"][0]["ItemBasedExpenseLineDetail"] == {"ItemRef": {"value": "3"},
-                                                          "ClassRef": {"value": "5000000000000123456"}}
+    assert p["Line"][0]["ItemBasedExpenseLineDetail"] == {
+        "ItemRef": {"value": "3"},
+        "ClassRef": {"value": "5000000000000123456"},
+    }
     assert p["Line"][1]["AccountBasedExpenseLineDetail"] == {"AccountRef": {"value": "91"}}
 
 
@@ -110,7 +120,9 @@ def test_the_override_layer_works_as_described(doc_pack: Path) -> None:
     assert layers["DisplayName"] == "acme" and layers["BillAddr.City"] == "base"
     items = rules["wbs_to_items"]
     assert items.params == {} and Mapper(items).map({"id": 1, "flat_code": "01-100.L"}).payload == {
-        "Name": "01-100.L", "Type": "NonInventory"}
+        "Name": "01-100.L",
+        "Type": "NonInventory",
+    }
 
 
 def test_every_top_level_key_is_in_the_table() -> None:
@@ -124,8 +136,10 @@ def _anchor(heading: str) -> str:
 
 
 def test_links_between_the_docs_resolve() -> None:
-    anchors = {doc.name: {_anchor(h) for h in re.findall(r"^#+ (.+)$", doc.read_text(encoding="utf-8"), re.M)}
-               for doc in DOCS.glob("*.md")}
+    anchors = {
+        doc.name: {_anchor(h) for h in re.findall(r"^#+ (.+)$", doc.read_text(encoding="utf-8"), re.M)}
+        for doc in DOCS.glob("*.md")
+    }
     for doc in DOCS.glob("*.md"):
         for target, fragment in re.findall(r"\]\(([\w.]*\.md)?#([\w\-]+)\)", doc.read_text(encoding="utf-8")):
             name = target or doc.name

@@ -1,4 +1,5 @@
 """R2xx: expressions that do not compile are refused at load time, pointing at the place."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -6,16 +7,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 from engine.errors import Location
-from engine.expressions.compiler import (
-    JMESPathSyntaxError, UnknownFunction, UnknownName, compile_expression, compile_jinja, compile_jmespath,
-)
+from engine.expressions.base import JMESPathSyntaxError, UnknownFunction, UnknownName
+from engine.expressions.compiler import compile_expression
+from engine.expressions.jmes import compile_jmespath
+from engine.expressions.templates import compile_jinja
 
 if TYPE_CHECKING:
     from conftest import ErrorCheck, RuleBench
 
 
 def test_r201_bad_jmespath_points_into_the_expression(bench: RuleBench, expect_error: ErrorCheck) -> None:
-    text = bench.variant(('"source.name"', "\"source.name == 'Acme\""))
+    text = bench.variant(('"source.name"', '"source.name == \'Acme"'))
     path = bench.write("vendors.yaml", text)
     err = bench.error()
     line, col = bench.at(text, "'Acme")
@@ -27,7 +29,9 @@ def test_r201_incomplete_jmespath(bench: RuleBench, expect_error: ErrorCheck) ->
     path = bench.write("vendors.yaml", text)
     err = bench.error()
     line, col = bench.at(text, '=="')
-    expect_error(err, "R201", path, line, col + 2, message="ends too early", path="flow companies_to_vendors, fields.DisplayName")
+    expect_error(
+        err, "R201", path, line, col + 2, message="ends too early", path="flow companies_to_vendors, fields.DisplayName"
+    )
 
 
 def test_r201_plain_scalar_offsets_without_a_quote() -> None:
@@ -137,8 +141,10 @@ def test_r207_in_jinja() -> None:
 
 
 def test_several_expression_errors_in_one_file_all_reported_sorted(bench: RuleBench) -> None:
-    text = bench.variant(('"source.name"', '"trimm(source.name)"'),
-                         append='  CompanyName: "sorce.legal_name"\n  AcctNum: "{{ source.id }"\n')
+    text = bench.variant(
+        ('"source.name"', '"trimm(source.name)"'),
+        append='  CompanyName: "sorce.legal_name"\n  AcctNum: "{{ source.id }"\n',
+    )
     bench.write("vendors.yaml", text)
     errors = bench.errors()
     assert [(e.code, e.location.line) for e in errors] == [("R203", 11), ("R204", 12), ("R202", 13)]
@@ -150,8 +156,9 @@ def test_compile_collects_reads(text: str) -> None:
 
 
 def test_compile_collects_refs_and_lookups() -> None:
-    compiled = compile_expression("coalesce(ref('vendors', source.vendor_id), lookup('classes', source.code))",
-                                  Location())
+    compiled = compile_expression(
+        "coalesce(ref('vendors', source.vendor_id), lookup('classes', source.code))", Location()
+    )
     assert compiled.refs == ["vendors"] and compiled.lookups == ["classes"]
     jinja = compile_expression("{{ ref('projects', source.project_id) }}", Location())
     assert jinja.refs == ["projects"] and jinja.kind == "jinja"
@@ -173,6 +180,7 @@ def test_r201_empty_expression(bench: RuleBench, expect_error: ErrorCheck, empty
 def test_a_ref_with_a_fallback_never_defers() -> None:
     from engine.expressions.compiler import compile_expression
     from engine.expressions.functions import Runtime
+
     expr = compile_expression("ref('wbs_items', source.item, '7')", Location("f.yaml", 1, 1))
     rt = Runtime(links=lambda link_set, key: None)
     assert expr({"source": {"item": 99}}, rt) == "7"
@@ -182,6 +190,7 @@ def test_a_ref_with_a_fallback_never_defers() -> None:
 
 def test_r208_a_loose_negation_is_refused_with_the_fix() -> None:
     from engine.expressions.compiler import compile_expression
+
     with pytest.raises(Exception) as info:
         compile_expression("!source.active && source.name", Location("f.yaml", 4, 9))
     error = info.value

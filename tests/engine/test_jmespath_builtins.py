@@ -1,4 +1,5 @@
 """JMESPath's own functions work on Decimals and YAML-loaded records, and never make a float."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,33 +11,39 @@ from engine.expressions.compiler import compile_expression
 from engine.expressions.functions import Runtime
 from engine.language.yamlload import loads
 
-SOURCE = {"items": [{"amount": Decimal("2.50"), "code": "b"}, {"amount": 1, "code": "a"}],
-          "text": "1.25", "n": Decimal("3.10")}
+SOURCE = {
+    "items": [{"amount": Decimal("2.50"), "code": "b"}, {"amount": 1, "code": "a"}],
+    "text": "1.25",
+    "n": Decimal("3.10"),
+}
 
 
 def run(text: str, source: object = SOURCE) -> object:
     return compile_expression(text, Location())({"source": source}, Runtime())
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("to_number(source.text)", Decimal("1.25")),
-    ("to_number('7')", Decimal("7")),
-    ("to_number('seven')", None),
-    ("to_number(source.n)", Decimal("3.10")),
-    ("sum(source.items[*].amount)", Decimal("3.50")),
-    ("avg(source.items[*].amount)", Decimal("1.75")),
-    ("max(source.items[*].amount)", Decimal("2.50")),
-    ("min(source.items[*].amount)", 1),
-    ("abs(negate(source.n))", Decimal("3.10")),
-    ("max_by(source.items, &amount).code", "b"),
-    ("sort_by(source.items, &amount)[0].code", "a"),
-    ("type(source.n)", "number"),
-    ("to_string(source.n)", "3.10"),
-    ("length(source.items)", 2),
-    ("join(', ', source.items[*].code)", "b, a"),
-    ("contains(source.items[*].code, 'a')", True),
-    ("starts_with(source.text, '1.')", True),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("to_number(source.text)", Decimal("1.25")),
+        ("to_number('7')", Decimal("7")),
+        ("to_number('seven')", None),
+        ("to_number(source.n)", Decimal("3.10")),
+        ("sum(source.items[*].amount)", Decimal("3.50")),
+        ("avg(source.items[*].amount)", Decimal("1.75")),
+        ("max(source.items[*].amount)", Decimal("2.50")),
+        ("min(source.items[*].amount)", 1),
+        ("abs(negate(source.n))", Decimal("3.10")),
+        ("max_by(source.items, &amount).code", "b"),
+        ("sort_by(source.items, &amount)[0].code", "a"),
+        ("type(source.n)", "number"),
+        ("to_string(source.n)", "3.10"),
+        ("length(source.items)", 2),
+        ("join(', ', source.items[*].code)", "b, a"),
+        ("contains(source.items[*].code, 'a')", True),
+        ("starts_with(source.text, '1.')", True),
+    ],
+)
 def test_builtin(text: str, expected: object) -> None:
     value = run(text)
     assert value == expected and type(value) is type(expected)

@@ -1,4 +1,5 @@
 """R1xx: every rule-loading error points at file:line:col and says how to fix it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.language import yamlload
 from engine.errors import ErrorGroup
+from engine.language import yamlload
 from engine.language.rules import RuleSet, load_rules
 
 if TYPE_CHECKING:
@@ -37,8 +38,14 @@ def test_r103_list_item_without_fields(bench: RuleBench, expect_error: ErrorChec
     text = bench.variant(append="  Notes:\n    - each: source.trades\n")
     path = bench.write("vendors.yaml", text)
     err = bench.error()
-    expect_error(err, "R103", path, *bench.at(text, "each:"), hint="add `fields:` here",
-                 path="flow companies_to_vendors, fields.Notes[0]")
+    expect_error(
+        err,
+        "R103",
+        path,
+        *bench.at(text, "each:"),
+        hint="add `fields:` here",
+        path="flow companies_to_vendors, fields.Notes[0]",
+    )
 
 
 def test_r104_unknown_key_did_you_mean_and_allowed(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -46,9 +53,13 @@ def test_r104_unknown_key_did_you_mean_and_allowed(bench: RuleBench, expect_erro
     errors = bench.errors()
     # the typo'd key is unknown, and so `fields` is missing: both reported, sorted by place
     assert [e.code for e in errors] == ["R103", "R104"]
-    expect_error(errors[1], "R104", path, 10, 1, hint="did you mean 'fields'?",
-                 path="flow companies_to_vendors, feilds")
-    assert "fields" in errors[1].allowed and "allowed here: attachments, checks, depends_on, description" in errors[1].format()
+    expect_error(
+        errors[1], "R104", path, 10, 1, hint="did you mean 'fields'?", path="flow companies_to_vendors, feilds"
+    )
+    assert (
+        "fields" in errors[1].allowed
+        and "allowed here: attachments, checks, depends_on, description" in errors[1].format()
+    )
 
 
 def test_r104_unknown_key_inside_source(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -60,7 +71,9 @@ def test_r104_unknown_key_inside_source(bench: RuleBench, expect_error: ErrorChe
 def test_r105_wrong_type(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("links: vendors", "links: [vendors]"))
     err = bench.error()
-    expect_error(err, "R105", path, 9, 8, path="flow companies_to_vendors, links", message="expected a string, got list")
+    expect_error(
+        err, "R105", path, 9, 8, path="flow companies_to_vendors, links", message="expected a string, got list"
+    )
 
 
 def test_r105_depends_on_must_be_a_list(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -78,14 +91,18 @@ def test_r105_file_that_is_not_a_mapping(bench: RuleBench, expect_error: ErrorCh
 def test_r106_unknown_source_entity(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("entity: vendors", "entity: vendor"))
     err = bench.error()
-    expect_error(err, "R106", path, 5, 11, hint="did you mean 'vendors'?", path="flow companies_to_vendors, source.entity")
+    expect_error(
+        err, "R106", path, 5, 11, hint="did you mean 'vendors'?", path="flow companies_to_vendors, source.entity"
+    )
     assert "requisitions" in err.allowed
 
 
 def test_r106_unknown_target_entity(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("entity: Vendor", "entity: Vendors"))
     err = bench.error()
-    expect_error(err, "R106", path, 8, 11, hint="did you mean 'Vendor'?", path="flow companies_to_vendors, target.entity")
+    expect_error(
+        err, "R106", path, 8, 11, hint="did you mean 'Vendor'?", path="flow companies_to_vendors, target.entity"
+    )
 
 
 def test_r106_unknown_entity_in_entity_when(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -98,8 +115,16 @@ def test_r106_unknown_entity_in_entity_when(bench: RuleBench, expect_error: Erro
 def test_r107_unknown_source_field(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(('"source.name"', '"source.nmae"'))
     err = bench.error()
-    expect_error(err, "R107", path, 11, 16, hint="did you mean 'name'?", path="flow companies_to_vendors, fields.DisplayName",
-                 message="source.nmae is not a field of source")
+    expect_error(
+        err,
+        "R107",
+        path,
+        11,
+        16,
+        hint="did you mean 'name'?",
+        path="flow companies_to_vendors, fields.DisplayName",
+        message="source.nmae is not a field of source",
+    )
 
 
 def test_r107_unknown_nested_source_field_in_jinja(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -111,7 +136,15 @@ def test_r107_unknown_nested_source_field_in_jinja(bench: RuleBench, expect_erro
 def test_r107_unknown_target_field_points_at_the_key(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("DisplayName:", "DisplayNme:"))
     err = bench.error()
-    expect_error(err, "R107", path, 11, 3, hint="did you mean 'DisplayName'?", path="flow companies_to_vendors, fields.DisplayNme")
+    expect_error(
+        err,
+        "R107",
+        path,
+        11,
+        3,
+        hint="did you mean 'DisplayName'?",
+        path="flow companies_to_vendors, fields.DisplayNme",
+    )
 
 
 def test_r107_unknown_dotted_target_field(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -123,7 +156,9 @@ def test_r107_unknown_dotted_target_field(bench: RuleBench, expect_error: ErrorC
 def test_r107_unknown_match_field(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(append="match:\n  DisplayNam: source.name\n")
     err = bench.error()
-    expect_error(err, "R107", path, 13, 3, hint="did you mean 'DisplayName'?", path="flow companies_to_vendors, match.DisplayNam")
+    expect_error(
+        err, "R107", path, 13, 3, hint="did you mean 'DisplayName'?", path="flow companies_to_vendors, match.DisplayNam"
+    )
 
 
 def test_r107_list_field_read_like_an_object(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -156,7 +191,9 @@ def test_r109_missing_file() -> None:
 def test_r110_invalid_value_did_you_mean(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("procore > qbo", "procore -> qbo"))
     err = bench.error()
-    expect_error(err, "R110", path, 2, 12, hint="did you mean 'procore > qbo'?", path="flow companies_to_vendors, direction")
+    expect_error(
+        err, "R110", path, 2, 12, hint="did you mean 'procore > qbo'?", path="flow companies_to_vendors, direction"
+    )
     assert "qbo > procore" in err.allowed
 
 
@@ -169,12 +206,13 @@ def test_r110_pattern_says_what_is_expected(bench: RuleBench, expect_error: Erro
 def test_r111_direction_mismatch(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("procore > qbo", "qbo > procore"))
     err = bench.error()
-    expect_error(err, "R111", path, 2, 12, hint="did you mean 'procore > qbo'?", path="flow companies_to_vendors, direction")
+    expect_error(
+        err, "R111", path, 2, 12, hint="did you mean 'procore > qbo'?", path="flow companies_to_vendors, direction"
+    )
 
 
 def test_r112_unknown_param_did_you_mean(bench: RuleBench, expect_error: ErrorCheck) -> None:
-    text = bench.variant(('"source.name"', '"params.vendor_prefx"'),
-                         append="params:\n  vendor_prefix: {default: V-}\n")
+    text = bench.variant(('"source.name"', '"params.vendor_prefx"'), append="params:\n  vendor_prefix: {default: V-}\n")
     path = bench.write("vendors.yaml", text)
     err = bench.error()
     expect_error(err, "R112", path, 11, 16, hint="did you mean 'vendor_prefix'?", message="params.vendor_prefx")
@@ -183,8 +221,15 @@ def test_r112_unknown_param_did_you_mean(bench: RuleBench, expect_error: ErrorCh
 def test_r112_undeclared_param_says_how_to_declare(bench: RuleBench, expect_error: ErrorCheck) -> None:
     path = bench.vendor(("entity: vendors\n", "entity: vendors\n  where: params.only_active\n"))
     err = bench.error()
-    expect_error(err, "R112", path, 6, 10, hint="declare it under `params: {only_active: {default: ...}}`",
-                 path="flow companies_to_vendors, source.where")
+    expect_error(
+        err,
+        "R112",
+        path,
+        6,
+        10,
+        hint="declare it under `params: {only_active: {default: ...}}`",
+        path="flow companies_to_vendors, source.where",
+    )
 
 
 def test_r113_unknown_lookup_table(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -196,11 +241,15 @@ def test_r113_unknown_lookup_table(bench: RuleBench, expect_error: ErrorCheck) -
 
 
 def test_r114_field_set_twice(bench: RuleBench, expect_error: ErrorCheck) -> None:
-    text = bench.variant(append='  PrimaryEmailAddr.Address: "source.email_address"\n'
-                                '  PrimaryEmailAddr:\n    Address: "source.email_address"\n')
+    text = bench.variant(
+        append='  PrimaryEmailAddr.Address: "source.email_address"\n'
+        '  PrimaryEmailAddr:\n    Address: "source.email_address"\n'
+    )
     path = bench.write("vendors.yaml", text)
     err = bench.error()
-    expect_error(err, "R114", path, *bench.at(text, "PrimaryEmailAddr:"), message="set twice", hint="write each field once")
+    expect_error(
+        err, "R114", path, *bench.at(text, "PrimaryEmailAddr:"), message="set twice", hint="write each field once"
+    )
 
 
 def test_r115_csv_lookup_needs_two_columns(bench: RuleBench, expect_error: ErrorCheck) -> None:
@@ -226,8 +275,9 @@ def test_r115_yaml_lookup_must_be_a_mapping(bench: RuleBench, expect_error: Erro
 
 def test_errors_of_several_files_are_all_reported_sorted(bench: RuleBench) -> None:
     b = bench.vendor(("entity: Vendor", "entity: Vendr"), name="b.yaml")
-    a = bench.vendor(("flow: companies_to_vendors", "flow: other_vendors"), ('"source.name"', '"trimm(source.name)"'),
-                     name="a.yaml")
+    a = bench.vendor(
+        ("flow: companies_to_vendors", "flow: other_vendors"), ('"source.name"', '"trimm(source.name)"'), name="a.yaml"
+    )
     errors = bench.errors()
     assert [(e.location.file, e.code) for e in errors] == [(str(a), "R203"), (str(b), "R106")]
 

@@ -1,4 +1,5 @@
 """Mapping one record: ref() deferral, lookups, M4xx runtime errors, lists, entity_when, explain."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -69,8 +70,14 @@ LINKED = {("vendors", "11"): "57", ("wbs_items", "21"): "3", ("wbs_items", "22")
 
 def record(**changes: object) -> dict:
     base = {
-        "id": 7, "status": "approved", "vendor_id": 11, "invoice_number": "INV-1", "number": 3,
-        "contract_name": "Drywall", "comment": "Site A", "total_claimed_amount": "300.00",
+        "id": 7,
+        "status": "approved",
+        "vendor_id": 11,
+        "invoice_number": "INV-1",
+        "number": 3,
+        "contract_name": "Drywall",
+        "comment": "Site A",
+        "total_claimed_amount": "300.00",
         "items": [
             {"net_amount": "100.00", "description_of_work": "Board", "wbs_code": {"id": 21}},
             {"net_amount": "0", "description_of_work": "Nothing", "wbs_code": {"id": 99}},
@@ -95,7 +102,10 @@ def test_mapped_payload(bills: Mapper, links: LinksFactory) -> None:
     assert p["VendorRef"] == {"value": "57"} and p["DepartmentRef"] == {"value": "1"}
     assert p["PrivateNote"] == "Requisition 3 for Drywall"
     assert [(line["Amount"], line.get("Description")) for line in p["Line"]] == [
-        (Decimal("100.00"), "0: Board (INV-1)"), (Decimal("200.00"), "2: Tape (INV-1)"), (Decimal("-30.00"), None)]
+        (Decimal("100.00"), "0: Board (INV-1)"),
+        (Decimal("200.00"), "2: Tape (INV-1)"),
+        (Decimal("-30.00"), None),
+    ]
     assert p["Line"][2]["AccountBasedExpenseLineDetail"] == {"AccountRef": {"value": "91"}}
 
 
@@ -158,32 +168,49 @@ fields:
     assert result.outcome == "deferred" and result.missing == [("vendors", "5")]
 
 
-def test_m401_function_error_names_flow_record_field(bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench) -> None:
+def test_m401_function_error_names_flow_record_field(
+    bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench
+) -> None:
     result = bills.map(record(items=[{"net_amount": "ten", "wbs_code": {"id": 21}}]), links=links(LINKED))
     assert result.outcome == "error"
     err = result.error
     line, col = bench.at(BILL_RULE, '"decimal(item.net_amount) != `0`"')
-    expect_error(err, "M401", bench.folder() / "bills.yaml", line, col,
-                 path="flow bills, record 7, field Line[].when, in decimal(item.net_amount) != `0`",
-                 message="decimal() expected a number, got 'ten'")
+    expect_error(
+        err,
+        "M401",
+        bench.folder() / "bills.yaml",
+        line,
+        col,
+        path="flow bills, record 7, field Line[].when, in decimal(item.net_amount) != `0`",
+        message="decimal() expected a number, got 'ten'",
+    )
 
 
 def test_m401_null_number_hints_at_coalesce(bills: Mapper, links: LinksFactory) -> None:
     result = bills.map(record(summary={"total_retainage": None}), links=links(LINKED))
     assert result.outcome == "error"
     assert result.error.code == "M401" and "coalesce" in result.error.hint
-    assert result.error.path == ("flow bills, record 7, field Line[].when, "
-                                 "in decimal(source.summary.total_retainage) > `0`")
+    assert result.error.path == (
+        "flow bills, record 7, field Line[].when, in decimal(source.summary.total_retainage) > `0`"
+    )
 
 
-def test_m402_lookup_miss_names_table_and_closest_keys(bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench) -> None:
+def test_m402_lookup_miss_names_table_and_closest_keys(
+    bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench
+) -> None:
     result = bills.map(record(comment="Site C"), links=links(LINKED))
     assert result.outcome == "error"
     line, col = bench.at(BILL_RULE, "\"lookup('departments'")
-    expect_error(result.error, "M402", bench.folder() / "bills.yaml", line, col,
-                 hint="closest keys: ",
-                 path="flow bills, record 7, field DepartmentRef.value, in lookup('departments', source.comment)",
-                 message="lookup table 'departments' has no key 'Site C'")
+    expect_error(
+        result.error,
+        "M402",
+        bench.folder() / "bills.yaml",
+        line,
+        col,
+        hint="closest keys: ",
+        path="flow bills, record 7, field DepartmentRef.value, in lookup('departments', source.comment)",
+        message="lookup table 'departments' has no key 'Site C'",
+    )
     assert "Site A" in result.error.hint and "Site B" in result.error.hint and "Warehouse" not in result.error.hint
 
 
@@ -205,16 +232,27 @@ fields:
     assert payload == {"DocNumber": "none", "PrivateNote": "200", "APAccountRef": {"value": "80"}}
 
 
-def test_m403_unknown_table_at_run_time(bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench) -> None:
+def test_m403_unknown_table_at_run_time(
+    bills: Mapper, links: LinksFactory, expect_error: ErrorCheck, bench: RuleBench
+) -> None:
     mapper = Mapper(bills.rule, None, {"departmants": {"Site A": "1"}})
     result = mapper.map(record(), links=links(LINKED))
     assert result.outcome == "error"
     line, col = bench.at(BILL_RULE, "\"lookup('departments'")
-    expect_error(result.error, "M403", bench.folder() / "bills.yaml", line, col, hint="did you mean 'departmants'?",
-                 path="flow bills, record 7, field DepartmentRef.value, in lookup('departments', source.comment)")
+    expect_error(
+        result.error,
+        "M403",
+        bench.folder() / "bills.yaml",
+        line,
+        col,
+        hint="did you mean 'departmants'?",
+        path="flow bills, record 7, field DepartmentRef.value, in lookup('departments', source.comment)",
+    )
 
 
-def test_m404_evaluation_error_names_flow_record_field_expression(bench: RuleBench, mapper_for: MapperFactory, expect_error: ErrorCheck) -> None:
+def test_m404_evaluation_error_names_flow_record_field_expression(
+    bench: RuleBench, mapper_for: MapperFactory, expect_error: ErrorCheck
+) -> None:
     text = """\
 flow: x
 direction: procore > qbo
@@ -227,8 +265,15 @@ fields:
     result = mapper.map({"id": "R-9", "number": 3, "invoice_number": "A"})
     assert result.outcome == "error"
     err = result.error
-    expect_error(err, "M404", bench.folder() / "x.yaml", 6, 14, path="flow x, record R-9, field DocNumber",
-                 hint="coalesce()/default()")
+    expect_error(
+        err,
+        "M404",
+        bench.folder() / "x.yaml",
+        6,
+        14,
+        path="flow x, record R-9, field DocNumber",
+        hint="coalesce()/default()",
+    )
     assert err.message.startswith("'{{ source.number + source.invoice_number }}' failed:")
 
 

@@ -1,4 +1,5 @@
 """The Jinja sandbox holds, lone templates keep native values, and money stays Decimal."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -8,7 +9,8 @@ import pytest
 from jinja2.sandbox import SecurityError
 
 from engine.errors import Location
-from engine.expressions.compiler import UnsafeExpression, compile_expression
+from engine.expressions.base import UnsafeExpression
+from engine.expressions.compiler import compile_expression
 from engine.expressions.functions import Runtime
 
 if TYPE_CHECKING:
@@ -46,8 +48,10 @@ def test_escape_refused_at_load_time(text: str) -> None:
     assert info.value.format().startswith("rules/x.yaml:7:9  R205 templates may not reach")
 
 
-@pytest.mark.parametrize("text", ["{{ cycler }}", "{{ lipsum() }}", "{{ namespace }}", "{{ joiner() }}",
-                                  "{{ range(10) }}", "{{ dict(a=1) }}"])
+@pytest.mark.parametrize(
+    "text",
+    ["{{ cycler }}", "{{ lipsum() }}", "{{ namespace }}", "{{ joiner() }}", "{{ range(10) }}", "{{ dict(a=1) }}"],
+)
 def test_jinja_globals_are_not_available(text: str) -> None:
     with pytest.raises(Exception) as info:
         compile_expression(text, HERE)
@@ -55,8 +59,10 @@ def test_jinja_globals_are_not_available(text: str) -> None:
 
 
 def test_escapes_in_a_rule_file_are_load_errors(bench: RuleBench, expect_error: ErrorCheck) -> None:
-    path = bench.vendor(('"source.name"', "\"{{ ''|attr('__class__') }}\""),
-                        append='  CompanyName: "{{ cycler.__init__.__globals__ }}"\n')
+    path = bench.vendor(
+        ('"source.name"', "\"{{ ''|attr('__class__') }}\""),
+        append='  CompanyName: "{{ cycler.__init__.__globals__ }}"\n',
+    )
     errors = bench.errors()
     assert [e.code for e in errors] == ["R205", "R205"]
     expect_error(errors[0], "R205", path, 11, 16, message="'__class__'")
@@ -103,16 +109,20 @@ fields:
 
 # ------------------------------------------------------------- native values
 
-@pytest.mark.parametrize(("text", "source", "expected"), [
-    ("{{ source.number }}", {"number": "478"}, "478"),
-    ("{{ source.amount }}", {"amount": Decimal("12.50")}, Decimal("12.50")),
-    ("{{ source.count }}", {"count": 3}, 3),
-    ("{{ source.active }}", {"active": False}, False),
-    ("{{ source.tags }}", {"tags": ["a", "b"]}, ["a", "b"]),
-    ("{{ source.none }}", {"none": None}, None),
-    ("  {{ source.number }}  ", {"number": "0042"}, "0042"),
-    ("{{ decimal(source.a) + decimal(source.b) }}", {"a": "0.1", "b": "0.2"}, Decimal("0.3")),
-])
+
+@pytest.mark.parametrize(
+    ("text", "source", "expected"),
+    [
+        ("{{ source.number }}", {"number": "478"}, "478"),
+        ("{{ source.amount }}", {"amount": Decimal("12.50")}, Decimal("12.50")),
+        ("{{ source.count }}", {"count": 3}, 3),
+        ("{{ source.active }}", {"active": False}, False),
+        ("{{ source.tags }}", {"tags": ["a", "b"]}, ["a", "b"]),
+        ("{{ source.none }}", {"none": None}, None),
+        ("  {{ source.number }}  ", {"number": "0042"}, "0042"),
+        ("{{ decimal(source.a) + decimal(source.b) }}", {"a": "0.1", "b": "0.2"}, Decimal("0.3")),
+    ],
+)
 def test_lone_expression_returns_the_native_value(text: str, source: dict, expected: object) -> None:
     compiled = compile_expression(text, HERE)
     assert compiled.kind == "jinja"
@@ -120,12 +130,15 @@ def test_lone_expression_returns_the_native_value(text: str, source: dict, expec
     assert value == expected and type(value) is type(expected)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("No {{ source.number }}", "No 478"),
-    ("{{ source.number }}{{ source.number }}", "478478"),
-    ("{{ source.amount }} USD", "12.50 USD"),
-    ("{% if source.number %}{{ source.number }}{% endif %}", "478"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("No {{ source.number }}", "No 478"),
+        ("{{ source.number }}{{ source.number }}", "478478"),
+        ("{{ source.amount }} USD", "12.50 USD"),
+        ("{% if source.number %}{{ source.number }}{% endif %}", "478"),
+    ],
+)
 def test_mixed_templates_render_strings(text: str, expected: str) -> None:
     compiled = compile_expression(text, HERE)
     assert compiled.kind == "template"
@@ -142,14 +155,18 @@ def test_lone_expression_missing_field_is_an_error_not_undefined() -> None:
 
 # ------------------------------------------------------------- Decimal exactness
 
-@pytest.mark.parametrize("text", [
-    "add(decimal('0.1'), decimal('0.2'))",
-    "add('0.1', '0.2')",
-    "sum_decimal(['0.1', '0.2'])",
-    "{{ decimal('0.1') + decimal('0.2') }}",
-    "{{ add('0.1', '0.2') }}",
-    "{{ '0.1' | decimal + '0.2' | decimal }}",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "add(decimal('0.1'), decimal('0.2'))",
+        "add('0.1', '0.2')",
+        "sum_decimal(['0.1', '0.2'])",
+        "{{ decimal('0.1') + decimal('0.2') }}",
+        "{{ add('0.1', '0.2') }}",
+        "{{ '0.1' | decimal + '0.2' | decimal }}",
+    ],
+)
 def test_point_one_plus_point_two_is_exactly_point_three(text: str) -> None:
     value = compile_expression(text, HERE)({}, Runtime())
     assert type(value) is Decimal and value == Decimal("0.3") and str(value) == "0.3"
@@ -182,10 +199,14 @@ fields:
     result = mapper.map({"id": 1, "notes": "0.10", "name": "Acme"})
     assert result.outcome == "mapped", result
     no_floats(result.payload)
-    assert result.payload == {"BillRate": Decimal("0.30"), "CostRate": Decimal("0.20"), "Balance": Decimal("12.50"),
-                              "AcctNum": "Acme", "TaxIdentifier": Decimal("10.01")}
+    assert result.payload == {
+        "BillRate": Decimal("0.30"),
+        "CostRate": Decimal("0.20"),
+        "Balance": Decimal("12.50"),
+        "AcctNum": "Acme",
+        "TaxIdentifier": Decimal("10.01"),
+    }
     assert str(result.payload["Balance"]) == "12.50" and str(result.payload["BillRate"]) == "0.30"
-
 
 
 def test_catalogue_filters_win_over_jinja_filters_of_the_same_name() -> None:

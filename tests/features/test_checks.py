@@ -1,4 +1,5 @@
 """`checks:` compares what the target holds after a write with the source's figure."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """docs/cli.md is the commands' own help: regenerate it and it must not change."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,25 @@ def test_the_cli_reference_matches_every_commands_help() -> None:
 
 def test_every_command_has_help_with_an_example() -> None:
     text = render()
-    for name in ("validate", "ls", "graph", "map", "test", "init", "plan", "sync", "retry", "failures", "status",
-                 "explain", "link", "unlink", "connect", "reconcile", "sandbox up"):
+    for name in (
+        "validate",
+        "ls",
+        "graph",
+        "map",
+        "test",
+        "init",
+        "plan",
+        "sync",
+        "retry",
+        "failures",
+        "status",
+        "explain",
+        "link",
+        "unlink",
+        "connect",
+        "reconcile",
+        "sandbox up",
+    ):
         assert f"## `joist {name}`" in text, name
     sections = text.split("\n## ")[1:]
     without = [s.splitlines()[0] for s in sections if "Example" not in s and s.splitlines()[0] != "`joist sandbox`"]

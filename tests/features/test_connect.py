@@ -1,4 +1,5 @@
 """`joist connect`: the browser sign-in against the sandboxes (which approve at once)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.project.connect import connect
 from engine.project.config import load_project
+from engine.project.connect import connect
 from sandbox.pair import sandbox_pair
 
 

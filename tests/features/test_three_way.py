@@ -1,4 +1,5 @@
 """Edits on both sides of a two-way pair between two syncs: both survive (three-way merge)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,9 +50,9 @@ def test_an_edit_on_each_side_reaches_the_other_and_neither_is_lost(tmp_path: Pa
         procore, qbo = conns["procore"], conns["qbo"]
         vendor = qbo.get("Vendor", link.qbo_id)
         company = procore.get("vendors", link.procore_id)
-        assert vendor["PrimaryEmailAddr"]["Address"] == "new@procore.example"   # Procore's edit arrived
-        assert vendor["PrimaryPhone"]["FreeFormNumber"] == "555-0199"           # QBO's own edit kept
-        assert company["business_phone"] == "555-0199"                          # and carried back
+        assert vendor["PrimaryEmailAddr"]["Address"] == "new@procore.example"  # Procore's edit arrived
+        assert vendor["PrimaryPhone"]["FreeFormNumber"] == "555-0199"  # QBO's own edit kept
+        assert company["business_phone"] == "555-0199"  # and carried back
         assert company["email_address"] == "new@procore.example"
 
         pair.clear_logs()

@@ -1,6 +1,7 @@
 """docs/custom-flow.md, run as written: its files go into a sandbox project, its commands run
 as `joist` processes against both sandboxes on 127.0.0.1, and the vendor credit it enters in
 QBO arrives in Procore as the page says."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -38,8 +38,13 @@ def files() -> dict[str, str]:
 
 
 def commands() -> list[list[str]]:
-    return [line[2:].split() for lang, body in blocks() if lang == "console"
-            for line in body.splitlines() if line.startswith("$ ")]
+    return [
+        line[2:].split()
+        for lang, body in blocks()
+        if lang == "console"
+        for line in body.splitlines()
+        if line.startswith("$ ")
+    ]
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -49,11 +54,19 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_page_has_its_rule_fixture_test_and_commands() -> None:
-    assert set(files()) == {"my-rules/vendor_credits_to_costs.yaml", "my-rules/fixtures/vendor_credit.json",
-                            "my-rules/vendor_credits_to_costs.test.yaml"}
+    assert set(files()) == {
+        "my-rules/vendor_credits_to_costs.yaml",
+        "my-rules/fixtures/vendor_credit.json",
+        "my-rules/vendor_credits_to_costs.test.yaml",
+    }
     assert jsonio.loads(files()["my-rules/fixtures/vendor_credit.json"])["TotalAmt"] == Decimal("120.00")
-    assert [c[:2] for c in commands()] == [["joist", "validate"], ["joist", "test"], ["joist", "test"],
-                                          ["joist", "plan"], ["joist", "sync"]]
+    assert [c[:2] for c in commands()] == [
+        ["joist", "validate"],
+        ["joist", "test"],
+        ["joist", "test"],
+        ["joist", "plan"],
+        ["joist", "sync"],
+    ]
 
 
 def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
@@ -70,19 +83,33 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
         procore, qbo, state = conns["procore"], conns["qbo"], pair.session.state
         riverside = next(p for p in _all(procore, "projects") if p["name"] == "Riverside Medical Office")
         lumber = next(v for v in _all(procore, "vendors") if v["name"] == "Redwood Lumber Supply")
-        wbs = next(w for w in _all(procore, "wbs_codes")
-                   if w["project_id"] == riverside["id"] and w["flat_code"] == "06-100.M")
+        wbs = next(
+            w for w in _all(procore, "wbs_codes") if w["project_id"] == riverside["id"] and w["flat_code"] == "06-100.M"
+        )
         item = state.resolver("wbs_items", toward="qbo")(str(wbs["id"]))
         assert qbo.get("Item", item)["Name"] == "2024-001-06-100.M"  # as the page names it
         # step 5: the accountant enters the vendor credit in QBO
-        credit = qbo.create("VendorCredit", {
-            "VendorRef": {"value": state.resolver("vendors", toward="qbo")(str(lumber["id"]))},
-            "TxnDate": "2024-04-12", "DocNumber": "RL-CR-17", "PrivateNote": "Returned framing lumber",
-            "Line": [{"Amount": Decimal("120.00"), "Description": "2x4 studs returned",
-                      "DetailType": "ItemBasedExpenseLineDetail",
-                      "ItemBasedExpenseLineDetail": {"ItemRef": {"value": item}, "CustomerRef": {
-                          "value": state.resolver("projects", toward="qbo")(str(riverside["id"]))}}}]},
-            idempotency_key="doc-vendor-credit")
+        credit = qbo.create(
+            "VendorCredit",
+            {
+                "VendorRef": {"value": state.resolver("vendors", toward="qbo")(str(lumber["id"]))},
+                "TxnDate": "2024-04-12",
+                "DocNumber": "RL-CR-17",
+                "PrivateNote": "Returned framing lumber",
+                "Line": [
+                    {
+                        "Amount": Decimal("120.00"),
+                        "Description": "2x4 studs returned",
+                        "DetailType": "ItemBasedExpenseLineDetail",
+                        "ItemBasedExpenseLineDetail": {
+                            "ItemRef": {"value": item},
+                            "CustomerRef": {"value": state.resolver("projects", toward="qbo")(str(riverside["id"]))},
+                        },
+                    }
+                ],
+            },
+            idempotency_key="doc-vendor-credit",
+        )
         outputs: dict[str, str] = {}
         for args in commands():
             done = run(args, project)
@@ -96,8 +123,9 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
         cost = procore.get("direct_costs", link.procore_id, scope={"project_id": riverside["id"]})
         assert cost["direct_cost_type"] == "invoice" and cost["invoice_number"] == "RL-CR-17"
         assert cost["vendor_id"] == lumber["id"]
-        assert [(ln["amount"], ln["wbs_code"]["flat_code"]) for ln in cost["line_items"]] == \
-            [(Decimal("-120.00"), "06-100.M")]
+        assert [(ln["amount"], ln["wbs_code"]["flat_code"]) for ln in cost["line_items"]] == [
+            (Decimal("-120.00"), "06-100.M")
+        ]
         # "Run the sync again: it writes nothing"
         pair.clear_logs()
         again = run(["joist", "sync", "--select", "vendor_credits_to_costs"], project)

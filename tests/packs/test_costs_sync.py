@@ -5,23 +5,30 @@ entries an accountant enters in QBO against a project come back as Procore expen
 costs. Afterwards the job cost per project and cost code is equal on both sides, a re-sync
 writes nothing, and with every flow and its reverse enabled nothing is counted twice.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
 from engine.project.session import session_params
 from engine.reports.job_cost import CostReconciliation, reconcile_costs, reconcile_session_costs
-from terminal.reconcile import render_costs
 from sandbox.pair import SandboxPair, sandbox_pair
+from terminal.reconcile import render_costs
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
-COST_FLOWS = ("expense_costs_to_purchases", "payroll_costs_to_purchases", "bank_feed_expenses_to_costs",
-              "expenses_to_costs", "journal_entries_to_costs")
+COST_FLOWS = (
+    "expense_costs_to_purchases",
+    "payroll_costs_to_purchases",
+    "bank_feed_expenses_to_costs",
+    "expenses_to_costs",
+    "journal_entries_to_costs",
+)
 PROJECT = "Riverside Medical Office"
 
 
@@ -52,8 +59,9 @@ def _flow(report: Any, name: str) -> Any:
 
 def _costs(pair: SandboxPair) -> CostReconciliation:
     procore, qbo = _conns(pair)
-    return reconcile_costs(procore, qbo, pair.session.state, session_params(pair.session),
-                           lookups=pair.session.ruleset.lookups)
+    return reconcile_costs(
+        procore, qbo, pair.session.state, session_params(pair.session), lookups=pair.session.ruleset.lookups
+    )
 
 
 def _qbo_entries(pair: SandboxPair, ids: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -61,49 +69,132 @@ def _qbo_entries(pair: SandboxPair, ids: dict[str, Any]) -> dict[str, dict[str, 
     a check, a journal entry with project and overhead lines; and an expense without a project."""
     _, qbo = _conns(pair)
     customer, materials, supervision = ids["customer"], ids["item_06_100_M"], ids["item_01_100_L"]
-    card = qbo.create("Purchase", {
-        "PaymentType": "CreditCard", "AccountRef": {"value": ids["Company Card"]}, "TxnDate": "2024-04-02",
-        "EntityRef": {"value": ids["lumber_vendor"], "type": "Vendor"}, "PrivateNote": "Lumber yard card purchase",
-        "Line": [{"Amount": Decimal("612.30"), "Description": "2x4 studs", "DetailType": "ItemBasedExpenseLineDetail",
-                  "ItemBasedExpenseLineDetail": {"ItemRef": {"value": materials}, "CustomerRef": {"value": customer}}},
-                 {"Amount": Decimal("230.00"), "Description": "Fasteners", "DetailType": "ItemBasedExpenseLineDetail",
-                  "ItemBasedExpenseLineDetail": {"ItemRef": {"value": materials}, "CustomerRef": {"value": customer}}}]},
-        idempotency_key="test-costs-card")
-    check = qbo.create("Purchase", {
-        "PaymentType": "Check", "AccountRef": {"value": ids["Checking"]}, "TxnDate": "2024-04-05", "DocNumber": "1045",
-        "PrivateNote": "Site supervisor per diem",
-        "Line": [{"Amount": Decimal("180.00"), "Description": "Per diem", "DetailType": "ItemBasedExpenseLineDetail",
-                  "ItemBasedExpenseLineDetail": {"ItemRef": {"value": supervision}, "CustomerRef": {"value": customer}}},
-                 {"Amount": Decimal("15.00"), "Description": "Office coffee", "DetailType": "AccountBasedExpenseLineDetail",
-                  "AccountBasedExpenseLineDetail": {"AccountRef": {"value": ids["Job Expenses"]}}}]},
-        idempotency_key="test-costs-check")
-    journal = qbo.create("JournalEntry", {
-        "TxnDate": "2024-04-30", "PrivateNote": "April supervision accrual",
-        "Line": [
-            {"Amount": Decimal("1100.00"), "Description": "Supervision, Riverside", "DetailType": "JournalEntryLineDetail",
-             "JournalEntryLineDetail": {"PostingType": "Debit", "AccountRef": {"value": ids["Payroll Expenses"]},
-                                        "Entity": {"Type": "Customer", "EntityRef": {"value": customer}}}},
-            {"Amount": Decimal("400.00"), "Description": "Yard, overhead", "DetailType": "JournalEntryLineDetail",
-             "JournalEntryLineDetail": {"PostingType": "Debit", "AccountRef": {"value": ids["Job Expenses"]}}},
-            {"Amount": Decimal("150.00"), "Description": "Reversal, Riverside", "DetailType": "JournalEntryLineDetail",
-             "JournalEntryLineDetail": {"PostingType": "Credit", "AccountRef": {"value": ids["Payroll Expenses"]},
-                                        "Entity": {"Type": "Customer", "EntityRef": {"value": customer}}}},
-            {"Amount": Decimal("1350.00"), "Description": "Accrued", "DetailType": "JournalEntryLineDetail",
-             "JournalEntryLineDetail": {"PostingType": "Credit", "AccountRef": {"value": ids["Retainage Payable"]}}}]},
-        idempotency_key="test-costs-journal")
-    overhead = qbo.create("Purchase", {
-        "PaymentType": "Cash", "AccountRef": {"value": ids["Checking"]}, "TxnDate": "2024-04-06",
-        "Line": [{"Amount": Decimal("42.00"), "DetailType": "AccountBasedExpenseLineDetail",
-                  "AccountBasedExpenseLineDetail": {"AccountRef": {"value": ids["Job Expenses"]}}}]},
-        idempotency_key="test-costs-overhead")
+    card = qbo.create(
+        "Purchase",
+        {
+            "PaymentType": "CreditCard",
+            "AccountRef": {"value": ids["Company Card"]},
+            "TxnDate": "2024-04-02",
+            "EntityRef": {"value": ids["lumber_vendor"], "type": "Vendor"},
+            "PrivateNote": "Lumber yard card purchase",
+            "Line": [
+                {
+                    "Amount": Decimal("612.30"),
+                    "Description": "2x4 studs",
+                    "DetailType": "ItemBasedExpenseLineDetail",
+                    "ItemBasedExpenseLineDetail": {"ItemRef": {"value": materials}, "CustomerRef": {"value": customer}},
+                },
+                {
+                    "Amount": Decimal("230.00"),
+                    "Description": "Fasteners",
+                    "DetailType": "ItemBasedExpenseLineDetail",
+                    "ItemBasedExpenseLineDetail": {"ItemRef": {"value": materials}, "CustomerRef": {"value": customer}},
+                },
+            ],
+        },
+        idempotency_key="test-costs-card",
+    )
+    check = qbo.create(
+        "Purchase",
+        {
+            "PaymentType": "Check",
+            "AccountRef": {"value": ids["Checking"]},
+            "TxnDate": "2024-04-05",
+            "DocNumber": "1045",
+            "PrivateNote": "Site supervisor per diem",
+            "Line": [
+                {
+                    "Amount": Decimal("180.00"),
+                    "Description": "Per diem",
+                    "DetailType": "ItemBasedExpenseLineDetail",
+                    "ItemBasedExpenseLineDetail": {
+                        "ItemRef": {"value": supervision},
+                        "CustomerRef": {"value": customer},
+                    },
+                },
+                {
+                    "Amount": Decimal("15.00"),
+                    "Description": "Office coffee",
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": ids["Job Expenses"]}},
+                },
+            ],
+        },
+        idempotency_key="test-costs-check",
+    )
+    journal = qbo.create(
+        "JournalEntry",
+        {
+            "TxnDate": "2024-04-30",
+            "PrivateNote": "April supervision accrual",
+            "Line": [
+                {
+                    "Amount": Decimal("1100.00"),
+                    "Description": "Supervision, Riverside",
+                    "DetailType": "JournalEntryLineDetail",
+                    "JournalEntryLineDetail": {
+                        "PostingType": "Debit",
+                        "AccountRef": {"value": ids["Payroll Expenses"]},
+                        "Entity": {"Type": "Customer", "EntityRef": {"value": customer}},
+                    },
+                },
+                {
+                    "Amount": Decimal("400.00"),
+                    "Description": "Yard, overhead",
+                    "DetailType": "JournalEntryLineDetail",
+                    "JournalEntryLineDetail": {"PostingType": "Debit", "AccountRef": {"value": ids["Job Expenses"]}},
+                },
+                {
+                    "Amount": Decimal("150.00"),
+                    "Description": "Reversal, Riverside",
+                    "DetailType": "JournalEntryLineDetail",
+                    "JournalEntryLineDetail": {
+                        "PostingType": "Credit",
+                        "AccountRef": {"value": ids["Payroll Expenses"]},
+                        "Entity": {"Type": "Customer", "EntityRef": {"value": customer}},
+                    },
+                },
+                {
+                    "Amount": Decimal("1350.00"),
+                    "Description": "Accrued",
+                    "DetailType": "JournalEntryLineDetail",
+                    "JournalEntryLineDetail": {
+                        "PostingType": "Credit",
+                        "AccountRef": {"value": ids["Retainage Payable"]},
+                    },
+                },
+            ],
+        },
+        idempotency_key="test-costs-journal",
+    )
+    overhead = qbo.create(
+        "Purchase",
+        {
+            "PaymentType": "Cash",
+            "AccountRef": {"value": ids["Checking"]},
+            "TxnDate": "2024-04-06",
+            "Line": [
+                {
+                    "Amount": Decimal("42.00"),
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": ids["Job Expenses"]}},
+                }
+            ],
+        },
+        idempotency_key="test-costs-overhead",
+    )
     return {"card": card, "check": check, "journal": journal, "overhead": overhead}
 
 
 def _receipt_on_seeded_expense(pair: SandboxPair) -> None:
     procore, _ = _conns(pair)
     cost = next(c for c in _all(procore, "direct_costs") if c["direct_cost_type"] == "expense")
-    procore.attach("direct_costs", str(cost["id"]), [("safety-receipt.pdf", b"%PDF-1.4 safety supplies", "application/pdf")],
-                   scope={"project_id": cost["project_id"]})
+    procore.attach(
+        "direct_costs",
+        str(cost["id"]),
+        [("safety-receipt.pdf", b"%PDF-1.4 safety supplies", "application/pdf")],
+        scope={"project_id": cost["project_id"]},
+    )
 
 
 def open_pair(tmp: Path, packs: list[str], *, before: Any = None) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
@@ -114,14 +205,19 @@ def open_pair(tmp: Path, packs: list[str], *, before: Any = None) -> Iterator[tu
         procore, qbo = _conns(pair)
         accounts = {a["Name"]: a["Id"] for a in _all(qbo, "Account")}
         owner = next(v for v in _all(procore, "vendors") if v["name"] == "Northside Development Corp")
-        _set_params(pair, item_income_account=accounts["Construction Income"], default_owner_company_id=owner["id"],
-                    costs_expense_payment_account=accounts["Checking"],
-                    costs_payroll_payment_account=accounts["Checking"],
-                    costs_expense_account=accounts["Job Expenses"],
-                    costs_payroll_expense_account=accounts["Payroll Expenses"],
-                    costs_bank_feed_accounts=accounts["Company Card"],
-                    costs_journal_cost_accounts=",".join(accounts[n] for n in (
-                        "Subcontractors", "Materials", "Job Expenses", "Payroll Expenses")))
+        _set_params(
+            pair,
+            item_income_account=accounts["Construction Income"],
+            default_owner_company_id=owner["id"],
+            costs_expense_payment_account=accounts["Checking"],
+            costs_payroll_payment_account=accounts["Checking"],
+            costs_expense_account=accounts["Job Expenses"],
+            costs_payroll_expense_account=accounts["Payroll Expenses"],
+            costs_bank_feed_accounts=accounts["Company Card"],
+            costs_journal_cost_accounts=",".join(
+                accounts[n] for n in ("Subcontractors", "Materials", "Job Expenses", "Payroll Expenses")
+            ),
+        )
         report = pair.session.run(None)
         assert _errors(report) == []
         project = next(p for p in _all(procore, "projects") if p["name"] == PROJECT)
@@ -129,10 +225,15 @@ def open_pair(tmp: Path, packs: list[str], *, before: Any = None) -> Iterator[tu
         wbs = {w["flat_code"]: str(w["id"]) for w in _all(procore, "wbs_codes") if w["project_id"] == project["id"]}
         items = state.resolver("wbs_items", toward="qbo")
         ids: dict[str, Any] = dict(accounts)
-        ids.update(project_id=project["id"], customer=state.resolver("projects", toward="qbo")(str(project["id"])),
-                   item_06_100_M=items(wbs["06-100.M"]), item_01_100_L=items(wbs["01-100.L"]),
-                   lumber_vendor=state.resolver("vendors", toward="qbo")(
-                       str(next(v["id"] for v in _all(procore, "vendors") if v["name"] == "Redwood Lumber Supply"))))
+        ids.update(
+            project_id=project["id"],
+            customer=state.resolver("projects", toward="qbo")(str(project["id"])),
+            item_06_100_M=items(wbs["06-100.M"]),
+            item_01_100_L=items(wbs["01-100.L"]),
+            lumber_vendor=state.resolver("vendors", toward="qbo")(
+                str(next(v["id"] for v in _all(procore, "vendors") if v["name"] == "Redwood Lumber Supply"))
+            ),
+        )
         assert ids["customer"] and ids["item_06_100_M"] and ids["lumber_vendor"]
         yield pair, ids
 
@@ -162,8 +263,10 @@ def test_expense_direct_cost_becomes_a_purchase_line_by_line(costs: tuple[Sandbo
     assert lines == [(Decimal("356.78"), ids["customer"]), (Decimal("129.99"), ids["customer"])]
     assert [a["FileName"] for a in qbo.attachments("Purchase", purchase["Id"])] == ["safety-receipt.pdf"]
     classes = {c["Id"]: c["Name"] for c in _all(qbo, "Class")}
-    assert [classes[ln["ItemBasedExpenseLineDetail"]["ClassRef"]["value"]] for ln in purchase["Line"]] == \
-        ["Material", "Other"]
+    assert [classes[ln["ItemBasedExpenseLineDetail"]["ClassRef"]["value"]] for ln in purchase["Line"]] == [
+        "Material",
+        "Other",
+    ]
 
 
 def test_payroll_direct_cost_becomes_a_purchase(costs: tuple[SandboxPair, dict[str, Any]]) -> None:
@@ -177,7 +280,8 @@ def test_payroll_direct_cost_becomes_a_purchase(costs: tuple[SandboxPair, dict[s
 
 
 def test_qbo_expenses_and_journal_entries_become_expense_direct_costs(
-        costs: tuple[SandboxPair, dict[str, Any]]) -> None:
+    costs: tuple[SandboxPair, dict[str, Any]],
+) -> None:
     pair, ids = costs
     procore, _ = _conns(pair)
     entries, state = ids["entries"], pair.session.state
@@ -188,8 +292,10 @@ def test_qbo_expenses_and_journal_entries_become_expense_direct_costs(
         made[name] = procore.get("direct_costs", link.procore_id, scope={"project_id": ids["project_id"]})
     card, check, journal = made["card"], made["check"], made["journal"]
     assert card["direct_cost_type"] == "expense" and card["vendor_name"] == "Redwood Lumber Supply"
-    assert [(ln["amount"], ln["wbs_code"]["flat_code"]) for ln in card["line_items"]] == \
-        [(Decimal("612.30"), "06-100.M"), (Decimal("230.00"), "06-100.M")]
+    assert [(ln["amount"], ln["wbs_code"]["flat_code"]) for ln in card["line_items"]] == [
+        (Decimal("612.30"), "06-100.M"),
+        (Decimal("230.00"), "06-100.M"),
+    ]
     assert [ln["amount"] for ln in check["line_items"]] == [Decimal("180.00")]  # the overhead line stays in QBO
     assert [ln["amount"] for ln in journal["line_items"]] == [Decimal("1100.00"), Decimal("-150.00")]
     assert _flow(ids["second"], "bank_feed_expenses_to_costs").counts["create"] == 1
@@ -208,8 +314,11 @@ def test_job_cost_per_project_and_cost_code_is_equal_on_both_sides(costs: tuple[
     assert report.row(project, "01-100").qbo == Decimal("3120.00") + Decimal("180.00")
     assert report.row(project, "").qbo == Decimal("950.00")  # journal lines: an account without a WBS item
     procore_total, qbo_total = report.totals()
-    assert procore_total == qbo_total == Decimal("486.77") + Decimal("3120.00") + Decimal("842.30") + \
-        Decimal("180.00") + Decimal("950.00")
+    assert (
+        procore_total
+        == qbo_total
+        == Decimal("486.77") + Decimal("3120.00") + Decimal("842.30") + Decimal("180.00") + Decimal("950.00")
+    )
 
 
 def test_a_resync_writes_nothing_and_counts_nothing_twice(costs: tuple[SandboxPair, dict[str, Any]]) -> None:
@@ -238,7 +347,8 @@ def test_a_full_resync_still_writes_nothing(costs: tuple[SandboxPair, dict[str, 
 
 
 def test_the_reconciliation_shows_a_difference_and_a_cost_off_the_projects(
-        costs: tuple[SandboxPair, dict[str, Any]]) -> None:
+    costs: tuple[SandboxPair, dict[str, Any]],
+) -> None:
     """Last in this module: it changes QBO behind Joist's back."""
     pair, ids = costs
     procore, qbo = _conns(pair)
@@ -248,12 +358,25 @@ def test_the_reconciliation_shows_a_difference_and_a_cost_off_the_projects(
     lines[0]["Amount"] = Decimal("350.00")  # an accountant edits the amount in QBO
     qbo.update("Purchase", purchase["Id"], {"PaymentType": purchase["PaymentType"], "Line": lines}, current=purchase)
     fairview = next(c for c in _all(qbo, "Customer") if c["DisplayName"] == "City of Fairview")
-    qbo.create("Purchase", {
-        "PaymentType": "Cash", "AccountRef": {"value": ids["Checking"]}, "TxnDate": "2024-04-09",
-        "Line": [{"Amount": Decimal("75.00"), "DetailType": "AccountBasedExpenseLineDetail",
-                  "AccountBasedExpenseLineDetail": {"AccountRef": {"value": ids["Job Expenses"]},
-                                                    "CustomerRef": {"value": fairview["Id"]}}}]},
-        idempotency_key="test-costs-fairview")
+    qbo.create(
+        "Purchase",
+        {
+            "PaymentType": "Cash",
+            "AccountRef": {"value": ids["Checking"]},
+            "TxnDate": "2024-04-09",
+            "Line": [
+                {
+                    "Amount": Decimal("75.00"),
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "AccountBasedExpenseLineDetail": {
+                        "AccountRef": {"value": ids["Job Expenses"]},
+                        "CustomerRef": {"value": fairview["Id"]},
+                    },
+                }
+            ],
+        },
+        idempotency_key="test-costs-fairview",
+    )
     report = pair.session.run(None)
     assert _errors(report) == []
     assert [o.action for o in _flow(report, "expenses_to_costs").outcomes if o.action != "skip"] == ["defer"]
@@ -263,7 +386,9 @@ def test_the_reconciliation_shows_a_difference_and_a_cost_off_the_projects(
     assert (row.procore, row.qbo, row.difference) == (Decimal("486.77"), Decimal("479.99"), Decimal("-6.78"))
     assert [(u.customer_id, u.amount) for u in result.unassigned] == [(fairview["Id"], Decimal("75.00"))]
     from io import StringIO
+
     from rich.console import Console
+
     out = StringIO()
     render_costs(result, Console(file=out, width=160))
     text = out.getvalue()

@@ -5,10 +5,12 @@ Acme renames the WBS item naming rule and adds fields the shipped flow does not 
 layers, an end-to-end sync makes the items Acme's way, and `joist explain` names the layer
 that produced each field.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -28,7 +30,9 @@ def acme_cases() -> list[tuple[Path, dict[str, Any]]]:
     return [(f, case) for f in TEST_FILES for case in yaml.safe_load(f.read_text())["cases"]]
 
 
-@pytest.mark.parametrize(("test_file", "case"), acme_cases(), ids=lambda v: v["name"] if isinstance(v, dict) else v.name)
+@pytest.mark.parametrize(
+    ("test_file", "case"), acme_cases(), ids=lambda v: v["name"] if isinstance(v, dict) else v.name
+)
 def test_acme_rule_tests_pass_against_both_layers(test_file: Path, case: dict[str, Any]) -> None:
     doc = yaml.safe_load(test_file.read_text())
     ruleset = ruleset_for(test_file)
@@ -56,8 +60,11 @@ def test_acme_s_custom_field_reaches_the_qbo_job(acme: SandboxPair) -> None:
     procore = acme.session.connectors({"procore"})["procore"]
     riverside = next(p for page in procore.read("projects") for p in page.records if p["project_number"] == "2024-001")
     box = acme.boxes["procore"]
-    box.store.update(RESOURCES["projects"], box.store.get("projects", riverside["id"]),
-                     {"custom_fields": {"contract_type": {"value": "Lump sum"}}})
+    box.store.update(
+        RESOURCES["projects"],
+        box.store.get("projects", riverside["id"]),
+        {"custom_fields": {"contract_type": {"value": "Lump sum"}}},
+    )
     assert acme.session.run("path:rules/master").totals()["error"] == 0
     qbo = acme.session.connectors({"qbo"})["qbo"]
     jobs = {c["DisplayName"]: c for page in qbo.read("Customer") for c in page.records}
@@ -78,10 +85,15 @@ def test_acme_items_are_named_acme_s_way_end_to_end(acme: SandboxPair) -> None:
 
 def test_explain_names_the_layer_of_each_field(acme: SandboxPair) -> None:
     from engine.reports.explain import explain
+
     acme.session.run("path:rules/master")
     procore = acme.session.connectors({"procore"})["procore"]
-    wbs = next(w for page in procore.read("wbs_codes") for w in page.records if w["flat_code"] == "01-100.L"
-               and w["project_number"] == "2024-001")
+    wbs = next(
+        w
+        for page in procore.read("wbs_codes")
+        for w in page.records
+        if w["flat_code"] == "01-100.L" and w["project_number"] == "2024-001"
+    )
     doc = explain(acme.session, "wbs_to_items", str(wbs["id"]))
     layers = {f["field"]: f["layer"] for f in doc["fields"]}
     acme_layer = str(ACME / "rules")
@@ -96,18 +108,27 @@ def test_explain_names_the_layer_of_each_field(acme: SandboxPair) -> None:
 
 def test_joist_explain_cli_shows_the_layers(tmp_path: Path) -> None:
     from cli import main
+
     params = yaml.safe_load((ROOT / "rules" / "master" / "_sandbox_params.yaml").read_text())
-    with sandbox_pair(tmp_path / "acme", packs=["joist:master", str(ACME / "rules")], params=params,
-                      loopback=True) as acme:
+    with sandbox_pair(
+        tmp_path / "acme", packs=["joist:master", str(ACME / "rules")], params=params, loopback=True
+    ) as acme:
         _explain_through_the_cli(acme, main)
 
 
 def _explain_through_the_cli(acme: SandboxPair, main: Any) -> None:
     acme.session.run("path:rules/master")
     procore = acme.session.connectors({"procore"})["procore"]
-    wbs = next(w for page in procore.read("wbs_codes") for w in page.records if w["flat_code"] == "01-100.L"
-               and w["project_number"] == "2024-001")
-    result = CliRunner().invoke(main, ["--project", str(acme.project_dir), "explain", "wbs_to_items", str(wbs["id"]),
-                                       "--json"], catch_exceptions=False)
+    wbs = next(
+        w
+        for page in procore.read("wbs_codes")
+        for w in page.records
+        if w["flat_code"] == "01-100.L" and w["project_number"] == "2024-001"
+    )
+    result = CliRunner().invoke(
+        main,
+        ["--project", str(acme.project_dir), "explain", "wbs_to_items", str(wbs["id"]), "--json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert '"layer"' in result.output and "joist:master" in result.output and "examples/acme/rules" in result.output

@@ -5,10 +5,12 @@ change on either side of a two-way flow arrives on the other side and does not c
 The sandboxes run in-process (`sandbox.pair`); the project's params are the pack's
 `_sandbox_params.yaml`, as `joist sandbox up --project` writes them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -45,12 +47,18 @@ def fast_session(pair: SandboxPair) -> Any:
     sandboxes' movable clocks: client-side rate limiting advances the clock instead of sleeping."""
     from engine.project.connections import open_connector
     from sandbox.transport import InProcessTransport
+
     session = pair.reopen()
     for system, box in pair.boxes.items():
         clock = box.control.clock
         session._connectors[system] = open_connector(
-            session.project, system, transport=session.transports.get(system) or InProcessTransport(box.app),
-            sleep=clock.advance, now=clock.monotonic, wall=clock.now)
+            session.project,
+            system,
+            transport=session.transports.get(system) or InProcessTransport(box.app),
+            sleep=clock.advance,
+            now=clock.monotonic,
+            wall=clock.now,
+        )
     return session
 
 
@@ -102,7 +110,9 @@ def seeded_counts(pair: SandboxPair) -> dict[str, int]:
 
 def test_the_selector_picks_the_whole_pack(pair: SandboxPair) -> None:
     flows = pair.session.flows(SELECT)
-    assert set(flows) == {r.flow for r in pair.session.ruleset.rules.values() if "rules/master/" in str(r.location.file)}
+    assert set(flows) == {
+        r.flow for r in pair.session.ruleset.rules.values() if "rules/master/" in str(r.location.file)
+    }
     assert {"companies_to_vendors", "projects_to_customers", "wbs_to_items"} <= set(flows)
 
 
@@ -117,13 +127,23 @@ def test_first_sync_links_every_seeded_master_record(pair: SandboxPair) -> None:
     projects = {c["DisplayName"]: c for c in records(qbo, "Customer") if c.get("Job")}
     owner = next(c for c in records(qbo, "Customer") if c["DisplayName"] == OWNER)
     assert projects["2024-001 Riverside Medical Office"]["ParentRef"]["value"] == owner["Id"]
-    assert projects["2024-001-01 Phase 1 - Shell"]["ParentRef"]["value"] == projects["2024-001 Riverside Medical Office"]["Id"]
+    assert (
+        projects["2024-001-01 Phase 1 - Shell"]["ParentRef"]["value"]
+        == projects["2024-001 Riverside Medical Office"]["Id"]
+    )
     # the classes were adopted through the lookup table's names, not made again
-    assert sorted(c["Name"] for c in records(qbo, "Class")) == ["Equipment", "Labor", "Material", "Other", "Subcontract"]
+    assert sorted(c["Name"] for c in records(qbo, "Class")) == [
+        "Equipment",
+        "Labor",
+        "Material",
+        "Other",
+        "Subcontract",
+    ]
     procore = conns(pair)["procore"]
     assert "Riverside Phase 1" in {p["name"] for p in records(procore, "projects")}
-    assert {"Bay Concrete Supply", "Oakwood Estates", "Main Office"} <= \
-        {v["name"] for v in records(procore, "vendors")} | {d["name"] for d in records(procore, "departments")}
+    assert {"Bay Concrete Supply", "Oakwood Estates", "Main Office"} <= {
+        v["name"] for v in records(procore, "vendors")
+    } | {d["name"] for d in records(procore, "departments")}
 
 
 def test_second_sync_writes_nothing(synced: SandboxPair) -> None:
@@ -148,8 +168,12 @@ def test_a_vendor_edited_in_procore_reaches_qbo_and_does_not_bounce(synced: Sand
 
 def test_a_vendor_edited_in_qbo_reaches_procore_and_does_not_bounce(synced: SandboxPair) -> None:
     vendor = next(v for v in records(qbo(synced), "Vendor") if v["DisplayName"] == "Bright Electric Co")
-    qbo(synced).update("Vendor", vendor["Id"], {"PrimaryEmailAddr": {"Address": "ap@bright.example"},
-                                        "WebAddr": {"URI": "https://bright.example"}}, current=vendor)
+    qbo(synced).update(
+        "Vendor",
+        vendor["Id"],
+        {"PrimaryEmailAddr": {"Address": "ap@bright.example"}, "WebAddr": {"URI": "https://bright.example"}},
+        current=vendor,
+    )
     synced.clear_logs()
     sync(synced)
     company = next(v for v in records(procore(synced), "vendors") if v["name"] == "Bright Electric Co")
@@ -162,7 +186,9 @@ def test_a_vendor_edited_in_qbo_reaches_procore_and_does_not_bounce(synced: Sand
 
 def test_a_customer_edited_in_qbo_reaches_its_procore_company(synced: SandboxPair) -> None:
     customer = next(c for c in records(qbo(synced), "Customer") if c["DisplayName"] == "Oakwood Estates")
-    qbo(synced).update("Customer", customer["Id"], {"PrimaryPhone": {"FreeFormNumber": "916-555-0142"}}, current=customer)
+    qbo(synced).update(
+        "Customer", customer["Id"], {"PrimaryPhone": {"FreeFormNumber": "916-555-0142"}}, current=customer
+    )
     synced.clear_logs()
     sync(synced)
     company = next(v for v in records(procore(synced), "vendors") if v["name"] == "Oakwood Estates")
@@ -199,16 +225,25 @@ def test_a_department_renamed_in_qbo_is_renamed_in_procore(synced: SandboxPair) 
 
 def test_a_new_budget_code_makes_one_new_item(synced: SandboxPair) -> None:
     from sandbox.procore.resources import RESOURCES
+
     box = synced.boxes["procore"]
     project = next(p for p in records(procore(synced), "projects") if p["project_number"] == "2024-003")
     code = box.store.rows("cost_codes", project_id=project["id"], code="300")[0]
     other = next(t for t in records(procore(synced), "line_item_types") if t["code"] == "O")
     before = {i["Name"] for i in records(qbo(synced), "Item")}
     # Procore makes a budget code when a cost type is first used on a cost code (the API has no write for it).
-    box.store.insert(RESOURCES["wbs_codes"], {"cost_code_id": code["id"], "line_item_type_id": other["id"],
-                                              "flat_code": "03-300.O", "flat_name": "Cast-in-Place Concrete.Other",
-                                              "description": "Cast-in-Place Concrete - Other"},
-                     company_id=box.company_id, project_id=project["id"])
+    box.store.insert(
+        RESOURCES["wbs_codes"],
+        {
+            "cost_code_id": code["id"],
+            "line_item_type_id": other["id"],
+            "flat_code": "03-300.O",
+            "flat_name": "Cast-in-Place Concrete.Other",
+            "description": "Cast-in-Place Concrete - Other",
+        },
+        company_id=box.company_id,
+        project_id=project["id"],
+    )
     synced.clear_logs()
     report = sync(synced)
     after = {i["Name"]: i for i in records(qbo(synced), "Item")}
@@ -226,8 +261,12 @@ def test_a_vendor_made_inactive_on_either_side_is_inactive_on_the_other(synced: 
     vendors = {v["DisplayName"]: v for v in records(qbo(synced), "Vendor")}
     companies = {c["name"]: c for c in records(procore(synced), "vendors")}
     assert "Apex Equipment Rental" not in vendors or vendors["Apex Equipment Rental"]["Active"] is False
-    assert qbo(synced).get("Vendor", str(synced.session.state.find_link(
-        "vendors", procore_id=str(apex["id"])).qbo_id))["Active"] is False
+    assert (
+        qbo(synced).get("Vendor", str(synced.session.state.find_link("vendors", procore_id=str(apex["id"])).qbo_id))[
+            "Active"
+        ]
+        is False
+    )
     assert companies["Bay Concrete Supply"]["is_active"] is False
     synced.clear_logs()
     sync(synced)
@@ -237,17 +276,21 @@ def test_a_vendor_made_inactive_on_either_side_is_inactive_on_the_other(synced: 
 def test_joist_sync_select_path_rules_master_through_the_cli(tmp_path: Path) -> None:
     """The command a user types, against the sandboxes served on 127.0.0.1."""
     from click.testing import CliRunner
+
     from cli import main
+
     with sandbox_pair(tmp_path / "cli", packs=["joist:master"], params=sandbox_params(), loopback=True) as served:
         expected = seeded_counts(served)
         served.session.close()
         runner = CliRunner()
-        first = runner.invoke(main, ["--project", str(served.project_dir), "sync", "--select", SELECT],
-                              catch_exceptions=False)
+        first = runner.invoke(
+            main, ["--project", str(served.project_dir), "sync", "--select", SELECT], catch_exceptions=False
+        )
         assert first.exit_code == 0, first.output
         served.clear_logs()
-        second = runner.invoke(main, ["--project", str(served.project_dir), "sync", "--select", SELECT],
-                               catch_exceptions=False)
+        second = runner.invoke(
+            main, ["--project", str(served.project_dir), "sync", "--select", SELECT], catch_exceptions=False
+        )
         assert second.exit_code == 0, second.output
         assert served.writes("qbo") == [] and served.writes("procore") == []
         session = served.reopen()

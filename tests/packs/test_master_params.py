@@ -4,10 +4,12 @@ cost codes as accounts instead of items, projects as QBO locations, people as ve
 company that is both customer and vendor (the name suffix), existing QBO projects adopted
 by name, and tax codes in an Australian company.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -32,12 +34,18 @@ def fast_session(pair: SandboxPair) -> Any:
     sandboxes' movable clocks: client-side rate limiting advances the clock instead of sleeping."""
     from engine.project.connections import open_connector
     from sandbox.transport import InProcessTransport
+
     session = pair.reopen()
     for system, box in pair.boxes.items():
         clock = box.control.clock
         session._connectors[system] = open_connector(
-            session.project, system, transport=session.transports.get(system) or InProcessTransport(box.app),
-            sleep=clock.advance, now=clock.monotonic, wall=clock.now)
+            session.project,
+            system,
+            transport=session.transports.get(system) or InProcessTransport(box.app),
+            sleep=clock.advance,
+            now=clock.monotonic,
+            wall=clock.now,
+        )
     return session
 
 
@@ -62,6 +70,7 @@ def make_pair(tmp_path: Path) -> Iterator[Any]:
         manager = sandbox_pair(tmp_path / f"p{len(opened)}", packs=["joist:master"], params=params(**extra))
         opened.append(manager)
         return manager.__enter__()
+
     yield make
     for manager in reversed(opened):
         manager.__exit__(None, None, None)
@@ -84,8 +93,11 @@ def test_projects_as_locations_make_a_location_per_active_project(make_pair: Any
     pair = make_pair(projects_as_locations=True)
     report = sync(pair)
     names = {d["Name"] for d in records(pair, "qbo", "Department")}
-    assert {"2024-001 Riverside Medical Office", "2024-002 Maple Street Townhomes",
-            "2024-003 Harbor Warehouse Expansion"} <= names
+    assert {
+        "2024-001 Riverside Medical Office",
+        "2024-002 Maple Street Townhomes",
+        "2024-003 Harbor Warehouse Expansion",
+    } <= names
     assert "2023-017 Legacy Retail Remodel" not in names
     # the QBO-born project (Riverside Phase 1) comes to Procore and gets its location in the same run
     assert "Riverside Phase 1" in names
@@ -123,8 +135,11 @@ def test_an_existing_qbo_project_is_adopted_by_number_and_name_or_by_name(make_p
     pair = make_pair()
     qbo = pair.session.connectors({"qbo"})["qbo"]
     owner = next(c for c in records(pair, "qbo", "Customer") if c["DisplayName"] == "Oakwood Estates")
-    made = qbo.create("Customer", {"DisplayName": existing, "Job": True,
-                                   "ParentRef": {"value": owner["Id"]}}, idempotency_key="test-existing-project")
+    made = qbo.create(
+        "Customer",
+        {"DisplayName": existing, "Job": True, "ParentRef": {"value": owner["Id"]}},
+        idempotency_key="test-existing-project",
+    )
     sync(pair)
     # adopted as it is (the pair counts as in sync until one side changes), never duplicated
     maple = [c for c in records(pair, "qbo", "Customer") if "Maple Street" in c["DisplayName"]]
@@ -144,6 +159,7 @@ def au_pair(tmp_path: Path) -> Iterator[SandboxPair]:
     from sandbox.qbo.app import AU_REALM
     from sandbox.server import create
     from sandbox.transport import InProcessTransport
+
     boxes = {n: create(n) for n in ("procore", "qbo")}
     info = {n: b.connection_info(f"http://{n}.sandbox.localhost") for n, b in boxes.items()}
     info["qbo"].update(realm_id=AU_REALM, refresh_token=boxes["qbo"].refresh_token(AU_REALM))

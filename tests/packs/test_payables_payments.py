@@ -3,12 +3,12 @@ bills paid in QBO become payments issued on the Procore commitments, one per sub
 invoice paid, on the right contract and invoice, dated and to the cent; a re-sync writes
 nothing. Several payments on one bill, one cheque over two bills (and a direct-cost bill),
 the seed's payment keyed into Procore by hand, and the AU realm."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
 
 from sandbox.pair import sandbox_pair
 
@@ -27,19 +27,35 @@ def _pay(pair: Any, parts: list[tuple[dict[str, Any], str]], date: str, check: s
     qbo = pair.session.connectors({"qbo"})["qbo"]
     bank = next(a["Id"] for a in records(qbo, "Account") if a.get("AccountType") == "Bank")
     total = sum((Decimal(amount) for _, amount in parts), Decimal("0"))
-    return qbo.create("BillPayment", {
-        "VendorRef": parts[0][0]["VendorRef"], "PayType": "Check", "TxnDate": date, "DocNumber": check,
-        "TotalAmt": total, "CheckPayment": {"BankAccountRef": {"value": bank}},
-        "Line": [{"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}
-                 for bill, amount in parts]}, idempotency_key=f"test-bill-payment-{check}")
+    return qbo.create(
+        "BillPayment",
+        {
+            "VendorRef": parts[0][0]["VendorRef"],
+            "PayType": "Check",
+            "TxnDate": date,
+            "DocNumber": check,
+            "TotalAmt": total,
+            "CheckPayment": {"BankAccountRef": {"value": bank}},
+            "Line": [
+                {"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}
+                for bill, amount in parts
+            ],
+        },
+        idempotency_key=f"test-bill-payment-{check}",
+    )
 
 
 def _procore(pair: Any) -> dict[str, Any]:
     procore = pair.session.connectors({"procore"})["procore"]
-    return {"payments": records(procore, "commitment_payments"),
-            "requisitions": {r["invoice_number"]: r for r in records(procore, "requisitions")},
-            "contracts": {c["number"]: c for kind in ("work_order_contracts", "purchase_order_contracts")
-                          for c in records(procore, kind)}}
+    return {
+        "payments": records(procore, "commitment_payments"),
+        "requisitions": {r["invoice_number"]: r for r in records(procore, "requisitions")},
+        "contracts": {
+            c["number"]: c
+            for kind in ("work_order_contracts", "purchase_order_contracts")
+            for c in records(procore, kind)
+        },
+    }
 
 
 def _flow(report: Any) -> Any:
@@ -68,11 +84,17 @@ def test_several_payments_on_one_bill_become_payments_on_its_commitment(synced: 
     seen = _procore(pair)
     req, sc1 = seen["requisitions"]["SUMC-1001"], seen["contracts"]["SC-001"]
     made = sorted((p["date"], p["amount"], p["check_number"]) for p in seen["payments"] if p["origin_id"])
-    assert made == [("2024-04-20", Decimal("40000.00"), "2301"), ("2024-05-02", Decimal("67999.99"), "2302"),
-                    ("2024-05-03", Decimal("0.01"), "2303")]
+    assert made == [
+        ("2024-04-20", Decimal("40000.00"), "2301"),
+        ("2024-05-02", Decimal("67999.99"), "2302"),
+        ("2024-05-03", Decimal("0.01"), "2303"),
+    ]
     for payment in (p for p in seen["payments"] if p["origin_id"]):
-        assert (payment["contract_id"], payment["requisition_id"], payment["project_id"]) == \
-            (sc1["id"], req["id"], ids["project_id"])
+        assert (payment["contract_id"], payment["requisition_id"], payment["project_id"]) == (
+            sc1["id"],
+            req["id"],
+            ids["project_id"],
+        )
         assert payment["payment_method"] == "check" and payment["notes"].startswith("QuickBooks bill payment ")
     # the payment keyed into Procore by hand (25 April, 108,000.00) is another payment: left alone
     [keyed] = [p for p in seen["payments"] if not p["origin_id"]]
@@ -96,30 +118,56 @@ def test_one_cheque_over_two_invoices_of_a_subcontractor_and_a_bill_kept_in_qbo(
     procore = pair.session.connectors({"procore"})["procore"]
     # the concrete subcontractor's second invoice is approved in Procore; the next sync makes its bill
     sc1 = next(c for c in records(procore, "work_order_contracts") if c["number"] == "SC-001")
-    procore.create("requisitions", {"project_id": ids["project_id"], "commitment_id": sc1["id"],
-                                    "invoice_number": "SUMC-1002", "billing_date": "2024-04-30",
-                                    "requisition_start": "2024-04-01", "requisition_end": "2024-04-30",
-                                    "status": "approved", "items": [{"work_completed_this_period": "50000.00"}]},
-                   idempotency_key="test-sumc-1002")
+    procore.create(
+        "requisitions",
+        {
+            "project_id": ids["project_id"],
+            "commitment_id": sc1["id"],
+            "invoice_number": "SUMC-1002",
+            "billing_date": "2024-04-30",
+            "requisition_start": "2024-04-01",
+            "requisition_end": "2024-04-30",
+            "status": "approved",
+            "items": [{"work_completed_this_period": "50000.00"}],
+        },
+        idempotency_key="test-sumc-1002",
+    )
     reopen(pair).run(MINE)
     bills = _bills(pair)
     assert bills["SUMC-1002"]["TotalAmt"] == Decimal("45000.00")  # 50,000.00 less 10% retainage
     # a bill of the same vendor entered in QBO only (no purchase order, no Procore invoice)
     qbo = pair.session.connectors({"qbo"})["qbo"]
     expense = next(a["Id"] for a in records(qbo, "Account") if a.get("AccountType") == "Expense")
-    extra = qbo.create("Bill", {"VendorRef": bills["SUMC-1001"]["VendorRef"], "DocNumber": "SUMC-PUMP", "TxnDate": "2024-04-18",
-                                "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": Decimal("750.00"),
-                                          "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense}}}]},
-                       idempotency_key="test-sumc-pump")
+    extra = qbo.create(
+        "Bill",
+        {
+            "VendorRef": bills["SUMC-1001"]["VendorRef"],
+            "DocNumber": "SUMC-PUMP",
+            "TxnDate": "2024-04-18",
+            "Line": [
+                {
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "Amount": Decimal("750.00"),
+                    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense}},
+                }
+            ],
+        },
+        idempotency_key="test-sumc-pump",
+    )
     # one cheque: the first invoice in full (as keyed into Procore by hand), the second in part, the pump hire
-    _pay(pair, [(bills["SUMC-1001"], "108000.00"), (bills["SUMC-1002"], "20000.50"), (extra, "750.00")],
-         "2024-04-25", "2201")
+    _pay(
+        pair,
+        [(bills["SUMC-1001"], "108000.00"), (bills["SUMC-1002"], "20000.50"), (extra, "750.00")],
+        "2024-04-25",
+        "2201",
+    )
     report = reopen(pair).run(MINE)
     flow = _flow(report)
     assert (flow.counts["create"], flow.counts["skip"], flow.counts["adopt"] + flow.counts["update"]) == (1, 1, 1)
     assert [reason for reason in flow.skip_reasons if reason.startswith("source.where is false")]
-    assert sorted(o.source_id.split("#")[1] for o in flow.outcomes) == sorted([bills["SUMC-1001"]["Id"],
-                                                                              bills["SUMC-1002"]["Id"]])
+    assert sorted(o.source_id.split("#")[1] for o in flow.outcomes) == sorted(
+        [bills["SUMC-1001"]["Id"], bills["SUMC-1002"]["Id"]]
+    )
 
     seen = _procore(pair)
     reqs = seen["requisitions"]
@@ -140,10 +188,16 @@ def _au_synced_and_paid(pair: Any) -> None:
     qbo = pair.session.connectors({"qbo"})["qbo"]
     codes = {c["Name"]: c["Id"] for c in records(qbo, "TaxCode")}
     prepare(pair)
-    session = set_params(pair, qbo_region="AU", purchase_tax_calculation="TaxInclusive",
-                         purchase_line_tax_code=codes["GST"], retainage_tax_code=codes["FRE"],
-                         sales_tax_calculation="TaxInclusive", sales_line_tax_code=codes["GST"],
-                         strip_payment_tax=False)
+    session = set_params(
+        pair,
+        qbo_region="AU",
+        purchase_tax_calculation="TaxInclusive",
+        purchase_line_tax_code=codes["GST"],
+        retainage_tax_code=codes["FRE"],
+        sales_tax_calculation="TaxInclusive",
+        sales_line_tax_code=codes["GST"],
+        strip_payment_tax=False,
+    )
     report = session.run(MINE)
     assert [(f.flow, o.source_id, o.reason) for f in report.flows for o in f.outcomes if o.action == "error"] == []
     bill = _bills(pair)["SUMC-1001"]
@@ -158,11 +212,16 @@ def test_au_realm_a_paid_gst_inclusive_bill_becomes_the_commitment_payments(tmp_
     with sandbox_pair(tmp_path / "project", packs=PACKS) as pair:
         _au_synced_and_paid(pair)
         seen = _procore(pair)
-        made = sorted((p["date"], p["amount"], p["contract_id"], p["requisition_id"], p["project_id"])
-                      for p in seen["payments"] if p["origin_id"])
+        made = sorted(
+            (p["date"], p["amount"], p["contract_id"], p["requisition_id"], p["project_id"])
+            for p in seen["payments"]
+            if p["origin_id"]
+        )
         sc1, req = seen["contracts"]["SC-001"]["id"], seen["requisitions"]["SUMC-1001"]
-        assert made == [("2024-05-01", Decimal("54000.00"), sc1, req["id"], req["project_id"]),
-                        ("2024-05-31", Decimal("54000.00"), sc1, req["id"], req["project_id"])]
+        assert made == [
+            ("2024-05-01", Decimal("54000.00"), sc1, req["id"], req["project_id"]),
+            ("2024-05-31", Decimal("54000.00"), sc1, req["id"], req["project_id"]),
+        ]
         pair.clear_logs()
         report = reopen(pair).run(MINE)
         assert pair.writes("procore") == []

@@ -1,17 +1,17 @@
 """Payables end to end between the seeded sandboxes: commitments become purchase orders,
 subcontractor invoices become bills linked to their purchase order lines with retainage,
 invoice direct costs become bills, a negative one a vendor credit; totals reconcile."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.project.session import session_params
-from engine.reports.reconcile import reconcile
-
 import pytest
 
+from engine.project.session import session_params
+from engine.reports.reconcile import reconcile
 from sandbox.pair import sandbox_pair
 
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced, synced_once  # noqa: F401
@@ -24,8 +24,11 @@ def _qbo(pair: Any, entity: str) -> dict[str, dict[str, Any]]:
 def test_commitments_become_purchase_orders_with_change_orders(synced_once: Any) -> None:
     pair, _ = synced_once
     pos = _qbo(pair, "PurchaseOrder")
-    assert {k: v["TotalAmt"] for k, v in pos.items()} == \
-        {"SC-001": Decimal("395000.00"), "SC-002": Decimal("250000.00"), "PO-001": Decimal("18200.00")}
+    assert {k: v["TotalAmt"] for k, v in pos.items()} == {
+        "SC-001": Decimal("395000.00"),
+        "SC-002": Decimal("250000.00"),
+        "PO-001": Decimal("18200.00"),
+    }
     assert pos["SC-001"]["Memo"].endswith("retainage 10.0%")
     lumber = pos["PO-001"]["Line"][0]["ItemBasedExpenseLineDetail"]
     assert (lumber["Qty"], lumber["UnitPrice"]) == (Decimal("400"), Decimal("45.50"))
@@ -50,16 +53,32 @@ def test_direct_costs_become_bills_and_a_negative_one_a_vendor_credit(synced: An
     procore = pair.session.connectors({"procore"})["procore"]
     original = next(d for d in records(procore, "direct_costs") if d.get("invoice_number") == "AE-5521")
     line = original["line_items"][0]
-    procore.create("direct_costs", {
-        "project_id": ids["project_id"], "direct_cost_type": "invoice", "status": "approved",
-        "vendor_id": original["vendor_id"], "invoice_number": "AE-5521-CR", "direct_cost_date": "2024-03-28",
-        "description": "Lift returned early",
-        "line_items": [{"wbs_code_id": line["wbs_code"]["id"], "description": "Lift returned early",
-                        "amount": Decimal("-400.00"), "quantity": Decimal("1"), "unit_cost": Decimal("-400.00")}]},
-        idempotency_key="test-credit")
+    procore.create(
+        "direct_costs",
+        {
+            "project_id": ids["project_id"],
+            "direct_cost_type": "invoice",
+            "status": "approved",
+            "vendor_id": original["vendor_id"],
+            "invoice_number": "AE-5521-CR",
+            "direct_cost_date": "2024-03-28",
+            "description": "Lift returned early",
+            "line_items": [
+                {
+                    "wbs_code_id": line["wbs_code"]["id"],
+                    "description": "Lift returned early",
+                    "amount": Decimal("-400.00"),
+                    "quantity": Decimal("1"),
+                    "unit_cost": Decimal("-400.00"),
+                }
+            ],
+        },
+        idempotency_key="test-credit",
+    )
     report = reopen(pair).run("tag:payables")
-    created = [o for f in report.flows if f.flow == "invoice_direct_costs_to_bills" for o in f.outcomes
-               if o.action == "create"]
+    created = [
+        o for f in report.flows if f.flow == "invoice_direct_costs_to_bills" for o in f.outcomes if o.action == "create"
+    ]
     assert [o.entity for o in created] == ["VendorCredit"]
     credit = _qbo(pair, "VendorCredit")["AE-5521-CR"]
     assert credit["TotalAmt"] == Decimal("400.00")
@@ -78,17 +97,22 @@ def test_payables_figures_reconcile(synced_once: Any) -> None:
     assert figures["retainage payable"] == (Decimal("12000.00"), Decimal("12000.00"))
     assert report.mismatches == [] and report.warnings == []
     unset = reconcile(conns["procore"], conns["qbo"], pair.session.state, {})
-    assert unset.warnings == ["param retainage_receivable_item is not set: retainage on invoices counts as billed",
-                              "param retention_payable_account is not set: retainage on bills counts as billed"]
+    assert unset.warnings == [
+        "param retainage_receivable_item is not set: retainage on invoices counts as billed",
+        "param retention_payable_account is not set: retainage on bills counts as billed",
+    ]
     assert unset.project(str(ids["project_id"])).figure("billed by subcontractors").qbo == Decimal("108000.00")
-
 
 
 def _attach_pdf(pair: Any, ids: dict[str, Any], name: str) -> None:
     procore = pair.session.connectors({"procore"})["procore"]
     req = next(r for r in records(procore, "requisitions") if r["invoice_number"] == "SUMC-1001")
-    procore.attach("requisitions", str(req["id"]), [(name, b"%PDF-1.4 " + name.encode(), "application/pdf")],
-                   scope={"project_id": ids["project_id"]})
+    procore.attach(
+        "requisitions",
+        str(req["id"]),
+        [(name, b"%PDF-1.4 " + name.encode(), "application/pdf")],
+        scope={"project_id": ids["project_id"]},
+    )
 
 
 def test_a_subcontractor_invoice_pdf_travels_to_the_bill_once(tmp_path: Path) -> None:
@@ -107,8 +131,11 @@ def test_a_subcontractor_invoice_pdf_travels_to_the_bill_once(tmp_path: Path) ->
         assert len(qbo.attachments("Bill", bill["Id"])) == 1 and pair.writes("qbo") == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine: files are copied only after a create or update; a file added to an "
-                                       "already synced record whose fields did not change is never copied")
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: files are copied only after a create or update; a file added to an "
+    "already synced record whose fields did not change is never copied",
+)
 def test_a_pdf_added_after_the_bill_was_made_follows_it(synced_once: Any) -> None:
     pair, ids = synced_once  # the last user of the module's shared sync: it may add a file
     _attach_pdf(pair, ids, "SUMC-1001-lien-waiver.pdf")
@@ -124,14 +151,27 @@ def test_a_bill_entered_in_qbo_against_a_purchase_order_comes_back_as_a_requisit
     po = _qbo(pair, "PurchaseOrder")["PO-001"]
     line = po["Line"][0]
     qbo = session.connectors({"qbo"})["qbo"]
-    qbo.create("Bill", {"VendorRef": po["VendorRef"], "DocNumber": "RWLS-4410", "TxnDate": "2024-04-12",
-                        "Line": [{"DetailType": "ItemBasedExpenseLineDetail", "Amount": Decimal("9100.00"),
-                                  "Description": "Framing lumber, first delivery",
-                                  "ItemBasedExpenseLineDetail": {
-                                      "ItemRef": line["ItemBasedExpenseLineDetail"]["ItemRef"],
-                                      "CustomerRef": line["ItemBasedExpenseLineDetail"]["CustomerRef"]},
-                                  "LinkedTxn": [{"TxnId": po["Id"], "TxnType": "PurchaseOrder", "TxnLineId": line["Id"]}]}]},
-               idempotency_key="test-bill-against-po")
+    qbo.create(
+        "Bill",
+        {
+            "VendorRef": po["VendorRef"],
+            "DocNumber": "RWLS-4410",
+            "TxnDate": "2024-04-12",
+            "Line": [
+                {
+                    "DetailType": "ItemBasedExpenseLineDetail",
+                    "Amount": Decimal("9100.00"),
+                    "Description": "Framing lumber, first delivery",
+                    "ItemBasedExpenseLineDetail": {
+                        "ItemRef": line["ItemBasedExpenseLineDetail"]["ItemRef"],
+                        "CustomerRef": line["ItemBasedExpenseLineDetail"]["CustomerRef"],
+                    },
+                    "LinkedTxn": [{"TxnId": po["Id"], "TxnType": "PurchaseOrder", "TxnLineId": line["Id"]}],
+                }
+            ],
+        },
+        idempotency_key="test-bill-against-po",
+    )
     report = reopen(pair).run("tag:payables")
     outcomes = [o for f in report.flows if f.flow == "bills_to_requisitions" for o in f.outcomes]
     assert [o.action for o in outcomes if o.action != "skip"] == ["create"]

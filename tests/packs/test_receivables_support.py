@@ -2,10 +2,12 @@
 through the shipped master, receivables and payables packs, with the params
 `joist sandbox up --project` writes (each pack's `_sandbox_params.yaml`) plus what the seed
 lacks, made through the APIs."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -30,14 +32,20 @@ def reopen(pair: SandboxPair) -> Any:
     sandboxes' movable clocks: client-side rate limiting advances the clock, never sleeps."""
     from engine.project.connections import open_connector
     from sandbox.transport import InProcessTransport
+
     session = pair.reopen()
     if pair.servers:  # served on 127.0.0.1: the connectors keep real time
         return session
     for system, box in pair.boxes.items():
         clock = box.control.clock
         session._connectors[system] = open_connector(
-            session.project, system, transport=session.transports.get(system) or InProcessTransport(box.app),
-            sleep=clock.advance, now=clock.monotonic, wall=clock.now)
+            session.project,
+            system,
+            transport=session.transports.get(system) or InProcessTransport(box.app),
+            sleep=clock.advance,
+            now=clock.monotonic,
+            wall=clock.now,
+        )
     return session
 
 
@@ -56,12 +64,17 @@ def prepare(pair: SandboxPair) -> dict[str, Any]:
     qbo, procore = conns["qbo"], conns["procore"]
     accounts = {a["Name"]: a["Id"] for a in records(qbo, "Account")}
     # The QBO seed has a Retainage Receivable account but no item posting to it.
-    item = qbo.create("Item", {"Name": "Retainage", "Type": "Service",
-                               "IncomeAccountRef": {"value": accounts["Retainage Receivable"]}},
-                      idempotency_key="test-retainage-item")
+    item = qbo.create(
+        "Item",
+        {"Name": "Retainage", "Type": "Service", "IncomeAccountRef": {"value": accounts["Retainage Receivable"]}},
+        idempotency_key="test-retainage-item",
+    )
     projects = {p["name"]: p for p in records(procore, "projects")}
-    ids = {**sandbox_params(PACK_NAMES), "retainage_receivable_item": item["Id"],
-           "retention_payable_account": accounts["Retainage Payable"]}
+    ids = {
+        **sandbox_params(PACK_NAMES),
+        "retainage_receivable_item": item["Id"],
+        "retention_payable_account": accounts["Retainage Payable"],
+    }
     set_params(pair, **ids)
     ids["project_id"] = projects["Riverside Medical Office"]["id"]
     return ids

@@ -1,6 +1,7 @@
 """Receivables end to end between the seeded sandboxes: estimates, owner invoices with
 retainage held and released, payments recorded in QBO flowing back to Procore, the lock on
 a paid invoice, a re-sync that writes nothing, and the reconciliation report."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -11,7 +12,6 @@ from click.testing import CliRunner
 from cli import main
 from engine.project.session import session_params
 from engine.reports.reconcile import reconcile
-
 from sandbox.pair import sandbox_pair
 
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced, synced_once  # noqa: F401
@@ -36,22 +36,41 @@ def _invoice(pair: Any, doc_number: str) -> dict[str, Any]:
 def _pay(pair: Any, invoice: dict[str, Any], amount: str, date: str, key: str) -> dict[str, Any]:
     """Record a customer payment in QBO, as the accountant would."""
     qbo = pair.session.connectors({"qbo"})["qbo"]
-    return qbo.create("Payment", {"CustomerRef": invoice["CustomerRef"], "TotalAmt": Decimal(amount), "TxnDate": date,
-                                  "PaymentRefNum": key,
-                                  "Line": [{"Amount": Decimal(amount),
-                                            "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]},
-                      idempotency_key=key)
+    return qbo.create(
+        "Payment",
+        {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": Decimal(amount),
+            "TxnDate": date,
+            "PaymentRefNum": key,
+            "Line": [{"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+        idempotency_key=key,
+    )
 
 
 def _second_application(pair: Any, ids: dict[str, Any]) -> dict[str, Any]:
     """Owner invoice 2 in Procore: more work, materials stored, and retainage released."""
     procore = pair.session.connectors({"procore"})["procore"]
     prime = records(procore, "prime_contracts")[0]
-    return procore.create("payment_applications", {
-        "project_id": ids["project_id"], "prime_contract_id": prime["id"], "invoice_number": "NSDC-2024-02",
-        "billing_date": "2024-04-30", "period_start": "2024-04-01", "period_end": "2024-04-30", "status": "approved",
-        "items": [{"work_completed_this_period": "40000.00"}, {"materials_presently_stored": "5000.00"},
-                  {"work_completed_retainage_released_this_period": "1000.00"}]}, idempotency_key="test-app-2")
+    return procore.create(
+        "payment_applications",
+        {
+            "project_id": ids["project_id"],
+            "prime_contract_id": prime["id"],
+            "invoice_number": "NSDC-2024-02",
+            "billing_date": "2024-04-30",
+            "period_start": "2024-04-01",
+            "period_end": "2024-04-30",
+            "status": "approved",
+            "items": [
+                {"work_completed_this_period": "40000.00"},
+                {"materials_presently_stored": "5000.00"},
+                {"work_completed_retainage_released_this_period": "1000.00"},
+            ],
+        },
+        idempotency_key="test-app-2",
+    )
 
 
 def test_first_sync_writes_estimate_and_invoice_to_the_cent(synced_once: Any) -> None:
@@ -59,12 +78,19 @@ def test_first_sync_writes_estimate_and_invoice_to_the_cent(synced_once: Any) ->
     qbo = pair.session.connectors({"qbo"})["qbo"]
     estimate = next(e for e in records(qbo, "Estimate") if e["DocNumber"] == "PC-001")
     assert estimate["TotalAmt"] == Decimal("905000.00")
-    assert [ln["Amount"] for ln in estimate["Line"] if ln["DetailType"] == "SalesItemLineDetail"] == \
-        [Decimal("120000.00"), Decimal("450000.00"), Decimal("310000.00"), Decimal("25000.00")]
+    assert [ln["Amount"] for ln in estimate["Line"] if ln["DetailType"] == "SalesItemLineDetail"] == [
+        Decimal("120000.00"),
+        Decimal("450000.00"),
+        Decimal("310000.00"),
+        Decimal("25000.00"),
+    ]
     invoice = _invoice(pair, "NSDC-2024-01")
     assert invoice["TotalAmt"] == Decimal("207000.00")
-    retainage = [ln for ln in invoice["Line"]
-                 if ln.get("SalesItemLineDetail", {}).get("ItemRef", {}).get("value") == ids["retainage_receivable_item"]]
+    retainage = [
+        ln
+        for ln in invoice["Line"]
+        if ln.get("SalesItemLineDetail", {}).get("ItemRef", {}).get("value") == ids["retainage_receivable_item"]
+    ]
     assert [ln["Amount"] for ln in retainage] == [Decimal("-23000.00")]
 
 
@@ -124,8 +150,12 @@ def test_editing_a_paid_invoice_in_procore_is_refused_by_the_lock(synced: Any) -
     reopen(pair).run(RECEIVABLES)
     procore = pair.session.connectors({"procore"})["procore"]
     app = records(procore, "payment_applications")[0]
-    procore.update("payment_applications", str(app["id"]), {"items": [{"work_completed_this_period": "31000.00"}]},
-                   scope={"project_id": app["project_id"]})
+    procore.update(
+        "payment_applications",
+        str(app["id"]),
+        {"items": [{"work_completed_this_period": "31000.00"}]},
+        scope={"project_id": app["project_id"]},
+    )
     plan = reopen(pair).run(RECEIVABLES, dry_run=True)
     locked = [o for o in _outcomes(plan, "owner_invoices_to_invoices") if o.action == "lock"]
     assert len(locked) == 1 and "lock_when is true" in (locked[0].reason or "")
@@ -167,11 +197,20 @@ def test_one_cheque_for_two_invoices_splits_into_one_procore_payment_each(synced
     reopen(pair).run(RECEIVABLES)
     first, second = _invoice(pair, "NSDC-2024-01"), _invoice(pair, "NSDC-2024-02")
     qbo = pair.session.connectors({"qbo"})["qbo"]
-    qbo.create("Payment", {"CustomerRef": first["CustomerRef"], "TotalAmt": Decimal("249000.00"), "TxnDate": "2024-04-20",
-                           "PaymentRefNum": "100452",
-                           "Line": [{"Amount": Decimal("207000.00"), "LinkedTxn": [{"TxnId": first["Id"], "TxnType": "Invoice"}]},
-                                    {"Amount": Decimal("42000.00"), "LinkedTxn": [{"TxnId": second["Id"], "TxnType": "Invoice"}]}]},
-               idempotency_key="one-cheque")
+    qbo.create(
+        "Payment",
+        {
+            "CustomerRef": first["CustomerRef"],
+            "TotalAmt": Decimal("249000.00"),
+            "TxnDate": "2024-04-20",
+            "PaymentRefNum": "100452",
+            "Line": [
+                {"Amount": Decimal("207000.00"), "LinkedTxn": [{"TxnId": first["Id"], "TxnType": "Invoice"}]},
+                {"Amount": Decimal("42000.00"), "LinkedTxn": [{"TxnId": second["Id"], "TxnType": "Invoice"}]},
+            ],
+        },
+        idempotency_key="one-cheque",
+    )
     report = reopen(pair).run(RECEIVABLES)
     flow = next(f for f in report.flows if f.flow == "owner_payments_to_contract_payments")
     assert flow.counts["create"] == 1 and flow.counts["adopt"] + flow.counts["update"] == 1

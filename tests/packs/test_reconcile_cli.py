@@ -2,6 +2,7 @@
 project `joist sandbox up --project` writes (every shipped pack, their sandbox params),
 after `joist sync`, it prints every project's figures side by side and exits 1 while
 anything differs, 0 once every total matches to the cent."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -34,16 +35,27 @@ def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -
         [riverside] = [p for p in doc["projects"] if p["name"] == "2024-001 Riverside Medical Office"]
         paid = next(f for f in riverside["figures"] if f["name"] == "paid")
         # the owner's payment is in Procore only: the report says by how much
-        assert (paid["procore"], paid["qbo"], paid["difference"]) == \
-            (Decimal("207000.00"), Decimal("0.00"), Decimal("-207000.00"))
+        assert (paid["procore"], paid["qbo"], paid["difference"]) == (
+            Decimal("207000.00"),
+            Decimal("0.00"),
+            Decimal("-207000.00"),
+        )
 
         qbo = pair.session.connectors({"qbo"})["qbo"]
         invoice = next(i for i in records(qbo, "Invoice") if i["DocNumber"] == "NSDC-2024-01")
-        qbo.create("Payment", {"CustomerRef": invoice["CustomerRef"], "TotalAmt": Decimal("207000.00"),
-                               "TxnDate": "2024-04-20", "PaymentRefNum": "100452",
-                               "Line": [{"Amount": Decimal("207000.00"),
-                                         "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]},
-                   idempotency_key="cli-payment")
+        qbo.create(
+            "Payment",
+            {
+                "CustomerRef": invoice["CustomerRef"],
+                "TotalAmt": Decimal("207000.00"),
+                "TxnDate": "2024-04-20",
+                "PaymentRefNum": "100452",
+                "Line": [
+                    {"Amount": Decimal("207000.00"), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+                ],
+            },
+            idempotency_key="cli-payment",
+        )
         sync = CliRunner().invoke(main, ["--project", str(pair.project_dir), "sync", "--select", "tag:receivables"])
         assert sync.exit_code == 0, sync.output
 
@@ -51,8 +63,12 @@ def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -
         assert after.exit_code == 0, after.output
         assert "every total matches to the cent" in after.output
         assert "job cost matches to the cent" in after.output  # the costs pack's section
-        for figure, amount in (("contract value", "905,000.00"), ("billed", "230,000.00"),
-                               ("retainage held", "23,000.00"), ("paid", "207,000.00")):
+        for figure, amount in (
+            ("contract value", "905,000.00"),
+            ("billed", "230,000.00"),
+            ("retainage held", "23,000.00"),
+            ("paid", "207,000.00"),
+        ):
             row = next(line for line in after.output.splitlines() if f" {figure} " in f" {line} ")
             assert row.count(amount) == 2, row  # Procore and QBO columns
         assert "DIFFERS" not in after.output
@@ -65,8 +81,12 @@ def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -
         # the invoice is paid: an edit in Procore is refused by the lock, and `joist plan` says so
         procore = pair.reopen().connectors({"procore"})["procore"]
         app = records(procore, "payment_applications")[0]
-        procore.update("payment_applications", str(app["id"]), {"items": [{"work_completed_this_period": "31000.00"}]},
-                       scope={"project_id": app["project_id"]})
+        procore.update(
+            "payment_applications",
+            str(app["id"]),
+            {"items": [{"work_completed_this_period": "31000.00"}]},
+            scope={"project_id": app["project_id"]},
+        )
         plan = CliRunner().invoke(main, ["--project", str(pair.project_dir), "plan", "--select", "tag:receivables"])
         assert plan.exit_code == 0, plan.output
         assert "locked" in plan.output and "target.Balance < target.TotalAmt" in plan.output, plan.output

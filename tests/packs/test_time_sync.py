@@ -6,11 +6,12 @@ payroll expenses. A time activity entered in QBO comes back as a payroll direct 
 time Joist wrote is never imported back, job cost is equal on both sides, and a re-sync
 writes nothing.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,12 @@ def _approve_all_but_one(pair: SandboxPair) -> None:
     procore, _ = _conns(pair)
     entries = sorted(_all(procore, "timecard_entries"), key=lambda e: e["id"])
     for entry in entries[:-1]:
-        procore.update("timecard_entries", str(entry["id"]), {"approval_status": "approved"},
-                       scope={"project_id": entry["project_id"]})
+        procore.update(
+            "timecard_entries",
+            str(entry["id"]),
+            {"approval_status": "approved"},
+            scope={"project_id": entry["project_id"]},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +49,9 @@ def _timecards(pair: SandboxPair, status: str = "approved") -> list[dict[str, An
     return [e for e in _all(procore, "timecard_entries") if e["approval_status"] == status]
 
 
-def test_timecards_become_time_activities_with_exact_hours_and_minutes(timed: tuple[SandboxPair, dict[str, Any]]) -> None:
+def test_timecards_become_time_activities_with_exact_hours_and_minutes(
+    timed: tuple[SandboxPair, dict[str, Any]],
+) -> None:
     pair, ids = timed
     _, qbo = _conns(pair)
     state = pair.session.state
@@ -74,13 +81,18 @@ def test_timecards_become_payroll_costs_inside_procore(timed: tuple[SandboxPair,
         # a flow inside one system keeps its target in the other column of the link
         assert link is not None and link.qbo_id and link.qbo_id != link.procore_id
         cost = procore.get("direct_costs", link.qbo_id, scope={"project_id": ids["project_id"]})
-        assert cost["direct_cost_type"] == "payroll" and cost["origin_data"] == f"joist:procore:timecard_entry:{entry['id']}"
+        assert (
+            cost["direct_cost_type"] == "payroll"
+            and cost["origin_data"] == f"joist:procore:timecard_entry:{entry['id']}"
+        )
         (line,) = cost["line_items"]
         assert line["cost_code"]["full_code"] == "01-100"
         assert line["amount"] == (Decimal(entry["hours"]) * RATE_01_100).quantize(Decimal("0.01"))
         # `joist explain` finds the same twin
-        assert explain(pair.session, "timecards_to_payroll_costs", str(entry["id"]))["target"] == \
-            f"procore.direct_costs {cost['id']}"
+        assert (
+            explain(pair.session, "timecards_to_payroll_costs", str(entry["id"]))["target"]
+            == f"procore.direct_costs {cost['id']}"
+        )
         # ... and the costs pack sends each one to QBO as a payroll expense
         pushed = state.find_link("payroll_costs", procore_id=str(cost["id"]))
         assert qbo.get("Purchase", pushed.qbo_id)["TotalAmt"] == line["amount"]
@@ -98,10 +110,21 @@ def test_a_qbo_time_activity_becomes_a_payroll_cost_counted_once(timed: tuple[Sa
     pair, ids = timed
     procore, qbo = _conns(pair)
     employee = next(e for e in _all(qbo, "Employee") if e["DisplayName"] == "Maria Lopez")
-    activity = qbo.create("TimeActivity", {
-        "NameOf": "Employee", "EmployeeRef": {"value": employee["Id"]}, "CustomerRef": {"value": ids["customer"]},
-        "ItemRef": {"value": ids["item_01_100_L"]}, "TxnDate": "2024-04-08", "Hours": 6, "Minutes": 20,
-        "CostRate": Decimal("45.00"), "Description": "Punch list walk-through"}, idempotency_key="test-time-qbo")
+    activity = qbo.create(
+        "TimeActivity",
+        {
+            "NameOf": "Employee",
+            "EmployeeRef": {"value": employee["Id"]},
+            "CustomerRef": {"value": ids["customer"]},
+            "ItemRef": {"value": ids["item_01_100_L"]},
+            "TxnDate": "2024-04-08",
+            "Hours": 6,
+            "Minutes": 20,
+            "CostRate": Decimal("45.00"),
+            "Description": "Punch list walk-through",
+        },
+        idempotency_key="test-time-qbo",
+    )
     costs_before = len(_all(procore, "direct_costs"))
     purchases_before = len(_all(qbo, "Purchase"))
     report = pair.session.run(None)
@@ -109,7 +132,9 @@ def test_a_qbo_time_activity_becomes_a_payroll_cost_counted_once(timed: tuple[Sa
     assert _flow(report, "time_activities_to_payroll_costs").counts["create"] == 1
     link = pair.session.state.find_link("time_activity_costs", qbo_id=activity["Id"])
     cost = procore.get("direct_costs", link.procore_id, scope={"project_id": ids["project_id"]})
-    assert [(ln["amount"], ln["wbs_code"]["flat_code"]) for ln in cost["line_items"]] == [(Decimal("285.00"), "01-100.L")]
+    assert [(ln["amount"], ln["wbs_code"]["flat_code"]) for ln in cost["line_items"]] == [
+        (Decimal("285.00"), "01-100.L")
+    ]
     # one new cost in Procore, and it is not sent back to QBO as a payroll expense
     assert len(_all(procore, "direct_costs")) == costs_before + 1
     assert len(_all(qbo, "Purchase")) == purchases_before
@@ -130,7 +155,8 @@ def test_a_resync_writes_nothing(timed: tuple[SandboxPair, dict[str, Any]]) -> N
 
 
 def test_corrected_hours_update_the_time_activity_and_lock_the_frozen_cost(
-        timed: tuple[SandboxPair, dict[str, Any]]) -> None:
+    timed: tuple[SandboxPair, dict[str, Any]],
+) -> None:
     pair, ids = timed
     procore, qbo = _conns(pair)
     entry = next(e for e in _timecards(pair) if Decimal(e["hours"]) == Decimal("7.5"))

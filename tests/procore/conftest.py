@@ -3,10 +3,12 @@
 The connector gets the sandbox clock for `now`/`wall` and `clock.advance` as `sleep`, so
 backoff and rate-limit pauses move sandbox time instead of waiting.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -76,8 +78,14 @@ def make_connector(box: ProcoreSandbox, transport: httpx.BaseTransport, **option
     clock = box.control.clock
     creds = Credentials(info["client_id"], info["client_secret"], refresh_token=info["refresh_token"])
     options = {"sleep": clock.advance, "now": clock.monotonic, "wall": clock.now, **options}
-    return ProcoreConnector(info["base_url"], info["company_id"], creds, options.pop("store", MemoryTokenStore()),
-                            transport=transport, **options)
+    return ProcoreConnector(
+        info["base_url"],
+        info["company_id"],
+        creds,
+        options.pop("store", MemoryTokenStore()),
+        transport=transport,
+        **options,
+    )
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Fidelity checks 4 and 6: rate limits (server and client pacing) and sync actions."""
+
 from __future__ import annotations
 
-from typing import Any
-
 import math
+from typing import Any
 
 import httpx
 
@@ -29,8 +29,10 @@ def test_every_response_carries_rate_headers_and_the_spike_limit_answers_429() -
         answer = client.get("/rest/v1.0/me", headers=headers)
         assert answer.status_code == 200
         assert answer.headers["X-Rate-Limit-Limit"] == "5"
-        assert int(answer.headers["X-Rate-Limit-Reset"]) == math.ceil(now / 10) * 10 or \
-            int(answer.headers["X-Rate-Limit-Reset"]) > now
+        assert (
+            int(answer.headers["X-Rate-Limit-Reset"]) == math.ceil(now / 10) * 10
+            or int(answer.headers["X-Rate-Limit-Reset"]) > now
+        )
         remaining.append(int(answer.headers["X-Rate-Limit-Remaining"]))
     assert remaining == [4, 3, 2, 1, 0]
     refused = client.get("/rest/v1.0/me", headers=headers)
@@ -104,28 +106,53 @@ def test_the_connector_honours_retry_after_on_an_unexpected_429(new_connector: A
 
 def test_vendor_sync_upserts_by_origin_id_and_reports_errors(raw: Any) -> None:
     vendors = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company))
-    raw.send("PATCH", f"/rest/v1.0/vendors/{vendors[0]['id']}", {"company_id": raw.company,
-                                                                 "vendor": {"origin_id": "existing"}})
-    answer = raw.send("PATCH", "/rest/v1.0/vendors/sync", {"company_id": raw.company, "updates": [
-        {"origin_id": "new", "name": "Brand New Vendor"}, {"origin_id": "existing", "name": "X"}, {"id": 999999}]})
+    raw.send(
+        "PATCH",
+        f"/rest/v1.0/vendors/{vendors[0]['id']}",
+        {"company_id": raw.company, "vendor": {"origin_id": "existing"}},
+    )
+    answer = raw.send(
+        "PATCH",
+        "/rest/v1.0/vendors/sync",
+        {
+            "company_id": raw.company,
+            "updates": [
+                {"origin_id": "new", "name": "Brand New Vendor"},
+                {"origin_id": "existing", "name": "X"},
+                {"id": 999999},
+            ],
+        },
+    )
     body = raw.data(answer)
     assert answer.status_code == 200 and len(body["entities"]) == 2 and len(body["errors"]) == 1
     created, updated = body["entities"]
     assert created["origin_id"] == "new" and created["name"] == "Brand New Vendor"
     assert updated["id"] == vendors[0]["id"] and updated["name"] == "X" and updated["origin_id"] == "existing"
     assert body["errors"][0]["id"] == 999999 and "id" in body["errors"][0]["errors"]
-    again = raw.data(raw.send("PATCH", "/rest/v1.0/vendors/sync", {"company_id": raw.company, "updates": [
-        {"origin_id": "new", "name": "Renamed"}]}))
+    again = raw.data(
+        raw.send(
+            "PATCH",
+            "/rest/v1.0/vendors/sync",
+            {"company_id": raw.company, "updates": [{"origin_id": "new", "name": "Renamed"}]},
+        )
+    )
     assert again["entities"][0]["id"] == created["id"] and again["entities"][0]["name"] == "Renamed"
     matching = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company, **{"filters[origin_id]": "new"}))
     assert len(matching) == 1
 
 
 def test_sync_refuses_more_than_1000_updates_and_post_refuses_a_taken_origin_id(raw: Any) -> None:
-    too_many = raw.send("PATCH", "/rest/v1.0/vendors/sync", {"company_id": raw.company,
-                                                             "updates": [{"name": f"v{n}"} for n in range(1001)]})
+    too_many = raw.send(
+        "PATCH",
+        "/rest/v1.0/vendors/sync",
+        {"company_id": raw.company, "updates": [{"name": f"v{n}"} for n in range(1001)]},
+    )
     assert too_many.status_code == 413
-    first = raw.send("POST", "/rest/v1.0/vendors", {"company_id": raw.company, "vendor": {"name": "A", "origin_id": "o-1"}})
+    first = raw.send(
+        "POST", "/rest/v1.0/vendors", {"company_id": raw.company, "vendor": {"name": "A", "origin_id": "o-1"}}
+    )
     assert first.status_code == 201
-    second = raw.send("POST", "/rest/v1.0/vendors", {"company_id": raw.company, "vendor": {"name": "B", "origin_id": "o-1"}})
+    second = raw.send(
+        "POST", "/rest/v1.0/vendors", {"company_id": raw.company, "vendor": {"name": "B", "origin_id": "o-1"}}
+    )
     assert second.status_code == 422 and second.json()["errors"]["origin_id"] == ["has already been taken"]

@@ -1,4 +1,5 @@
 """Fidelity checks 1 and 5: paging headers and links, filters and sorting."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,9 @@ def five_vendor_box() -> tuple[object, httpx.Client, dict[str, str], int]:
     client = httpx.Client(transport=InProcessTransport(box.app), base_url=BASE)
     headers = {"Authorization": f"Bearer {box.access_token()}", "Procore-Company-Id": str(box.company_id)}
     for n in range(5):
-        answer = client.post("/rest/v1.0/vendors", json={"company_id": box.company_id, "vendor": {"name": f"V{n}"}},
-                             headers=headers)
+        answer = client.post(
+            "/rest/v1.0/vendors", json={"company_id": box.company_id, "vendor": {"name": f"V{n}"}}, headers=headers
+        )
         assert answer.status_code == 201, answer.text
     return box, client, headers, box.company_id
 
@@ -76,10 +78,16 @@ def test_updated_at_ranges_in_date_datetime_and_quoted_forms_agree(raw: Any, box
     vendors = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company))
     for vendor, stamp in zip(vendors[:3], ("2024-01-05T10:00:00Z", "2024-01-31T23:00:00Z", "2024-02-01T00:00:01Z")):
         box.store.tables["vendors"][vendor["id"]]["updated_at"] = stamp
-    forms = ["2024-01-01...2024-01-31", "2024-01-01T00:00:00Z...2024-01-31T23:59:59Z",
-             '"2024-01-01...2024-01-31"', "2024-01-01T00:00:00+00:00...2024-01-31T23:59:59+00:00"]
-    results = [{v["id"] for v in raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company,
-                                                   **{"filters[updated_at]": f}))} for f in forms]
+    forms = [
+        "2024-01-01...2024-01-31",
+        "2024-01-01T00:00:00Z...2024-01-31T23:59:59Z",
+        '"2024-01-01...2024-01-31"',
+        "2024-01-01T00:00:00+00:00...2024-01-31T23:59:59+00:00",
+    ]
+    results = [
+        {v["id"] for v in raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company, **{"filters[updated_at]": f}))}
+        for f in forms
+    ]
     assert results[0] == {vendors[0]["id"], vendors[1]["id"]}
     assert all(r == results[0] for r in results)
 
@@ -87,8 +95,11 @@ def test_updated_at_ranges_in_date_datetime_and_quoted_forms_agree(raw: Any, box
 def test_id_origin_and_sort_filters(raw: Any, box: Any) -> None:
     vendors = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company))
     a, b, c = vendors[0]["id"], vendors[1]["id"], vendors[2]["id"]
-    picked = raw.client.get("/rest/v1.0/vendors", params=[("company_id", raw.company), ("filters[id][]", a),
-                                                            ("filters[id][]", c)], headers=raw.headers())
+    picked = raw.client.get(
+        "/rest/v1.0/vendors",
+        params=[("company_id", raw.company), ("filters[id][]", a), ("filters[id][]", c)],
+        headers=raw.headers(),
+    )
     assert {v["id"] for v in picked.json()} == {a, c}
     raw.send("PATCH", f"/rest/v1.0/vendors/{b}", {"company_id": raw.company, "vendor": {"origin_id": "QBO-7"}})
     found = raw.data(raw.get("/rest/v1.0/vendors", company_id=raw.company, **{"filters[origin_id]": "QBO-7"}))
@@ -106,10 +117,12 @@ def test_include_deleted_on_work_order_contracts(raw: Any) -> None:
     gone = contracts[-1]["id"]
     assert raw.send("DELETE", f"/rest/v1.0/work_order_contracts/{gone}", project_id=project["id"]).status_code == 204
     default = {c["id"] for c in raw.data(raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"]))}
-    only = raw.data(raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"],
-                            **{"filters[include_deleted]": "only"}))
-    both = raw.data(raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"],
-                            **{"filters[include_deleted]": "with"}))
+    only = raw.data(
+        raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"], **{"filters[include_deleted]": "only"})
+    )
+    both = raw.data(
+        raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"], **{"filters[include_deleted]": "with"})
+    )
     assert gone not in default and [c["id"] for c in only] == [gone] and len(both) == len(default) + 1
     assert only[0]["deleted_at"]
 
@@ -126,8 +139,7 @@ def test_requisitions_filter_by_commitment_id(raw: Any) -> None:
     project = raw.project()
     contracts = raw.data(raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"]))
     first = contracts[0]["id"]
-    found = raw.data(raw.get("/rest/v1.0/requisitions", project_id=project["id"],
-                             **{"filters[commitment_id]": first}))
+    found = raw.data(raw.get("/rest/v1.0/requisitions", project_id=project["id"], **{"filters[commitment_id]": first}))
     assert found and all(r["commitment_id"] == first for r in found)
     assert len(raw.data(raw.get("/rest/v1.0/requisitions", project_id=project["id"]))) > len(found)
 

@@ -1,4 +1,5 @@
 """Fidelity check 7: JSON types and shapes as Procore serves them (plus a snapshot of each shape)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,15 @@ def test_work_order_contract_list_items(raw: Any) -> None:
     contracts = raw.get("/rest/v1.0/work_order_contracts", project_id=project["id"]).json()
     for contract in contracts:
         assert isinstance(contract["grand_total"], str) and isinstance(contract["retainage_percent"], str)
-        assert contract["status"] in ("Draft", "Out For Bid", "Out For Signature", "Approved", "Complete",
-                                      "Terminated", "Void")
+        assert contract["status"] in (
+            "Draft",
+            "Out For Bid",
+            "Out For Signature",
+            "Approved",
+            "Complete",
+            "Terminated",
+            "Void",
+        )
         assert set(contract["vendor"]) == {"id", "company"}
     assert contracts[0]["grand_total"] == "380000.0" and contracts[0]["approved_change_orders"] == "15000.0"
     assert contracts[0]["revised_contract"] == "395000.0"
@@ -33,14 +41,25 @@ def test_requisition_summary_and_items_are_strings_with_snake_status(raw: Any) -
     approved = next(r for r in requisitions if r["status"] == "approved")
     assert all(isinstance(v, str) for v in approved["summary"].values())
     for item in approved["items"]:
-        for key in ("scheduled_value", "work_completed_this_period", "materials_presently_stored",
-                    "work_completed_retainage_retained_this_period", "net_amount"):
+        for key in (
+            "scheduled_value",
+            "work_completed_this_period",
+            "materials_presently_stored",
+            "work_completed_retainage_retained_this_period",
+            "net_amount",
+        ):
             assert isinstance(item[key], str)
-    assert approved["summary"]["total_retainage"] == "12000.0"       # 10% of 120,000
+    assert approved["summary"]["total_retainage"] == "12000.0"  # 10% of 120,000
     assert approved["summary"]["current_payment_due"] == "108000.0"
     assert approved["total_claimed_amount"] == "120000.0"
-    assert {r["status"] for r in requisitions} <= {"draft", "under_review", "revise_and_resubmit", "approved",
-                                                    "approved_as_noted", "pending_owner_approval"}
+    assert {r["status"] for r in requisitions} <= {
+        "draft",
+        "under_review",
+        "revise_and_resubmit",
+        "approved",
+        "approved_as_noted",
+        "pending_owner_approval",
+    }
 
 
 def test_payment_application_status_and_g702(raw: Any) -> None:
@@ -79,28 +98,48 @@ def test_timecard_hours_are_strings_and_cost_codes_expose_their_tree(raw: Any) -
 
 
 def test_line_item_type_is_written_as_csv_import_code_and_read_as_code(raw: Any) -> None:
-    made = raw.send("POST", "/rest/v1.0/line_item_types", {"company_id": raw.company, "line_item_type": {
-        "name": "Permits", "csv_import_code": "P", "base_type": "other"}})
+    made = raw.send(
+        "POST",
+        "/rest/v1.0/line_item_types",
+        {
+            "company_id": raw.company,
+            "line_item_type": {"name": "Permits", "csv_import_code": "P", "base_type": "other"},
+        },
+    )
     assert made.status_code == 201 and made.json()["code"] == "P"
-    ignored = raw.send("POST", "/rest/v1.0/line_item_types", {"company_id": raw.company, "line_item_type": {
-        "name": "Fees", "code": "F"}})
+    ignored = raw.send(
+        "POST",
+        "/rest/v1.0/line_item_types",
+        {"company_id": raw.company, "line_item_type": {"name": "Fees", "code": "F"}},
+    )
     assert ignored.json()["code"] is None
 
 
 def test_malformed_dates_are_stored_as_null(raw: Any) -> None:
     project = raw.project()
-    made = raw.send("POST", "/rest/v1.0/work_order_contracts", {"project_id": project["id"], "work_order_contract": {
-        "title": "Odd dates", "contract_date": "31/02/2024"}})
+    made = raw.send(
+        "POST",
+        "/rest/v1.0/work_order_contracts",
+        {"project_id": project["id"], "work_order_contract": {"title": "Odd dates", "contract_date": "31/02/2024"}},
+    )
     assert made.status_code == 201 and made.json()["contract_date"] is None
 
 
-@pytest.mark.parametrize("path", [
-    "/rest/v1.0/vendors?company_id={c}", "/rest/v1.0/projects?company_id={c}",
-    "/rest/v1.0/work_order_contracts?project_id={p}", "/rest/v1.0/prime_contracts?project_id={p}",
-    "/rest/v1.1/requisitions?project_id={p}&view=extended", "/rest/v1.0/payment_applications?project_id={p}",
-    "/rest/v1.0/projects/{p}/direct_costs", "/rest/v1.0/cost_codes?project_id={p}",
-    "/rest/v1.0/projects/{p}/timecard_entries", "/rest/v1.0/contract_payments?project_id={p}",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/rest/v1.0/vendors?company_id={c}",
+        "/rest/v1.0/projects?company_id={c}",
+        "/rest/v1.0/work_order_contracts?project_id={p}",
+        "/rest/v1.0/prime_contracts?project_id={p}",
+        "/rest/v1.1/requisitions?project_id={p}&view=extended",
+        "/rest/v1.0/payment_applications?project_id={p}",
+        "/rest/v1.0/projects/{p}/direct_costs",
+        "/rest/v1.0/cost_codes?project_id={p}",
+        "/rest/v1.0/projects/{p}/timecard_entries",
+        "/rest/v1.0/contract_payments?project_id={p}",
+    ],
+)
 def test_list_shapes_match_the_snapshot(raw: Any, snapshot: Any, path: Any) -> None:
     project = raw.project()
     answer = raw.client.get(path.format(c=raw.company, p=project["id"]), headers=raw.headers())

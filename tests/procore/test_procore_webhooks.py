@@ -1,9 +1,11 @@
 """Fidelity check 9: webhooks end to end, to a receiver on 127.0.0.1, and the connector's receiver."""
+
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -11,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.procore.errors import WebhookRejected
 from connectors.procore.auth import WebhookReceiver
+from connectors.procore.errors import WebhookRejected
 from sandbox.procore.app import create_sandbox
 from sandbox.server import ServerThread
 from sandbox.transport import InProcessTransport
@@ -49,21 +51,41 @@ def hooked(receiver: Any, new_connector: Any) -> Any:
     found, server = receiver
     box = create_sandbox(deliver_webhooks=False, webhook_timeout=0.3)
     import httpx
+
     client = httpx.Client(transport=InProcessTransport(box.app), base_url="http://127.0.0.1:8710")
     headers = {"Authorization": f"Bearer {box.access_token()}", "Procore-Company-Id": str(box.company_id)}
-    hook = client.post("/rest/v1.0/webhooks/hooks", headers=headers, json={"company_id": box.company_id, "hook": {
-        "api_version": "v2", "namespace": "joist-test", "destination_url": f"{server.base_url}/hook",
-        "destination_headers": {"Authorization": SECRET}}})
+    hook = client.post(
+        "/rest/v1.0/webhooks/hooks",
+        headers=headers,
+        json={
+            "company_id": box.company_id,
+            "hook": {
+                "api_version": "v2",
+                "namespace": "joist-test",
+                "destination_url": f"{server.base_url}/hook",
+                "destination_headers": {"Authorization": SECRET},
+            },
+        },
+    )
     assert hook.status_code == 201, hook.text
-    trigger = client.post(f"/rest/v1.0/webhooks/hooks/{hook.json()['id']}/triggers", headers=headers, json={
-        "company_id": box.company_id, "api_version": "v2",
-        "trigger": {"resource_name": "Company Vendors", "event_type": "update"}})
+    trigger = client.post(
+        f"/rest/v1.0/webhooks/hooks/{hook.json()['id']}/triggers",
+        headers=headers,
+        json={
+            "company_id": box.company_id,
+            "api_version": "v2",
+            "trigger": {"resource_name": "Company Vendors", "event_type": "update"},
+        },
+    )
     assert trigger.status_code == 201, trigger.text
     vendors = client.get("/rest/v1.0/vendors", params={"company_id": box.company_id}, headers=headers).json()
 
     def touch(n: int) -> None:
-        answer = client.patch(f"/rest/v1.0/vendors/{vendors[n]['id']}", headers=headers,
-                              json={"company_id": box.company_id, "vendor": {"notes": f"touched {n}"}})
+        answer = client.patch(
+            f"/rest/v1.0/vendors/{vendors[n]['id']}",
+            headers=headers,
+            json={"company_id": box.company_id, "vendor": {"notes": f"touched {n}"}},
+        )
         assert answer.status_code == 200
 
     return box, client, headers, hook.json()["id"], touch, vendors, found
@@ -80,8 +102,9 @@ def test_an_update_is_delivered_with_the_configured_authorization(hooked: Any) -
     assert event["company_id"] == box.company_id and event["project_id"] is None
     assert event["metadata"]["source_application_id"] == box.client_id
     assert event["timestamp"].endswith("Z") and "." in event["timestamp"]
-    deliveries = client.get(f"/rest/v1.0/webhooks/hooks/{hook_id}/deliveries",
-                            params={"company_id": box.company_id}, headers=headers).json()
+    deliveries = client.get(
+        f"/rest/v1.0/webhooks/hooks/{hook_id}/deliveries", params={"company_id": box.company_id}, headers=headers
+    ).json()
     assert [d["outcome"] for d in deliveries] == ["ok"] and deliveries[0]["response_status"] == 200
 
 
@@ -91,10 +114,13 @@ def test_a_failing_receiver_pauses_the_queue_and_retries_with_growing_delays(hoo
     found.mode = "fail"
     touch(0)
     touch(1)
-    assert box.webhooks.pump() == 1           # the head fails; the second event waits behind it
-    assert box.webhooks.pump() == 0           # not due yet
-    failing = client.get(f"/rest/v1.0/webhooks/hooks/{hook_id}/deliveries",
-                         params={"company_id": box.company_id, "filters[status]": "failing"}, headers=headers).json()
+    assert box.webhooks.pump() == 1  # the head fails; the second event waits behind it
+    assert box.webhooks.pump() == 0  # not due yet
+    failing = client.get(
+        f"/rest/v1.0/webhooks/hooks/{hook_id}/deliveries",
+        params={"company_id": box.company_id, "filters[status]": "failing"},
+        headers=headers,
+    ).json()
     assert [d["outcome"] for d in failing] == ["retried"] and failing[0]["response_status"] == 500
     delays = []
     for _ in range(3):
@@ -139,15 +165,29 @@ def test_the_connector_receiver_checks_auth_and_drops_replays_and_echoes(hooked:
 def test_the_background_dispatcher_delivers_without_pumping(receiver: Any) -> None:
     found, server = receiver
     box = create_sandbox(webhook_timeout=1.0)
-    import httpx
     import time
+
+    import httpx
+
     client = httpx.Client(transport=InProcessTransport(box.app), base_url="http://127.0.0.1:8710")
     headers = {"Authorization": f"Bearer {box.access_token()}", "Procore-Company-Id": str(box.company_id)}
-    hook = client.post("/rest/v1.0/webhooks/hooks", headers=headers, json={"company_id": box.company_id, "hook": {
-        "namespace": "joist-bg", "destination_url": f"{server.base_url}/hook",
-        "destination_headers": {"Authorization": SECRET}}}).json()
-    client.post(f"/rest/v1.0/webhooks/hooks/{hook['id']}/triggers", headers=headers, json={
-        "company_id": box.company_id, "trigger": {"resource_name": "Company Vendors", "event_type": "create"}})
+    hook = client.post(
+        "/rest/v1.0/webhooks/hooks",
+        headers=headers,
+        json={
+            "company_id": box.company_id,
+            "hook": {
+                "namespace": "joist-bg",
+                "destination_url": f"{server.base_url}/hook",
+                "destination_headers": {"Authorization": SECRET},
+            },
+        },
+    ).json()
+    client.post(
+        f"/rest/v1.0/webhooks/hooks/{hook['id']}/triggers",
+        headers=headers,
+        json={"company_id": box.company_id, "trigger": {"resource_name": "Company Vendors", "event_type": "create"}},
+    )
     client.post("/rest/v1.0/vendors", headers=headers, json={"company_id": box.company_id, "vendor": {"name": "New"}})
     deadline = time.monotonic() + 5
     while not found.calls and time.monotonic() < deadline:

@@ -1,10 +1,12 @@
 """Fixtures: a fresh QBO sandbox per test, reached in-process, and a connector on it."""
+
 from __future__ import annotations
 
 import base64
 import types
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -35,9 +37,11 @@ def transport(box: QBOSandbox) -> Iterator[InProcessTransport]:
 def bearer(client: httpx.Client, box: QBOSandbox, realm: str = US_REALM) -> str:
     """An access token got the way python-quickbooks gets one: a refresh grant."""
     basic = base64.b64encode(f"{box.client_id}:{box.client_secret}".encode()).decode()
-    response = client.post("/oauth2/v1/tokens/bearer", data={"grant_type": "refresh_token",
-                                                             "refresh_token": box.refresh_token(realm)},
-                           headers={"Authorization": f"Basic {basic}", "Accept": "application/json"})
+    response = client.post(
+        "/oauth2/v1/tokens/bearer",
+        data={"grant_type": "refresh_token", "refresh_token": box.refresh_token(realm)},
+        headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -71,20 +75,32 @@ class Raw:
         return f"/v3/company/{self.realm}/{path}"
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
-                "User-Agent": "python-quickbooks V3 library", **(extra or {})}
+        return {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "User-Agent": "python-quickbooks V3 library",
+            **(extra or {}),
+        }
 
     def post(self, path: str, body: Any, params: dict[str, str] | None = None) -> httpx.Response:
         content = body if isinstance(body, (bytes, str)) else dumps(body)
-        return self.client.post(self.url(path), content=content, params={"minorversion": "75", **(params or {})},
-                                headers=self.headers({"Content-Type": "application/json"}))
+        return self.client.post(
+            self.url(path),
+            content=content,
+            params={"minorversion": "75", **(params or {})},
+            headers=self.headers({"Content-Type": "application/json"}),
+        )
 
     def get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
         return self.client.get(self.url(path), params={"minorversion": "75", **(params or {})}, headers=self.headers())
 
     def query(self, sql: str) -> httpx.Response:
-        return self.client.post(self.url("query"), content=sql.encode(), params={"minorversion": "75"},
-                                headers=self.headers({"Content-Type": "application/text"}))
+        return self.client.post(
+            self.url("query"),
+            content=sql.encode(),
+            params={"minorversion": "75"},
+            headers=self.headers({"Content-Type": "application/text"}),
+        )
 
     @staticmethod
     def data(response: httpx.Response) -> Any:
@@ -116,6 +132,7 @@ def make_connector(box: QBOSandbox, transport: InProcessTransport) -> Callable[.
         store = options.pop("token_store", None) or MemoryTokenStore()
         credentials = Credentials(box.client_id, box.client_secret, refresh_token=box.refresh_token(realm))
         return QBOConnector(BASE, realm, credentials, store, transport=transport, **options)
+
     return make
 
 
@@ -130,10 +147,18 @@ def item_id(qbo: QBOConnector, name: str = "Services") -> str:
 
 def invoice_lines(item: str) -> list[dict[str, Any]]:
     """Qty 2 x 50 = 100 and Qty 1 x 25 = 25."""
-    return [{"Amount": Decimal("100.00"), "DetailType": "SalesItemLineDetail",
-             "SalesItemLineDetail": {"ItemRef": {"value": item}, "Qty": Decimal("2"), "UnitPrice": Decimal("50")}},
-            {"Amount": Decimal("25.00"), "DetailType": "SalesItemLineDetail",
-             "SalesItemLineDetail": {"ItemRef": {"value": item}, "Qty": Decimal("1"), "UnitPrice": Decimal("25")}}]
+    return [
+        {
+            "Amount": Decimal("100.00"),
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": item}, "Qty": Decimal("2"), "UnitPrice": Decimal("50")},
+        },
+        {
+            "Amount": Decimal("25.00"),
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": item}, "Qty": Decimal("1"), "UnitPrice": Decimal("25")},
+        },
+    ]
 
 
 @pytest.fixture

@@ -1,12 +1,14 @@
 """The connector's own duties: OAuth, paging, cursors, pacing, typed errors, Decimal money."""
+
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -28,8 +30,9 @@ def test_is_a_connector(qbo: QBOConnector) -> None:
 
 def test_authorization_code_flow_with_local_redirect(box: QBOSandbox, transport: InProcessTransport) -> None:
     sandbox_http = httpx.Client(transport=transport, base_url="http://qbo.test")
-    oauth = OAuthClient(Credentials(box.client_id, box.client_secret), endpoints_for("http://qbo.test"),
-                        client=sandbox_http)
+    oauth = OAuthClient(
+        Credentials(box.client_id, box.client_secret), endpoints_for("http://qbo.test"), client=sandbox_http
+    )
 
     def browser(url: str) -> None:
         consent = sandbox_http.get(url)
@@ -40,8 +43,14 @@ def test_authorization_code_flow_with_local_redirect(box: QBOSandbox, transport:
     tokens, realm = authorize_local(oauth, open_browser=browser, timeout=10)
     assert realm == US_REALM and tokens["access_token"] and tokens["refresh_token"]
     store = MemoryTokenStore({f"qbo:{realm}": tokens})
-    qbo = QBOConnector("http://qbo.test", realm, Credentials(box.client_id, box.client_secret), store,
-                       transport=transport, sleep=lambda s: None)
+    qbo = QBOConnector(
+        "http://qbo.test",
+        realm,
+        Credentials(box.client_id, box.client_secret),
+        store,
+        transport=transport,
+        sleep=lambda s: None,
+    )
     assert qbo.get("Customer", "34")["DisplayName"] == "Riverside Medical Center"
 
 
@@ -66,20 +75,34 @@ def test_refresh_saves_rotated_token_before_use(box: QBOSandbox, transport: InPr
             assert any(s.get("access_token") == token for s in saved), "access token used before it was saved"
         return transport.handle_request(request)
 
-    qbo = QBOConnector("http://qbo.test", US_REALM, Credentials(box.client_id, box.client_secret, refresh_token=seed_token),
-                       store, transport=httpx.MockTransport(watch), sleep=lambda s: None)
+    qbo = QBOConnector(
+        "http://qbo.test",
+        US_REALM,
+        Credentials(box.client_id, box.client_secret, refresh_token=seed_token),
+        store,
+        transport=httpx.MockTransport(watch),
+        sleep=lambda s: None,
+    )
     qbo.get("Customer", "34")
     assert used and saved[-1]["refresh_token"] != seed_token
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert seed_token not in path.read_text()
 
 
-def test_two_workers_share_the_store_without_burning_the_token(box: QBOSandbox, make_connector: Callable[..., QBOConnector]) -> None:
+def test_two_workers_share_the_store_without_burning_the_token(
+    box: QBOSandbox, make_connector: Callable[..., QBOConnector]
+) -> None:
     store = MemoryTokenStore()
     first = make_connector(token_store=store)
     first.get("Customer", "34")
-    second = QBOConnector("http://qbo.test", US_REALM, Credentials(box.client_id, box.client_secret), store,
-                          transport=first.http._transport, sleep=lambda s: None)
+    second = QBOConnector(
+        "http://qbo.test",
+        US_REALM,
+        Credentials(box.client_id, box.client_secret),
+        store,
+        transport=first.http._transport,
+        sleep=lambda s: None,
+    )
     assert second.get("Customer", "34") is not None
     assert first.get("Customer", "35") is not None
 
@@ -126,9 +149,21 @@ def test_create_replay_and_find_created(qbo: QBOConnector, box: QBOSandbox) -> N
 def test_update_rereads_and_keeps_purchase_payment_type(qbo: QBOConnector) -> None:
     bank = next(qbo.find("Account", Where().eq("Name", "Checking")))
     expense = next(qbo.find("Account", Where().eq("Name", "Job Expenses")))
-    purchase = qbo.create("Purchase", {"PaymentType": "Check", "AccountRef": {"value": bank["Id"]}, "Line": [
-        {"Amount": Decimal("12.34"), "DetailType": "AccountBasedExpenseLineDetail",
-         "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense["Id"]}}}]}, idempotency_key="pu1")
+    purchase = qbo.create(
+        "Purchase",
+        {
+            "PaymentType": "Check",
+            "AccountRef": {"value": bank["Id"]},
+            "Line": [
+                {
+                    "Amount": Decimal("12.34"),
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense["Id"]}},
+                }
+            ],
+        },
+        idempotency_key="pu1",
+    )
     updated = qbo.update("Purchase", purchase["Id"], {"PrivateNote": "receipt 7"})
     assert updated["PaymentType"] == "Check" and updated["TotalAmt"] == Decimal("12.34")
     assert updated["PrivateNote"] == "receipt 7"
@@ -143,9 +178,20 @@ def test_errors_are_typed_with_code_element_and_hint(qbo: QBOConnector, box: QBO
     qbo.delete("Vendor", vendor["Id"], mode="deactivate")
     account = next(qbo.find("Account", Where().eq("Name", "Job Expenses")))
     with pytest.raises(errors.QBOInactiveReference) as inactive:
-        qbo.create("Bill", {"VendorRef": {"value": vendor["Id"]}, "Line": [
-            {"Amount": 5, "DetailType": "AccountBasedExpenseLineDetail",
-             "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account["Id"]}}}]}, idempotency_key="e3")
+        qbo.create(
+            "Bill",
+            {
+                "VendorRef": {"value": vendor["Id"]},
+                "Line": [
+                    {
+                        "Amount": 5,
+                        "DetailType": "AccountBasedExpenseLineDetail",
+                        "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account["Id"]}},
+                    }
+                ],
+            },
+            idempotency_key="e3",
+        )
     assert inactive.value.api_code == "610" and "Reactivate" in inactive.value.hint
     with pytest.raises(errors.QBOQueryError):
         qbo.query("SELECT * FROM Customer WHERE Nonsense = 'x'")
@@ -162,7 +208,9 @@ def test_doc_number_duplicates(qbo: QBOConnector, h: SimpleNamespace) -> None:
     with pytest.raises(errors.QBODuplicateDocNumber) as dup:
         qbo.create("Invoice", payload, idempotency_key="dn2")
     assert dup.value.api_code == "6140"
-    allowed = qbo.create("Invoice", payload, idempotency_key="dn3", scope={"params": {"include": "allowduplicatedocnum"}})
+    allowed = qbo.create(
+        "Invoice", payload, idempotency_key="dn3", scope={"params": {"include": "allowduplicatedocnum"}}
+    )
     assert allowed["DocNumber"] == "INV-7"
 
 
@@ -191,10 +239,24 @@ def test_query_quoting() -> None:
 
 def test_money_stays_decimal_both_ways(qbo: QBOConnector, h: SimpleNamespace) -> None:
     item = h.item_id(qbo)
-    invoice = qbo.create("Invoice", {"CustomerRef": {"value": "34"}, "Line": [
-        {"Amount": Decimal("0.30"), "DetailType": "SalesItemLineDetail",
-         "SalesItemLineDetail": {"ItemRef": {"value": item}, "Qty": Decimal("3"), "UnitPrice": Decimal("0.10")}}]},
-        idempotency_key="m1")
+    invoice = qbo.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": "34"},
+            "Line": [
+                {
+                    "Amount": Decimal("0.30"),
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item},
+                        "Qty": Decimal("3"),
+                        "UnitPrice": Decimal("0.10"),
+                    },
+                }
+            ],
+        },
+        idempotency_key="m1",
+    )
     assert invoice["TotalAmt"] == Decimal("0.30") and isinstance(invoice["Line"][0]["Amount"], Decimal)
     with pytest.raises(TypeError):
         qbo.create("Invoice", {"CustomerRef": {"value": "34"}, "Line": [{"Amount": 0.1}]}, idempotency_key="m2")

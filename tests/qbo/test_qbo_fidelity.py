@@ -1,17 +1,23 @@
 """The fidelity checks of reference §8, each run against the sandbox through the connector
 (and, where the check is about the wire, with the raw request a real client sends)."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import json
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from .conftest import Raw
 
 from connectors.base import AuthError, Conflict
 from connectors.qbo import errors
@@ -20,8 +26,8 @@ from connectors.qbo.query import Where, parse_webhook, verify_webhook
 from sandbox.qbo.app import US_REALM, QBOSandbox
 from sandbox.server import ServerThread
 
-
 # 1. Stale SyncToken ------------------------------------------------------------------------------
+
 
 def test_stale_synctoken_is_5010_and_changes_nothing(qbo: QBOConnector, raw: Raw) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Stale Co", "CompanyName": "One"}, idempotency_key="s1")
@@ -42,18 +48,23 @@ def test_stale_synctoken_is_5010_and_changes_nothing(qbo: QBOConnector, raw: Raw
 
 # 2. Cross-type name uniqueness ------------------------------------------------------------------
 
+
 def test_display_names_are_unique_across_customer_vendor_employee(qbo: QBOConnector) -> None:
     qbo.create("Customer", {"DisplayName": "Acme"}, idempotency_key="n1")
     with pytest.raises(errors.QBODuplicateName) as caught:
         qbo.create("Vendor", {"DisplayName": "Acme"}, idempotency_key="n2")
     assert caught.value.api_code == "6240" and "suffix" in caught.value.hint
     account = next(qbo.find("Account", Where().eq("Name", "Construction Income")))
-    item = qbo.create("Item", {"Name": "Acme", "Type": "Service", "IncomeAccountRef": {"value": account["Id"]}},
-                      idempotency_key="n3")
+    item = qbo.create(
+        "Item", {"Name": "Acme", "Type": "Service", "IncomeAccountRef": {"value": account["Id"]}}, idempotency_key="n3"
+    )
     assert item["Name"] == "Acme"
     with pytest.raises(errors.QBODuplicateName):
-        qbo.create("Item", {"Name": "acme", "Type": "Service", "IncomeAccountRef": {"value": account["Id"]}},
-                   idempotency_key="n4")
+        qbo.create(
+            "Item",
+            {"Name": "acme", "Type": "Service", "IncomeAccountRef": {"value": account["Id"]}},
+            idempotency_key="n4",
+        )
 
 
 def test_inactive_names_still_block_and_colons_are_refused(qbo: QBOConnector) -> None:
@@ -68,6 +79,7 @@ def test_inactive_names_still_block_and_colons_are_refused(qbo: QBOConnector) ->
 
 
 # 3. Query envelope, paging and defaults ------------------------------------------------------------
+
 
 def test_query_envelopes(qbo: QBOConnector, raw: Raw) -> None:
     empty = raw.data(raw.query("SELECT * FROM Customer WHERE DisplayName = 'Nope'"))
@@ -98,9 +110,11 @@ def test_query_hides_inactive_and_escapes_quotes(qbo: QBOConnector, raw: Raw) ->
 
 # 4. Full vs sparse update ----------------------------------------------------------------------------
 
+
 def test_full_update_clears_and_sparse_keeps(qbo: QBOConnector, raw: Raw, box: QBOSandbox) -> None:
-    c = qbo.create("Customer", {"DisplayName": "Update Co", "CompanyName": "Kept Ltd", "Notes": "n"},
-                   idempotency_key="u1")
+    c = qbo.create(
+        "Customer", {"DisplayName": "Update Co", "CompanyName": "Kept Ltd", "Notes": "n"}, idempotency_key="u1"
+    )
     box.control.clock.advance(5)
     sparse = raw.data(raw.post("customer", {"Id": c["Id"], "SyncToken": "0", "sparse": True, "Notes": "m"}))["Customer"]
     assert sparse["CompanyName"] == "Kept Ltd" and sparse["SyncToken"] == "1"
@@ -114,16 +128,23 @@ def test_full_update_clears_and_sparse_keeps(qbo: QBOConnector, raw: Raw, box: Q
 def test_sparse_update_with_lines_replaces_all_lines(h: SimpleNamespace, qbo: QBOConnector) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Lines Co"}, idempotency_key="l1")
     item = h.item_id(qbo)
-    invoice = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)},
-                         idempotency_key="l2")
-    one_line = [{"Amount": Decimal("40"), "DetailType": "SalesItemLineDetail",
-                 "SalesItemLineDetail": {"ItemRef": {"value": item}}}]
+    invoice = qbo.create(
+        "Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)}, idempotency_key="l2"
+    )
+    one_line = [
+        {
+            "Amount": Decimal("40"),
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": item}},
+        }
+    ]
     updated = qbo.update("Invoice", invoice["Id"], {"Line": one_line}, current=invoice)
     priced = [ln for ln in updated["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
     assert len(priced) == 1 and updated["TotalAmt"] == Decimal("40.00")
 
 
 # 5. Invoice computation ---------------------------------------------------------------------------
+
 
 def test_invoice_totals_lines_and_payment_links(h: SimpleNamespace, qbo: QBOConnector) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Compute Co"}, idempotency_key="c1")
@@ -133,16 +154,22 @@ def test_invoice_totals_lines_and_payment_links(h: SimpleNamespace, qbo: QBOConn
     with pytest.raises(errors.QBOAmountMismatch) as caught:
         qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": bad}, idempotency_key="c2")
     assert caught.value.api_code == "6070"
-    invoice = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)},
-                         idempotency_key="c3")
+    invoice = qbo.create(
+        "Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)}, idempotency_key="c3"
+    )
     assert invoice["TotalAmt"] == Decimal("125.00") and invoice["Balance"] == invoice["TotalAmt"]
     assert [ln.get("Id") for ln in invoice["Line"][:2]] == ["1", "2"]
     assert [ln.get("LineNum") for ln in invoice["Line"][:2]] == [1, 2]
     assert invoice["Line"][-1]["DetailType"] == "SubTotalLineDetail" and invoice["Line"][-1]["Amount"] == Decimal("125")
-    payment = qbo.create("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": Decimal("100.00"),
-                                     "Line": [{"Amount": Decimal("60.00"),
-                                               "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]},
-                         idempotency_key="c4")
+    payment = qbo.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": Decimal("100.00"),
+            "Line": [{"Amount": Decimal("60.00"), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+        idempotency_key="c4",
+    )
     assert payment["UnappliedAmt"] == Decimal("40.00")
     after = qbo.get("Invoice", invoice["Id"])
     assert after["Balance"] == Decimal("65.00")
@@ -152,24 +179,29 @@ def test_invoice_totals_lines_and_payment_links(h: SimpleNamespace, qbo: QBOConn
 
 # 6. Delete and void -----------------------------------------------------------------------------------
 
+
 def test_delete_void_and_stale_delete(h: SimpleNamespace, qbo: QBOConnector, raw: Raw) -> None:
     customer = qbo.create("Customer", {"DisplayName": "Delete Co"}, idempotency_key="d1")
     item = h.item_id(qbo)
-    first = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)},
-                       idempotency_key="d2")
-    deleted = raw.data(raw.post("invoice", {"Id": first["Id"], "SyncToken": first["SyncToken"]},
-                                {"operation": "delete"}))
+    first = qbo.create(
+        "Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)}, idempotency_key="d2"
+    )
+    deleted = raw.data(
+        raw.post("invoice", {"Id": first["Id"], "SyncToken": first["SyncToken"]}, {"operation": "delete"})
+    )
     assert deleted["Invoice"] == {"status": "Deleted", "domain": "QBO", "Id": first["Id"]}
     gone = raw.get(f"invoice/{first['Id']}")
     assert gone.status_code == 400 and raw.data(gone)["Fault"]["Error"][0]["code"] == "610"
     assert qbo.get("Invoice", first["Id"]) is None
-    second = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)},
-                        idempotency_key="d3")
+    second = qbo.create(
+        "Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)}, idempotency_key="d3"
+    )
     voided = qbo.delete("Invoice", second["Id"], mode="void")
     assert voided["TotalAmt"] == 0 and voided["Balance"] == 0 and "Voided" in voided["PrivateNote"]
     assert qbo.get("Invoice", second["Id"])["TotalAmt"] == 0
-    third = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)},
-                       idempotency_key="d4")
+    third = qbo.create(
+        "Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(item)}, idempotency_key="d4"
+    )
     qbo.update("Invoice", third["Id"], {"PrivateNote": "edited"}, current=third)
     stale = raw.post("invoice", {"Id": third["Id"], "SyncToken": "0"}, {"operation": "delete"})
     assert raw.data(stale)["Fault"]["Error"][0]["code"] == "5010"
@@ -179,55 +211,83 @@ def test_delete_void_and_stale_delete(h: SimpleNamespace, qbo: QBOConnector, raw
 
 # 7. Batch ------------------------------------------------------------------------------------------------
 
+
 def test_batch_items_answer_by_bid(qbo: QBOConnector, raw: Raw) -> None:
     qbo.create("Customer", {"DisplayName": "Taken Name"}, idempotency_key="b0")
-    body = {"BatchItemRequest": [
-        {"bId": "bid1", "operation": "create", "Customer": {"DisplayName": "Batch New"}},
-        {"bId": "bid2", "operation": "create", "Vendor": {"DisplayName": "Taken Name"}},
-        {"bId": "bid3", "Query": "select * from Customer where DisplayName = 'Batch New'"}]}
+    body = {
+        "BatchItemRequest": [
+            {"bId": "bid1", "operation": "create", "Customer": {"DisplayName": "Batch New"}},
+            {"bId": "bid2", "operation": "create", "Vendor": {"DisplayName": "Taken Name"}},
+            {"bId": "bid3", "Query": "select * from Customer where DisplayName = 'Batch New'"},
+        ]
+    }
     response = raw.post("batch", body)
     assert response.status_code == 200
     items = {i["bId"]: i for i in raw.data(response)["BatchItemResponse"]}
     assert items["bid1"]["Customer"]["DisplayName"] == "Batch New"
     assert items["bid2"]["Fault"]["Error"][0]["code"] == "6240"
     assert "QueryResponse" in items["bid3"]
-    too_big = raw.post("batch", {"BatchItemRequest": [{"bId": str(i), "Query": "select * from Term"} for i in range(31)]})
+    too_big = raw.post(
+        "batch", {"BatchItemRequest": [{"bId": str(i), "Query": "select * from Term"} for i in range(31)]}
+    )
     assert too_big.status_code == 400 and raw.data(too_big)["Fault"]["Error"][0]["code"] == "1040"
-    results = qbo.batch([BatchOp("create", "Customer", {"DisplayName": "Batch Two"}),
-                         BatchOp("create", "Customer", {"DisplayName": "Batch Two"})])
+    results = qbo.batch(
+        [
+            BatchOp("create", "Customer", {"DisplayName": "Batch Two"}),
+            BatchOp("create", "Customer", {"DisplayName": "Batch Two"}),
+        ]
+    )
     assert results[0].ok and results[0].record["DisplayName"] == "Batch Two"
     assert isinstance(results[1].error, errors.QBODuplicateName)
 
 
 def test_batch_items_cannot_see_each_other(qbo: QBOConnector) -> None:
-    results = qbo.batch([BatchOp("create", "Customer", {"DisplayName": "Fresh In Batch"}),
-                         BatchOp("query", query="select * from Customer where DisplayName = 'Fresh In Batch'")])
+    results = qbo.batch(
+        [
+            BatchOp("create", "Customer", {"DisplayName": "Fresh In Batch"}),
+            BatchOp("query", query="select * from Customer where DisplayName = 'Fresh In Batch'"),
+        ]
+    )
     assert results[0].ok and results[1].query_response.get("Customer", [{}])[0].get("DisplayName") == "Fresh In Batch"
     customer_id = results[0].record["Id"]
-    dependent = qbo.batch([BatchOp("create", "Customer", {"DisplayName": "Parent In Batch"}),
-                           BatchOp("create", "Customer", {"DisplayName": "Child", "Job": True,
-                                                          "ParentRef": {"value": str(int(customer_id) + 1)}})])
+    dependent = qbo.batch(
+        [
+            BatchOp("create", "Customer", {"DisplayName": "Parent In Batch"}),
+            BatchOp(
+                "create",
+                "Customer",
+                {"DisplayName": "Child", "Job": True, "ParentRef": {"value": str(int(customer_id) + 1)}},
+            ),
+        ]
+    )
     assert dependent[0].ok and isinstance(dependent[1].error, errors.QBOInvalidReference)
 
 
 # 8. CDC ---------------------------------------------------------------------------------------------------
 
-def test_cdc_reports_changes_and_deleted_stubs(h: SimpleNamespace, qbo: QBOConnector, raw: Raw, box: QBOSandbox) -> None:
+
+def test_cdc_reports_changes_and_deleted_stubs(
+    h: SimpleNamespace, qbo: QBOConnector, raw: Raw, box: QBOSandbox
+) -> None:
     box.control.clock.advance(5)
     pages = list(qbo.read("Customer"))
     cursor = pages[-1].cursor
     box.control.clock.advance(2)
     customer = qbo.create("Customer", {"DisplayName": "CDC Co"}, idempotency_key="cdc1")
     qbo.update("Customer", customer["Id"], {"Notes": "changed"})
-    invoice = qbo.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(h.item_id(qbo))},
-                         idempotency_key="cdc2")
+    invoice = qbo.create(
+        "Invoice",
+        {"CustomerRef": {"value": customer["Id"]}, "Line": h.invoice_lines(h.item_id(qbo))},
+        idempotency_key="cdc2",
+    )
     qbo.delete("Invoice", invoice["Id"])
     data = raw.data(raw.get("cdc", {"entities": "Customer,Invoice", "changedSince": cursor}))
     groups = data["CDCResponse"][0]["QueryResponse"]
     assert len(groups) == 2
     assert [c["DisplayName"] for c in groups[0]["Customer"]] == ["CDC Co"]
-    assert groups[1]["Invoice"] == [{"domain": "QBO", "status": "Deleted", "Id": invoice["Id"],
-                                     "MetaData": groups[1]["Invoice"][0]["MetaData"]}]
+    assert groups[1]["Invoice"] == [
+        {"domain": "QBO", "status": "Deleted", "Id": invoice["Id"], "MetaData": groups[1]["Invoice"][0]["MetaData"]}
+    ]
     changes = list(qbo.read("Invoice", since=cursor))
     assert changes[-1].records[0]["status"] == "Deleted" and changes[-1].cursor
     box.control.clock.advance(31 * 86400)
@@ -240,22 +300,45 @@ def test_cdc_reports_changes_and_deleted_stubs(h: SimpleNamespace, qbo: QBOConne
 
 # 9. Upload (python-quickbooks multipart) -------------------------------------------------------------------
 
+
 def test_python_quickbooks_upload_with_lf_and_base64(qbo: QBOConnector, raw: Raw) -> None:
     vendor = qbo.create("Vendor", {"DisplayName": "Upload Vendor"}, idempotency_key="up1")
     account = next(qbo.find("Account", Where().eq("Name", "Job Expenses")))
-    bill = qbo.create("Bill", {"VendorRef": {"value": vendor["Id"]}, "Line": [
-        {"Amount": Decimal("10"), "DetailType": "AccountBasedExpenseLineDetail",
-         "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account["Id"]}}}]}, idempotency_key="up2")
+    bill = qbo.create(
+        "Bill",
+        {
+            "VendorRef": {"value": vendor["Id"]},
+            "Line": [
+                {
+                    "Amount": Decimal("10"),
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account["Id"]}},
+                }
+            ],
+        },
+        idempotency_key="up2",
+    )
     pdf = b"%PDF-1.4 joist test \x00\xff binary"
-    meta = ('{"AttachableRef": [{"EntityRef": {"type": "Bill", "value": "%s"}}], "ContentType": "application/pdf", '
-            '"FileName": "a.pdf"}' % bill["Id"])
+    meta = json.dumps(
+        {
+            "AttachableRef": [{"EntityRef": {"type": "Bill", "value": bill["Id"]}}],
+            "ContentType": "application/pdf",
+            "FileName": "a.pdf",
+        }
+    )
     boundary = "-------------PythonMultipartPost"
-    body = (f"\n--{boundary}\nContent-Disposition: form-data; name=\"file_metadata_01\"\n"
-            f"Content-Type: application/json\n\n{meta}\n--{boundary}\n"
-            f"Content-Disposition: form-data; name=\"file_content_01\"\nContent-Type: application/pdf\n"
-            f"Content-Transfer-Encoding: base64\n\n{base64.b64encode(pdf).decode()}\n--{boundary}--\n")
-    response = raw.client.post(raw.url("upload"), content=body.encode(), params={"minorversion": "75"},
-                               headers=raw.headers({"Content-Type": f"multipart/form-data; boundary={boundary}"}))
+    body = (
+        f'\n--{boundary}\nContent-Disposition: form-data; name="file_metadata_01"\n'
+        f"Content-Type: application/json\n\n{meta}\n--{boundary}\n"
+        f'Content-Disposition: form-data; name="file_content_01"\nContent-Type: application/pdf\n'
+        f"Content-Transfer-Encoding: base64\n\n{base64.b64encode(pdf).decode()}\n--{boundary}--\n"
+    )
+    response = raw.client.post(
+        raw.url("upload"),
+        content=body.encode(),
+        params={"minorversion": "75"},
+        headers=raw.headers({"Content-Type": f"multipart/form-data; boundary={boundary}"}),
+    )
     assert response.status_code == 200, response.text
     attachable = raw.data(response)["AttachableResponse"][0]["Attachable"]
     assert attachable["Size"] == len(pdf)
@@ -269,6 +352,7 @@ def test_python_quickbooks_upload_with_lf_and_base64(qbo: QBOConnector, raw: Raw
 
 # 10. Auth, idempotency, throttling ----------------------------------------------------------------------------
 
+
 def test_bad_token_is_401_with_lowercase_fault(raw: Raw) -> None:
     response = raw.client.get(raw.url("customer/1"), headers={"Authorization": "Bearer not-a-real-token-at-all"})
     assert response.status_code == 401
@@ -279,16 +363,21 @@ def test_refresh_rotates_and_old_token_is_invalid_grant(client: httpx.Client, bo
     basic = base64.b64encode(f"{box.client_id}:{box.client_secret}".encode()).decode()
     headers = {"Authorization": f"Basic {basic}"}
     first = box.refresh_token()
-    answer = client.post("/oauth2/v1/tokens/bearer", data={"grant_type": "refresh_token", "refresh_token": first},
-                         headers=headers).json()
+    answer = client.post(
+        "/oauth2/v1/tokens/bearer", data={"grant_type": "refresh_token", "refresh_token": first}, headers=headers
+    ).json()
     assert answer["expires_in"] == 3600 and answer["refresh_token"] != first
-    again = client.post("/oauth2/v1/tokens/bearer", data={"grant_type": "refresh_token", "refresh_token": first},
-                        headers=headers)
+    again = client.post(
+        "/oauth2/v1/tokens/bearer", data={"grant_type": "refresh_token", "refresh_token": first}, headers=headers
+    )
     assert again.status_code == 400 and again.json() == {"error": "invalid_grant"}
     revoke = client.post("/v2/oauth2/tokens/revoke", json={"token": answer["refresh_token"]}, headers=headers)
     assert revoke.status_code == 200
-    revoked = client.post("/oauth2/v1/tokens/bearer", headers=headers,
-                          data={"grant_type": "refresh_token", "refresh_token": answer["refresh_token"]})
+    revoked = client.post(
+        "/oauth2/v1/tokens/bearer",
+        headers=headers,
+        data={"grant_type": "refresh_token", "refresh_token": answer["refresh_token"]},
+    )
     assert revoked.json() == {"error": "invalid_grant"}
 
 
@@ -319,6 +408,7 @@ def test_rate_limit_500_per_minute_and_10_in_flight(box: QBOSandbox, client: htt
         def call() -> None:
             with httpx.Client(base_url=server.base_url) as c:
                 statuses.append(c.get(raw.url("preferences"), headers=raw.headers()).status_code)
+
         threads = [threading.Thread(target=call) for _ in range(14)]
         for t in threads:
             t.start()
@@ -328,6 +418,7 @@ def test_rate_limit_500_per_minute_and_10_in_flight(box: QBOSandbox, client: htt
 
 
 # 11. Webhook signature ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("shape", ["legacy", "cloudevents"])
 def test_webhook_is_signed_and_tampering_fails(qbo: QBOConnector, box: QBOSandbox, shape: str) -> None:

@@ -1,5 +1,6 @@
 """With 10% of calls failing (429, 500, connections dropped before or after the write ran),
 a 200-record write run completes and every record is there exactly once."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -9,9 +10,14 @@ from connectors.qbo.client import BatchOp, QBOConnector
 from connectors.qbo.query import Where
 from sandbox.qbo.app import QBOSandbox
 
-
-FAULTS = dict(error_rate=0.03, throttle_rate=0.03, drop_before_rate=0.02, drop_after_rate=0.02,
-              path_pattern="^/v3/", seed=20261201)
+FAULTS = dict(
+    error_rate=0.03,
+    throttle_rate=0.03,
+    drop_before_rate=0.02,
+    drop_after_rate=0.02,
+    path_pattern="^/v3/",
+    seed=20261201,
+)
 
 
 def names_of(qbo: QBOConnector, prefix: str) -> Counter:
@@ -23,8 +29,9 @@ def test_two_hundred_creates_and_updates_under_faults(box: QBOSandbox, qbo: QBOC
     box.control.set_faults(**FAULTS)
     created = {}
     for n in range(200):
-        record = qbo.create("Customer", {"DisplayName": f"Flaky {n:03d}", "Notes": "v1"},
-                            idempotency_key=f"run-1:customer:{n}")
+        record = qbo.create(
+            "Customer", {"DisplayName": f"Flaky {n:03d}", "Notes": "v1"}, idempotency_key=f"run-1:customer:{n}"
+        )
         created[n] = record["Id"]
     for n in range(0, 200, 4):
         qbo.update("Customer", created[n], {"Notes": "v2"})
@@ -39,11 +46,13 @@ def test_two_hundred_creates_and_updates_under_faults(box: QBOSandbox, qbo: QBOC
 
 def test_two_hundred_records_through_batches_under_faults(box: QBOSandbox, qbo: QBOConnector) -> None:
     # Seven batch calls would rarely meet a 10% fault, so batches get a harsher mix here.
-    box.control.set_faults(error_rate=0.05, throttle_rate=0.05, drop_before_rate=0.05, drop_after_rate=0.25,
-                           path_pattern="/batch$", seed=7)
+    box.control.set_faults(
+        error_rate=0.05, throttle_rate=0.05, drop_before_rate=0.05, drop_after_rate=0.25, path_pattern="/batch$", seed=7
+    )
     qbo.policy.attempts = 10
-    ops = [BatchOp("create", "Customer", {"DisplayName": f"Batched {n:03d}", "Balance": Decimal("0")})
-           for n in range(200)]
+    ops = [
+        BatchOp("create", "Customer", {"DisplayName": f"Batched {n:03d}", "Balance": Decimal("0")}) for n in range(200)
+    ]
     results = qbo.batch(ops)
     assert all(r.ok for r in results)
     assert any(e.fault == "drop_after" and e.path.endswith("/batch") for e in box.control.log.entries)

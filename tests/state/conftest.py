@@ -1,9 +1,10 @@
 """Fixtures for the state store and project tests: a fresh store on a movable clock."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -13,7 +14,7 @@ from engine.state.store import SQLiteState
 class StepClock:
     """A clock that stands still until a test moves it."""
 
-    def __init__(self, start: datetime = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)) -> None:
         self.moment = start
 
     def __call__(self) -> datetime:

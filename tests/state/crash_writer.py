@@ -4,6 +4,7 @@ Run as `python crash_writer.py STATE_FILE`. It first heals what an earlier, kill
 left pending (as the sync engine does after a crash), then prints `ready` and loops,
 printing a line after each step is committed: `begun N`, `done N`, `token N`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,12 +26,14 @@ def main(path: str) -> None:
         number += 1
         source = str(number)
         key = intent_key("bills", source, "v1")
-        store.begin_intent("bills", source, key, action="create", target_system="qbo",
-                           target_entity="Bill", payload_hash=f"h{number}")
+        store.begin_intent(
+            "bills", source, key, action="create", target_system="qbo", target_entity="Bill", payload_hash=f"h{number}"
+        )
         print(f"begun {number}", flush=True)
         with store.transaction():
-            store.put_link(Link("bills", source, f"Q{source}", procore_hash=f"h{number}", origin="procore",
-                                flow="bills"))
+            store.put_link(
+                Link("bills", source, f"Q{source}", procore_hash=f"h{number}", origin="procore", flow="bills")
+            )
             for extra in range(3):
                 store.record_failure("bills", f"{source}-{extra}", code="C506", message="x" * 200)
             for extra in range(3):

@@ -1,4 +1,5 @@
 """joist.yaml: loading, validation errors with positions, packs, credentials, init, sandbox projects."""
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,20 @@ from jsonschema import Draft202012Validator
 
 import engine.project.config as project_module
 from engine.errors import ErrorGroup, JoistError
-from engine.project.config import (
-    MissingCredentials, NoConnection, PackNotFound, ProjectExists, ProjectNotFound, SecretInProject,
-    find_project, init_project, load_project, shipped_packs, write_sandbox_project,
-)
 from engine.language.schema_check import load_schema
+from engine.project.config import (
+    MissingCredentials,
+    NoConnection,
+    PackNotFound,
+    ProjectExists,
+    ProjectNotFound,
+    SecretInProject,
+    find_project,
+    init_project,
+    load_project,
+    shipped_packs,
+    write_sandbox_project,
+)
 
 GOOD = """\
 version: 1
@@ -69,8 +79,11 @@ def test_load_a_project(acme: Path, packs: dict[str, Path]) -> None:
     assert project.pack_specs == ["joist:base", "./rules"]
     assert project.packs == [packs["base"], (acme / "rules").resolve()]
     assert project.layers() == [("joist:base", [packs["base"]]), ("./rules", [(acme / "rules").resolve()])]
-    assert project.params == {"retention_payable_account": "33", "strip_tax_from_payments": True,
-                              "markup": Decimal("0.15")}
+    assert project.params == {
+        "retention_payable_account": "33",
+        "strip_tax_from_payments": True,
+        "markup": Decimal("0.15"),
+    }
     assert isinstance(project.params["markup"], Decimal)
     assert project.state_path == (acme / "var/state.db").resolve()
     assert project.tokens_path == (acme / ".joist/tokens.json").resolve()
@@ -103,8 +116,9 @@ def test_no_project(tmp_path: Path) -> None:
 
 
 def test_errors_point_at_the_place(acme: Path) -> None:
-    (acme / "joist.yaml").write_text(GOOD.replace("packs:", "pakcs:").replace("name: acme-construction",
-                                                                              "name: Acme Construction"))
+    (acme / "joist.yaml").write_text(
+        GOOD.replace("packs:", "pakcs:").replace("name: acme-construction", "name: Acme Construction")
+    )
     with pytest.raises(ErrorGroup) as caught:
         load_project(acme)
     errors = caught.value.errors
@@ -123,8 +137,9 @@ def test_errors_point_at_the_place(acme: Path) -> None:
 
 
 def test_wrong_kinds(acme: Path) -> None:
-    (acme / "joist.yaml").write_text(GOOD.replace("company_id: 4264", "company_id: [1]")
-                                     .replace("version: 1", "version: 2"))
+    (acme / "joist.yaml").write_text(
+        GOOD.replace("company_id: 4264", "company_id: [1]").replace("version: 1", "version: 2")
+    )
     with pytest.raises(ErrorGroup) as caught:
         load_project(acme)
     by_path = {e.path: e for e in caught.value.errors}
@@ -133,8 +148,9 @@ def test_wrong_kinds(acme: Path) -> None:
 
 
 def test_a_secret_in_the_file_is_its_own_error(acme: Path) -> None:
-    (acme / "joist.yaml").write_text(GOOD.replace("    client_id_env: ACME_PROCORE_ID\n",
-                                                  "    client_secret: hunter2\n"))
+    (acme / "joist.yaml").write_text(
+        GOOD.replace("    client_id_env: ACME_PROCORE_ID\n", "    client_secret: hunter2\n")
+    )
     with pytest.raises(SecretInProject) as caught:
         load_project(acme)
     error = caught.value
@@ -157,6 +173,7 @@ def test_missing_packs(acme: Path) -> None:
 
 def test_shipped_packs_come_from_the_rules_package() -> None:
     import rules
+
     base = Path(rules.__file__).parent
     for name, folder in shipped_packs().items():
         assert folder == base / name and folder.is_dir() and any(folder.rglob("*.yaml"))
@@ -188,8 +205,13 @@ def test_missing_credentials_name_the_variables(acme: Path) -> None:
 
 
 def test_no_such_connection(acme: Path) -> None:
-    (acme / "joist.yaml").write_text(GOOD.replace("  qbo:\n    realm_id: \"9130350000000000\"\n    minor_version: 75\n"
-                                                  "    base_url: https://sandbox-quickbooks.api.intuit.com/v3/\n", ""))
+    (acme / "joist.yaml").write_text(
+        GOOD.replace(
+            '  qbo:\n    realm_id: "9130350000000000"\n    minor_version: 75\n'
+            "    base_url: https://sandbox-quickbooks.api.intuit.com/v3/\n",
+            "",
+        )
+    )
     project = load_project(acme)
     with pytest.raises(NoConnection) as caught:
         project.credentials("qbo", environ={})
@@ -209,8 +231,9 @@ def test_init_writes_a_commented_starter(tmp_path: Path, packs: dict[str, Path])
     schema_line = text.splitlines()[0]
     assert schema_line.startswith("# yaml-language-server: $schema=")
     schema_ref = Path(schema_line.split("=", 1)[1])
-    assert (path.parent / schema_ref).resolve() == Path(str(project_module.resources.files("schemas")
-                                                         .joinpath("project.schema.json"))).resolve()
+    assert (path.parent / schema_ref).resolve() == Path(
+        str(project_module.resources.files("schemas").joinpath("project.schema.json"))
+    ).resolve()
     assert "  - joist:base\n  - joist:payables\n" in text
     assert "*" in (path.parent / ".joist" / ".gitignore").read_text().splitlines()
     # The placeholders are the only problems, and validation points at them.
@@ -231,10 +254,21 @@ def test_init_with_ids_loads(tmp_path: Path, packs: dict[str, Path]) -> None:
 
 
 SANDBOX_INFO = {
-    "procore": {"base_url": "http://127.0.0.1:8710", "company_id": "8", "client_id": "pc-id",
-                "client_secret": "pc-secret", "refresh_token": "pc-refresh"},
-    "qbo": {"base_url": "http://127.0.0.1:8720/v3", "realm_id": "9341", "client_id": "q-id",
-            "client_secret": "q-secret", "refresh_token": "q-refresh", "webhook_verifier": "q-verify"},
+    "procore": {
+        "base_url": "http://127.0.0.1:8710",
+        "company_id": "8",
+        "client_id": "pc-id",
+        "client_secret": "pc-secret",
+        "refresh_token": "pc-refresh",
+    },
+    "qbo": {
+        "base_url": "http://127.0.0.1:8720/v3",
+        "realm_id": "9341",
+        "client_id": "q-id",
+        "client_secret": "q-secret",
+        "refresh_token": "q-refresh",
+        "webhook_verifier": "q-verify",
+    },
 }
 
 

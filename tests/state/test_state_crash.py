@@ -1,4 +1,5 @@
 """A writer killed with SIGKILL at random moments never leaves an inconsistent store."""
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,9 @@ def test_sigkill_at_random_moments_leaves_a_consistent_store(tmp_path: Path) -> 
     last_token = 0
     highest = 0
     for _ in range(ROUNDS):
-        child = subprocess.Popen([sys.executable, str(WRITER), str(path)], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, env=env)
+        child = subprocess.Popen(
+            [sys.executable, str(WRITER), str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         assert child.stdout is not None
         line = child.stdout.readline()
         assert line == "ready\n", child.stderr.read() if child.stderr else line
@@ -84,13 +86,22 @@ def test_sigkill_at_random_moments_leaves_a_consistent_store(tmp_path: Path) -> 
 def test_killed_between_intent_and_link_leaves_the_intent_to_replay(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
-    child = subprocess.Popen([sys.executable, "-c", (
-        "import os, signal, sys\n"
-        "from engine.state.store import SQLiteState, intent_key\n"
-        "s = SQLiteState(sys.argv[1])\n"
-        "s.begin_intent('bills', '1', intent_key('bills', '1', 'v1'), action='create', target_system='qbo',"
-        " target_entity='Bill', payload_hash='h1')\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"), str(path)], env=env)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, signal, sys\n"
+                "from engine.state.store import SQLiteState, intent_key\n"
+                "s = SQLiteState(sys.argv[1])\n"
+                "s.begin_intent('bills', '1', intent_key('bills', '1', 'v1'), action='create', target_system='qbo',"
+                " target_entity='Bill', payload_hash='h1')\n"
+                "os.kill(os.getpid(), signal.SIGKILL)\n"
+            ),
+            str(path),
+        ],
+        env=env,
+    )
     assert child.wait(timeout=30) == -signal.SIGKILL
     with SQLiteState(path) as store:
         [pending] = store.pending_intents()
@@ -101,13 +112,22 @@ def test_killed_between_intent_and_link_leaves_the_intent_to_replay(tmp_path: Pa
 def test_a_run_whose_process_died_shows_interrupted(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
-    child = subprocess.Popen([sys.executable, "-c", (
-        "import os, signal, sys\n"
-        "from engine.state.store import SQLiteState\n"
-        "s = SQLiteState(sys.argv[1])\n"
-        "s.finish_run(s.start_run('sync', 'a'), 'ok', {'create': 1})\n"
-        "s.start_run('sync', 'b')\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"), str(path)], env=env)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, signal, sys\n"
+                "from engine.state.store import SQLiteState\n"
+                "s = SQLiteState(sys.argv[1])\n"
+                "s.finish_run(s.start_run('sync', 'a'), 'ok', {'create': 1})\n"
+                "s.start_run('sync', 'b')\n"
+                "os.kill(os.getpid(), signal.SIGKILL)\n"
+            ),
+            str(path),
+        ],
+        env=env,
+    )
     assert child.wait(timeout=30) == -signal.SIGKILL
     with SQLiteState(path) as store:
         crashed, finished = store.runs()

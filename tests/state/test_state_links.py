@@ -1,4 +1,5 @@
 """Links: upsert by either id, conflicts, half links, resolvers, counts."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -14,8 +15,9 @@ if TYPE_CHECKING:
 
 
 def test_put_and_find_by_either_side(store: SQLiteState) -> None:
-    stored = store.put_link(Link("vendors", "57", "123", procore_hash="p1", qbo_version="0",
-                                 origin="procore", flow="companies_to_vendors"))
+    stored = store.put_link(
+        Link("vendors", "57", "123", procore_hash="p1", qbo_version="0", origin="procore", flow="companies_to_vendors")
+    )
     assert stored.updated_at == "2026-03-01T12:00:00.000+00:00"
     assert store.find_link("vendors", procore_id="57") == stored
     assert store.find_link("vendors", qbo_id="123") == stored

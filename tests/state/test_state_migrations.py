@@ -1,4 +1,5 @@
 """Schema versions: a v1 file is upgraded on open, a newer or foreign file is refused."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -14,11 +15,15 @@ from engine.state.store import SQLiteState, StateBusy, StateTooNew, StateUnreada
 def _v1_file(path: Path) -> None:
     conn = sqlite3.connect(str(path), isolation_level=None)
     assert migrate(conn, path, target=1) == [1]
-    conn.execute("INSERT INTO links (link_set, procore_id, qbo_id, qbo_sync_token, origin, locked) "
-                 "VALUES ('vendors', '57', '123', '4', 'procore', 1)")
+    conn.execute(
+        "INSERT INTO links (link_set, procore_id, qbo_id, qbo_sync_token, origin, locked) "
+        "VALUES ('vendors', '57', '123', '4', 'procore', 1)"
+    )
     conn.execute("INSERT INTO intents (key, flow, source_id, state) VALUES ('k1', 'bills', '9', 'pending')")
-    conn.execute("INSERT INTO failures (flow, source_id, code, message, attempts, next_attempt) "
-                 "VALUES ('bills', '3', 'C506', 'no', 2, '2026-01-01T00:00:00.000+00:00')")
+    conn.execute(
+        "INSERT INTO failures (flow, source_id, code, message, attempts, next_attempt) "
+        "VALUES ('bills', '3', 'C506', 'no', 2, '2026-01-01T00:00:00.000+00:00')"
+    )
     conn.execute("INSERT INTO cursors (system, entity, value) VALUES ('qbo', 'Bill', 'c')")
     conn.close()
 
@@ -45,7 +50,13 @@ def test_opening_a_v1_file_upgrades_it_and_keeps_the_data(tmp_path: Path) -> Non
         assert _version(path) == LATEST_VERSION
         link = store.find_link("vendors", procore_id="57")
         assert link is not None
-        assert (link.qbo_id, link.qbo_version, link.origin, link.locked, link.flow) == ("123", "4", "procore", True, None)
+        assert (link.qbo_id, link.qbo_version, link.origin, link.locked, link.flow) == (
+            "123",
+            "4",
+            "procore",
+            True,
+            None,
+        )
         [intent] = store.pending_intents()
         assert (intent.key, intent.action, intent.attempts, intent.target_id) == ("k1", "create", 1, None)
         [failure] = store.failures()
@@ -61,8 +72,9 @@ def test_opening_a_v1_file_upgrades_it_and_keeps_the_data(tmp_path: Path) -> Non
 def test_a_file_from_a_newer_joist_is_refused(state_path: Path) -> None:
     SQLiteState(state_path).close()
     conn = sqlite3.connect(str(state_path), isolation_level=None)
-    conn.execute("INSERT INTO schema_version (version, description, applied_at) VALUES (?, 'future', 'x')",
-                 (LATEST_VERSION + 3,))
+    conn.execute(
+        "INSERT INTO schema_version (version, description, applied_at) VALUES (?, 'future', 'x')", (LATEST_VERSION + 3,)
+    )
     conn.close()
     with pytest.raises(StateTooNew) as caught:
         SQLiteState(state_path)

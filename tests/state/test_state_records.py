@@ -1,4 +1,5 @@
 """Cursors, runs, failures with backoff, intents, tokens and transactions."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from engine.state.store import (
-    Link, LinkConflict, SQLiteState, StateTokenStore, UnknownIntent, canonical_json, content_hash, intent_key,
+    Link,
+    LinkConflict,
+    SQLiteState,
+    StateTokenStore,
+    UnknownIntent,
+    canonical_json,
+    content_hash,
+    intent_key,
 )
 
 if TYPE_CHECKING:
@@ -80,12 +88,14 @@ def test_failures_due_and_by_flow(store: SQLiteState, clock: StepClock) -> None:
 
 def test_intent_lifecycle(store: SQLiteState) -> None:
     key = intent_key("bills", "17", "hash-1")
-    intent = store.begin_intent("bills", "17", key, action="create", target_system="qbo",
-                                target_entity="Bill", payload_hash="hash-1")
+    intent = store.begin_intent(
+        "bills", "17", key, action="create", target_system="qbo", target_entity="Bill", payload_hash="hash-1"
+    )
     assert (intent.state, intent.attempts, intent.target_id) == ("pending", 1, None)
     assert store.pending_intents() == [intent]
-    replay = store.begin_intent("bills", "17", key, action="create", target_system="qbo",
-                                target_entity="Bill", payload_hash="hash-1")
+    replay = store.begin_intent(
+        "bills", "17", key, action="create", target_system="qbo", target_entity="Bill", payload_hash="hash-1"
+    )
     assert (replay.state, replay.attempts) == ("pending", 2)
     with store.transaction():
         store.put_link(Link("bills", "17", "900"))
@@ -94,8 +104,9 @@ def test_intent_lifecycle(store: SQLiteState) -> None:
     assert done is not None and (done.state, done.target_id) == ("done", "900")
     assert store.pending_intents() == []
     # A done intent comes back as it is: the caller sees the write landed.
-    again = store.begin_intent("bills", "17", key, action="create", target_system="qbo",
-                               target_entity="Bill", payload_hash="hash-1")
+    again = store.begin_intent(
+        "bills", "17", key, action="create", target_system="qbo", target_entity="Bill", payload_hash="hash-1"
+    )
     assert (again.state, again.target_id, again.attempts) == ("done", "900", 2)
     store.abandon_intent(key)
     assert store.intent(key).state == "done"  # type: ignore[union-attr]
@@ -103,22 +114,35 @@ def test_intent_lifecycle(store: SQLiteState) -> None:
 
 def test_abandoned_intent_reopens(store: SQLiteState) -> None:
     key = intent_key("vendors", "5")
-    store.begin_intent("vendors", "5", key, action="create", target_system="procore",
-                       target_entity="vendors", payload_hash=None)
+    store.begin_intent(
+        "vendors", "5", key, action="create", target_system="procore", target_entity="vendors", payload_hash=None
+    )
     store.abandon_intent(key)
     assert store.intent(key).state == "abandoned"  # type: ignore[union-attr]
     assert store.pending_intents() == []
-    reopened = store.begin_intent("vendors", "5", key, action="create", target_system="procore",
-                                  target_entity="vendors", payload_hash="h")
+    reopened = store.begin_intent(
+        "vendors", "5", key, action="create", target_system="procore", target_entity="vendors", payload_hash="h"
+    )
     assert (reopened.state, reopened.attempts, reopened.payload_hash) == ("pending", 2, "h")
 
 
 def test_pending_intents_by_flow_oldest_first(store: SQLiteState, clock: StepClock) -> None:
     for flow, source in (("bills", "2"), ("vendors", "1"), ("bills", "1")):
-        store.begin_intent(flow, source, intent_key(flow, source), action="create", target_system="qbo",
-                           target_entity="X", payload_hash=None)
+        store.begin_intent(
+            flow,
+            source,
+            intent_key(flow, source),
+            action="create",
+            target_system="qbo",
+            target_entity="X",
+            payload_hash=None,
+        )
         clock.advance(1)
-    assert [(i.flow, i.source_id) for i in store.pending_intents()] == [("bills", "2"), ("vendors", "1"), ("bills", "1")]
+    assert [(i.flow, i.source_id) for i in store.pending_intents()] == [
+        ("bills", "2"),
+        ("vendors", "1"),
+        ("bills", "1"),
+    ]
     assert [i.source_id for i in store.pending_intents("bills")] == ["2", "1"]
 
 
@@ -133,14 +157,17 @@ def test_unknown_intent(store: SQLiteState) -> None:
 def test_intent_key_reused_for_another_record(store: SQLiteState) -> None:
     store.begin_intent("bills", "1", "k", action="create", target_system="qbo", target_entity="Bill", payload_hash=None)
     with pytest.raises(ValueError):
-        store.begin_intent("bills", "2", "k", action="create", target_system="qbo", target_entity="Bill", payload_hash=None)
+        store.begin_intent(
+            "bills", "2", "k", action="create", target_system="qbo", target_entity="Bill", payload_hash=None
+        )
 
 
 def test_begin_intent_refuses_to_join_a_transaction(store: SQLiteState) -> None:
     with store.transaction():
         with pytest.raises(RuntimeError, match="on disk"):
-            store.begin_intent("bills", "1", "k", action="create", target_system="qbo",
-                               target_entity="Bill", payload_hash=None)
+            store.begin_intent(
+                "bills", "1", "k", action="create", target_system="qbo", target_entity="Bill", payload_hash=None
+            )
         with pytest.raises(RuntimeError):
             store.save_tokens("qbo", {"refresh_token": "r"})
     assert store.intent("k") is None
@@ -230,12 +257,15 @@ def test_state_file_settings(store: SQLiteState, state_path: Path) -> None:
 
 def test_forget_old_intents_keeps_pending(store: SQLiteState, clock: StepClock) -> None:
     for source in ("1", "2", "3"):
-        store.begin_intent("bills", source, f"k{source}", action="create", target_system="qbo",
-                           target_entity="Bill", payload_hash=None)
+        store.begin_intent(
+            "bills", source, f"k{source}", action="create", target_system="qbo", target_entity="Bill", payload_hash=None
+        )
     store.complete_intent("k1", target_id="Q1")
     store.abandon_intent("k2")
     clock.advance(3600)
-    store.begin_intent("bills", "4", "k4", action="create", target_system="qbo", target_entity="Bill", payload_hash=None)
+    store.begin_intent(
+        "bills", "4", "k4", action="create", target_system="qbo", target_entity="Bill", payload_hash=None
+    )
     store.complete_intent("k4", target_id="Q4")
     assert store.forget_intents("2026-03-01T12:30:00.000+00:00") == 2
     assert store.intent("k1") is None and store.intent("k2") is None

@@ -1,8 +1,9 @@
 """One store shared by several threads: no lost writes, transactions do not interleave."""
+
 from __future__ import annotations
 
-from typing import Callable
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.state.store import Link, LinkConflict, SQLiteState, intent_key
@@ -34,8 +35,9 @@ def test_threads_writing_links_intents_and_failures(store: SQLiteState) -> None:
         for i in range(PER_THREAD):
             source = f"{n}-{i}"
             key = intent_key("vendors", source)
-            store.begin_intent("vendors", source, key, action="create", target_system="qbo",
-                               target_entity="Vendor", payload_hash=None)
+            store.begin_intent(
+                "vendors", source, key, action="create", target_system="qbo", target_entity="Vendor", payload_hash=None
+            )
             with store.transaction():
                 store.put_link(Link("vendors", source, f"Q{source}"))
                 store.complete_intent(key, target_id=f"Q{source}")
@@ -95,6 +97,7 @@ def test_two_stores_on_one_file(state_path: Path) -> None:
     first = SQLiteState(state_path)
     second = SQLiteState(state_path)
     try:
+
         def work(n: int) -> None:
             store = first if n % 2 else second
             for i in range(40):

@@ -1,15 +1,17 @@
 """Fixtures for the sync engine tests (the toolkit itself is `synckit.py`)."""
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from synckit import BASES, World  # noqa: E402
+
 from sandbox.server import create  # noqa: E402
 from sandbox.transport import InProcessTransport  # noqa: E402
 
@@ -24,11 +26,11 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.close()
 
 
-
 @pytest.fixture
 def loopback_world(tmp_path: Path) -> Iterator[World]:
     """Both sandboxes served by uvicorn on 127.0.0.1, for tests whose sync runs in a child process."""
     from sandbox.server import ServerThread
+
     boxes = {"procore": create("procore", seed=False, deliver_webhooks=False), "qbo": create("qbo")}
     servers = {name: ServerThread(box.app).start() for name, box in boxes.items()}
     try:

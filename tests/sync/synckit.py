@@ -6,25 +6,26 @@ a project folder written by `write_sandbox_project`, a state store and connector
 real time. Tests write their own small rule folders (`world.rules(...)`) and seed records
 through the sandboxes' stores, so seeding never shows in the request logs.
 """
+
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import httpx
+
 from connectors.base import Connector
-from engine.project.connections import open_connectors
-from engine.project.config import Project, load_project, write_sandbox_project
-from engine.sync.report import RunReport
 from engine.language.rules import RuleSet, load_rules
+from engine.project.config import Project, load_project, write_sandbox_project
+from engine.project.connections import open_connectors
 from engine.state.store import SQLiteState
+from engine.sync.report import RunReport
 from engine.sync.run import Sync
 from sandbox.procore.resources import RESOURCES
 from sandbox.qbo.app import US_REALM
-from sandbox.server import create
-from sandbox.transport import InProcessTransport
 
 BASES = {"procore": "http://procore.test", "qbo": "http://qbo.test"}
 
@@ -65,9 +66,13 @@ def seed_procore_vendors(box: Any, count: int, *, prefix: str = "Sub", start: in
     """Insert vendors straight into the Procore sandbox's store (no request is logged)."""
     made = []
     for n in range(start, start + count):
-        made.append(box.store.insert(RESOURCES["vendors"], {
-            "name": f"{prefix} {n:05d} Ltd", "email_address": f"ap{n}@{prefix.lower()}.example"},
-            company_id=box.company_id))
+        made.append(
+            box.store.insert(
+                RESOURCES["vendors"],
+                {"name": f"{prefix} {n:05d} Ltd", "email_address": f"ap{n}@{prefix.lower()}.example"},
+                company_id=box.company_id,
+            )
+        )
     return made
 
 
@@ -75,17 +80,29 @@ def seed_qbo_vendors(box: Any, count: int, *, prefix: str = "Supplier", start: i
     """Create vendors through the QBO sandbox's company operations (no request is logged)."""
     company = box.company(US_REALM)
     with box.store.lock:
-        return [company.create("Vendor", {"DisplayName": f"{prefix} {n:05d}",
-                                          "PrimaryEmailAddr": {"Address": f"ar{n}@{prefix.lower()}.example"}},
-                               set())
-                for n in range(start, start + count)]
+        return [
+            company.create(
+                "Vendor",
+                {
+                    "DisplayName": f"{prefix} {n:05d}",
+                    "PrimaryEmailAddr": {"Address": f"ar{n}@{prefix.lower()}.example"},
+                },
+                set(),
+            )
+            for n in range(start, start + count)
+        ]
 
 
 class World:
     """Two sandboxes, a project on them, its state and connectors."""
 
-    def __init__(self, root: Path, boxes: Mapping[str, Any], bases: Mapping[str, str],
-                 transports: Mapping[str, httpx.BaseTransport] | None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        boxes: Mapping[str, Any],
+        bases: Mapping[str, str],
+        transports: Mapping[str, httpx.BaseTransport] | None,
+    ) -> None:
         self.root, self.boxes, self.bases = root, dict(boxes), dict(bases)
         self.procore, self.qbo = self.boxes["procore"], self.boxes["qbo"]
         info = {name: box.connection_info(self.bases[name]) for name, box in self.boxes.items()}
@@ -102,8 +119,12 @@ class World:
         options: dict[str, dict[str, Any]] = {}
         for name, box in self.boxes.items():
             clock = box.control.clock
-            options[name] = {"sleep": clock.advance, "now": clock.monotonic, "wall": clock.now,
-                             **dict(extra.get(name, {}))}
+            options[name] = {
+                "sleep": clock.advance,
+                "now": clock.monotonic,
+                "wall": clock.now,
+                **dict(extra.get(name, {})),
+            }
         return open_connectors(self.project, set(self.boxes), transports=self.transports or None, options=options)
 
     def rules_dir(self, *texts: str) -> Path:
@@ -115,10 +136,26 @@ class World:
         """Load a rule set from the given rule texts (a new folder each call)."""
         return load_rules([("test", [self.rules_dir(*texts)])])
 
-    def sync(self, ruleset: RuleSet, flows: list[str] | None = None, *, dry_run: bool = False,
-             full: bool = False, retry_only: bool = False, batch_size: int = 30, **kw: Any) -> RunReport:
-        return Sync(ruleset, self.connectors, self.state, params=self.project.params, dry_run=dry_run,
-                    batch_size=batch_size, **kw).run(flows, full=full, retry_only=retry_only)
+    def sync(
+        self,
+        ruleset: RuleSet,
+        flows: list[str] | None = None,
+        *,
+        dry_run: bool = False,
+        full: bool = False,
+        retry_only: bool = False,
+        batch_size: int = 30,
+        **kw: Any,
+    ) -> RunReport:
+        return Sync(
+            ruleset,
+            self.connectors,
+            self.state,
+            params=self.project.params,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            **kw,
+        ).run(flows, full=full, retry_only=retry_only)
 
     # -- what tests assert on ---------------------------------------------------------------
 
@@ -188,24 +225,44 @@ def costs_to_bills(account: str) -> str:
 
 
 def seed_project(box: Any, name: str = "Tower One") -> dict[str, Any]:
-    return box.store.insert(RESOURCES["projects"], {"name": name, "project_number": "P-1"},
-                            company_id=box.company_id)
+    return box.store.insert(RESOURCES["projects"], {"name": name, "project_number": "P-1"}, company_id=box.company_id)
 
 
-def seed_direct_costs(box: Any, project: dict[str, Any], vendors: list[dict[str, Any]], count: int,
-                      *, start: int = 0) -> list[dict[str, Any]]:
+def seed_direct_costs(
+    box: Any, project: dict[str, Any], vendors: list[dict[str, Any]], count: int, *, start: int = 0
+) -> list[dict[str, Any]]:
     """Invoice direct costs (one line each) for the given vendors, round robin, straight into the store."""
     made = []
     for n in range(start, start + count):
         vendor = vendors[n % len(vendors)]
-        cost = box.store.insert(RESOURCES["direct_costs"], {
-            "direct_cost_type": "invoice", "vendor_id": vendor["id"], "invoice_number": f"INV-{n:05d}",
-            "status": "approved", "direct_cost_date": "2024-03-20", "description": f"Invoice {n}"},
-            company_id=box.company_id, project_id=project["id"])
+        cost = box.store.insert(
+            RESOURCES["direct_costs"],
+            {
+                "direct_cost_type": "invoice",
+                "vendor_id": vendor["id"],
+                "invoice_number": f"INV-{n:05d}",
+                "status": "approved",
+                "direct_cost_date": "2024-03-20",
+                "description": f"Invoice {n}",
+            },
+            company_id=box.company_id,
+            project_id=project["id"],
+        )
         amount = Decimal(f"{100 + n % 900}.{n % 100:02d}")
-        box.store.insert(RESOURCES["line_items"], {
-            "holder_type": "DirectCost", "holder_id": cost["id"], "position": 1, "description": f"Work {n}",
-            "amount": amount, "quantity": Decimal("1"), "unit_cost": amount, "uom": "LS"},
-            company_id=box.company_id, project_id=project["id"])
+        box.store.insert(
+            RESOURCES["line_items"],
+            {
+                "holder_type": "DirectCost",
+                "holder_id": cost["id"],
+                "position": 1,
+                "description": f"Work {n}",
+                "amount": amount,
+                "quantity": Decimal("1"),
+                "unit_cost": amount,
+                "uom": "LS",
+            },
+            company_id=box.company_id,
+            project_id=project["id"],
+        )
         made.append(cost)
     return made

@@ -5,6 +5,7 @@ Each run is a child process (`crash_child.py`) talking to the sandboxes on loopb
 every record exists exactly once on the target, every link points at its true twin and no
 intent is left pending.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from synckit import (VENDORS_TO_PROCORE, VENDORS_TO_QBO, World, costs_to_bills, expense_account, seed_direct_costs,
-                     seed_procore_vendors, seed_project, seed_qbo_vendors)
+from synckit import (
+    VENDORS_TO_PROCORE,
+    VENDORS_TO_QBO,
+    World,
+    costs_to_bills,
+    expense_account,
+    seed_direct_costs,
+    seed_procore_vendors,
+    seed_project,
+    seed_qbo_vendors,
+)
 
 CHILD = Path(__file__).with_name("crash_child.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -30,8 +39,14 @@ def run_child(world: World, rules_dir: Path, crash: str | None = None, **options
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if crash:
         env["JOIST_CRASH_AT"] = crash
-    return subprocess.run([sys.executable, str(CHILD), str(world.project_dir), str(rules_dir), json.dumps(options)],
-                          env=env, capture_output=True, text=True, timeout=180, cwd=str(world.project_dir))
+    return subprocess.run(
+        [sys.executable, str(CHILD), str(world.project_dir), str(rules_dir), json.dumps(options)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=str(world.project_dir),
+    )
 
 
 def killed(result: subprocess.CompletedProcess) -> bool:
@@ -61,13 +76,19 @@ def assert_clean_state(world: World) -> None:
 
 # (crash point, batch size, records per flow): batched creates replay a whole /batch by its
 # requestid; single creates (batch size 1) replay one POST.
-CRASHES = [("after_read:1", 30, 40), ("after_intent:2", 30, 40), ("after_write:2", 30, 40), ("after_link:45", 30, 40),
-           ("after_write:3", 1, 8)]
+CRASHES = [
+    ("after_read:1", 30, 40),
+    ("after_intent:2", 30, 40),
+    ("after_write:2", 30, 40),
+    ("after_link:45", 30, 40),
+    ("after_write:3", 1, 8),
+]
 
 
 @pytest.mark.parametrize(("crash", "batch_size", "count"), CRASHES, ids=[f"{c}-batch{b}" for c, b, _ in CRASHES])
-def test_a_killed_sync_into_qbo_resumes_without_duplicates(loopback_world: World, crash: str, batch_size: int,
-                                                           count: int) -> None:
+def test_a_killed_sync_into_qbo_resumes_without_duplicates(
+    loopback_world: World, crash: str, batch_size: int, count: int
+) -> None:
     world = loopback_world
     vendors = seed_procore_vendors(world.procore, count)
     costs = seed_direct_costs(world.procore, seed_project(world.procore), vendors, count)
@@ -173,8 +194,14 @@ def run_cli(world: World, *args: str, crash: str | None = None) -> subprocess.Co
     if crash:
         env["JOIST_CRASH_AT"] = crash
     joist = Path(sys.executable).with_name("joist")
-    return subprocess.run([str(joist), "--project", str(world.project_dir), *args], env=env, capture_output=True,
-                          text=True, timeout=180, cwd=str(world.project_dir))
+    return subprocess.run(
+        [str(joist), "--project", str(world.project_dir), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=str(world.project_dir),
+    )
 
 
 @pytest.mark.parametrize("crash", ["after_write:2", "after_link:35"])

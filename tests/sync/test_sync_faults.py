@@ -5,17 +5,28 @@ it ran (the response is lost), and on QBO a concurrent edit between Joist's read
 update (a stale SyncToken, 5010). Failed records are retried when due: the state's clock is
 the sandboxes' movable clock, moved an hour between runs.
 """
+
 from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
+
+from synckit import (
+    VENDORS_TO_PROCORE,
+    VENDORS_TO_QBO,
+    World,
+    costs_to_bills,
+    expense_account,
+    seed_direct_costs,
+    seed_procore_vendors,
+    seed_project,
+    seed_qbo_vendors,
+)
 
 from sandbox.procore.resources import RESOURCES
 from sandbox.qbo.app import US_REALM
-from synckit import (VENDORS_TO_PROCORE, VENDORS_TO_QBO, World, costs_to_bills, expense_account, seed_direct_costs,
-                     seed_procore_vendors, seed_project, seed_qbo_vendors)
 
 FAULTS = {"error_rate": 0.025, "throttle_rate": 0.025, "drop_before_rate": 0.025, "drop_after_rate": 0.025}
 
@@ -23,7 +34,7 @@ FAULTS = {"error_rate": 0.025, "throttle_rate": 0.025, "drop_before_rate": 0.025
 def movable_state(world: World) -> None:
     clock = world.qbo.control.clock
     world.state.close()
-    world.state = world.project.open_state(now=lambda: datetime.fromtimestamp(clock.now(), timezone.utc))
+    world.state = world.project.open_state(now=lambda: datetime.fromtimestamp(clock.now(), UTC))
 
 
 def advance(world: World, seconds: float) -> None:
@@ -42,8 +53,16 @@ def race_updates(world: World, rate: float, seed: int) -> list[str]:
         if rng.random() < rate:
             current = world.qbo.store.realms[US_REALM].table(entity)[record_id]
             with world.qbo.store.lock:
-                world.qbo.company(US_REALM).update(entity, {"Id": record_id, "SyncToken": current["SyncToken"],
-                                                            "sparse": True, "Notes": f"edited {len(raced)}"}, set())
+                world.qbo.company(US_REALM).update(
+                    entity,
+                    {
+                        "Id": record_id,
+                        "SyncToken": current["SyncToken"],
+                        "sparse": True,
+                        "Notes": f"edited {len(raced)}",
+                    },
+                    set(),
+                )
             raced.append(record_id)
         return real_update(entity, record_id, payload, **kw)
 

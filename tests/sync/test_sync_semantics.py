@@ -2,16 +2,26 @@
 
 Every assertion on "nothing was written" reads the sandboxes' own request logs.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
+from synckit import (
+    VENDORS_TO_PROCORE,
+    VENDORS_TO_QBO,
+    World,
+    costs_to_bills,
+    expense_account,
+    seed_direct_costs,
+    seed_procore_vendors,
+    seed_project,
+    seed_qbo_vendors,
+)
 
 from sandbox.procore.resources import RESOURCES
 from sandbox.qbo.app import US_REALM
-from synckit import (VENDORS_TO_PROCORE, VENDORS_TO_QBO, World, costs_to_bills, expense_account, seed_direct_costs,
-                     seed_procore_vendors, seed_project, seed_qbo_vendors)
 
 
 def edit_procore_vendor(world: World, vendor_id: int, **changes: object) -> None:
@@ -22,8 +32,9 @@ def edit_procore_vendor(world: World, vendor_id: int, **changes: object) -> None
 def edit_qbo(world: World, entity: str, record_id: str, **changes: object) -> dict:
     current = world.qbo.store.realms[US_REALM].table(entity)[record_id]
     with world.qbo.store.lock:
-        return world.qbo.company(US_REALM).update(entity, {"Id": record_id, "SyncToken": current["SyncToken"],
-                                                           "sparse": True, **changes}, set())
+        return world.qbo.company(US_REALM).update(
+            entity, {"Id": record_id, "SyncToken": current["SyncToken"], "sparse": True, **changes}, set()
+        )
 
 
 def test_no_op_resync_writes_nothing_and_full_rereads_without_writing(world: World) -> None:
@@ -38,8 +49,9 @@ def test_no_op_resync_writes_nothing_and_full_rereads_without_writing(world: Wor
     assert world.writes("qbo") == [] and world.writes("procore") == []
     assert again.totals()["skip"] == 50 and again.totals()["create"] == again.totals()["update"] == 0
     assert all(f.skip_reasons == {"unchanged since the last sync": f.counts["skip"]} for f in again.flows)
-    assert not any("/vendor/" in e.path.lower() or "/bill/" in e.path.lower() for e in world.requests("qbo")), \
+    assert not any("/vendor/" in e.path.lower() or "/bill/" in e.path.lower() for e in world.requests("qbo")), (
         "an unchanged record is skipped without reading its twin"
+    )
 
     world.clear_logs()
     full = world.sync(rules, full=True)
@@ -155,18 +167,28 @@ def test_plan_writes_nothing_at_all(world: World) -> None:
     assert world.state.links("vendors") == links and world.state.cursor("procore", "vendors#vendors_to_qbo") == cursor
 
 
-MATCHED = VENDORS_TO_QBO.replace("links: vendors", "links: vendors\n    match:\n      DisplayName: \"source.name\"")
-BY_EMAIL = VENDORS_TO_QBO.replace("links: vendors",
-                                  "links: vendors\n    match:\n      PrimaryEmailAddr.Address: \"source.email_address\"")
+MATCHED = VENDORS_TO_QBO.replace("links: vendors", 'links: vendors\n    match:\n      DisplayName: "source.name"')
+BY_EMAIL = VENDORS_TO_QBO.replace(
+    "links: vendors", 'links: vendors\n    match:\n      PrimaryEmailAddr.Address: "source.email_address"'
+)
 
 
 def test_first_sync_adopts_existing_twins_instead_of_duplicating(world: World) -> None:
     seed_procore_vendors(world.procore, 4)
     company = world.qbo.company(US_REALM)
     with world.qbo.store.lock:
-        existing = [company.create("Vendor", {"DisplayName": f"Sub {n:05d} Ltd", "CompanyName": f"Sub {n:05d} Ltd",
-                                              "PrimaryEmailAddr": {"Address": f"ap{n}@sub.example"}}, set())
-                    for n in range(3)]
+        existing = [
+            company.create(
+                "Vendor",
+                {
+                    "DisplayName": f"Sub {n:05d} Ltd",
+                    "CompanyName": f"Sub {n:05d} Ltd",
+                    "PrimaryEmailAddr": {"Address": f"ap{n}@sub.example"},
+                },
+                set(),
+            )
+            for n in range(3)
+        ]
     count = len(world.qbo_vendors())
     report = world.sync(world.rules(MATCHED))
     flow = report.flows[0]
@@ -212,8 +234,11 @@ def test_lock_when_freezes_a_twin_and_the_plan_says_why(world: World) -> None:
     edit_qbo(world, "Bill", frozen.qbo_id, PrivateNote="approved for payment")
     world.procore.control.clock.advance(3600)
     for cost in costs:
-        world.procore.store.update(RESOURCES["direct_costs"], world.procore.store.tables["direct_costs"][cost["id"]],
-                                   {"invoice_number": str(cost["invoice_number"]) + "-R"})
+        world.procore.store.update(
+            RESOURCES["direct_costs"],
+            world.procore.store.tables["direct_costs"][cost["id"]],
+            {"invoice_number": str(cost["invoice_number"]) + "-R"},
+        )
     world.clear_logs()
 
     plan = world.sync(rules, ["costs_to_bills"], dry_run=True)
@@ -226,7 +251,9 @@ def test_lock_when_freezes_a_twin_and_the_plan_says_why(world: World) -> None:
 
     report = world.sync(rules, ["costs_to_bills"])
     assert {o.source_id: o.action for o in report.flows[0].outcomes} == {
-        str(costs[0]["id"]): "lock", str(costs[1]["id"]): "update"}
+        str(costs[0]["id"]): "lock",
+        str(costs[1]["id"]): "update",
+    }
     bills = {b["Id"]: b for b in world.qbo_table("Bill")}
     assert bills[frozen.qbo_id]["DocNumber"] == "INV-00000"
     assert bills[open_.qbo_id]["DocNumber"] == "INV-00001-R"
@@ -358,10 +385,21 @@ ON_DELETE = """
 def _purchase_order(world: World, doc: str) -> dict:
     vendor = world.qbo_vendors()[0]
     with world.qbo.store.lock:
-        return world.qbo.company(US_REALM).create("PurchaseOrder", {
-            "VendorRef": {"value": vendor["Id"]}, "DocNumber": doc, "Line": [{
-                "DetailType": "AccountBasedExpenseLineDetail", "Amount": Decimal("100.00"),
-                "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense_account(world.qbo)}}}]}, set())
+        return world.qbo.company(US_REALM).create(
+            "PurchaseOrder",
+            {
+                "VendorRef": {"value": vendor["Id"]},
+                "DocNumber": doc,
+                "Line": [
+                    {
+                        "DetailType": "AccountBasedExpenseLineDetail",
+                        "Amount": Decimal("100.00"),
+                        "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense_account(world.qbo)}},
+                    }
+                ],
+            },
+            set(),
+        )
 
 
 def _delete_po(world: World, po: dict) -> None:
@@ -402,8 +440,11 @@ def test_on_delete_follows_a_deletion_in_the_qbo_feed(world: World, mode: str) -
     assert world.state.find_link("commitments", qbo_id=kept["Id"]) is not None
 
 
-@pytest.mark.xfail(strict=True, reason="connectors/procore/writes.py: delete(mode='void') calls update() without "
-                                        "`current`, so a project-scoped record has no project (C506)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="connectors/procore/writes.py: delete(mode='void') calls update() without "
+    "`current`, so a project-scoped record has no project (C506)",
+)
 def test_on_delete_void_voids_the_procore_commitment(world: World) -> None:
     project = seed_project(world.procore)
     rules = world.rules(ON_DELETE.format(mode="void", project=project["id"]))
