@@ -8,7 +8,7 @@ run it against the local sandboxes in-process.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,6 +23,46 @@ class Page:
 
     records: list[Record]
     cursor: str | None = None
+
+
+@dataclass
+class FileRef:
+    """A file attached to a record: its id on that system, its name and type, and how to fetch it."""
+
+    id: str
+    filename: str
+    content_type: str
+    fetch: Callable[[], bytes]
+
+
+@dataclass
+class BatchOp:
+    """One item of a batch: `operation` is create | update | delete | void | query.
+
+    `bid` names the item (at most 10 characters, as QBO allows when the batch carries a
+    `requestid`); by default items are numbered 1..30 within their batch request.
+    """
+
+    operation: str
+    entity: str = ""
+    payload: Record | None = None
+    query: str | None = None
+    options: str | None = None
+    bid: str | None = None  # the item's id in the batch (default: its position, from 1)
+
+
+@dataclass
+class BatchResult:
+    """What one batch item came back with: the record, a query response, or an error."""
+
+    op: BatchOp
+    record: Record | None = None
+    query_response: dict[str, Any] | None = None
+    error: ConnectorError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @runtime_checkable
@@ -81,6 +121,38 @@ class Connector(Protocol):
 
     def record_version(self, entity: str, record: Record) -> str | None:
         """A value that changes whenever the record changes (SyncToken, updated_at)."""
+
+    # -- what differs between systems: asked, never guessed by the engine -----------------
+
+    def is_deleted(self, entity: str, record: Record) -> bool:
+        """Whether a record read from a feed stands for a deletion (a stub or a soft delete)."""
+
+    def is_system_line(self, entity: str, item: Any) -> bool:
+        """Whether a line of a record is one the system adds on its own (never compared)."""
+
+    def volatile_fields(self, entity: str) -> frozenset[str]:
+        """Top-level fields that change without anyone editing the record (left out of hashes)."""
+
+    def batch_size(self) -> int:
+        """How many creates one request may carry; 1 means `batch` is never called."""
+
+    def batch(self, ops: list[BatchOp], *, request_id: str | None = None) -> list[BatchResult]:
+        """Run operations in one idempotent request per `request_id`; one result per op, in order."""
+
+    def files(self, entity: str, record: Record) -> list[FileRef]:
+        """The files attached to a record."""
+
+    def files_go_with_create(self) -> bool:
+        """Whether files must be sent with the create itself (the record freezes after it)."""
+
+    def attach_file(self, entity: str, record_id: str, file: FileRef, content: bytes, *, idempotency_key: str) -> str:
+        """Attach one file to a record; the new file's id on this system."""
+
+    def sent_files(self, created: Record, files: list[FileRef]) -> list[tuple[FileRef, str]]:
+        """The files sent with a create, each with the id it got on the created record."""
+
+    def close(self) -> None:
+        """Release the connection pool."""
 
 
 class ConnectorError(JoistError):

@@ -17,22 +17,24 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from connectors.base import Credentials, Page, Unavailable
+from connectors.base import BatchOp, BatchResult, Credentials, FileRef, Page, Rejected, Unavailable
 from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, TokenBucket, send_with_retries
 from connectors.procore.auth import ProcoreAuth
 from connectors.procore.entities import COMPANY_LISTS, ENTITIES, V1, Entity, catalog, typed
 from connectors.procore.errors import SYSTEM, error_for
-from connectors.procore.writes import ProcoreWrites, encode_json
+from connectors.procore.writes import Attachment, ProcoreWriter, encode_json
 from connectors.tokens import TokenStore
 
 Record = dict[str, Any]
+VOLATILE = frozenset({"updated_at", "created_at"})  # change without an edit: left out of hashes
 BULK_THRESHOLD = 20  # more records than this in a page: read the project's line items in bulk
 
 
@@ -56,7 +58,7 @@ def next_page(link_header: str | None) -> int | None:
     return None
 
 
-class ProcoreConnector(ProcoreWrites):
+class ProcoreConnector:
     """The Procore side of Joist (`connectors.base.Connector`)."""
 
     system = "procore"
@@ -101,6 +103,7 @@ class ProcoreConnector(ProcoreWrites):
         )
         self.requests = 0
         self.project_numbers: dict[int, str | None] = {}
+        self.writer = ProcoreWriter(self)
 
     # ---- Connector protocol basics ------------------------------------------------------
     def entities(self) -> list[str]:
@@ -108,6 +111,23 @@ class ProcoreConnector(ProcoreWrites):
 
     def record_id(self, entity: str, record: Record) -> str:
         return str(record["id"])
+
+    def is_deleted(self, entity: str, record: Record) -> bool:
+        """A soft-deleted record (`deleted_at` set)."""
+        return bool(record.get("deleted_at"))
+
+    def is_system_line(self, entity: str, item: Any) -> bool:
+        return False  # Procore adds no lines of its own
+
+    def volatile_fields(self, entity: str) -> frozenset[str]:
+        return VOLATILE
+
+    def batch_size(self) -> int:
+        return 1  # Procore's REST API takes one record per create
+
+    def batch(self, ops: list[BatchOp], *, request_id: str | None = None) -> list[BatchResult]:
+        """Refused: Procore has no batch endpoint for the records Joist writes (`batch_size` is 1)."""
+        raise Rejected("Procore takes one create per request", system=SYSTEM, hint="write the records one by one")
 
     def record_version(self, entity: str, record: Record) -> str | None:
         return record.get("updated_at") or (str(record["id"]) if entity == "companies" else None)
@@ -380,7 +400,7 @@ class ProcoreConnector(ProcoreWrites):
             or spec.contracts
             or (spec.scope == "project" and project_id is None)
         ):
-            return self._find(spec, {"filters[id][]": str(record_id)}, scope)
+            return self.find_by(spec, {"filters[id][]": str(record_id)}, scope)
         path = spec.show.format(id=record_id, company_id=self.company_id, project_id=project_id)
         params = {"project_id": project_id} if spec.scope == "project" else {"company_id": self.company_id}
         response = self.send("GET", path, params=params)
@@ -394,8 +414,89 @@ class ProcoreConnector(ProcoreWrites):
         detail = Entity(**{**spec.__dict__, "detail": False})
         return self.complete(detail, [row], project_id)[0]
 
-    def _find(self, spec: Entity, filters: Mapping[str, str], scope: Mapping[str, Any] | None) -> Record | None:
+    def find_by(self, spec: Entity, filters: Mapping[str, str], scope: Mapping[str, Any] | None) -> Record | None:
         for rows, project_id in self._raw_pages(spec, scope, filters):
             if rows:
                 return self.complete(spec, rows[:1], project_id)[0]
         return None
+
+    # ---- writes and files: the writer this connector owns ---------------------------------
+    def create(
+        self,
+        entity: str,
+        payload: Record,
+        *,
+        idempotency_key: str,
+        scope: Mapping[str, Any] | None = None,
+        attachments: Sequence[Attachment] | None = None,
+    ) -> Record:
+        """Create once per `idempotency_key` (see `connectors.procore.writes`)."""
+        return self.writer.create(
+            entity, payload, idempotency_key=idempotency_key, scope=scope, attachments=attachments
+        )
+
+    def find_created(
+        self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
+    ) -> Record | None:
+        return self.writer.find_created(entity, idempotency_key, scope=scope)
+
+    def update(
+        self,
+        entity: str,
+        record_id: str,
+        payload: Record,
+        *,
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record:
+        return self.writer.update(entity, record_id, payload, current=current, scope=scope)
+
+    def delete(
+        self,
+        entity: str,
+        record_id: str,
+        *,
+        mode: str = "delete",
+        current: Record | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Record | None:
+        return self.writer.delete(entity, record_id, mode=mode, current=current, scope=scope)
+
+    def attach(
+        self, entity: str, record_id: str, files: Sequence[Attachment], *, scope: Mapping[str, Any] | None = None
+    ) -> Record:
+        return self.writer.attach(entity, record_id, files, scope=scope)
+
+    def download(self, url: str) -> bytes:
+        return self.writer.download(url)
+
+    def files(self, entity: str, record: Record) -> list[FileRef]:
+        """The files Procore lists in the record itself (`attachments`), fetched through their URLs."""
+        return [
+            FileRef(
+                str(a["id"]),
+                a.get("filename") or a.get("name") or f"file-{a['id']}",
+                a.get("content_type") or "application/octet-stream",
+                partial(self.download, a["url"]),
+            )
+            for a in record.get("attachments") or []
+            if a.get("url")
+        ]
+
+    def files_go_with_create(self) -> bool:
+        return True  # invoices lock once they carry an origin_id: files must come with the create
+
+    def attach_file(self, entity: str, record_id: str, file: FileRef, content: bytes, *, idempotency_key: str) -> str:
+        current = self.get(entity, record_id) or {}
+        before = {str(a["id"]) for a in current.get("attachments") or []}
+        scope = {"project_id": current["project_id"]} if current.get("project_id") else None
+        after = self.attach(entity, record_id, [(file.filename, content, file.content_type)], scope=scope)
+        new = [str(a["id"]) for a in after.get("attachments") or [] if str(a["id"]) not in before]
+        return new[0] if new else idempotency_key
+
+    def sent_files(self, created: Record, files: list[FileRef]) -> list[tuple[FileRef, str]]:
+        """Files sent with a create, matched to the attachments it came back with (by name, in order)."""
+        waiting: dict[str, list[str]] = {}
+        for a in created.get("attachments") or []:
+            waiting.setdefault(a.get("filename") or a.get("name") or "", []).append(str(a["id"]))
+        return [(f, waiting[f.filename].pop(0)) for f in files if waiting.get(f.filename)]

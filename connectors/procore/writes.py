@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlparse
 
-from connectors.base import Conflict, ConnectorError, NotFound, Rejected, Unavailable
+import httpx
+
+from connectors.base import Conflict, ConnectorError, NotFound, Page, Rejected, Unavailable
+from connectors.http import RetryPolicy, Sleep
 from connectors.procore.entities import Entity
 from connectors.procore.errors import SYSTEM, OriginIdTaken, ReadOnlyEntity, error_for
-
-if TYPE_CHECKING:
-    from connectors.procore.client import ProcoreConnector
 
 Record = dict[str, Any]
 Attachment = tuple[str, bytes, str]  # filename, content, content type
@@ -82,11 +82,61 @@ def origin_value(spec: Entity, key: str) -> Any:
     return key
 
 
-class ProcoreWrites:
-    """The write half of `ProcoreConnector` (mixed in; uses its transport and reads)."""
+class ProcoreApi(Protocol):
+    """What the writer needs of the connector that owns it: its transport and its reads."""
 
-    def _writable(self: ProcoreConnector, entity: str, path: str | None) -> Entity:
-        spec = self.spec(entity)
+    company_id: str
+    base_url: str
+    client: httpx.Client
+    policy: RetryPolicy
+    sleep: Sleep
+
+    def spec(self, entity: str) -> Entity: ...
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        files: list[tuple[str, Any]] | None = None,
+        safe: bool = True,
+    ) -> httpx.Response: ...
+
+    def call(
+        self, method: str, path: str, *, entity: str | None = None, action: str = "read", **options: Any
+    ) -> Any: ...
+
+    def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None: ...
+
+    def read(
+        self, entity: str, *, since: str | None = None, scope: Mapping[str, Any] | None = None
+    ) -> Iterator[Page]: ...
+
+    def complete(
+        self,
+        spec: Entity,
+        rows: list[Record],
+        project_id: int | None,
+        cache: dict[Any, dict[Any, list[Record]]] | None = None,
+    ) -> list[Record]: ...
+
+    def find_created(
+        self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
+    ) -> Record | None: ...
+
+    def find_by(self, spec: Entity, filters: Mapping[str, str], scope: Mapping[str, Any] | None) -> Record | None: ...
+
+
+class ProcoreWriter:
+    """Creates, updates, deletes and files for the `ProcoreConnector` that owns it (`api`)."""
+
+    def __init__(self, api: ProcoreApi) -> None:
+        self.api = api
+
+    def _writable(self, entity: str, path: str | None) -> Entity:
+        spec = self.api.spec(entity)
         if path is None or spec.root is None:
             raise ReadOnlyEntity(
                 f"Joist reads Procore {entity} but does not write them",
@@ -102,9 +152,7 @@ class ProcoreWrites:
             fields["csv_import_code"] = fields.pop("code")  # written as csv_import_code, read back as code
         return fields
 
-    def _project(
-        self: ProcoreConnector, spec: Entity, payload: Record | None, scope: Mapping[str, Any] | None
-    ) -> int | None:
+    def _project(self, spec: Entity, payload: Record | None, scope: Mapping[str, Any] | None) -> int | None:
         if spec.scope != "project":
             return None
         value = (scope or {}).get("project_id") or (payload or {}).get("project_id")
@@ -120,7 +168,7 @@ class ProcoreWrites:
         body: Record = {(root or spec.root): fields}  # type: ignore[dict-item]
         if spec.scope_in_body:
             if spec.scope == "company":
-                body["company_id"] = int(self.company_id)  # type: ignore[attr-defined]
+                body["company_id"] = int(self.api.company_id)  # type: ignore[attr-defined]
             elif project_id is not None:
                 body["project_id"] = project_id
         for key in ("commitment_id", "contract_id"):
@@ -128,15 +176,13 @@ class ProcoreWrites:
                 body[key] = fields[key]
         return body
 
-    def _path(
-        self: ProcoreConnector, template: str, project_id: int | None, record: Record | None = None, **ids: Any
-    ) -> str:
+    def _path(self, template: str, project_id: int | None, record: Record | None = None, **ids: Any) -> str:
         contract = (record or {}).get("prime_contract_id") or ((record or {}).get("contract") or {}).get("id")
-        return template.format(company_id=self.company_id, project_id=project_id, prime_contract_id=contract, **ids)
+        return template.format(company_id=self.api.company_id, project_id=project_id, prime_contract_id=contract, **ids)
 
     # ---- create -------------------------------------------------------------------------
     def create(
-        self: ProcoreConnector,
+        self,
         entity: str,
         payload: Record,
         *,
@@ -145,7 +191,7 @@ class ProcoreWrites:
         attachments: Sequence[Attachment] | None = None,
     ) -> Record:
         """Create once per `idempotency_key` (see the module docstring); `attachments` go as multipart."""
-        spec = self._writable(entity, self.spec(entity).create)
+        spec = self._writable(entity, self.api.spec(entity).create)
         payload = self._with_contract(spec, payload, scope)
         project_id = self._project(spec, payload, scope)
         fields = self._outgoing(spec, payload)
@@ -165,7 +211,7 @@ class ProcoreWrites:
         body = self._body(spec, fields, project_id)
         local_scope = {"project_id": project_id} if project_id else None
         last: ConnectorError | None = None
-        for attempt in range(1, self.policy.attempts + 1):
+        for attempt in range(1, self.api.policy.attempts + 1):
             try:
                 if attachments:
                     files = [
@@ -173,31 +219,29 @@ class ProcoreWrites:
                         for k, v in [pair for key, value in body.items() for pair in form_fields(key, value)]
                     ]
                     files += [("attachments[]", (name, content, kind)) for name, content, kind in attachments]
-                    response = self.send("POST", path, files=files, safe=False)
+                    response = self.api.send("POST", path, files=files, safe=False)
                 else:
-                    response = self.send("POST", path, json=body, safe=False)
+                    response = self.api.send("POST", path, json=body, safe=False)
             except Unavailable as exc:
                 last = exc
             else:
                 if response.status_code in (200, 201):
-                    record = self.complete(spec, [response.json(parse_float=Decimal)], project_id)[0]
+                    record = self.api.complete(spec, [response.json(parse_float=Decimal)], project_id)[0]
                     return self._finish(spec, record, payload, idempotency_key, project_id)
                 error = error_for(response, entity=entity, action="create")
                 if not (error.retryable or isinstance(error, OriginIdTaken)):
                     raise error
                 last = error
-            found = self.find_created(entity, idempotency_key, scope=local_scope)
+            found = self.api.find_created(entity, idempotency_key, scope=local_scope)
             if found is not None:
                 return self._finish(spec, found, payload, idempotency_key, project_id)
             if isinstance(last, OriginIdTaken):
                 raise last
-            self.sleep(self.policy.delay(attempt))
+            self.api.sleep(self.api.policy.delay(attempt))
         assert last is not None
         raise last
 
-    def _with_contract(
-        self: ProcoreConnector, spec: Entity, payload: Record, scope: Mapping[str, Any] | None
-    ) -> Record:
+    def _with_contract(self, spec: Entity, payload: Record, scope: Mapping[str, Any] | None) -> Record:
         """A commitment payment that names only the invoice it pays, completed from that invoice.
 
         Procore posts a payment to its contract (`contract_id`, and the project in the body),
@@ -206,7 +250,7 @@ class ProcoreWrites:
         if spec.name != "commitment_payments" or payload.get("contract_id") or not payload.get("requisition_id"):
             return payload
         project_id = (scope or {}).get("project_id") or payload.get("project_id")
-        requisition = self.get(
+        requisition = self.api.get(
             "requisitions", str(payload["requisition_id"]), scope={"project_id": project_id} if project_id else None
         )
         if requisition is None or requisition.get("commitment_id") is None:
@@ -225,14 +269,12 @@ class ProcoreWrites:
             "project_id": project_id or requisition.get("project_id"),
         }
 
-    def _finish(
-        self: ProcoreConnector, spec: Entity, record: Record, payload: Record, key: str, project_id: int | None
-    ) -> Record:
+    def _finish(self, spec: Entity, record: Record, payload: Record, key: str, project_id: int | None) -> Record:
         """Add what one create call cannot carry: contract line items, invoice items, the origin_id last."""
         changed = False
         if spec.lines and not spec.nested_lines and payload.get("line_items") and not record.get("line_items"):
             for line in payload["line_items"]:
-                self.call(
+                self.api.call(
                     "POST",
                     spec.lines.format(id=record["id"], project_id=project_id),
                     entity=spec.name,
@@ -243,7 +285,7 @@ class ProcoreWrites:
             changed = True
         if spec.items and record.get("origin_data") == PENDING + key:
             self._write_items(spec, record, payload.get("items") or [], project_id)
-            self.call(
+            self.api.call(
                 "PATCH",
                 self._path(spec.update, project_id, record, id=record["id"]),  # type: ignore[arg-type]
                 entity=spec.name,
@@ -253,14 +295,12 @@ class ProcoreWrites:
             changed = True
         if changed:
             return (
-                self.get(spec.name, str(record["id"]), scope={"project_id": project_id} if project_id else None)
+                self.api.get(spec.name, str(record["id"]), scope={"project_id": project_id} if project_id else None)
                 or record
             )
         return record
 
-    def _write_items(
-        self: ProcoreConnector, spec: Entity, record: Record, items: list[Record], project_id: int | None
-    ) -> None:
+    def _write_items(self, spec: Entity, record: Record, items: list[Record], project_id: int | None) -> None:
         existing = record.get("items") or record.get("g703") or []
         by_line = {str(i.get("line_item_id") or i.get("item_number")): i for i in existing}
         root = "requisition_item" if spec.name == "requisitions" else "payment_application_line_item"
@@ -281,7 +321,7 @@ class ProcoreWrites:
                 item_id=target["id"],  # type: ignore[union-attr]
                 prime_contract_id=(record.get("contract") or {}).get("id"),
             )
-            self.call(
+            self.api.call(
                 "PATCH",
                 path,
                 entity=spec.name,
@@ -291,25 +331,25 @@ class ProcoreWrites:
             )
 
     def find_created(
-        self: ProcoreConnector, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
+        self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
     ) -> Record | None:
         """The record a create with this key made, looked up by `filters[origin_id]`."""
-        spec = self.spec(entity)
+        spec = self.api.spec(entity)
         if not spec.origin:
             return None
-        found = self._find(spec, {"filters[origin_id]": str(origin_value(spec, idempotency_key))}, scope)
+        found = self.api.find_by(spec, {"filters[origin_id]": str(origin_value(spec, idempotency_key))}, scope)
         if found is None and spec.items:
-            for page in self.read(entity, scope=scope):
+            for page in self.api.read(entity, scope=scope):
                 for record in page.records:
                     if record.get("origin_data") == PENDING + idempotency_key:
                         return record
         if found is not None and spec.detail:
-            return self.get(entity, str(found["id"]), scope={"project_id": found.get("project_id")})
+            return self.api.get(entity, str(found["id"]), scope={"project_id": found.get("project_id")})
         return found
 
     # ---- update / delete ----------------------------------------------------------------
     def update(
-        self: ProcoreConnector,
+        self,
         entity: str,
         record_id: str,
         payload: Record,
@@ -318,7 +358,7 @@ class ProcoreWrites:
         scope: Mapping[str, Any] | None = None,
     ) -> Record:
         """Sparse PATCH; with `current`, refuse (Conflict) when Procore's copy changed since it was read."""
-        spec = self._writable(entity, self.spec(entity).update)
+        spec = self._writable(entity, self.api.spec(entity).update)
         payload = self._with_contract(
             spec,
             payload,
@@ -328,7 +368,7 @@ class ProcoreWrites:
         local_scope = {"project_id": project_id} if project_id else None
         fresh = None
         if current is not None or "{prime_contract_id}" in (spec.update or ""):
-            fresh = self.get(entity, record_id, scope=local_scope)
+            fresh = self.api.get(entity, record_id, scope=local_scope)
             if fresh is None:
                 raise NotFound(
                     f"Procore {entity} {record_id} no longer exists",
@@ -346,7 +386,7 @@ class ProcoreWrites:
         fields = self._outgoing(spec, payload)
         if fields:
             path = self._path(spec.update, project_id, fresh, id=record_id)  # type: ignore[arg-type]
-            self.call(
+            self.api.call(
                 "PATCH",
                 path,
                 entity=entity,
@@ -357,7 +397,7 @@ class ProcoreWrites:
         for line in payload.get("line_items") or [] if spec.lines else []:
             line_fields = self._outgoing(spec, dict(line))
             if line.get("id"):
-                self.call(
+                self.api.call(
                     "PATCH",
                     f"{spec.lines.format(id=record_id, project_id=project_id)}/{line['id']}",
                     entity=entity,  # type: ignore[union-attr]
@@ -366,7 +406,7 @@ class ProcoreWrites:
                     json={"line_item": line_fields},
                 )
             else:
-                self.call(
+                self.api.call(
                     "POST",
                     spec.lines.format(id=record_id, project_id=project_id),
                     entity=entity,  # type: ignore[union-attr]
@@ -377,17 +417,17 @@ class ProcoreWrites:
         if spec.items and payload.get("items"):
             self._write_items(
                 spec,
-                fresh or self.get(entity, record_id, scope=local_scope) or {"id": record_id},
+                fresh or self.api.get(entity, record_id, scope=local_scope) or {"id": record_id},
                 payload["items"],
                 project_id,
             )
-        result = self.get(entity, record_id, scope=local_scope)
+        result = self.api.get(entity, record_id, scope=local_scope)
         if result is None:
             raise NotFound(f"Procore {entity} {record_id} vanished after the update", system=SYSTEM)
         return result
 
     def delete(
-        self: ProcoreConnector,
+        self,
         entity: str,
         record_id: str,
         *,
@@ -397,7 +437,7 @@ class ProcoreWrites:
     ) -> Record | None:
         """`delete` removes (soft-deletes where Procore does), `deactivate` clears the active flag,
         `void` sets the void status; returns the changed record, or None once deleted."""
-        spec = self.spec(entity)
+        spec = self.api.spec(entity)
         project_id = self._project(spec, current, scope) if spec.scope == "project" else None
         if mode == "deactivate" and spec.active_field:
             return self.update(entity, record_id, {spec.active_field: False}, scope=scope)
@@ -409,7 +449,7 @@ class ProcoreWrites:
                 system=SYSTEM,
                 hint="Use on_delete: ignore (or deactivate/void where Procore has them).",
             )
-        response = self.send(
+        response = self.api.send(
             "DELETE",
             self._path(spec.delete, project_id, current, id=record_id),
             params={"project_id": project_id} if project_id else None,
@@ -420,7 +460,7 @@ class ProcoreWrites:
 
     # ---- attachments --------------------------------------------------------------------
     def attach(
-        self: ProcoreConnector,
+        self,
         entity: str,
         record_id: str,
         files: Sequence[Attachment],
@@ -428,32 +468,32 @@ class ProcoreWrites:
         scope: Mapping[str, Any] | None = None,
     ) -> Record:
         """Add files to an existing record (multipart `attachments[]`)."""
-        spec = self._writable(entity, self.spec(entity).update)
+        spec = self._writable(entity, self.api.spec(entity).update)
         project_id = self._project(spec, None, scope) if spec.scope == "project" else None
         parts: list[tuple[str, Any]] = []
         if spec.scope_in_body and project_id is not None:
             parts.append(("project_id", (None, str(project_id).encode())))
         parts += [("attachments[]", (name, content, kind)) for name, content, kind in files]
-        self.call(
+        self.api.call(
             "PATCH",
             self._path(spec.update, project_id, None, id=record_id),
             entity=entity,  # type: ignore[arg-type]
             action="attach files to",
             files=parts,
         )
-        return self.get(entity, record_id, scope=scope) or {}
+        return self.api.get(entity, record_id, scope=scope) or {}
 
-    def download(self: ProcoreConnector, url: str) -> bytes:
+    def download(self, url: str) -> bytes:
         """An attachment's bytes. The bearer token goes only to the API host, never to a redirect target."""
-        api = urlparse(self.base_url)
+        api = urlparse(self.api.base_url)
         target = url
         for _ in range(5):
             here = urlparse(target)
             same = (here.scheme, here.hostname, here.port) == (api.scheme, api.hostname, api.port)
             if same:
-                response = self.send("GET", target)
+                response = self.api.send("GET", target)
             else:
-                response = self.client.get(target, headers={"Accept": "*/*"})
+                response = self.api.client.get(target, headers={"Accept": "*/*"})
             if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
                 target = urljoin(target, response.headers["location"])
                 continue

@@ -14,13 +14,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
 
-from connectors.base import ConnectorError, Credentials, Page, Record
+from connectors.base import BatchOp, BatchResult, Credentials, FileRef, Page, Record
 from connectors.http import TRANSIENT_ERRORS, Now, RetryPolicy, Sleep, TokenBucket, send_with_retries
 from connectors.qbo import entities as ents
 from connectors.qbo import errors
@@ -30,39 +30,13 @@ from connectors.qbo.wire import dumps, fault_errors, loads
 from connectors.tokens import TokenStore
 
 MAX_BATCH = 30
+# Left out of content hashes: what changes without an edit. A vendor's or customer's
+# Balance moves whenever a bill or invoice of theirs does: were it hashed, a two-way flow
+# would see a change nobody made and write the old values back.
+VOLATILE = frozenset({"SyncToken", "MetaData", "domain", "sparse", "time", "Balance", "BalanceWithJobs", "HomeBalance"})
 CDC_CAP = 1000
 CDC_WINDOW = 30 * 86400
 APP_TEXT = "application/text"
-
-
-@dataclass
-class BatchOp:
-    """One item of a batch: `operation` is create | update | delete | void | query.
-
-    `bid` names the item (at most 10 characters, as QBO allows when the batch carries a
-    `requestid`); by default items are numbered 1..30 within their batch request.
-    """
-
-    operation: str
-    entity: str = ""
-    payload: Record | None = None
-    query: str | None = None
-    options: str | None = None
-    bid: str | None = None  # the item's id in the batch (default: its position, from 1)
-
-
-@dataclass
-class BatchResult:
-    """What one batch item came back with: the record, a query response, or an error."""
-
-    op: BatchOp
-    record: Record | None = None
-    query_response: dict[str, Any] | None = None
-    error: ConnectorError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 def request_id(key: str) -> str:
@@ -187,6 +161,21 @@ class QBOConnector:
 
     def record_id(self, entity: str, record: Record) -> str:
         return str(record["Id"])
+
+    def is_deleted(self, entity: str, record: Record) -> bool:
+        """A CDC deletion stub (`status: Deleted`)."""
+        return record.get("status") == "Deleted"
+
+    def is_system_line(self, entity: str, item: Any) -> bool:
+        """QBO's subtotal line, which QBO adds to sales documents on its own."""
+        return isinstance(item, Mapping) and item.get("DetailType") == "SubTotalLineDetail"
+
+    def volatile_fields(self, entity: str) -> frozenset[str]:
+        """SyncToken and MetaData, and the balances QBO recomputes whenever another transaction moves."""
+        return VOLATILE
+
+    def batch_size(self) -> int:
+        return MAX_BATCH
 
     def record_version(self, entity: str, record: Record) -> str | None:
         token = record.get("SyncToken")
@@ -480,6 +469,30 @@ class QBOConnector:
                 retryable=True,
             )
         return response.content
+
+    def files(self, entity: str, record: Record) -> list[FileRef]:
+        """The record's Attachables, each fetched through its download link."""
+        return [
+            FileRef(
+                str(a["Id"]),
+                a.get("FileName") or f"file-{a['Id']}",
+                a.get("ContentType") or "application/octet-stream",
+                partial(self.download, str(a["Id"])),
+            )
+            for a in self.attachments(entity, self.record_id(entity, record))
+        ]
+
+    def files_go_with_create(self) -> bool:
+        return False  # an Attachable points at a transaction that already exists
+
+    def attach_file(self, entity: str, record_id: str, file: FileRef, content: bytes, *, idempotency_key: str) -> str:
+        made = self.upload(
+            entity, record_id, file.filename, content, file.content_type, idempotency_key=idempotency_key
+        )
+        return str(made["Id"])
+
+    def sent_files(self, created: Record, files: list[FileRef]) -> list[tuple[FileRef, str]]:
+        return []  # files never go with a QBO create
 
     def attachments(self, entity: str, record_id: str) -> list[Record]:
         """The Attachables linked to a record."""
