@@ -17,8 +17,9 @@ from connectors.base import Connector
 from engine.language.graph import build_graph, select
 from engine.language.rules import RuleSet, load_rules
 from engine.state.store import SQLiteState
+from engine.sync.outcomes import Listener
 from engine.sync.report import RunReport
-from engine.sync.run import Listener, Sync
+from engine.sync.run import Sync
 
 
 @dataclass

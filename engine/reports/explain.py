@@ -52,7 +52,7 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
             f"{rule.source.system} has no {rule.source.entity} {source_id}",
             hint=f"check the id; `joist ls --select {flow}` shows what the flow reads",
         )
-    from engine.sync.run import link_columns
+    from engine.sync.links import link_columns
 
     src_col, tgt_col = link_columns(rule.source.system, rule.target.system)
     link = session.state.find_link(rule.links, **{f"{src_col}_id": str(source_id)})

@@ -1,8 +1,9 @@
-"""Records as the sync engine compares them: content hashes, deletions, matching.
+"""Records as the sync engine compares them: content hashes, matching, sparse payloads.
 
-A record's hash leaves out what changes without anyone editing it (QBO's SyncToken and
-MetaData, the balances QBO computes from other transactions, Procore's updated_at), so the hash of what Joist wrote equals the hash of the
-same record read back later: that is how an echo on a two-way flow is recognised.
+A record's hash leaves out what changes without anyone editing it (each connector says
+which fields: QBO's SyncToken and MetaData and the balances it computes, Procore's
+updated_at), so the hash of what Joist wrote equals the hash of the same record read back
+later: that is how an echo on a two-way flow is recognised.
 """
 
 from __future__ import annotations
@@ -17,32 +18,11 @@ from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import Runtime
 from engine.state.records import content_hash
 
-VOLATILE: dict[str, frozenset[str]] = {
-    # A vendor's or customer's Balance moves whenever a bill or invoice of theirs does: were
-    # it hashed, a two-way flow would see a change nobody made and write the old values back.
-    "qbo": frozenset(
-        {"SyncToken", "MetaData", "domain", "sparse", "time", "Balance", "BalanceWithJobs", "HomeBalance"}
-    ),
-    "procore": frozenset({"updated_at", "created_at"}),
-}
 
-
-def record_hash(system: str, record: Mapping[str, Any]) -> str:
-    """The content hash of a record, without its volatile fields."""
-    skip = VOLATILE.get(system, frozenset())
+def record_hash(connector: Connector, entity: str, record: Mapping[str, Any]) -> str:
+    """The content hash of a record, without the fields its system changes on its own."""
+    skip = connector.volatile_fields(entity)
     return content_hash({k: v for k, v in record.items() if k not in skip})
-
-
-def is_deleted(system: str, record: Mapping[str, Any]) -> bool:
-    """A deletion stub (QBO CDC `status: Deleted`) or a soft-deleted Procore record."""
-    if system == "qbo":
-        return record.get("status") == "Deleted"
-    return bool(record.get("deleted_at"))
-
-
-def is_system_line(item: Any) -> bool:
-    """Lines a system adds on its own (QBO's subtotal line): never part of a comparison."""
-    return isinstance(item, Mapping) and item.get("DetailType") == "SubTotalLineDetail"
 
 
 def _norm(value: Any) -> str:

@@ -1,0 +1,115 @@
+"""The first half of a record's trip: read its link and twin, map it once, decide.
+
+`Planner.plan` takes one source record and returns a `Step`: the record, its link, its
+twin on the target (read by the link, or adopted through the rule's `match`), and the
+decision (create, update, skip, lock, defer, error) that the mapped payload calls for
+against that twin, after the three-way merge with what Joist last wrote there. A deleted
+record, or one whose content hash has not moved since the last sync, stops here unmapped.
+The planner writes nothing; `engine.sync.writes.Writer` carries the step out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from connectors.base import Connector
+from engine.errors import JoistError
+from engine.expressions.functions import Runtime
+from engine.language.rules import Rule
+from engine.mapping.diff import Decision, decide, three_way
+from engine.mapping.mapper import Mapper
+from engine.state.records import Link
+from engine.sync.links import FlowLinks
+from engine.sync.twins import MatchIndex, record_hash
+
+
+class AmbiguousMatch(JoistError):
+    """Several target records match one source record: Joist will not guess."""
+
+    code = "M407"
+
+
+@dataclass
+class Step:
+    """One source record on its way through the pipeline: what was read, found and decided."""
+
+    sid: str
+    record: dict[str, Any]
+    link: Link | None = None
+    twin: dict[str, Any] | None = None
+    adopted: bool = False
+    source_hash: str = ""
+    version: str | None = None
+    decision: Decision | None = None
+    deleted: bool = False  # deleted at the source: the writer applies the flow's on_delete
+    unchanged: bool = False  # same content hash as at the last sync: nothing to do
+    error: JoistError | None = None  # the twin could not be found (an ambiguous match)
+
+
+class Planner:
+    """Plans the records of one flow (see the module docstring)."""
+
+    def __init__(
+        self, rule: Rule, mapper: Mapper, links: FlowLinks, src: Connector, tgt: Connector, *, dry_run: bool
+    ) -> None:
+        self.rule, self.mapper, self.links, self.src, self.tgt = rule, mapper, links, src, tgt
+        self.dry_run = dry_run
+        self.match = MatchIndex(tgt, rule.target.entity, rule.match) if rule.match else None
+        self.ignore_item = partial(tgt.is_system_line, rule.target.entity)
+        self.lock_reason = f"lock_when is true: {rule.lock_when.text}" if rule.lock_when is not None else None
+
+    def plan(self, record: dict[str, Any], sid: str, *, force: bool = False) -> Step:
+        """Read the link and twin of one record, map it and decide (see the module docstring)."""
+        rule, links = self.rule, self.links
+        link = links.find(sid)
+        if self.src.is_deleted(rule.source.entity, record):
+            return Step(sid, record, link, deleted=True)
+        source_hash = record_hash(self.src, rule.source.entity, record)
+        if link is not None and not force and links.source_hash(link) == source_hash:
+            return Step(sid, record, link, source_hash=source_hash, unchanged=True)
+        step = Step(sid, record, link, source_hash=source_hash)
+        step.version = self.src.record_version(rule.source.entity, record)
+        target_id = links.target_id(link)
+        if link is not None and target_id:
+            step.twin = self.tgt.get(rule.target.entity, target_id)
+            if step.twin is None:
+                if not self.dry_run:
+                    links.remove(sid)
+                step.link = None
+        if step.twin is None and self.match is not None:
+            try:
+                step.twin = self.find_twin(record)
+            except JoistError as exc:
+                step.error = exc
+                return step
+            step.adopted = step.twin is not None
+        step.decision = self.decide(record, step.twin, step.link)
+        return step
+
+    def decide(self, record: dict[str, Any], twin: dict[str, Any] | None, link: Link | None) -> Decision:
+        """Map the record against `twin` and decide; also what a re-read twin (QBO 5010) is re-planned with."""
+        result = self.mapper.map(record, links=self.links.resolve, target=twin)
+        locked = result.outcome == "mapped" and self.mapper.locked(record, twin)
+        decision = decide(
+            result, twin, lock=locked, lock_reason=self.lock_reason if locked else None, ignore_item=self.ignore_item
+        )
+        return three_way(decision, self.links.base(link))
+
+    def find_twin(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The one unlinked target record the rule's `match` finds for `record` (AmbiguousMatch for several)."""
+        assert self.match is not None
+        rt = Runtime(links=self.links.resolve, lookups=self.mapper.lookups)
+        key = self.match.key_for(self.mapper.context(record), rt)
+        if key is None:
+            return None
+        entity = self.rule.target.entity
+        free = [c for c in self.match.candidates(key) if self.links.holder_of(self.tgt.record_id(entity, c)) is None]
+        if len(free) > 1:
+            ids = ", ".join(self.tgt.record_id(entity, c) for c in free[:5])
+            raise AmbiguousMatch(
+                f"{len(free)} {entity} records match ({ids})",
+                hint=f"link the right one: joist link {self.rule.links} <procore id> <qbo id>",
+            )
+        return free[0] if free else None
