@@ -697,7 +697,10 @@ def connect(ctx: click.Context, system: str, print_url: bool, timeout: float) ->
     given = ctx.find_root().meta.get("joist.project")
     project = load_project(find_project(given) if given is None else given)
     opener = (lambda url: click.echo(f"open this address to sign in:\n  {url}")) if print_url else None
-    result = run_connect(project, system, timeout=timeout, **({"open_url": opener} if opener else {}))
+    if opener is not None:
+        result = run_connect(project, system, timeout=timeout, open_url=opener)
+    else:
+        result = run_connect(project, system, timeout=timeout)
     click.echo(
         result.get("note") or f"connected {system} ({result['token_key']}); tokens saved to {project.tokens_path}"
     )

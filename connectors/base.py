@@ -8,13 +8,14 @@ run it against the local sandboxes in-process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from engine.errors import JoistError
 
 Record = dict[str, Any]
+Attachment = tuple[str, bytes, str]  # filename, content, content type
 
 
 @dataclass
@@ -85,9 +86,17 @@ class Connector(Protocol):
         """One record by id, or None when it does not exist (or was deleted)."""
 
     def create(
-        self, entity: str, payload: Record, *, idempotency_key: str, scope: Mapping[str, Any] | None = None
+        self,
+        entity: str,
+        payload: Record,
+        *,
+        idempotency_key: str,
+        scope: Mapping[str, Any] | None = None,
+        attachments: Sequence[Attachment] | None = None,
     ) -> Record:
-        """Create a record. The same `idempotency_key` twice never makes two records."""
+        """Create a record. The same `idempotency_key` twice never makes two records.
+
+        `attachments` go with the create where `files_go_with_create()` says the system needs them."""
 
     def find_created(
         self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None

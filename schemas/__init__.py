@@ -19,4 +19,4 @@ import yaml
 def catalog_entities(system: str) -> dict[str, Any]:
     """The `entities` mapping of `catalog/<system>.yaml` as written (parsed once per process)."""
     text = resources.files("schemas").joinpath("catalog", f"{system}.yaml").read_text(encoding="utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["entities"]  # type: ignore[no-any-return]
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["entities"]

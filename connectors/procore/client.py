@@ -25,12 +25,12 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from connectors.base import BatchOp, BatchResult, Credentials, FileRef, Page, Rejected, Unavailable
+from connectors.base import Attachment, BatchOp, BatchResult, Credentials, FileRef, Page, Rejected, Unavailable
 from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, TokenBucket, send_with_retries
 from connectors.procore.auth import ProcoreAuth
 from connectors.procore.entities import COMPANY_LISTS, ENTITIES, V1, Entity, catalog, typed
 from connectors.procore.errors import SYSTEM, error_for
-from connectors.procore.writes import Attachment, ProcoreWriter, encode_json
+from connectors.procore.writes import ProcoreWriter, encode_json
 from connectors.tokens import TokenStore
 
 Record = dict[str, Any]
@@ -83,6 +83,7 @@ class ProcoreConnector:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.company_id = str(company_id)
+        self._owns_client = client is None
         self.client = client or httpx.Client(base_url=self.base_url, transport=transport, timeout=30.0)
         self.sleep = sleep
         self.now = now
@@ -419,6 +420,11 @@ class ProcoreConnector:
             if rows:
                 return self.complete(spec, rows[:1], project_id)[0]
         return None
+
+    def close(self) -> None:
+        """Close the connection pool this connector opened (a client handed in stays open)."""
+        if self._owns_client:
+            self.client.close()
 
     # ---- writes and files: the writer this connector owns ---------------------------------
     def create(

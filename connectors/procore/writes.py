@@ -25,13 +25,12 @@ from urllib.parse import urljoin, urlparse
 
 import httpx
 
-from connectors.base import Conflict, ConnectorError, NotFound, Page, Rejected, Unavailable
+from connectors.base import Attachment, Conflict, ConnectorError, NotFound, Page, Rejected, Unavailable
 from connectors.http import RetryPolicy, Sleep
 from connectors.procore.entities import Entity
 from connectors.procore.errors import SYSTEM, OriginIdTaken, ReadOnlyEntity, error_for
 
 Record = dict[str, Any]
-Attachment = tuple[str, bytes, str]  # filename, content, content type
 READ_ONLY_FIELDS = ("id", "created_at", "updated_at", "deleted_at", "project_id", "project", "company_id")
 PENDING = "joist-pending:"
 
@@ -165,10 +164,10 @@ class ProcoreWriter:
         return int(value)
 
     def _body(self, spec: Entity, fields: Record, project_id: int | None, root: str | None = None) -> Record:
-        body: Record = {(root or spec.root): fields}  # type: ignore[dict-item]
+        body: Record = {str(root or spec.root): fields}
         if spec.scope_in_body:
             if spec.scope == "company":
-                body["company_id"] = int(self.api.company_id)  # type: ignore[attr-defined]
+                body["company_id"] = int(self.api.company_id)
             elif project_id is not None:
                 body["project_id"] = project_id
         for key in ("commitment_id", "contract_id"):
@@ -214,7 +213,7 @@ class ProcoreWriter:
         for attempt in range(1, self.api.policy.attempts + 1):
             try:
                 if attachments:
-                    files = [
+                    files: list[tuple[str, Any]] = [
                         (k, (None, v.encode()))
                         for k, v in [pair for key, value in body.items() for pair in form_fields(key, value)]
                     ]
@@ -316,9 +315,9 @@ class ProcoreWriter:
                     hint="Map items to the contract's line items.",
                 )
             changes = {k: v for k, v in item.items() if k not in ("id", "line_item_id", "item_number")}
-            path = spec.items.format(
+            path = str(spec.items).format(
                 id=record["id"],
-                item_id=target["id"],  # type: ignore[union-attr]
+                item_id=target["id"],
                 prime_contract_id=(record.get("contract") or {}).get("id"),
             )
             self.api.call(
@@ -394,13 +393,14 @@ class ProcoreWriter:
                 params={"project_id": project_id},
                 json=self._body(spec, fields, project_id, spec.update_root),
             )
+        lines_path = str(spec.lines).format(id=record_id, project_id=project_id)
         for line in payload.get("line_items") or [] if spec.lines else []:
             line_fields = self._outgoing(spec, dict(line))
             if line.get("id"):
                 self.api.call(
                     "PATCH",
-                    f"{spec.lines.format(id=record_id, project_id=project_id)}/{line['id']}",
-                    entity=entity,  # type: ignore[union-attr]
+                    f"{lines_path}/{line['id']}",
+                    entity=entity,
                     action="update a line of",
                     params={"project_id": project_id},
                     json={"line_item": line_fields},
@@ -408,8 +408,8 @@ class ProcoreWriter:
             else:
                 self.api.call(
                     "POST",
-                    spec.lines.format(id=record_id, project_id=project_id),
-                    entity=entity,  # type: ignore[union-attr]
+                    lines_path,
+                    entity=entity,
                     action="add a line to",
                     params={"project_id": project_id},
                     json={"line_item": line_fields},
@@ -476,8 +476,8 @@ class ProcoreWriter:
         parts += [("attachments[]", (name, content, kind)) for name, content, kind in files]
         self.api.call(
             "PATCH",
-            self._path(spec.update, project_id, None, id=record_id),
-            entity=entity,  # type: ignore[arg-type]
+            self._path(str(spec.update), project_id, None, id=record_id),
+            entity=entity,
             action="attach files to",
             files=parts,
         )

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 import httpx
 
-from connectors.base import BatchOp, BatchResult, Credentials, FileRef, Page, Record
+from connectors.base import Attachment, BatchOp, BatchResult, Credentials, FileRef, Page, Record
 from connectors.http import TRANSIENT_ERRORS, Now, RetryPolicy, Sleep, TokenBucket, send_with_retries
 from connectors.qbo import entities as ents
 from connectors.qbo import errors
@@ -265,9 +265,21 @@ class QBOConnector:
         return data[entity]
 
     def create(
-        self, entity: str, payload: Record, *, idempotency_key: str, scope: Mapping[str, Any] | None = None
+        self,
+        entity: str,
+        payload: Record,
+        *,
+        idempotency_key: str,
+        scope: Mapping[str, Any] | None = None,
+        attachments: Sequence[Attachment] | None = None,
     ) -> Record:
-        """Create with `requestid` derived from `idempotency_key`: a repeat returns the first result."""
+        """Create with `requestid` derived from `idempotency_key`: a repeat returns the first result.
+
+        Files are attached after the create (`attach_file`): a QBO create carries none."""
+        if attachments:
+            raise errors.QBORejected(
+                "a QuickBooks create carries no files", system="qbo", hint="attach them once the record exists"
+            )
         entity = ents.canonical(entity)
         record = self._write(entity, payload, request_id(idempotency_key), scope and scope.get("params"))
         self._created[idempotency_key] = (entity, str(record["Id"]))
@@ -328,7 +340,7 @@ class QBOConnector:
             current = self.get(entity, record_id)
             if current is None:
                 return None
-        body = {"Id": str(record_id), "SyncToken": str(current["SyncToken"])}
+        body: dict[str, Any] = {"Id": str(record_id), "SyncToken": str(current["SyncToken"])}
         if mode == "delete":
             params = {"operation": "delete"}
         elif mode == "void" and entity in ents.VOID:

@@ -41,7 +41,7 @@ def _jmespath_functions() -> jmespath.functions.Functions:
         def method(self: Any, *args: Any, _impl: Callable[..., Any] = fn.impl) -> Any:
             return _impl(current_runtime(), *args)
 
-        spec = [{"types": []} for _ in range(max(fn.min_args, 1))]
+        spec: list[dict[str, Any]] = [{"types": []} for _ in range(max(fn.min_args, 1))]
         if fn.max_args != fn.min_args:
             spec[-1] = {"types": [], "variadic": True}
         methods["_func_" + name] = jmespath.functions.signature(*spec)(method)

@@ -70,9 +70,7 @@ def _jinja_checks(
     tree: jn.Template, text: str, location: Location, allowed: tuple[str, ...], compiled: Compiled
 ) -> None:
     for node in tree.find_all((jn.Getattr, jn.Getitem)):
-        attr = (
-            node.attr if isinstance(node, jn.Getattr) else (node.arg.value if isinstance(node.arg, jn.Const) else None)
-        )
+        attr = node.attr if isinstance(node, jn.Getattr) else getattr(getattr(node, "arg", None), "value", None)
         if isinstance(attr, str) and attr.startswith("_"):
             raise UnsafeExpression(
                 f"templates may not reach {attr!r}",

@@ -17,6 +17,7 @@ from pathlib import Path
 import networkx as nx
 
 from engine.errors import ErrorGroup, JoistError, Location, suggest
+from engine.language.rules import Rule, RuleSet
 
 
 class DependencyCycle(JoistError):
@@ -49,13 +50,7 @@ class BadSelector(JoistError):
     code = "R305"
 
 
-class UnknownFlow(JoistError):
-    """A flow name that the project does not have."""
-
-    code = "R306"
-
-
-def build_graph(ruleset: RuleSet) -> nx.DiGraph:  # noqa: F821 - RuleSet imported lazily to avoid a cycle
+def build_graph(ruleset: RuleSet) -> nx.DiGraph:
     """The DAG of the rule set's flows. Raises ErrorGroup on unknown names or a cycle;
     appends implied-dependency warnings to `ruleset.warnings`."""
     graph = nx.DiGraph()
@@ -125,7 +120,7 @@ def build_graph(ruleset: RuleSet) -> nx.DiGraph:  # noqa: F821 - RuleSet importe
     )
 
 
-def _ref_location(rule: Rule, link_set: str) -> Location:  # noqa: F821
+def _ref_location(rule: Rule, link_set: str) -> Location:
     for expr in rule.all_expressions():
         if link_set in expr.refs:
             return expr.location

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ErrorGroup, JoistError, Location, suggest
+from engine.errors import JoistError, Location, suggest
 from engine.expressions.base import Compiled
 from engine.expressions.compiler import compile_expression, constant
 from engine.language import catalog, schema_check, yamlload
-from engine.language.lookups import load_lookups
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, Origin, ValueNode, expressions
 from engine.language.yamlload import PosDict, PosList
 
@@ -143,6 +142,12 @@ class Rule:
         return {k: v.get("default") for k, v in self.params.items()}
 
 
+class UnknownFlow(JoistError):
+    """A flow name that the project does not have."""
+
+    code = "R306"
+
+
 @dataclass
 class RuleSet:
     """Every rule of a project, the lookup tables, and where they came from."""
@@ -153,8 +158,6 @@ class RuleSet:
 
     def __getitem__(self, flow: str) -> Rule:
         if flow not in self.rules:
-            from engine.language.graph import UnknownFlow
-
             near = suggest(flow, self.rules)
             raise UnknownFlow(
                 f"no flow named {flow!r}",
@@ -226,7 +229,7 @@ def merge_layer(base: PosDict, over: PosDict) -> PosDict:
     return merged
 
 
-class _Compiler:
+class RuleCompiler:
     """Turns one validated rule document into a `Rule`, collecting every error."""
 
     def __init__(self, doc: PosDict, layer_of: dict[str, str], lookups: dict[str, dict[str, Any]]) -> None:
@@ -527,78 +530,3 @@ class _Compiler:
             checks=checks,
             attachments=bool(doc.get("attachments", False)),
         )
-
-
-def load_rules(layers: Sequence[Layer], *, check_graph: bool = True) -> RuleSet:
-    """Load, merge, validate and compile every rule of the given layers (earliest first).
-
-    Raises `ErrorGroup` with every problem found; warnings (e.g. a `depends_on` that
-    `ref()` implies but the rule does not list) are on the returned `RuleSet`.
-    """
-    errors: list[JoistError] = []
-    docs: dict[str, PosDict] = {}
-    layer_of: dict[str, str] = {}
-    first_file: dict[tuple[str, str], str] = {}
-    lookup_dirs: list[Path] = []
-    for layer_name, paths in layers:
-        for p in paths:
-            p = Path(p)
-            folder = p if p.is_dir() else p.parent
-            # a pack's own lookups/, and the one beside it (rules/lookups for rules/master)
-            for found in (folder.parent / "lookups", folder / "lookups"):
-                if found.is_dir() and found not in lookup_dirs:
-                    lookup_dirs.append(found)
-        for f in rule_files(paths):
-            layer_of[str(f)] = layer_name
-            try:
-                doc = yamlload.load(f)
-            except JoistError as exc:
-                errors.append(exc)
-                continue
-            flow = doc.get("flow") if isinstance(doc, PosDict) else None
-            if not isinstance(flow, str):
-                errors.extend(
-                    schema_check.check(doc, RULE_SCHEMA, file=str(f))
-                    or [schema_check.WrongType("a rule file holds one mapping", location=Location(str(f), 1, 1))]
-                )
-                continue
-            if (layer_name, flow) in first_file:
-                errors.append(
-                    DuplicateFlow(
-                        f"flow {flow!r} is defined twice in layer {layer_name!r}",
-                        location=doc.key_locations["flow"],
-                        hint=f"the other one is {first_file[(layer_name, flow)]}; rename one",
-                    )
-                )
-                continue
-            first_file[(layer_name, flow)] = str(f)
-            docs[flow] = merge_layer(docs[flow], doc) if flow in docs else doc
-    try:
-        lookups = load_lookups(lookup_dirs)
-    except JoistError as exc:
-        errors.append(exc)
-        lookups = {}
-    rules: dict[str, Rule] = {}
-    for flow, doc in docs.items():
-        problems = schema_check.check(doc, RULE_SCHEMA, prefix=f"flow {flow}")
-        if problems:
-            errors.extend(problems)
-            continue
-        compiler = _Compiler(doc, layer_of, lookups)
-        rule = compiler.compile()
-        errors.extend(compiler.errors)
-        if rule is not None:
-            rules[flow] = rule
-    ruleset = RuleSet(rules, lookups)
-    if check_graph and not errors:
-        from engine.language.graph import build_graph
-
-        try:
-            build_graph(ruleset)
-        except ErrorGroup as group:
-            errors.extend(group.errors)
-        except JoistError as exc:
-            errors.append(exc)
-    if errors:
-        raise ErrorGroup(errors)
-    return ruleset

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.expressions.functions import CATALOGUE
+from engine.expressions.functions import CATALOGUE, Runtime
 from engine.expressions.jmes import _ORDER, _equal, _number
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
 
@@ -104,7 +104,7 @@ def _object(w: _Writer, node: Node, ctx: str, depth: int) -> str:
     if isinstance(node, ValueNode):
         var = w.name("v")
         if node.expr.kind == "const":
-            w.emit(depth, f"{var} = {w.bind(node.expr.evaluate({}, None), 'c')}")
+            w.emit(depth, f"{var} = {w.bind(node.expr.evaluate({}, Runtime()), 'c')}")
         elif not (w.inline and _inline(w, node.expr.ast, ctx, depth, var)):
             w.emit(depth, f"{var} = {w.bind(node.expr.evaluate)}({ctx}, rt)")
         return var

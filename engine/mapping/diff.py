@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine.mapping.mapper import MapResult
+from engine.expressions.functions import LinkResolver
+from engine.mapping.mapper import Mapper, MapResult
 
 IgnoreItem = Callable[[Any], bool]
 
@@ -110,6 +111,24 @@ def decide(
     if lock:
         return Decision("lock", payload=result.payload, changes=found, reason=lock_reason or "locked", result=result)
     return Decision("update", payload=result.payload, changes=found, result=result)
+
+
+def plan_record(
+    mapper: Mapper,
+    record: dict[str, Any],
+    twin: dict[str, Any] | None,
+    *,
+    links: LinkResolver,
+    ignore_item: IgnoreItem | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> Decision:
+    """Map `record` once against `twin`, evaluate the rule's `lock_when`, decide, and keep the
+    target's own edits (`three_way` against `base`, what Joist last wrote there)."""
+    result = mapper.map(record, links=links, target=twin)
+    locked = result.outcome == "mapped" and mapper.locked(record, twin)
+    when = mapper.rule.lock_when
+    reason = f"lock_when is true: {when.text}" if locked and when is not None else None
+    return three_way(decide(result, twin, lock=locked, lock_reason=reason, ignore_item=ignore_item), base)
 
 
 def _top(path: str) -> str:

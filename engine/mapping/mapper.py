@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from engine.errors import JoistError
 from engine.expressions.base import Compiled, EvaluationError
@@ -25,6 +25,9 @@ from engine.expressions.functions import LinkResolver, Runtime
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
 from engine.mapping.codegen import compile_tree
+
+# What a rule's expressions may raise on a record: reported against the field, never raised.
+_CAUGHT: tuple[type[BaseException], ...] = (JoistError, *RUNTIME_ERRORS)
 
 
 @dataclass
@@ -61,7 +64,7 @@ def _guard(path: str, expr: Compiled) -> Callable[[dict[str, Any], Runtime], Any
     def guarded(ctx: dict[str, Any], rt: Runtime) -> Any:
         try:
             return evaluate(ctx, rt)
-        except (JoistError, *RUNTIME_ERRORS) as exc:
+        except _CAUGHT as exc:
             raise _Failed(path, expr, exc) from exc
 
     return guarded
@@ -89,7 +92,7 @@ def _guarded_tree(node: Node, path: str = "") -> Node:
             if item.when
             else None
         )
-        items.append(ItemNode(_guarded_tree(item.fields, f"{path}[]"), each, when, item.origin))
+        items.append(ItemNode(cast(ObjectNode, _guarded_tree(item.fields, f"{path}[]")), each, when, item.origin))
     return ListNode(items, node.origin)
 
 
@@ -148,8 +151,9 @@ class Mapper:
         rt = Runtime(links=links, lookups=self.lookups)
         ctx = self.context(record, target)
         try:
-            if self._where is not None and not truthy(self._where(ctx, rt)):
-                return MapResult("skipped", reason=f"source.where is false: {self.rule.source.where.text}")
+            where = self.rule.source.where
+            if self._where is not None and where is not None and not truthy(self._where(ctx, rt)):
+                return MapResult("skipped", reason=f"source.where is false: {where.text}")
             entity = self.rule.target.entity
             for name, test in self._entity_when:
                 if truthy(test(ctx, rt)):
@@ -157,7 +161,7 @@ class Mapper:
                     break
             try:
                 payload = self._fast(ctx, rt) or {}
-            except (JoistError, *RUNTIME_ERRORS):
+            except _CAUGHT:
                 rt.missing.clear()
                 payload = self._build(ctx, rt) or {}
         except _Failed as failed:
@@ -199,7 +203,7 @@ class Mapper:
             expr = node.expr
             try:
                 value: Any = expr.evaluate(ctx, rt)
-            except (JoistError, *RUNTIME_ERRORS) as exc:
+            except _CAUGHT as exc:
                 value = f"<error: {exc}>"
             reads = {f"{root}.{'.'.join(p)}".replace(".[]", "[]"): _read(ctx, root, p) for root, p in expr.reads}
             out.append(

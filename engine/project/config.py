@@ -30,6 +30,7 @@ from connectors.base import Credentials
 from connectors.tokens import FileTokenStore
 from engine.errors import ErrorGroup, JoistError, Location, suggest
 from engine.language import yamlload
+from engine.language.rules import Layer
 from engine.language.schema_check import UnknownKey, check
 from engine.state.migrations import StateError
 from engine.state.store import DEFAULT_STATE_PATH, SQLiteState
@@ -160,8 +161,8 @@ class Project:
             )
         return self.connections[system]
 
-    def layers(self) -> list[tuple[str, list[Path]]]:
-        """The rule packs as `engine.language.rules.load_rules` layers: (name as written, [folder])."""
+    def layers(self) -> list[Layer]:
+        """The rule packs as `engine.language.loading.load_rules` layers: (name as written, [folder])."""
         return [(spec, [path]) for spec, path in zip(self.pack_specs, self.packs)]
 
     def token_key(self, system: str) -> str:
@@ -480,7 +481,9 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
         if "base_url" in settings[system]:
             for key, url in _oauth_urls(system, str(settings[system]["base_url"])).items():
                 settings[system].setdefault(key, url)
-        tokens = {k: details.pop(k) for k in ("refresh_token", "access_token", "expires_at") if k in details}
+        tokens: dict[str, Any] = {
+            k: details.pop(k) for k in ("refresh_token", "access_token", "expires_at") if k in details
+        }
         secrets[system] = (details, tokens)  # client id, secret and anything else the sandbox gave
     text = render_project(
         folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"), sandbox=True

@@ -15,7 +15,8 @@ import httpx
 
 from connectors.base import Connector
 from engine.language.graph import build_graph, select
-from engine.language.rules import RuleSet, load_rules
+from engine.language.loading import load_rules
+from engine.language.rules import RuleSet
 from engine.state.store import SQLiteState
 from engine.sync.outcomes import Listener
 from engine.sync.report import RunReport

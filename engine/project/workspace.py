@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import JoistError
-from engine.language.rules import Layer, RuleSet, load_rules
+from engine.language.loading import load_rules
+from engine.language.rules import Layer, RuleSet
 
 
 class NoRules(JoistError):

@@ -43,9 +43,8 @@ def copy_files(
             continue
         key = intent_key(flow, "file", f.id, target_id)
         new_id = tgt.attach_file(tgt_entity, target_id, f, f.fetch(), idempotency_key=key)
-        state.put_link(
-            Link(files_set, **{f"{src.system}_id": mine, f"{tgt.system}_id": new_id}, origin=src.system, flow=flow)
-        )
+        ids: dict[str, Any] = {f"{src.system}_id": mine, f"{tgt.system}_id": new_id}
+        state.put_link(Link(files_set, **ids, origin=src.system, flow=flow))
         copied += 1
     return copied
 
@@ -67,11 +66,5 @@ def link_sent_files(
 ) -> None:
     """Link the files sent with a create to the ids they got on the new record."""
     for f, new_id in tgt.sent_files(dict(created), files):
-        state.put_link(
-            Link(
-                f"{link_set}.files",
-                **{f"{src.system}_id": file_key(f.id, target_id), f"{tgt.system}_id": new_id},
-                origin=src.system,
-                flow=flow,
-            )
-        )
+        ids: dict[str, Any] = {f"{src.system}_id": file_key(f.id, target_id), f"{tgt.system}_id": new_id}
+        state.put_link(Link(f"{link_set}.files", **ids, origin=src.system, flow=flow))

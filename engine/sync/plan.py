@@ -18,7 +18,7 @@ from connectors.base import Connector
 from engine.errors import JoistError
 from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
-from engine.mapping.diff import Decision, decide, three_way
+from engine.mapping.diff import Decision, plan_record
 from engine.mapping.mapper import Mapper
 from engine.state.records import Link
 from engine.sync.links import FlowLinks
@@ -58,7 +58,6 @@ class Planner:
         self.dry_run = dry_run
         self.match = MatchIndex(tgt, rule.target.entity, rule.match) if rule.match else None
         self.ignore_item = partial(tgt.is_system_line, rule.target.entity)
-        self.lock_reason = f"lock_when is true: {rule.lock_when.text}" if rule.lock_when is not None else None
 
     def plan(self, record: dict[str, Any], sid: str, *, force: bool = False) -> Step:
         """Read the link and twin of one record, map it and decide (see the module docstring)."""
@@ -90,12 +89,14 @@ class Planner:
 
     def decide(self, record: dict[str, Any], twin: dict[str, Any] | None, link: Link | None) -> Decision:
         """Map the record against `twin` and decide; also what a re-read twin (QBO 5010) is re-planned with."""
-        result = self.mapper.map(record, links=self.links.resolve, target=twin)
-        locked = result.outcome == "mapped" and self.mapper.locked(record, twin)
-        decision = decide(
-            result, twin, lock=locked, lock_reason=self.lock_reason if locked else None, ignore_item=self.ignore_item
+        return plan_record(
+            self.mapper,
+            record,
+            twin,
+            links=self.links.resolve,
+            ignore_item=self.ignore_item,
+            base=self.links.base(link),
         )
-        return three_way(decision, self.links.base(link))
 
     def find_twin(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """The one unlinked target record the rule's `match` finds for `record` (AmbiguousMatch for several)."""

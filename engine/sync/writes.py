@@ -266,8 +266,8 @@ class Writer:
                     files = [
                         (f, f.fetch()) for f in files_for_create(self.src, self.rule.source.entity, c.source, self.tgt)
                     ]
-                extra = {"attachments": [(f.filename, body, f.content_type) for f, body in files]} if files else {}
-                created = self.tgt.create(c.entity, c.payload, idempotency_key=c.key, **extra)
+                sent = [(f.filename, body, f.content_type) for f, body in files]
+                created = self.tgt.create(c.entity, c.payload, idempotency_key=c.key, attachments=sent or None)
             crashpoint("after_write")
         except AuthError:
             raise
@@ -325,7 +325,7 @@ class Writer:
         if not queue:
             return
         batch_key = intent_key("batch", self.rule.flow, *[c.key for c in queue])
-        entries = [(c.source_id, c.key, content_hash(c.payload)) for c in queue]
+        entries: list[tuple[str, str, str | None]] = [(c.source_id, c.key, content_hash(c.payload)) for c in queue]
         self.state.begin_batch(
             self.rule.flow,
             entries,

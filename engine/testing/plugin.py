@@ -24,8 +24,9 @@ import pytest
 
 from engine.errors import ErrorGroup, JoistError, Location
 from engine.language import jsonio, schema_check, yamlload
-from engine.language.rules import Layer, RuleSet, load_rules
-from engine.mapping.diff import Decision, decide, same
+from engine.language.loading import load_rules
+from engine.language.rules import Layer, RuleSet
+from engine.mapping.diff import Decision, plan_record, same
 from engine.mapping.mapper import Mapper
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
@@ -125,11 +126,7 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
         if not chosen:
             raise RuleTestError(f"the input has no group {wanted!r}", hint=f"its groups: {', '.join(group_keys)}")
         record = chosen[0]
-    result = mapper.map(record, links=lambda link_set, key: links.get(link_set, {}).get(key), target=twin)
-    locked = mapper.locked(record, twin)
-    decision = decide(
-        result, twin, lock=locked, lock_reason=f"lock_when is true: {rule.lock_when.text}" if locked else None
-    )
+    decision = plan_record(mapper, record, twin, links=lambda link_set, key: links.get(link_set, {}).get(key))
     decision.groups = group_keys
     return decision
 
@@ -332,7 +329,7 @@ class RuleCase(pytest.Item):
             if SnapshotAssertion is None:
                 raise RuleTestError("snapshot: true needs syrupy (pip install 'joist[test]')")
             snapshot = SnapshotAssertion(
-                session=self.config._syrupy,
+                session=getattr(self.config, "_syrupy"),  # noqa: B009 - syrupy's session, set by its plugin
                 extension_class=OutcomeSnapshot,
                 test_location=PyTestLocation(self),
                 update_snapshots=self.config.option.update_snapshots,

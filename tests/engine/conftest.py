@@ -1,7 +1,7 @@
 """Fixtures for the rule engine core tests: rule files written to a temporary pack.
 
 `bench` writes rule files (and lookup tables) into a temporary folder, loads them with
-`engine.language.rules.load_rules` and hands back either the `RuleSet` or the sorted list of
+`engine.language.loading.load_rules` and hands back either the `RuleSet` or the sorted list of
 errors; `links` builds a link resolver from a plain dict. Import-mode is importlib, so
 helpers are fixtures rather than importable functions.
 """
@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from engine.errors import ErrorGroup, JoistError
-from engine.language.rules import RuleSet, load_rules
+from engine.language.loading import load_rules
+from engine.language.rules import RuleSet
 from engine.mapping.mapper import Mapper
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from engine.errors import ErrorGroup, JoistError
-from engine.language.rules import load_rules
+from engine.language.loading import load_rules
 
 FOLDER = Path(__file__).resolve().parents[1] / "broken_rules"
 EXPECTED: dict[str, Any] = yaml.safe_load((FOLDER / "_expected.yaml").read_text(encoding="utf-8"))

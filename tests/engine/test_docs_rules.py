@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from engine.errors import ErrorGroup
-from engine.language.rules import load_rules
+from engine.language.loading import load_rules
 from engine.language.schema_check import load_schema
 from engine.mapping.mapper import Mapper
 

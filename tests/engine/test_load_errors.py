@@ -9,7 +9,8 @@ import pytest
 
 from engine.errors import ErrorGroup
 from engine.language import yamlload
-from engine.language.rules import RuleSet, load_rules
+from engine.language.loading import load_rules
+from engine.language.rules import RuleSet
 
 if TYPE_CHECKING:
     from conftest import ErrorCheck, RuleBench

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ErrorGroup
-from engine.language.rules import load_rules
+from engine.language.loading import load_rules
 from engine.mapping.split import groups, parent_id
 
 RULE = """

@@ -218,6 +218,7 @@ def open_pair(tmp: Path, packs: list[str], *, before: Any = None) -> Iterator[tu
                 accounts[n] for n in ("Subcontractors", "Materials", "Job Expenses", "Payroll Expenses")
             ),
         )
+        procore, qbo = _conns(pair)  # the reopened session's connectors (the old ones are closed)
         report = pair.session.run(None)
         assert _errors(report) == []
         project = next(p for p in _all(procore, "projects") if p["name"] == PROJECT)

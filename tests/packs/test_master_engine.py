@@ -17,7 +17,7 @@ import pytest
 from engine.errors import JoistError, Location
 from engine.expressions.compiler import compile_expression
 from engine.expressions.functions import Runtime
-from engine.language.rules import load_rules
+from engine.language.loading import load_rules
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     project_dir, rules_dir, raw = argv[1], argv[2], argv[3]
     options = json.loads(raw)
-    from engine.language.rules import load_rules
+    from engine.language.loading import load_rules
     from engine.project.config import load_project
     from engine.project.connections import open_connectors
     from engine.sync.run import Sync

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from connectors.base import Connector
-from engine.language.rules import RuleSet, load_rules
+from engine.language.loading import load_rules
+from engine.language.rules import RuleSet
 from engine.project.config import Project, load_project, write_sandbox_project
 from engine.project.connections import open_connectors
 from engine.state.store import SQLiteState
