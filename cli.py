@@ -691,11 +691,11 @@ def connect(ctx: click.Context, system: str, print_url: bool, timeout: float) ->
       joist connect qbo
       joist connect procore --print-url
     """
-    from engine.project.config import find_project, load_project
+    from engine.project.config import load_project
     from engine.project.connect import connect as run_connect
 
     given = ctx.find_root().meta.get("joist.project")
-    project = load_project(find_project(given) if given is None else given)
+    project = load_project(given)
     opener = (lambda url: click.echo(f"open this address to sign in:\n  {url}")) if print_url else None
     if opener is not None:
         result = run_connect(project, system, timeout=timeout, open_url=opener)

@@ -250,10 +250,14 @@ def find_project(start: str | os.PathLike[str] | None = None) -> Path:
 
 
 def _project_file(path: str | os.PathLike[str] | None) -> Path:
+    """The one way a command finds its joist.yaml: a file as given, else the nearest one
+    upward from a folder (the working folder when nothing is given)."""
     if path is None:
         return find_project()
     given = Path(path).expanduser()
-    candidate = given / PROJECT_FILE if given.is_dir() else given
+    if given.is_dir():
+        return find_project(given)
+    candidate = given
     if not candidate.is_file():
         raise ProjectNotFound(
             f"no {PROJECT_FILE} at {candidate}",
@@ -347,7 +351,7 @@ def _build_connection(system: str, raw: Mapping[str, Any], at: Location) -> Conn
 
 
 def load_project(path: str | os.PathLike[str] | None = None) -> Project:
-    """Load and validate a project: a joist.yaml path, its folder, or None to search upwards.
+    """Load and validate a project: a joist.yaml path, or a folder (None: the working folder) to search upward from.
 
     Raises one `JoistError`, or an `ErrorGroup` of several, each with file:line:col.
     """

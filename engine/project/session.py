@@ -36,11 +36,9 @@ class Session:
         cls, project_dir: str | Path | None = None, *, transports: Mapping[str, httpx.BaseTransport] | None = None
     ) -> Session:
         """Load joist.yaml (searching upward from `project_dir` or the working folder)."""
-        from engine.project.config import find_project, load_project
+        from engine.project.config import load_project
 
-        project = load_project(
-            find_project(project_dir) if project_dir is None or Path(project_dir).is_dir() else project_dir
-        )
+        project = load_project(project_dir)
         ruleset = load_rules(project.layers())
         return cls(project, ruleset, project.open_state(), dict(transports or {}))
 
@@ -82,9 +80,7 @@ class Session:
 
     def close(self) -> None:
         for conn in self._connectors.values():
-            close = getattr(conn, "close", None)
-            if close:
-                close()
+            conn.close()
         self.state.close()
 
     def __enter__(self) -> Session:

@@ -39,7 +39,7 @@ def layers_from(paths: Sequence[str | Path]) -> list[Layer]:
 
 def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None) -> Workspace:
     """Load the rules a command should see (errors as one `ErrorGroup`)."""
-    from engine.project.config import ProjectNotFound, find_project, load_project
+    from engine.project.config import ProjectNotFound, load_project
 
     project = None
     if rule_paths:
@@ -49,9 +49,7 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
         layers = layers_from(rule_paths)
     else:
         try:
-            project = load_project(
-                find_project(project_dir) if project_dir is None or Path(project_dir).is_dir() else project_dir
-            )
+            project = load_project(project_dir)
             layers = project.layers()
         except ProjectNotFound:
             if Path("rules").is_dir():

@@ -53,10 +53,10 @@ class CaseFailed(Exception):
 
 def layers_for(test_file: Path) -> list[Layer]:
     """The rule layers a test file is run against (see the module docstring)."""
-    from engine.project.config import ProjectNotFound, find_project, load_project
+    from engine.project.config import ProjectNotFound, load_project
 
     try:
-        project = load_project(find_project(test_file.parent))
+        project = load_project(test_file.parent)
         return project.layers()
     except ProjectNotFound:
         pass
