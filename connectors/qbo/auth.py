@@ -52,12 +52,6 @@ def endpoints_for(base_url: str) -> Endpoints:
     return Endpoints(root + "/connect/oauth2", root + "/oauth2/v1/tokens/bearer", root + "/v2/oauth2/tokens/revoke")
 
 
-def discover(client: httpx.Client, discovery_url: str) -> Endpoints:
-    """Endpoints from an OpenID discovery document (Intuit's, or the sandbox's)."""
-    doc = client.get(discovery_url).raise_for_status().json()
-    return Endpoints(doc["authorization_endpoint"], doc["token_endpoint"], doc["revocation_endpoint"])
-
-
 class OAuthClient:
     """The three OAuth calls, authenticated with the app's client id and secret."""
 

@@ -35,15 +35,12 @@ TRANSACTIONS = (
 )
 OTHERS = ("Attachable", "CompanyInfo", "Preferences")
 ALL = NAME_LISTS + TRANSACTIONS + OTHERS
-READ_ONLY = ("CompanyInfo", "Preferences", "TaxCode", "TaxRate", "TaxAgency")
 VOID = {
     "Invoice": ("void", False),
     "Payment": ("update", True),
     "BillPayment": ("update", True),
     "SalesReceipt": ("update", True),
 }
-NAME_FIELD = {"Customer": "DisplayName", "Vendor": "DisplayName", "Employee": "DisplayName", "TaxAgency": "DisplayName"}
-CDC_ENTITIES = tuple(e for e in ALL if e not in ("CompanyInfo", "Preferences", "TaxAgency"))
 _BY_LOWER = {name.lower(): name for name in ALL}
 
 
@@ -61,10 +58,6 @@ def canonical(name: str) -> str:
 def segment(entity: str) -> str:
     """The URL path segment: the entity name in lower case."""
     return canonical(entity).lower()
-
-
-def name_field(entity: str) -> str:
-    return NAME_FIELD.get(entity, "Name")
 
 
 def is_name_list(entity: str) -> bool:

@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -52,13 +51,6 @@ class Where:
         if operator not in ("=", "<", ">", "<=", ">="):
             raise ValueError(f"QuickBooks queries do not support the operator {operator!r}")
         self.parts.append(f"{prop} {operator} {quote(value)}")
-        return self
-
-    def within(self, prop: str, values: Iterable[Any]) -> Where:
-        items = list(values)
-        if not items:
-            raise ValueError("IN needs at least one value")
-        self.parts.append(f"{prop} IN ({', '.join(quote(v) for v in items)})")
         return self
 
     def raw(self, clause: str) -> Where:

@@ -15,7 +15,6 @@ from typing import Any
 from engine.errors import JoistError, Location, suggest
 from schemas import catalog_entities
 
-SCALARS = frozenset({"id", "string", "decimal", "integer", "boolean", "date", "datetime"})
 OPEN = frozenset({"any", "object"})
 Shape = Any  # dict (object) | list (one-element: the item shape) | str (a type name)
 

@@ -24,7 +24,6 @@ from engine.language.yamlload import PosDict, PosList
 
 RULE_SCHEMA = "rule.schema.json"
 FIELD_ROOTS = ("source", "target", "params", "links")
-ITEM_ROOTS = FIELD_ROOTS + ("item", "parent", "index")
 
 
 class DuplicateFlow(JoistError):
