@@ -186,14 +186,16 @@ def _fallback(ast: dict[str, Any]) -> Evaluator:
     return interpret
 
 
-_ORDER = {"lt": lambda a, b: a < b, "gt": lambda a, b: a > b, "lte": lambda a, b: a <= b, "gte": lambda a, b: a >= b}
+ORDERINGS = {"lt": lambda a, b: a < b, "gt": lambda a, b: a > b, "lte": lambda a, b: a <= b, "gte": lambda a, b: a >= b}
 
 
-def _number(v: Any) -> bool:
+def is_jmes_number(v: Any) -> bool:
+    """A number as JMESPath sees one (a bool is not)."""
     return isinstance(v, (int, Decimal, float)) and not isinstance(v, bool)
 
 
-def _equal(a: Any, b: Any) -> bool:
+def jmes_equal(a: Any, b: Any) -> bool:
+    """JMESPath equality: `true` never equals `1`."""
     if isinstance(a, bool) != isinstance(b, bool):
         return False
     return a == b
@@ -241,14 +243,14 @@ def _compile_jmespath(ast: dict[str, Any]) -> Evaluator:
         left, right = (_compile_jmespath(c) for c in children)
         op = ast["value"]
         if op == "eq":
-            return lambda cur, rt: _equal(left(cur, rt), right(cur, rt))
+            return lambda cur, rt: jmes_equal(left(cur, rt), right(cur, rt))
         if op == "ne":
-            return lambda cur, rt: not _equal(left(cur, rt), right(cur, rt))
-        order = _ORDER[op]
+            return lambda cur, rt: not jmes_equal(left(cur, rt), right(cur, rt))
+        order = ORDERINGS[op]
 
         def compare(cur: Any, rt: Runtime) -> Any:
             a, b = left(cur, rt), right(cur, rt)
-            if _number(a) and _number(b):
+            if is_jmes_number(a) and is_jmes_number(b):
                 return order(a, b)
             return None
 

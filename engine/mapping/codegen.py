@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.expressions.functions import CATALOGUE, Runtime
-from engine.expressions.jmes import _ORDER, _equal, _number
+from engine.expressions.jmes import ORDERINGS, is_jmes_number, jmes_equal
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
 
 Builder = Callable[[dict[str, Any], Any], Any]
@@ -68,10 +68,10 @@ def _inline(w: _Writer, ast: dict[str, Any] | None, ctx: str, depth: int, var: s
         if not (_inline(w, children[0], ctx, depth, left) and _inline(w, children[1], ctx, depth, right)):
             return False
         if ast["value"] in ("eq", "ne"):
-            eq = w.bind(_equal, "f")
+            eq = w.bind(jmes_equal, "f")
             w.emit(depth, f"{var} = {'' if ast['value'] == 'eq' else 'not '}{eq}({left}, {right})")
         else:
-            order, number = w.bind(_ORDER[ast["value"]], "f"), w.bind(_number, "f")
+            order, number = w.bind(ORDERINGS[ast["value"]], "f"), w.bind(is_jmes_number, "f")
             w.emit(depth, f"{var} = {order}({left}, {right}) if {number}({left}) and {number}({right}) else None")
         return True
     if kind == "function_expression" and ast["value"] in CATALOGUE:
