@@ -6,7 +6,7 @@ which state file and which credentials are meant.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,12 @@ class Session:
         )
         command = "plan" if dry_run else ("retry" if retry_only else "sync")
         return sync.run(chosen, full=full, retry_only=retry_only, command=command, selection=selector or "")
+
+    def run_records(self, targets: Mapping[str, Iterable[str]], *, listener: Listener | None = None) -> RunReport:
+        """Sync only these source records of these flows (the service's webhook events)."""
+        systems = self.systems_for(list(self.ruleset.rules))  # a waiting record may pull in any flow
+        sync = Sync(self.ruleset, self.connectors(systems), self.state, params=self.project.params, listener=listener)
+        return sync.run_records(targets)
 
     def close(self) -> None:
         for conn in self._connectors.values():

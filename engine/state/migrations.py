@@ -196,11 +196,32 @@ _V4 = (
     "ALTER TABLE links ADD COLUMN qbo_payload TEXT",
 )
 
+# Version 5: the service's durable inbox. An event is committed here before its webhook is
+# answered, deduplicated by the sending system's event id, and marked done only after the
+# record's sync committed.
+_V5 = (
+    """CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        system TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        operation TEXT,
+        received_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        done_at TEXT
+    )""",
+    "CREATE INDEX inbox_state ON inbox (state, id)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
     Migration(3, "batched intents", _V3),
     Migration(4, "what Joist last wrote to each side", _V4),
+    Migration(5, "the service's inbox", _V5),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

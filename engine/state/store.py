@@ -162,7 +162,7 @@ class SQLiteState:
                 if str(mode).lower() != "wal":
                     raise StateUnreadable(self.path, f"cannot switch it to WAL mode (got {mode})")
                 self._conn.execute("PRAGMA synchronous=FULL")
-                migrate(self._conn, self.path, now=self._stamp)
+                migrate(self._conn, self.path, now=self.stamp)
         except BaseException:
             self._conn.close()
             raise
@@ -180,7 +180,8 @@ class SQLiteState:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _stamp(self) -> str:
+    def stamp(self) -> str:
+        """The store's clock now, as the ISO text its rows hold."""
         return _iso(self._now())
 
     @contextmanager
@@ -250,11 +251,13 @@ class SQLiteState:
             with self.transaction():
                 yield
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of one read, under the store's lock."""
         with self._lock, self._errors():
             return self._conn.execute(sql, params).fetchall()
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """One statement; call it inside `transaction()`, which holds the lock and commits."""
         return self._conn.execute(sql, params)
 
     # -- links ------------------------------------------------------------------------------
@@ -268,15 +271,15 @@ class SQLiteState:
     def find_link(self, link_set: str, *, procore_id: str | None = None, qbo_id: str | None = None) -> Link | None:
         """The link holding this Procore id (or QBO id) in `link_set`, or None."""
         column, value = self._side(procore_id, qbo_id)
-        rows = self._query(f"SELECT * FROM links WHERE link_set = ? AND {column} = ?", (link_set, value))
+        rows = self.query(f"SELECT * FROM links WHERE link_set = ? AND {column} = ?", (link_set, value))
         return _link(rows[0]) if rows else None
 
     def links(self, link_set: str | None = None) -> list[Link]:
         """Every link (of one link set, when given), in the order they were made."""
         if link_set is None:
-            rows = self._query("SELECT * FROM links ORDER BY link_set, id")
+            rows = self.query("SELECT * FROM links ORDER BY link_set, id")
         else:
-            rows = self._query("SELECT * FROM links WHERE link_set = ? ORDER BY id", (link_set,))
+            rows = self.query("SELECT * FROM links WHERE link_set = ? ORDER BY id", (link_set,))
         return [_link(row) for row in rows]
 
     def resolver(self, link_set: str, toward: str) -> Callable[[str], str | None]:
@@ -290,7 +293,7 @@ class SQLiteState:
         sql = f"SELECT {want} FROM links WHERE link_set = ? AND {have} = ?"
 
         def resolve(record_id: str) -> str | None:
-            rows = self._query(sql, (link_set, str(record_id)))
+            rows = self.query(sql, (link_set, str(record_id)))
             return rows[0][0] if rows else None
 
         return resolve
@@ -316,88 +319,88 @@ class SQLiteState:
             existing = by_p if by_p is not None else by_q
             if by_p is not None and by_q is not None and by_p["id"] != by_q["id"]:
                 # Two half links (Procore-only and QBO-only) now meet: keep one row.
-                self._execute("DELETE FROM links WHERE id = ?", (by_q["id"],))
+                self.execute("DELETE FROM links WHERE id = ?", (by_q["id"],))
             values = {name: getattr(link, name) for name in _LINK_COLUMNS}
             values.update(
                 procore_id=pid or (existing["procore_id"] if existing else None),
                 qbo_id=qid or (existing["qbo_id"] if existing else None),
                 locked=1 if link.locked else 0,
-                updated_at=self._stamp(),
+                updated_at=self.stamp(),
             )
             names = [n for n in _LINK_COLUMNS if n != "link_set"]
             try:
                 if existing is None:
                     cols = ", ".join(_LINK_COLUMNS)
                     marks = ", ".join("?" for _ in _LINK_COLUMNS)
-                    cur = self._execute(
+                    cur = self.execute(
                         f"INSERT INTO links ({cols}) VALUES ({marks})", tuple(values[n] for n in _LINK_COLUMNS)
                     )
                     row_id = cur.lastrowid
                 else:
                     sets = ", ".join(f"{n} = ?" for n in names)
-                    self._execute(
+                    self.execute(
                         f"UPDATE links SET {sets} WHERE id = ?", tuple(values[n] for n in names) + (existing["id"],)
                     )
                     row_id = existing["id"]
             except sqlite3.IntegrityError:
                 raise LinkConflict(link.link_set, "procore", pid or "?", "another record", qid or "?") from None
-            return _link(self._execute("SELECT * FROM links WHERE id = ?", (row_id,)).fetchone())
+            return _link(self.execute("SELECT * FROM links WHERE id = ?", (row_id,)).fetchone())
 
     def _row(self, column: str, link_set: str, value: str | None) -> sqlite3.Row | None:
         if value is None:
             return None
-        return self._execute(f"SELECT * FROM links WHERE link_set = ? AND {column} = ?", (link_set, value)).fetchone()
+        return self.execute(f"SELECT * FROM links WHERE link_set = ? AND {column} = ?", (link_set, value)).fetchone()
 
     def remove_link(self, link_set: str, *, procore_id: str | None = None, qbo_id: str | None = None) -> bool:
         """Forget the link holding this id; True if there was one."""
         column, value = self._side(procore_id, qbo_id)
         with self.transaction():
-            cur = self._execute(f"DELETE FROM links WHERE link_set = ? AND {column} = ?", (link_set, value))
+            cur = self.execute(f"DELETE FROM links WHERE link_set = ? AND {column} = ?", (link_set, value))
             return cur.rowcount > 0
 
     def link_counts(self) -> dict[str, int]:
         """How many links each link set holds."""
-        rows = self._query("SELECT link_set, COUNT(*) FROM links GROUP BY link_set ORDER BY link_set")
+        rows = self.query("SELECT link_set, COUNT(*) FROM links GROUP BY link_set ORDER BY link_set")
         return {row[0]: int(row[1]) for row in rows}
 
     # -- cursors and runs -------------------------------------------------------------------
 
     def cursor(self, system: str, entity: str) -> str | None:
         """Where the last read of `entity` on `system` stopped (None: read everything)."""
-        rows = self._query("SELECT value FROM cursors WHERE system = ? AND entity = ?", (system, entity))
+        rows = self.query("SELECT value FROM cursors WHERE system = ? AND entity = ?", (system, entity))
         return rows[0][0] if rows else None
 
     def set_cursor(self, system: str, entity: str, value: str | None) -> None:
         """Remember where to resume; None forgets it (the next read is a full one)."""
         with self.transaction():
-            self._execute(
+            self.execute(
                 "INSERT INTO cursors (system, entity, value, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (system, entity) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (system, entity, value, self._stamp()),
+                (system, entity, value, self.stamp()),
             )
 
     def start_run(self, command: str, selection: str) -> int:
         """Record that a run began (status "running"); returns its id."""
         with self.transaction():
-            cur = self._execute(
+            cur = self.execute(
                 "INSERT INTO runs (command, selection, status, started_at, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
-                (command, selection, "running", self._stamp(), os.getpid(), socket.gethostname()),
+                (command, selection, "running", self.stamp(), os.getpid(), socket.gethostname()),
             )
             return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, counts: Mapping[str, int]) -> None:
         """Record how a run ended and what it did (counts per action)."""
         with self.transaction():
-            cur = self._execute(
+            cur = self.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, counts = ? WHERE id = ?",
-                (status, self._stamp(), json.dumps(dict(counts), sort_keys=True), run_id),
+                (status, self.stamp(), json.dumps(dict(counts), sort_keys=True), run_id),
             )
             if cur.rowcount == 0:
                 raise ValueError(f"no run with id {run_id}")
 
     def runs(self, limit: int = 20) -> list[Run]:
         """The latest runs, newest first. A run whose process died unfinished (on this host) shows "interrupted"."""
-        return [_run(row) for row in self._query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))]
+        return [_run(row) for row in self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))]
 
     # -- failures ---------------------------------------------------------------------------
 
@@ -408,7 +411,7 @@ class SQLiteState:
         source_id = str(source_id)
         with self.transaction():
             now = self._now()
-            row = self._execute(
+            row = self.execute(
                 "SELECT attempts, first_failed_at FROM failures WHERE flow = ? AND source_id = ?", (flow, source_id)
             ).fetchone()
             attempts = (row["attempts"] if row else 0) + 1
@@ -428,7 +431,7 @@ class SQLiteState:
             cols = ", ".join(_FAILURE_COLUMNS)
             marks = ", ".join("?" for _ in _FAILURE_COLUMNS)
             updates = ", ".join(f"{n} = excluded.{n}" for n in _FAILURE_COLUMNS if n not in ("flow", "source_id"))
-            self._execute(
+            self.execute(
                 f"INSERT INTO failures ({cols}) VALUES ({marks}) ON CONFLICT (flow, source_id) DO UPDATE SET {updates}",
                 tuple(getattr(failure, n) for n in _FAILURE_COLUMNS),
             )
@@ -437,7 +440,7 @@ class SQLiteState:
     def clear_failure(self, flow: str, source_id: str) -> bool:
         """Forget a failure (the record synced); True if there was one."""
         with self.transaction():
-            cur = self._execute("DELETE FROM failures WHERE flow = ? AND source_id = ?", (flow, str(source_id)))
+            cur = self.execute("DELETE FROM failures WHERE flow = ? AND source_id = ?", (flow, str(source_id)))
             return cur.rowcount > 0
 
     def failures(self, flow: str | None = None, *, due: bool = False) -> list[Failure]:
@@ -447,14 +450,14 @@ class SQLiteState:
             sql, params = sql + " AND flow = ?", [flow]
         if due:
             sql += " AND next_attempt <= ?"
-            params.append(self._stamp())
-        rows = self._query(sql + " ORDER BY first_failed_at, flow, source_id", tuple(params))
+            params.append(self.stamp())
+        rows = self.query(sql + " ORDER BY first_failed_at, flow, source_id", tuple(params))
         return [Failure(**{n: row[n] for n in _FAILURE_COLUMNS}) for row in rows]
 
     # -- intents ----------------------------------------------------------------------------
 
     def _intent(self, key: str) -> Intent | None:
-        row = self._execute(f"SELECT {', '.join(_INTENT_COLUMNS)} FROM intents WHERE key = ?", (key,)).fetchone()
+        row = self.execute(f"SELECT {', '.join(_INTENT_COLUMNS)} FROM intents WHERE key = ?", (key,)).fetchone()
         return Intent(**{n: row[n] for n in _INTENT_COLUMNS}) if row else None
 
     def begin_intent(
@@ -477,9 +480,9 @@ class SQLiteState:
         source_id = str(source_id)
         with self._durable("begin_intent"):
             found = self._intent(key)
-            stamp = self._stamp()
+            stamp = self.stamp()
             if found is None:
-                self._execute(
+                self.execute(
                     "INSERT INTO intents (key, flow, source_id, state, action, target_system, target_entity, "
                     "payload_hash, attempts, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, 1, ?, ?)",
                     (key, flow, source_id, action, target_system, target_entity, payload_hash, stamp, stamp),
@@ -487,7 +490,7 @@ class SQLiteState:
             elif (found.flow, found.source_id) != (flow, source_id):
                 raise ValueError(f"intent key {key} belongs to {found.flow} {found.source_id}, not {flow} {source_id}")
             elif found.state != "done":
-                self._execute(
+                self.execute(
                     "UPDATE intents SET state = 'pending', attempts = attempts + 1, payload_hash = ?, "
                     "updated_at = ? WHERE key = ?",
                     (payload_hash, stamp, key),
@@ -510,11 +513,11 @@ class SQLiteState:
         `batch_key` and its index, so a replay after a crash resends the same batch.
         """
         with self._durable("begin_batch"):
-            stamp = self._stamp()
+            stamp = self.stamp()
             for index, (source_id, key, payload_hash) in enumerate(entries):
                 found = self._intent(key)
                 if found is None:
-                    self._execute(
+                    self.execute(
                         "INSERT INTO intents (key, flow, source_id, state, action, target_system, target_entity, "
                         "payload_hash, attempts, created_at, updated_at, batch_key, batch_index) "
                         "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, 1, ?, ?, ?, ?)",
@@ -533,7 +536,7 @@ class SQLiteState:
                         ),
                     )
                 elif found.state != "done":
-                    self._execute(
+                    self.execute(
                         "UPDATE intents SET state = 'pending', attempts = attempts + 1, payload_hash = ?, "
                         "batch_key = ?, batch_index = ?, updated_at = ? WHERE key = ?",
                         (payload_hash, batch_key, index, stamp, key),
@@ -543,9 +546,9 @@ class SQLiteState:
     def complete_intent(self, key: str, *, target_id: str | None) -> None:
         """Mark the write done, with the id it produced. Put it in the transaction that records the link."""
         with self.transaction():
-            cur = self._execute(
+            cur = self.execute(
                 "UPDATE intents SET state = 'done', target_id = ?, updated_at = ? WHERE key = ?",
-                (None if target_id is None else str(target_id), self._stamp(), key),
+                (None if target_id is None else str(target_id), self.stamp(), key),
             )
             if cur.rowcount == 0:
                 raise UnknownIntent(key)
@@ -557,8 +560,8 @@ class SQLiteState:
             if found is None:
                 raise UnknownIntent(key)
             if found.state == "pending":
-                self._execute(
-                    "UPDATE intents SET state = 'abandoned', updated_at = ? WHERE key = ?", (self._stamp(), key)
+                self.execute(
+                    "UPDATE intents SET state = 'abandoned', updated_at = ? WHERE key = ?", (self.stamp(), key)
                 )
 
     def intent(self, key: str) -> Intent | None:
@@ -572,7 +575,7 @@ class SQLiteState:
         params: tuple[Any, ...] = ()
         if flow is not None:
             sql, params = sql + " AND flow = ?", (flow,)
-        rows = self._query(sql + " ORDER BY created_at, key", params)
+        rows = self.query(sql + " ORDER BY created_at, key", params)
         return [Intent(**{n: row[n] for n in _INTENT_COLUMNS}) for row in rows]
 
     def forget_intents(self, before: str) -> int:
@@ -581,26 +584,24 @@ class SQLiteState:
         Pending intents are never deleted: they are the only memory of a write in flight.
         """
         with self.transaction():
-            cur = self._execute(
-                "DELETE FROM intents WHERE state IN ('done', 'abandoned') AND updated_at < ?", (before,)
-            )
+            cur = self.execute("DELETE FROM intents WHERE state IN ('done', 'abandoned') AND updated_at < ?", (before,))
             return cur.rowcount
 
     # -- tokens -----------------------------------------------------------------------------
 
     def load_tokens(self, key: str) -> dict[str, Any] | None:
         """The token document stored under `key`, or None."""
-        rows = self._query("SELECT document FROM tokens WHERE key = ?", (key,))
+        rows = self.query("SELECT document FROM tokens WHERE key = ?", (key,))
         return json.loads(rows[0][0]) if rows else None
 
     def save_tokens(self, key: str, tokens: Mapping[str, Any]) -> None:
         """Replace the token document under `key`; on disk when this returns."""
         document = json.dumps(dict(tokens), sort_keys=True, default=_json_default)
         with self._durable("save_tokens"):
-            self._execute(
+            self.execute(
                 "INSERT INTO tokens (key, document, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
-                (key, document, self._stamp()),
+                (key, document, self.stamp()),
             )
 
 

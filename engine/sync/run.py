@@ -21,7 +21,7 @@ and twin, mapped once, decided: create, update, skip, lock, defer, error) -> wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connectors.base import Connector
@@ -80,6 +80,7 @@ class FlowRun:
             batch_size=sync.batch_size,
         )
         self.deferred: dict[str, tuple[dict[str, Any], Outcome]] = {}
+        self.waiting_on: dict[str, list[tuple[str, str]]] = {}  # deferred sid -> (link set, key) it waits for
 
     @property
     def report(self) -> FlowReport:
@@ -87,9 +88,12 @@ class FlowRun:
 
     def process(self, record: dict[str, Any], sid: str, *, force: bool = False) -> Outcome | None:
         """One record, read -> plan -> write; a deferred one is kept for the same run's second pass."""
-        outcome = self.writer.apply(self.planner.plan(record, sid, force=force))
+        step = self.planner.plan(record, sid, force=force)
+        outcome = self.writer.apply(step)
         if outcome is not None and outcome.action == "defer":
             self.deferred[sid] = (record, outcome)
+            result = step.decision.result if step.decision is not None else None
+            self.waiting_on[sid] = list(result.missing) if result is not None else []
         return outcome
 
     def run(self, *, full: bool, only: set[str] | None = None) -> FlowReport:
@@ -127,6 +131,27 @@ class FlowRun:
         self.writer.flush()
         if only is None and not dry and cursor:
             state.set_cursor(rule.source.system, cursor_name, cursor)
+        return self.report
+
+    def run_records(self, record_ids: Iterable[str]) -> FlowReport:
+        """Only these source records (a webhook's), each read by id: never a scan, no cursor moved.
+
+        A record gone from the source is skipped; its deletion reaches the next poll, whose
+        feed carries it (QBO CDC) or shows it soft-deleted."""
+        entity, done = self.rule.source.entity, set() if self.sync.dry_run else self.recover()
+        for record_id in sorted(set(record_ids)):
+            record = self.src.get(entity, record_id)
+            self.report.reads += 1
+            if record is None:
+                self.outcomes.out(
+                    record_id, "skip", reason="not found at the source (a deletion reaches the next poll)"
+                )
+                continue
+            for sid, part in self.parts(record):
+                if sid not in done:
+                    done.add(sid)
+                    self.process(part, sid)
+        self.writer.flush()
         return self.report
 
     def recover(self) -> set[str]:
@@ -170,6 +195,7 @@ class FlowRun:
     def rerun_deferred(self) -> None:
         """Deferred records once more, now that the rest of the run has made its links."""
         waiting, self.deferred = self.deferred, {}
+        self.waiting_on = {}
         for sid, (record, old) in waiting.items():
             self.outcomes.withdraw(old)
             self.process(record, sid, force=True)
@@ -252,3 +278,67 @@ class Sync:
                 totals = report.totals()
                 self.state.finish_run(self.run_id, status, dict(totals))
         return report
+
+    def run_records(self, targets: Mapping[str, Iterable[str]], *, command: str = "serve") -> RunReport:
+        """Sync only the named source records of the named flows (what webhooks reported).
+
+        Flows run in dependency order. A record that waits for a link another flow makes
+        (a new vendor's first bill) pulls that flow's record in, by the id its `ref()` named,
+        then runs again in the same call, so it does not wait for the next poll.
+        """
+        report = RunReport(command)
+        if not self.dry_run:
+            self.run_id = self.state.start_run(command, ",".join(sorted(targets)))
+            report.run_id = self.run_id
+        for failure in self.state.failures():
+            self.known_failures.setdefault(failure.flow, set()).add(failure.source_id)
+        runs: dict[str, FlowRun] = {}
+        status = "failed"
+        try:
+            for flow in order(self.graph, set(targets)):
+                rule = self.ruleset.rules[flow]
+                off = self.enabled(rule)
+                if off:
+                    report.flows.append(FlowReport(flow, disabled=off))
+                    continue
+                runs[flow] = FlowRun(self, rule)
+                report.flows.append(runs[flow].run_records(targets[flow]))
+            self._pull_dependencies(runs, report)
+            status = "ok" if report.ok else "failed"
+        finally:
+            if self.run_id is not None:
+                self.state.finish_run(self.run_id, status, dict(report.totals()))
+        return report
+
+    def _producer(self, link_set: str, waiting: Rule) -> Rule | None:
+        """The enabled flow that makes `link_set`'s links from the waiting flow's source side."""
+        for flow in self.ruleset.producers(link_set):
+            rule = self.ruleset.rules[flow]
+            if rule.source.system == waiting.source.system and self.enabled(rule) is None:
+                return rule
+        return None
+
+    def _pull_dependencies(self, runs: dict[str, FlowRun], report: RunReport, rounds: int = 5) -> None:
+        """Sync the records deferred records wait for, then those deferred records again."""
+        for _ in range(rounds):
+            pulled = False
+            for flow_run in list(runs.values()):
+                for link_set, key in {pair for pairs in flow_run.waiting_on.values() for pair in pairs}:
+                    producer = self._producer(link_set, flow_run.rule)
+                    if producer is None:
+                        continue
+                    if producer.flow not in runs:
+                        runs[producer.flow] = FlowRun(self, producer)
+                        report.flows.append(runs[producer.flow].report)
+                    record = runs[producer.flow].fetch(key)
+                    if record is not None:
+                        runs[producer.flow].process(record, key, force=True)
+                        pulled = True
+            if not pulled:
+                return
+            chosen = order(self.graph, set(runs))
+            for flow in chosen:
+                runs[flow].writer.flush()
+            for flow in chosen:
+                if runs[flow].deferred:
+                    runs[flow].rerun_deferred()

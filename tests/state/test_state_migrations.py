@@ -38,7 +38,7 @@ def _version(path: Path) -> int:
 
 def test_new_file_is_at_the_latest_version(state_path: Path, store: SQLiteState) -> None:
     assert _version(state_path) == LATEST_VERSION == migrations.MIGRATIONS[-1].version
-    versions = [row[0] for row in store._query("SELECT version FROM schema_version ORDER BY version")]
+    versions = [row[0] for row in store.query("SELECT version FROM schema_version ORDER BY version")]
     assert versions == [m.version for m in migrations.MIGRATIONS]
 
 

@@ -250,8 +250,8 @@ def test_token_store_in_state(store: SQLiteState, state_path: Path) -> None:
 
 def test_state_file_settings(store: SQLiteState, state_path: Path) -> None:
     assert state_path.exists()
-    assert store._query("PRAGMA journal_mode")[0][0] == "wal"
-    assert store._query("PRAGMA synchronous")[0][0] == 2  # FULL
+    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+    assert store.query("PRAGMA synchronous")[0][0] == 2  # FULL
     assert stat.S_ISREG(state_path.stat().st_mode)
 
 

@@ -1,0 +1,79 @@
+"""`joist serve`: the command that runs the service (`serve.app`) under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import click
+import uvicorn
+
+from serve.app import Logger, Service, create_app
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8730, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--public-url",
+    help="The address Procore and QBO deliver webhooks to (behind a TLS proxy: its https URL). "
+    "Default: http://HOST:PORT.",
+)
+@click.option(
+    "--poll-every",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds between polling syncs that catch what webhooks missed (0: no polling).",
+)
+@click.option(
+    "--window",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds events on one record wait so a burst syncs once.",
+)
+@click.option("--no-register", is_flag=True, help="Do not register webhooks with Procore and QBO on start.")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+@click.pass_context
+def serve_command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    public_url: str | None,
+    poll_every: float,
+    window: float,
+    no_register: bool,
+    log_json: bool,
+) -> None:
+    """Keep the project in sync by itself: webhooks in, targeted syncs, a polling fallback.
+
+    Events are committed to the project's state before they are answered, and marked done
+    only once their records synced: a crash or a restart loses nothing. SIGTERM (Ctrl-C)
+    finishes the sync in hand, then stops. Health: /healthz, /readyz; metrics: /metrics.
+
+    \b
+    Examples:
+      joist serve
+      joist serve --poll-every 60 --log-json
+      joist serve --host 0.0.0.0 --public-url https://joist.example.com
+    """
+    if not _loopback(host):
+        click.echo(f"listening on {host}: put a TLS proxy in front (see docs/serve.md)", err=True)
+    service = Service(
+        ctx.find_root().meta.get("joist.project"),
+        public_url=public_url or f"http://{host}:{port}",
+        window=window,
+        poll_every=poll_every,
+        register=not no_register,
+        log=Logger(as_json=log_json),
+    )
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning", lifespan="on")
