@@ -25,10 +25,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from connectors.qbo.wire import dumpb, loads
 from sandbox.control import SandboxControl
 from sandbox.qbo import faults, uploads
 from sandbox.qbo.batch import run_batch, tax_service
+from sandbox.qbo.codec import dumpb, loads
 from sandbox.qbo.oauth import OAuthServer
 from sandbox.qbo.ops import Company
 from sandbox.qbo.seed import seed
