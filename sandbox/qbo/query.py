@@ -15,24 +15,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.qbo import faults
+from sandbox.qbo.entities import PROPERTIES
 from sandbox.qbo.store import parse_time
-from schemas import catalog_entities
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])|(?P<id>[A-Za-z_][\w.]*)
                      |(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,|\*))""",
     re.X,
 )
-_fields_cache: dict[str, set[str]] = {}
+_QUERYABLE = {entity: {name.lower() for name in names} for entity, names in PROPERTIES.items()}
 
 
 def queryable(entity: str) -> set[str]:
-    """Lower-cased top-level field names of `entity`, from the QBO catalogue."""
-    if not _fields_cache:
-        catalog = catalog_entities("qbo")
-        for name, spec in catalog.items():
-            _fields_cache[name] = {f.lower() for f in spec["fields"]}
-    return _fields_cache.get(entity, set())
+    """Lower-cased top-level property names of `entity` (empty for an entity not described)."""
+    return _QUERYABLE.get(entity, set())
 
 
 @dataclass
