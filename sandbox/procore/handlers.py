@@ -13,13 +13,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox.procore import billing
 from sandbox.procore.access import Grant
+from sandbox.procore.billing import BillingRenderer
+from sandbox.procore.box import Box
 from sandbox.procore.query import (
     apply_filters,
     deleted_filter,
@@ -31,10 +33,6 @@ from sandbox.procore.query import (
 from sandbox.procore.render import dumps
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, ValidationFailed, parse_decimal
-
-if TYPE_CHECKING:
-    from sandbox.procore.app import ProcoreSandbox
-    from sandbox.procore.billing import BillingRenderer
 
 Record = dict[str, Any]
 SYNC_LIMIT = 1000
@@ -72,7 +70,7 @@ class Ctx:
     """One authenticated API request."""
 
     request: Request
-    box: ProcoreSandbox
+    box: Box
     grant: Grant
     company_id: int
     path: dict[str, str]
@@ -107,7 +105,7 @@ def _int(value: Any, name: str) -> int:
 class Handlers:
     """The generic handlers, bound to one sandbox."""
 
-    def __init__(self, box: ProcoreSandbox) -> None:
+    def __init__(self, box: Box) -> None:
         self.box = box
         self.store = box.store
 

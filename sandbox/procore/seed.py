@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox.procore import billing
+from sandbox.procore.box import Box
 from sandbox.procore.resources import RESOURCES
-
-if TYPE_CHECKING:
-    from sandbox.procore.app import ProcoreSandbox
 
 Record = dict[str, Any]
 
 
 class _Seeder:
-    def __init__(self, box: ProcoreSandbox) -> None:
+    def __init__(self, box: Box) -> None:
         self.box = box
         self.store = box.store
         self.company_id = box.company_id
@@ -37,7 +35,7 @@ class _Seeder:
         return self.add("line_items", holder.get("project_id"), **data)
 
 
-def seed_demo(box: ProcoreSandbox) -> None:
+def seed_demo(box: Box) -> None:
     """Fill an empty sandbox with the demo company."""
     s = _Seeder(box)
     store = box.store
