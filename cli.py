@@ -14,7 +14,10 @@ import click
 from engine.errors import JoistError
 
 # Commands whose modules are heavy (uvicorn) or live with the feature they serve.
-LAZY_COMMANDS = {"sandbox": ("sandbox.cli", "sandbox_group"), "reconcile": ("terminal.reconcile", "reconcile_command")}
+LAZY_COMMANDS = {
+    "sandbox": ("terminal.sandbox_cli", "sandbox_group"),
+    "reconcile": ("terminal.reconcile", "reconcile_command"),
+}
 
 
 def _available(module: str) -> bool:
