@@ -74,7 +74,7 @@ _SERVED: dict[str, str] = {
         "remaining_balance_outstanding percentage_paid requisitions_are_enabled contract_date "
         "contract_start_date contract_estimated_completion_date actual_completion_date execution_date "
         "issued_on_date signed_contract_received_date letter_of_intent_date returned_date "
-        "approval_letter_date vendor_id origin_id origin_data origin_code created_at updated_at deleted_at "
+        "approval_letter_date origin_id origin_data origin_code created_at updated_at deleted_at "
     ),
     "purchase_order_contracts": (
         "id number code type title description status executed private accounting_method retainage_percent "
@@ -83,7 +83,7 @@ _SERVED: dict[str, str] = {
         "remaining_balance_outstanding percentage_paid requisitions_are_enabled contract_date "
         "contract_start_date contract_estimated_completion_date actual_completion_date execution_date "
         "issued_on_date signed_contract_received_date letter_of_intent_date returned_date "
-        "approval_letter_date vendor_id origin_id origin_data origin_code created_at updated_at deleted_at "
+        "approval_letter_date origin_id origin_data origin_code created_at updated_at deleted_at "
     ),
     "requisitions": (
         "id number invoice_number commitment_id commitment_type contract_name vendor_name vendor_id period_id "
