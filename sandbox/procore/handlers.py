@@ -35,6 +35,10 @@ from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, ValidationFailed, parse_decimal
 
 Record = dict[str, Any]
+Rows = list[Record]  # spelt once here: inside `Handlers`, `list` is the list handler
+Files = list[tuple[str, str, bytes]]
+Filters = dict[str, list[str]]
+FileIds = list[int]
 SYNC_LIMIT = 1000
 COMMITMENTS = {"WorkOrderContract": "work_order_contracts", "PurchaseOrderContract": "purchase_order_contracts"}
 
@@ -171,24 +175,24 @@ class Handlers:
         rows = sort_rows(rows, query.get("sort"))
         page, per_page = page_params(query, view.per_page)
         chunk, headers = paginate(rows, ctx.request.url, page, per_page)
-        shape = query.get("view") if query.get("view") in ("extended", "items") else view.view
+        shape = str(query["view"]) if query.get("view") in ("extended", "items") else view.view
         return respond([ctx.renderer.render(resource, r, shape) for r in chunk], headers=headers)
 
     @staticmethod
-    def _active(rows: list[Record], resource: Resource, filters: dict[str, list[str]], view: View) -> list[Record]:
+    def _active(rows: Rows, resource: Resource, filters: Filters, view: View) -> Rows:
         key = resource.active_field
         if key is None:
             return rows
         if view.inactive_only:
             return [r for r in rows if not r.get(key)]
-        status = (filters.get("by_status") or filters.get("active") or [None])[0]
+        status = (filters.get("by_status") or filters.get("active") or [""])[0]
         if status in ("All", "all"):
             return rows
         if status in ("Inactive", "inactive", "false"):
             return [r for r in rows if not r.get(key)]
         return [r for r in rows if r.get(key)]
 
-    def _window(self, rows: list[Record], query: Any, view: View) -> list[Record]:
+    def _window(self, rows: Rows, query: Any, view: View) -> Rows:
         if view.window is None:
             return rows
         today = dt.datetime.fromtimestamp(self.box.control.clock.now(), dt.UTC).date()
@@ -263,7 +267,7 @@ class Handlers:
             coerce=False,
         )
 
-    def save_files(self, files: list[tuple[str, str, bytes]]) -> list[int]:
+    def save_files(self, files: Files) -> FileIds:
         ids = []
         for filename, content_type, content in files:
             file_id = self.store.new_id()

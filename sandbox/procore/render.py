@@ -131,10 +131,11 @@ class Renderer:
 
     def cost_code_full(self, row: Record) -> str:
         parts, seen = [], set()
-        while row is not None and row["id"] not in seen:
-            seen.add(row["id"])
-            parts.append(str(row.get("code") or ""))
-            row = self._row("cost_codes", row.get("parent_id"))
+        current: Record | None = row
+        while current is not None and current["id"] not in seen:
+            seen.add(current["id"])
+            parts.append(str(current.get("code") or ""))
+            current = self._row("cost_codes", current.get("parent_id"))
         return "-".join(reversed(parts))
 
     def attachments(self, record: Record) -> list[Record]:

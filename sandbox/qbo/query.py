@@ -80,6 +80,11 @@ class _Parser:
     def peek(self) -> tuple[str, str, int] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
+    def at(self, value: str) -> bool:
+        """Whether the next token is `value` (a comma, a parenthesis)."""
+        tok = self.peek()
+        return tok is not None and tok[1] == value
+
     def word(self) -> str:
         tok = self.peek()
         return tok[1].lower() if tok and tok[0] == "id" else ""
@@ -129,7 +134,7 @@ class _Parser:
             count = True
         else:
             self.take("*")
-            while self.peek() and self.peek()[1] == ",":
+            while self.at(","):
                 self.i += 1
                 self.ident()
         self.take("from")
@@ -157,7 +162,7 @@ class _Parser:
                         descending = self.word() == "desc"
                         self.i += 1
                     query.order.append((prop, descending))
-                    if not (self.peek() and self.peek()[1] == ","):
+                    if not (self.at(",")):
                         break
                     self.i += 1
             elif keyword in ("startposition", "maxresults"):
@@ -185,7 +190,7 @@ class _Parser:
                 return Condition(prop, "like", [self.value()])
             self.take("(")
             values = [self.value()]
-            while self.peek() and self.peek()[1] == ",":
+            while self.at(","):
                 self.i += 1
                 values.append(self.value())
             self.take(")")
@@ -233,9 +238,9 @@ def _compare(left: Any, right: Any, offset: int) -> int | None:
         return (left > r) - (left < r)
     left_s, right_s = str(left), str(right)
     if "T" in left_s and left_s[:4].isdigit():
-        a, b = parse_time(left_s, offset), parse_time(right_s, offset)
-        if a is not None and b is not None:
-            return (a > b) - (a < b)
+        ta, tb = parse_time(left_s, offset), parse_time(right_s, offset)
+        if ta is not None and tb is not None:
+            return (ta > tb) - (ta < tb)
     a, b = left_s.casefold(), right_s.casefold()
     return (a > b) - (a < b)
 
