@@ -15,7 +15,7 @@ from engine.errors import JoistError
 
 # Commands whose modules are heavy (uvicorn) or live with the feature they serve.
 LAZY_COMMANDS = {
-    "sandbox": ("sandbox.cli", "sandbox_group"),
+    "sandbox": ("terminal.sandbox_cli", "sandbox_group"),
     "reconcile": ("terminal.reconcile", "reconcile_command"),
     "serve": ("terminal.serve_cli", "serve_command"),
 }

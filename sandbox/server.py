@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import uvicorn
 
+from sandbox.control import SandboxControl
+
 HOST = "127.0.0.1"
 
 SANDBOXES: dict[str, tuple[str, int]] = {
@@ -28,6 +30,7 @@ class Sandbox(Protocol):
 
     name: str
     app: Any  # the ASGI app, already wrapped by its SandboxControl
+    control: SandboxControl  # faults, the movable clock and the request log
 
     def connection_info(self, base_url: str) -> dict[str, str]:
         """What a client needs to connect: base_url, ids, client id/secret, refresh token."""

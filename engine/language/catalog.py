@@ -3,12 +3,19 @@
 `schemas/catalog/qbo.yaml` and `schemas/catalog/procore.yaml` describe entities as the APIs
 serve them. Rules are checked against them at load time, so a typo in an entity or field
 name is an error with a suggestion, not a null at run time.
+
+Beside `fields`, an entity may list `read_only` paths (computed or assigned by the API:
+`TotalAmt`, `Id`, `MetaData`...; a rule may read them but not write them, R119) and
+`write_only` paths, each mapped to the field it is served back as (`vendor_id: vendor`:
+Procore takes a commitment's `vendor_id` and serves a `vendor` object; a rule may write
+them but an expression may not read them from `target`, R120). A path is dotted, `[]`
+stepping into a list's items: `line_items[].wbs_code_id`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -31,6 +38,18 @@ class UnknownField(JoistError):
     code = "R107"
 
 
+class ReadOnlyField(JoistError):
+    """A rule's `fields:` writes a field the API computes or assigns itself."""
+
+    code = "R119"
+
+
+class WriteOnlyField(JoistError):
+    """An expression reads from `target` a field the API accepts on write but never serves."""
+
+    code = "R120"
+
+
 @dataclass(frozen=True)
 class Entity:
     """One entity of a system: its id and version fields and the shape of its records."""
@@ -41,6 +60,52 @@ class Entity:
     version_field: str | None
     fields: dict[str, Shape]
     description: str = ""
+    read_only: frozenset[tuple[str, ...]] = frozenset()
+    write_only: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+
+    def read_only_at(self, path: Sequence[str]) -> tuple[str, ...] | None:
+        """The read-only field that `path` (steps, `[]` for list items) writes into, if any."""
+        return _prefix_in(self.read_only, path)
+
+    def write_only_at(self, path: Sequence[str]) -> tuple[str, ...] | None:
+        """The write-only field that reading `path` would reach into, if any."""
+        return _prefix_in(self.write_only, path)
+
+
+def _prefix_in(paths: Iterable[tuple[str, ...]], path: Sequence[str]) -> tuple[str, ...] | None:
+    steps = tuple(path)
+    return next((p for p in paths if steps[: len(p)] == p), None)
+
+
+def steps_of(path: str) -> tuple[str, ...]:
+    """`line_items[].wbs_code_id` -> `("line_items", "[]", "wbs_code_id")`."""
+    out: list[str] = []
+    for part in path.split("."):
+        name, brackets = part.split("[", 1) if "[" in part else (part, "")
+        out.append(name)
+        out.extend("[]" for _ in range(brackets.count("]")))
+    return tuple(out)
+
+
+def dotted(steps: Sequence[str]) -> str:
+    """`("line_items", "[]", "wbs_code_id")` -> `line_items[].wbs_code_id`."""
+    return ".".join(steps).replace(".[]", "[]")
+
+
+def _read_only(system: str, name: str, spec: dict[str, Any]) -> frozenset[tuple[str, ...]]:
+    """The `read_only` paths of one entity, each checked against its fields."""
+    paths = frozenset(steps_of(str(p)) for p in spec.get("read_only") or ())
+    for steps in paths:
+        walk(spec.get("fields") or {}, steps, what=f"{system} {name} read_only")
+    return paths
+
+
+def _write_only(system: str, name: str, spec: dict[str, Any]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """The `write_only` paths of one entity and what each is served back as, checked against its fields."""
+    out = {steps_of(str(k)): steps_of(str(v)) for k, v in (spec.get("write_only") or {}).items()}
+    for steps in (*out, *out.values()):
+        walk(spec.get("fields") or {}, steps, what=f"{system} {name} write_only")
+    return out
 
 
 @cache
@@ -54,6 +119,8 @@ def load(system: str) -> dict[str, Entity]:
             spec.get("version"),
             spec.get("fields") or {},
             spec.get("description", ""),
+            _read_only(system, name, spec),
+            _write_only(system, name, spec),
         )
         for name, spec in catalog_entities(system).items()
     }

@@ -239,6 +239,7 @@ class RuleCompiler:
         self.layer_of = layer_of
         self.lookups = lookups
         self.declared_params = set((doc.get("params") or {}).keys())
+        self.target: catalog.Entity | None = None
 
     def where(self, *steps: Any, key: bool = False) -> Location:
         return yamlload.locate(self.doc, steps, key=key) or self.doc.location
@@ -282,6 +283,8 @@ class RuleCompiler:
             shape = shapes.get(root)
             if shape is not None and path:
                 catalog.walk(shape, path, what=root, location=compiled.location, path=self.path(*steps))
+                if root == "target":
+                    self._check_readable(path, compiled.location, self.path(*steps))
         for table in compiled.lookups:
             if table not in self.lookups:
                 near = suggest(table, self.lookups)
@@ -291,6 +294,37 @@ class RuleCompiler:
                     hint=f"did you mean {near[0]!r}?" if near else f"add rules/lookups/{table}.yaml (or .csv)",
                     allowed=sorted(self.lookups),
                 )
+
+    def _check_readable(self, path: Sequence[str], location: Location, where: str) -> None:
+        """Raise WriteOnlyField if `target.<path>` reaches a field the API never serves back."""
+        hidden = self.target.write_only_at(path) if self.target else None
+        if self.target is None or hidden is None:
+            return
+        raise catalog.WriteOnlyField(
+            f"target.{catalog.dotted(hidden)} is write-only: {self.target.system} accepts it on "
+            f"{self.target.name} but never serves it back, so target never has it",
+            location=location,
+            path=where,
+            hint=f"read target.{catalog.dotted(self.target.write_only[hidden])}, which is how it is served back",
+        )
+
+    def _check_writable(self, steps: tuple[Any, ...], parts: list[str], here: tuple[Any, ...]) -> None:
+        """Record ReadOnlyField if the target field at `here` is one the API computes or assigns."""
+        if self.target is None:
+            return
+        parent = _target_path(steps)
+        fixed = self.target.read_only_at(parent + tuple(parts))
+        if fixed is None or len(fixed) <= len(parent):  # reported once, where the read-only field is named
+            return
+        self.errors.append(
+            catalog.ReadOnlyField(
+                f"target.{catalog.dotted(fixed)} is read-only: {self.target.system} computes or assigns it "
+                f"on {self.target.name}",
+                location=self.where(*here, key=True),
+                path=self.path(*here),
+                hint="remove it from fields: (a rule may read it, e.g. in lock_when, but not write it)",
+            )
+        )
 
     def entity(self, side: str) -> catalog.Entity | None:
         spec = self.doc.get(side) or {}
@@ -313,6 +347,7 @@ class RuleCompiler:
                     shape = catalog.walk(
                         target_shape, parts, what="target", location=self.where(*here, key=True), path=self.path(*here)
                     )
+                    self._check_writable(steps, parts, here)
             except JoistError as exc:
                 self.errors.append(exc)
                 shape = None
@@ -436,6 +471,7 @@ class RuleCompiler:
     def compile(self) -> Rule | None:
         doc = self.doc
         src, tgt = self.entity("source"), self.entity("target")
+        self.target = tgt
         direction = str(doc["direction"])
         left, right = (s.strip() for s in direction.split(">"))
         if left != doc["source"]["system"] or right != doc["target"]["system"]:
@@ -529,3 +565,16 @@ class RuleCompiler:
             checks=checks,
             attachments=bool(doc.get("attachments", False)),
         )
+
+
+def _target_path(steps: tuple[Any, ...]) -> tuple[str, ...]:
+    """The target field path of a place under `fields:` (`("fields", "Line", 0, "fields")` -> `("Line", "[]")`)."""
+    out: list[str] = []
+    previous: Any = None
+    for step in steps[1:]:
+        if isinstance(step, int):
+            out.append("[]")
+        elif not (step == "fields" and isinstance(previous, int)):
+            out.extend(str(step).split("."))
+        previous = step
+    return tuple(out)

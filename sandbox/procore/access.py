@@ -242,7 +242,7 @@ class RateLimiter:
 
     def _windows(self, now: float) -> list[tuple[str, int, float]]:
         hour_start = math.floor(now / 3600) * 3600
-        windows = [("hour", self.hourly_limit, hour_start + 3600)]
+        windows: list[tuple[str, int, float]] = [("hour", self.hourly_limit, hour_start + 3600)]
         if self.spike_limit:
             start = math.floor(now / self.spike_window) * self.spike_window
             windows.append(("spike", self.spike_limit, start + self.spike_window))

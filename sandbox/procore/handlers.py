@@ -13,13 +13,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox.procore import billing
 from sandbox.procore.access import Grant
+from sandbox.procore.billing import BillingRenderer
+from sandbox.procore.box import Box
 from sandbox.procore.query import (
     apply_filters,
     deleted_filter,
@@ -32,11 +34,11 @@ from sandbox.procore.render import dumps
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, ValidationFailed, parse_decimal
 
-if TYPE_CHECKING:
-    from sandbox.procore.app import ProcoreSandbox
-    from sandbox.procore.billing import BillingRenderer
-
 Record = dict[str, Any]
+Rows = list[Record]  # spelt once here: inside `Handlers`, `list` is the list handler
+Files = list[tuple[str, str, bytes]]
+Filters = dict[str, list[str]]
+FileIds = list[int]
 SYNC_LIMIT = 1000
 COMMITMENTS = {"WorkOrderContract": "work_order_contracts", "PurchaseOrderContract": "purchase_order_contracts"}
 
@@ -72,7 +74,7 @@ class Ctx:
     """One authenticated API request."""
 
     request: Request
-    box: ProcoreSandbox
+    box: Box
     grant: Grant
     company_id: int
     path: dict[str, str]
@@ -107,7 +109,7 @@ def _int(value: Any, name: str) -> int:
 class Handlers:
     """The generic handlers, bound to one sandbox."""
 
-    def __init__(self, box: ProcoreSandbox) -> None:
+    def __init__(self, box: Box) -> None:
         self.box = box
         self.store = box.store
 
@@ -173,24 +175,24 @@ class Handlers:
         rows = sort_rows(rows, query.get("sort"))
         page, per_page = page_params(query, view.per_page)
         chunk, headers = paginate(rows, ctx.request.url, page, per_page)
-        shape = query.get("view") if query.get("view") in ("extended", "items") else view.view
+        shape = str(query["view"]) if query.get("view") in ("extended", "items") else view.view
         return respond([ctx.renderer.render(resource, r, shape) for r in chunk], headers=headers)
 
     @staticmethod
-    def _active(rows: list[Record], resource: Resource, filters: dict[str, list[str]], view: View) -> list[Record]:
+    def _active(rows: Rows, resource: Resource, filters: Filters, view: View) -> Rows:
         key = resource.active_field
         if key is None:
             return rows
         if view.inactive_only:
             return [r for r in rows if not r.get(key)]
-        status = (filters.get("by_status") or filters.get("active") or [None])[0]
+        status = (filters.get("by_status") or filters.get("active") or [""])[0]
         if status in ("All", "all"):
             return rows
         if status in ("Inactive", "inactive", "false"):
             return [r for r in rows if not r.get(key)]
         return [r for r in rows if r.get(key)]
 
-    def _window(self, rows: list[Record], query: Any, view: View) -> list[Record]:
+    def _window(self, rows: Rows, query: Any, view: View) -> Rows:
         if view.window is None:
             return rows
         today = dt.datetime.fromtimestamp(self.box.control.clock.now(), dt.UTC).date()
@@ -265,7 +267,7 @@ class Handlers:
             coerce=False,
         )
 
-    def save_files(self, files: list[tuple[str, str, bytes]]) -> list[int]:
+    def save_files(self, files: Files) -> FileIds:
         ids = []
         for filename, content_type, content in files:
             file_id = self.store.new_id()

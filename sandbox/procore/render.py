@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.procore.resources import RESOURCES, Resource
+from sandbox.procore.served import SERVED_FIELDS
 from sandbox.procore.store import RecordNotFound, Store
-from schemas import catalog_entities
 
 Record = dict[str, Any]
 ZERO = Decimal("0")
@@ -43,27 +43,6 @@ HIDDEN = (
     "created_by_id",
 )
 APPROVED, PENDING = {"approved"}, {"pending", "pricing", "proceeding", "revised"}
-
-
-def _served_fields() -> dict[str, tuple[str, ...]]:
-    """Top-level fields Procore always serialises (null when empty), per sandbox resource."""
-    catalog = catalog_entities("procore")
-    names = {"contract_payments": "prime_contract_payments"}
-    return {
-        name: tuple(
-            k
-            for k, kind in catalog[names.get(name, name)]["fields"].items()
-            if isinstance(kind, str)
-            and kind not in ("any", "object")
-            and k != "project_id"
-            and (k != "project_number" or name == "projects")
-        )  # added by the connector
-        for name in RESOURCES
-        if names.get(name, name) in catalog
-    }
-
-
-SERVED_FIELDS = _served_fields()
 
 
 def rails_decimal(value: Decimal) -> str:
@@ -152,10 +131,11 @@ class Renderer:
 
     def cost_code_full(self, row: Record) -> str:
         parts, seen = [], set()
-        while row is not None and row["id"] not in seen:
-            seen.add(row["id"])
-            parts.append(str(row.get("code") or ""))
-            row = self._row("cost_codes", row.get("parent_id"))
+        current: Record | None = row
+        while current is not None and current["id"] not in seen:
+            seen.add(current["id"])
+            parts.append(str(current.get("code") or ""))
+            current = self._row("cost_codes", current.get("parent_id"))
         return "-".join(reversed(parts))
 
     def attachments(self, record: Record) -> list[Record]:

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox.procore import billing
+from sandbox.procore.box import Box
 from sandbox.procore.resources import RESOURCES
-
-if TYPE_CHECKING:
-    from sandbox.procore.app import ProcoreSandbox
 
 Record = dict[str, Any]
 
 
 class _Seeder:
-    def __init__(self, box: ProcoreSandbox) -> None:
+    def __init__(self, box: Box) -> None:
         self.box = box
         self.store = box.store
         self.company_id = box.company_id
@@ -37,7 +35,7 @@ class _Seeder:
         return self.add("line_items", holder.get("project_id"), **data)
 
 
-def seed_demo(box: ProcoreSandbox) -> None:
+def seed_demo(box: Box) -> None:
     """Fill an empty sandbox with the demo company."""
     s = _Seeder(box)
     store = box.store
@@ -376,7 +374,7 @@ def seed_demo(box: ProcoreSandbox) -> None:
     )
 
     commitments = []
-    for kind, number, vendor, status, retainage, lines in (
+    commitment_specs: tuple[tuple[str, str, str, str, str, tuple[tuple[str, str, str | None], ...]], ...] = (
         (
             "work_order_contracts",
             "SC-001",
@@ -394,7 +392,8 @@ def seed_demo(box: ProcoreSandbox) -> None:
             (("16-100.S", "Electrical package", "250000.00"),),
         ),
         ("purchase_order_contracts", "PO-001", "lumber", "Approved", "0", (("06-100.M", "Framing lumber", None),)),
-    ):
+    )
+    for kind, number, vendor, status, retainage, lines in commitment_specs:
         contract = s.add(
             kind,
             p1["id"],
@@ -407,10 +406,15 @@ def seed_demo(box: ProcoreSandbox) -> None:
             contract_date="2024-02-01",
         )
         holder = RESOURCES[kind].holder_type or ""
-        for n, (flat, desc, amount) in enumerate(lines):
+        for n, (flat, desc, line_amount) in enumerate(lines):
             extra: Record = (
-                {"amount": Decimal(amount), "quantity": Decimal("1"), "unit_cost": Decimal(amount), "uom": "LS"}
-                if amount
+                {
+                    "amount": Decimal(line_amount),
+                    "quantity": Decimal("1"),
+                    "unit_cost": Decimal(line_amount),
+                    "uom": "LS",
+                }
+                if line_amount
                 else {
                     "amount": Decimal("18200.00"),
                     "quantity": Decimal("400"),
@@ -503,7 +507,12 @@ def seed_demo(box: ProcoreSandbox) -> None:
         line_item_type_id=kinds["S"]["id"],
     )
 
-    for project, codes, kind, vendor, employee, invoice, lines in (
+    cost_specs: tuple[
+        tuple[
+            Record, dict[str, Record], str, str | None, Record | None, str | None, tuple[tuple[str, str, str, str], ...]
+        ],
+        ...,
+    ] = (
         (p1, c1, "invoice", "equipment", None, "AE-5521", (("01-200", "E", "Scissor lift rental", "2400.00"),)),
         (
             p1,
@@ -516,20 +525,21 @@ def seed_demo(box: ProcoreSandbox) -> None:
         ),
         (p1, c1, "payroll", None, workers[1], None, (("01-100", "L", "Week 12 payroll", "3120.00"),)),
         (p2, c2, "invoice", "lumber", None, "RL-88", (("06-100", "M", "Decking boards", "5230.10"),)),
-    ):
+    )
+    for project, codes, cost_type, payee, employee, invoice_no, cost_lines in cost_specs:
         cost = s.add(
             "direct_costs",
             project["id"],
-            direct_cost_type=kind,
-            vendor_id=vendor and vendors[vendor]["id"],
+            direct_cost_type=cost_type,
+            vendor_id=payee and vendors[payee]["id"],
             employee_id=employee and employee["id"],
-            invoice_number=invoice,
+            invoice_number=invoice_no,
             status="approved",
             direct_cost_date="2024-03-20",
             received_date="2024-03-21",
-            description=lines[0][2],
+            description=cost_lines[0][2],
         )
-        for n, (code, t, desc, amount) in enumerate(lines):
+        for n, (code, t, desc, amount) in enumerate(cost_lines):
             s.line(
                 "DirectCost",
                 cost,
@@ -542,7 +552,7 @@ def seed_demo(box: ProcoreSandbox) -> None:
                 cost_code_id=codes[code]["id"],
                 wbs_code_id=wbs(project, f"{code}.{t}"),
                 line_item_type_id=kinds[t]["id"],
-                tax_code_id=tax["id"] if kind == "expense" else None,
+                tax_code_id=tax["id"] if cost_type == "expense" else None,
             )
 
     for offset in (0, 1):

@@ -86,7 +86,7 @@ class Store:
         self.files: dict[int, tuple[str, str, bytes]] = {}  # attachment id -> (filename, type, bytes)
         self.next_id = FIRST_ID
         self.listeners: list[Callable[[Change], None]] = []
-        self._children: dict[tuple[str, int], dict[int, Record]] = {}  # line items by holder
+        self._children: dict[tuple[Any, Any], dict[int, Record]] = {}  # line items by (holder_type, holder_id)
 
     def children(self, holder_type: str, holder_id: int) -> list[Record]:
         """The line items of one holder (indexed: contracts and direct costs list them on every read)."""
@@ -95,9 +95,9 @@ class Store:
     def _index(self, record: Record, add: bool) -> None:
         key = (record.get("holder_type"), record.get("holder_id"))
         if add:
-            self._children.setdefault(key, {})[record["id"]] = record  # type: ignore[index]
+            self._children.setdefault(key, {})[record["id"]] = record
         else:
-            self._children.get(key, {}).pop(record["id"], None)  # type: ignore[call-overload]
+            self._children.get(key, {}).pop(record["id"], None)
 
     # ---- basics -------------------------------------------------------------------------
     def new_id(self) -> int:

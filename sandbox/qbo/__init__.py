@@ -4,5 +4,6 @@
 127.0.0.1:8720. Modules: `app` (HTTP and limits), `ops` (entity operations), `validate`
 (input cleaning, names, references), `compute` (lines, tax, totals), `links` (LinkedTxn
 both ways, balances), `query` (the query language), `batch`, `oauth`, `uploads`,
-`webhooks`, `store` (state and persistence), `seed` (demo companies), `faults`.
+`webhooks`, `store` (state and persistence), `seed` (demo companies), `faults`, `codec`
+(JSON with Decimal amounts).
 """

@@ -25,10 +25,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from connectors.qbo.wire import dumpb, loads
 from sandbox.control import SandboxControl
 from sandbox.qbo import faults, uploads
 from sandbox.qbo.batch import run_batch, tax_service
+from sandbox.qbo.codec import dumpb, loads
 from sandbox.qbo.oauth import OAuthServer
 from sandbox.qbo.ops import Company
 from sandbox.qbo.seed import seed
@@ -261,10 +261,10 @@ class QBOSandbox:
     ) -> tuple[int, str, bytes]:
         rest = rest.strip("/")
         request_id = params.get("requestid")
-        replayable = method == "POST" and request_id and rest.lower() != "query"
+        replay_key = request_id if method == "POST" and rest.lower() != "query" else None
         with self.store.lock:
-            if replayable and request_id in realm.requestids:
-                cached = realm.requestids[request_id]
+            if replay_key and replay_key in realm.requestids:
+                cached = realm.requestids[replay_key]
                 return cached["status"], cached["content_type"], cached["body"].encode()
             company = Company(realm, self.control.clock.now, self.webhooks.record)
             try:
@@ -278,8 +278,8 @@ class QBOSandbox:
                 status, payload = fault.status, {"Fault": fault.to_json()}
             payload["time"] = company.time_text(millis=True)
             data = dumpb(payload)
-            if replayable and status < 500:
-                realm.requestids[request_id] = {"status": status, "content_type": JSON_TYPE, "body": data.decode()}
+            if replay_key and status < 500:
+                realm.requestids[replay_key] = {"status": status, "content_type": JSON_TYPE, "body": data.decode()}
             return status, JSON_TYPE, data
 
     def _json(self, body: bytes) -> Any:
@@ -310,8 +310,9 @@ class QBOSandbox:
         if head == "batch" and method == "POST":
             return run_batch(company, self._json(body), params.get("requestid"))
         if head == "cdc":
-            entities = [SEGMENTS.get(e.strip().lower()) for e in params.get("entities", "").split(",") if e.strip()]
-            if not entities or None in entities:
+            names = [e.strip().lower() for e in params.get("entities", "").split(",") if e.strip()]
+            entities = [SEGMENTS[name] for name in names if name in SEGMENTS]
+            if not names or len(entities) != len(names):
                 raise faults.required("entities")
             return {"CDCResponse": [{"QueryResponse": company.cdc(entities, params.get("changedSince", ""))}]}
         if head == "upload" and method == "POST":
@@ -363,6 +364,7 @@ class QBOSandbox:
                 created = company.create("Attachable", record)
                 if content is not None:
                     stored = company.realm.find("Attachable", created["Id"])
+                    assert stored is not None  # created just above, under the store lock
                     company.realm.files[created["Id"]] = content.data
                     stored.update(
                         Size=len(content.data),

@@ -93,7 +93,9 @@ def tax_service(company: Company, body: Any) -> dict[str, Any]:
     realm = company.realm
     if realm.name_owner("TaxCode", body["TaxCode"]):
         raise faults.duplicate_name()
-    sales, purchase, answered = [], [], []
+    sales: list[dict[str, Any]] = []
+    purchase: list[dict[str, Any]] = []
+    answered: list[dict[str, Any]] = []
     for index, detail in enumerate(details):
         rate_id = detail.get("TaxRateId")
         if rate_id:

@@ -5,7 +5,7 @@ query and change data capture. HTTP-free; `app.py` maps requests onto these.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
@@ -129,7 +129,9 @@ class Company:
             raise faults.stale_object()
         return found
 
-    def _check_doc_number(self, entity: str, record: dict[str, Any], own_id: str | None, include: set[str]) -> None:
+    def _check_doc_number(
+        self, entity: str, record: dict[str, Any], own_id: str | None, include: Collection[str]
+    ) -> None:
         doc = record.get("DocNumber")
         if not doc or entity not in compute.DOC_NUMBER_CHECKED or "allowduplicatedocnum" in include:
             return
@@ -153,7 +155,7 @@ class Company:
         entity: str,
         record: dict[str, Any],
         previous: dict[str, Any] | None,
-        include: set[str],
+        include: Collection[str],
         hidden: set[tuple[str, str]] | None,
     ) -> None:
         own_id = previous["Id"] if previous else None
@@ -244,7 +246,7 @@ class Company:
         self,
         entity: str,
         body: dict[str, Any],
-        include: set[str] = frozenset(),
+        include: Collection[str] = frozenset(),
         hidden: set[tuple[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a record; returns it as QBO serves it."""
@@ -259,7 +261,7 @@ class Company:
         self,
         entity: str,
         body: dict[str, Any],
-        include: set[str] = frozenset(),
+        include: Collection[str] = frozenset(),
         hidden: set[tuple[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Full update (fields left out are cleared) or sparse (`"sparse": true`)."""

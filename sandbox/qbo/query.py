@@ -15,24 +15,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.qbo import faults
+from sandbox.qbo.entities import PROPERTIES
 from sandbox.qbo.store import parse_time
-from schemas import catalog_entities
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])|(?P<id>[A-Za-z_][\w.]*)
                      |(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,|\*))""",
     re.X,
 )
-_fields_cache: dict[str, set[str]] = {}
+_QUERYABLE = {entity: {name.lower() for name in names} for entity, names in PROPERTIES.items()}
 
 
 def queryable(entity: str) -> set[str]:
-    """Lower-cased top-level field names of `entity`, from the QBO catalogue."""
-    if not _fields_cache:
-        catalog = catalog_entities("qbo")
-        for name, spec in catalog.items():
-            _fields_cache[name] = {f.lower() for f in spec["fields"]}
-    return _fields_cache.get(entity, set())
+    """Lower-cased top-level property names of `entity` (empty for an entity not described)."""
+    return _QUERYABLE.get(entity, set())
 
 
 @dataclass
@@ -84,6 +80,11 @@ class _Parser:
     def peek(self) -> tuple[str, str, int] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
+    def at(self, value: str) -> bool:
+        """Whether the next token is `value` (a comma, a parenthesis)."""
+        tok = self.peek()
+        return tok is not None and tok[1] == value
+
     def word(self) -> str:
         tok = self.peek()
         return tok[1].lower() if tok and tok[0] == "id" else ""
@@ -133,7 +134,7 @@ class _Parser:
             count = True
         else:
             self.take("*")
-            while self.peek() and self.peek()[1] == ",":
+            while self.at(","):
                 self.i += 1
                 self.ident()
         self.take("from")
@@ -161,7 +162,7 @@ class _Parser:
                         descending = self.word() == "desc"
                         self.i += 1
                     query.order.append((prop, descending))
-                    if not (self.peek() and self.peek()[1] == ","):
+                    if not (self.at(",")):
                         break
                     self.i += 1
             elif keyword in ("startposition", "maxresults"):
@@ -189,7 +190,7 @@ class _Parser:
                 return Condition(prop, "like", [self.value()])
             self.take("(")
             values = [self.value()]
-            while self.peek() and self.peek()[1] == ",":
+            while self.at(","):
                 self.i += 1
                 values.append(self.value())
             self.take(")")
@@ -237,9 +238,9 @@ def _compare(left: Any, right: Any, offset: int) -> int | None:
         return (left > r) - (left < r)
     left_s, right_s = str(left), str(right)
     if "T" in left_s and left_s[:4].isdigit():
-        a, b = parse_time(left_s, offset), parse_time(right_s, offset)
-        if a is not None and b is not None:
-            return (a > b) - (a < b)
+        ta, tb = parse_time(left_s, offset), parse_time(right_s, offset)
+        if ta is not None and tb is not None:
+            return (ta > tb) - (ta < tb)
     a, b = left_s.casefold(), right_s.casefold()
     return (a > b) - (a < b)
 

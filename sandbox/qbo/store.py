@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from connectors.qbo.wire import dumps, loads
+from sandbox.qbo.codec import dumps, loads
 
 PARTY_TYPES = ("Customer", "Vendor", "Employee")
 NAMED_TYPES = ("Account", "Class", "Department", "Item", "Term", "PaymentMethod", "TaxCode", "TaxRate", "TaxAgency")

@@ -161,7 +161,7 @@ target: {system: qbo, entity: Bill}
 fields:
   DocNumber: "upper(ref('vendors', source.vendor_id))"
   PrivateNote: "{{ ref('vendors', source.vendor_id) ~ 1 }}"
-  TotalAmt: "add(ref('vendors', source.vendor_id), `1`)"
+  ExchangeRate: "add(ref('vendors', source.vendor_id), `1`)"
 """
     mapper = mapper_for(text, flow="x", extra={"vendors.yaml": PRODUCERS["vendors.yaml"]})
     result = mapper.map({"id": 1, "vendor_id": 5})

@@ -191,7 +191,7 @@ target: {system: qbo, entity: Vendor}
 fields:
   BillRate: "add(source.notes, '0.20')"
   CostRate: "{{ decimal(source.notes) * 2 }}"
-  Balance: {const: 12.50}
+  Notes: {const: 12.50}
   AcctNum: "source.name"
   TaxIdentifier: "money('10.005')"
 """
@@ -202,11 +202,11 @@ fields:
     assert result.payload == {
         "BillRate": Decimal("0.30"),
         "CostRate": Decimal("0.20"),
-        "Balance": Decimal("12.50"),
+        "Notes": Decimal("12.50"),
         "AcctNum": "Acme",
         "TaxIdentifier": Decimal("10.01"),
     }
-    assert str(result.payload["Balance"]) == "12.50" and str(result.payload["BillRate"]) == "0.30"
+    assert str(result.payload["Notes"]) == "12.50" and str(result.payload["BillRate"]) == "0.30"
 
 
 def test_catalogue_filters_win_over_jinja_filters_of_the_same_name() -> None:

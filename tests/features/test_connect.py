@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox_pair import sandbox_pair
 
 from engine.project.config import load_project
 from engine.project.connect import connect
-from sandbox.pair import sandbox_pair
 
 
 @pytest.mark.parametrize("system", ["procore", "qbo"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox.pair import sandbox_pair
+from sandbox_pair import sandbox_pair
 
 TO_QBO = """
 flow: vendors_out

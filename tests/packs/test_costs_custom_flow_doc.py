@@ -12,9 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from sandbox_pair import sandbox_pair
 
 from engine.language import jsonio
-from sandbox.pair import sandbox_pair
 
 from .test_costs_sync import _all, _errors
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import yaml
+from sandbox_pair import SandboxPair, sandbox_pair
 
 from engine.project.session import session_params
 from engine.reports.job_cost import CostReconciliation, reconcile_costs, reconcile_session_costs
-from sandbox.pair import SandboxPair, sandbox_pair
 from terminal.reconcile import render_costs
 
 RULES = Path(__file__).resolve().parents[2] / "rules"

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from sandbox_pair import SandboxPair, sandbox_pair
 
 from engine.testing.plugin import check_expectations, layers_for, ruleset_for, run_case
-from sandbox.pair import SandboxPair, sandbox_pair
 from sandbox.procore.resources import RESOURCES
 
 ROOT = Path(__file__).resolve().parents[2]

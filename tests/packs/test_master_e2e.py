@@ -2,7 +2,7 @@
 
 Every seeded master record is linked by the first sync, a second sync writes nothing, and a
 change on either side of a two-way flow arrives on the other side and does not come back.
-The sandboxes run in-process (`sandbox.pair`); the project's params are the pack's
+The sandboxes run in-process (`tests/sandbox_pair.py`); the project's params are the pack's
 `_sandbox_params.yaml`, as `joist sandbox up --project` writes them.
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from sandbox.pair import SandboxPair, sandbox_pair
+from sandbox_pair import SandboxPair, sandbox_pair
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "master"
 SELECT = "path:rules/master"

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from sandbox.pair import SandboxPair, sandbox_pair
+from sandbox_pair import SandboxPair, sandbox_pair
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "master"
 SELECT = "path:rules/master"

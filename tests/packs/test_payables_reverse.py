@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sandbox.pair import sandbox_pair
+from sandbox_pair import sandbox_pair
 
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced  # noqa: F401
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox_pair import sandbox_pair
 
 from engine.project.session import session_params
 from engine.reports.reconcile import reconcile
-from sandbox.pair import sandbox_pair
 
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced, synced_once  # noqa: F401
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from sandbox_pair import SandboxPair, sandbox_pair
 
 from engine.project.config import write_sandbox_project
 from engine.project.session import session_params
 from engine.reports.reconcile import reconcile
-from sandbox.pair import SandboxPair, sandbox_pair
 from sandbox.qbo.app import AU_REALM
 
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
+from sandbox_pair import SandboxPair, sandbox_pair
 
 from engine.project.config import sandbox_params
-from sandbox.pair import SandboxPair, sandbox_pair
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 PACK_NAMES = ["master", "receivables", "payables"]

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from click.testing import CliRunner
+from sandbox_pair import sandbox_pair
 
 from cli import main
 from engine.project.session import session_params
 from engine.reports.reconcile import reconcile
-from sandbox.pair import sandbox_pair
 
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced, synced_once  # noqa: F401
 

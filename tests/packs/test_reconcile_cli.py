@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from sandbox_pair import sandbox_pair
 
 from cli import main
 from engine.language import jsonio
-from sandbox.pair import sandbox_pair
 
 from .test_receivables_support import prepare, records
 

@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sandbox_pair import SandboxPair
 
 from engine.reports.explain import explain
-from sandbox.pair import SandboxPair
 
 from .test_costs_sync import RULES, _all, _conns, _costs, _errors, _flow, _set_params, open_pair
 

@@ -173,3 +173,23 @@ def test_every_field_the_connector_hands_over_is_in_the_catalogue(connector: Any
         for record in records + [shown]:
             _undeclared(record, catalog()[entity]["fields"], "", missing)
         assert not missing, f"{entity}: {sorted(missing)}"
+
+
+def test_every_field_the_catalogue_declares_is_served_unless_write_only(connector: Any) -> None:
+    """The sandbox's own list of what Procore serves (sandbox/procore/served.py, from the API
+    reference) checks the catalogue the other way: a field the catalogue declares must come
+    back from a read, or be marked `write_only` (accepted on write, served under another name)."""
+    from engine.language import catalog
+
+    for entity in connector.entities():
+        spec = catalog.load("procore")[entity]
+        records = [r for page in connector.read(entity) for r in page.records]
+        first = records[0]
+        scope = {"project_id": first["project_id"]} if first.get("project_id") else None
+        served = {key for record in [*records, connector.get(entity, str(first["id"]), scope=scope)] for key in record}
+        write_only = {path[0] for path in spec.write_only if len(path) == 1}
+        declared = {name for name, kind in spec.fields.items() if isinstance(kind, str) and kind not in catalog.OPEN}
+        assert not declared - write_only - served, (
+            f"{entity}: declared but never served: {sorted(declared - write_only - served)}"
+        )
+        assert not write_only & served, f"{entity}: marked write_only but served"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from sandbox.server import SANDBOXES, ServerThread, create
+from sandbox.server import SANDBOXES, Sandbox, ServerThread, create
 
 
 @click.group("sandbox")
@@ -47,7 +47,7 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
         raise click.UsageError("--port needs a sandbox name: joist sandbox up qbo --port 9000")
     if data_dir:
         data_dir.mkdir(parents=True, exist_ok=True)
-    servers: dict[str, tuple[object, ServerThread]] = {}
+    servers: dict[str, tuple[Sandbox, ServerThread]] = {}
     for n in names:
         box = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None)
         server = ServerThread(box.app, port or SANDBOXES[n][1]).start()

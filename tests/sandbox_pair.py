@@ -1,8 +1,9 @@
-"""Both sandboxes and a ready Joist project around them, in one call.
+"""Both sandboxes and a ready Joist project around them, in one call (`from sandbox_pair import ...`).
 
-Used by the end-to-end tests of the rule packs and by `make demo`. In-process by default
-(the sandboxes are reached through `InProcessTransport`, no socket); `loopback=True`
-serves them on 127.0.0.1 instead, as a real deployment would talk to them.
+Used by the end-to-end tests of the rule packs and features (tests/conftest.py puts this
+folder on `sys.path`). In-process by default (the sandboxes are reached through
+`InProcessTransport`, no socket); `loopback=True` serves them on 127.0.0.1 instead, as a
+real deployment would talk to them.
 """
 
 from __future__ import annotations
