@@ -139,6 +139,33 @@ class Unavailable(ConnectorError):
     code = "C503"
 
 
+class Outage(Unavailable):
+    """The system failed several connections in a row: the run stops calling it, its records wait."""
+
+    code = "C508"
+
+
+def outage(system_name: str, system: str, failures: int, url: str | None, last: Exception | None) -> Outage:
+    """The `Outage` of a system whose circuit breaker opened: where, what failed last, what to check."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url or "").hostname or ""
+    loopback = host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
+    last_text = f"{type(last).__name__}: {last}" if last is not None else "no answer"
+    check = (
+        "is it running? Start it (`joist sandbox up`) or fix base_url in joist.yaml"
+        if loopback
+        else f"check the network and {system_name}'s status page"
+    )
+    return Outage(
+        f"{system_name} at {url} failed {failures} connections in a row ({last_text}); "
+        f"Joist stopped calling it for the rest of this run",
+        system=system,
+        retryable=True,
+        hint=f"{check}. The records it held up are kept as waiting (`joist failures`) and run again with the next sync.",
+    )
+
+
 class NotFound(ConnectorError):
     """The record or endpoint does not exist."""
 

@@ -196,11 +196,27 @@ _V4 = (
     "ALTER TABLE links ADD COLUMN qbo_payload TEXT",
 )
 
+# v5: one run per project. The single row of `run_lock` names the process holding the
+# project (pid, host, command), since when, and its last heartbeat, so a second run can
+# wait for it, name it, and take over from a holder that died.
+_V5 = (
+    """CREATE TABLE run_lock (
+        name TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
     Migration(3, "batched intents", _V3),
     Migration(4, "what Joist last wrote to each side", _V4),
+    Migration(5, "the project's run lock", _V5),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
