@@ -564,7 +564,7 @@ def failures(ctx: click.Context, flow: str | None, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Connection pair, links per link set, locked records, failures and the last runs.
+    """Connection pair, who holds the project now, links per link set, locked records, failures and the last runs.
 
     \b
     Examples:
@@ -579,9 +579,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
         locked = [dataclasses.asdict(l) for l in state.links() if l.locked]
         fails = state.failures()
         runs = [dataclasses.asdict(r) for r in state.runs(10)]
+        holder = state.lock_holder()
         doc = {
             "project": session.project.name,
             "file": str(session.project.file),
+            "held_by": dataclasses.asdict(holder) if holder else None,
             "links": links,
             "locked": locked,
             "failures": len([f for f in fails if f.code != "M406"]),
@@ -595,6 +597,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
     console = _console()
     console.print(f"[bold]{doc['project']}[/]  {doc['file']}")
+    if holder is not None:
+        console.print(f"held by {holder.describe()}, last heartbeat {holder.heartbeat_at}", markup=False)
     table = Table(title="links", header_style="bold")
     table.add_column("link set")
     table.add_column("records", justify="right")

@@ -112,4 +112,5 @@ def test_plan_reads_without_the_lock_while_sync_retry_link_and_unlink_wait(tmp_p
                 result = runner.invoke(main, ["--project", str(project), *args])
                 assert result.exit_code == 1, (args, result.output)
                 assert "S607" in result.output and "held by pid" in result.output, (args, result.output)
-            assert runner.invoke(main, ["--project", str(project), "status"]).exit_code == 0
+            status = runner.invoke(main, ["--project", str(project), "status"])
+            assert status.exit_code == 0 and f"held by pid {os.getpid()}" in status.output, status.output
