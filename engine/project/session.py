@@ -117,7 +117,8 @@ class Session:
             self.ruleset, connectors, self.state, params=self.project.params, dry_run=dry_run, listener=listener
         )
         report = sync.run(chosen, full=full, retry_only=retry_only, command=command, selection=selector or "")
-        report.halted = [conn.halted for conn in connectors.values() if getattr(conn, "halted", None) is not None]
+        halted = (getattr(conn, "halted", None) for conn in connectors.values())  # connectors that stopped early
+        report.halted = [error for error in halted if error is not None]
         return report
 
     def close(self) -> None:
