@@ -6,6 +6,7 @@ A user mistake never shows a traceback; `--debug` shows it.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -406,6 +407,7 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
       joist plan --select tag:payables
       joist plan --select +commitment_invoices_to_bills --json
     """
+    _show_waits()
     with _session(ctx) as session:
         report = session.run(selector, dry_run=True)
     if as_json:
@@ -416,17 +418,18 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
     print_plan(report, _console())
 
 
+class _EchoWaits(logging.Handler):
+    """Prints the connectors' log lines (a rate-limit wait and its reset time) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
+
+
 def _show_waits() -> None:
-    """Print the connectors' waits (a rate limit until its reset time) as they happen, on stderr."""
-    import logging
-
-    class Echo(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            click.echo(record.getMessage(), err=True)
-
+    """Print the connectors' waits as they happen (once per process, however many commands run)."""
     logger = logging.getLogger("joist.connectors")
-    if not any(isinstance(h, Echo) for h in logger.handlers):
-        logger.addHandler(Echo(logging.INFO))
+    if not any(isinstance(h, _EchoWaits) for h in logger.handlers):
+        logger.addHandler(_EchoWaits(logging.INFO))
         logger.setLevel(logging.INFO)
 
 
