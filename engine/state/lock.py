@@ -129,14 +129,6 @@ class ProjectLock:
             except StateError:  # a busy or closing store: try again at the next beat
                 continue
 
-    def refresh(self) -> bool:
-        """Renew the heartbeat now (a safe point in a long step); False when the lock was lost."""
-        if not self.held:
-            return False
-        ok = bool(self.store.refresh_lock(self.token))
-        self.lost = self.lost or not ok
-        return ok
-
     def release(self) -> None:
         """Give the project back (a no-op when not held)."""
         if not self.held:
