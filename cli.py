@@ -6,6 +6,7 @@ A user mistake never shows a traceback; `--debug` shows it.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -102,6 +103,14 @@ select_option = click.option(
     help="dbt-style: name, +name, name+, tag:x, path:dir; space = or, comma = and.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+wait_option = click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="How long to wait for another run holding the project (default: runs.lock_wait in joist.yaml, 30).",
+)
 
 
 def _workspace(rule_paths: tuple[str, ...]) -> Any:
@@ -402,6 +411,7 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
       joist plan --select tag:payables
       joist plan --select +commitment_invoices_to_bills --json
     """
+    _show_waits()
     with _session(ctx) as session:
         report = session.run(selector, dry_run=True)
     if as_json:
@@ -412,9 +422,27 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
     print_plan(report, _console())
 
 
-def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_only: bool, quiet: bool) -> Any:
+class _EchoWaits(logging.Handler):
+    """Prints the connectors' log lines (a rate-limit wait and its reset time) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
+
+
+def _show_waits() -> None:
+    """Print the connectors' waits as they happen (once per process, however many commands run)."""
+    logger = logging.getLogger("joist.connectors")
+    if not any(isinstance(h, _EchoWaits) for h in logger.handlers):
+        logger.addHandler(_EchoWaits(logging.INFO))
+        logger.setLevel(logging.INFO)
+
+
+def _run_with_progress(
+    session: Any, selector: str | None, *, full: bool, retry_only: bool, quiet: bool, lock_wait: float | None = None
+) -> Any:
+    _show_waits()
     if quiet:
-        return session.run(selector, full=full, retry_only=retry_only)
+        return session.run(selector, full=full, retry_only=retry_only, lock_wait=lock_wait)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     flows = session.flows(selector)
@@ -439,7 +467,9 @@ def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_
             c[outcome.action] = c.get(outcome.action, 0) + 1
             progress.update(tasks[flow], counts=" ".join(f"{k} {v}" for k, v in sorted(c.items())))
 
-        report = session.run(flows=flows, selector=selector, full=full, retry_only=retry_only, listener=listener)
+        report = session.run(
+            flows=flows, selector=selector, full=full, retry_only=retry_only, listener=listener, lock_wait=lock_wait
+        )
         for task in tasks.values():
             progress.update(task, total=1, completed=1)
     return report
@@ -448,14 +478,17 @@ def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_
 @main.command()
 @select_option
 @click.option("--full", is_flag=True, help="Re-read everything, not only what changed since the last sync.")
+@wait_option
 @json_option
 @click.pass_context
-def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool) -> None:
+def sync(ctx: click.Context, selector: str | None, full: bool, lock_wait: float | None, as_json: bool) -> None:
     """Sync the selected flows in dependency order. Exit code 0 only when no record failed.
 
     Records that wait for a link run after their dependency, in the same run when
     possible. A failed record is kept with its reason: `joist failures` shows them,
-    `joist retry` runs them again once fixed.
+    `joist retry` runs them again once fixed. One run changes a project at a time: a
+    second one waits (--wait) for the first, then stops naming it. A system that stops
+    answering, or whose rate limit resets too late, is named; its records wait for the next run.
 
     \b
     Examples:
@@ -464,11 +497,13 @@ def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool) ->
       joist sync --select +commitment_invoices_to_bills --full
     """
     with _session(ctx) as session:
-        report = _run_with_progress(session, selector, full=full, retry_only=False, quiet=as_json)
+        report = _run_with_progress(session, selector, full=full, retry_only=False, quiet=as_json, lock_wait=lock_wait)
     _finish(report, as_json)
 
 
 def _finish(report: Any, as_json: bool) -> None:
+    for error in report.halted:  # on stderr, with --json too: the outage is the news of this run
+        click.echo(error.format(), err=True)
     if as_json:
         _echo_json(report.to_dict())
     else:
@@ -488,9 +523,10 @@ def _finish(report: Any, as_json: bool) -> None:
 
 @main.command()
 @click.option("--flow", "flows", multiple=True, help="Only this flow (repeatable).")
+@wait_option
 @json_option
 @click.pass_context
-def retry(ctx: click.Context, flows: tuple[str, ...], as_json: bool) -> None:
+def retry(ctx: click.Context, flows: tuple[str, ...], lock_wait: float | None, as_json: bool) -> None:
     """Run the failed and deferred records again (after you fixed their cause).
 
     \b
@@ -500,7 +536,7 @@ def retry(ctx: click.Context, flows: tuple[str, ...], as_json: bool) -> None:
     """
     selector = " ".join(flows) or None
     with _session(ctx) as session:
-        report = _run_with_progress(session, selector, full=False, retry_only=True, quiet=as_json)
+        report = _run_with_progress(session, selector, full=False, retry_only=True, quiet=as_json, lock_wait=lock_wait)
     _finish(report, as_json)
 
 
@@ -535,7 +571,7 @@ def failures(ctx: click.Context, flow: str | None, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Connection pair, links per link set, locked records, failures and the last runs.
+    """Connection pair, who holds the project now, links per link set, locked records, failures and the last runs.
 
     \b
     Examples:
@@ -550,9 +586,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
         locked = [dataclasses.asdict(l) for l in state.links() if l.locked]
         fails = state.failures()
         runs = [dataclasses.asdict(r) for r in state.runs(10)]
+        holder = state.lock_holder()
         doc = {
             "project": session.project.name,
             "file": str(session.project.file),
+            "held_by": dataclasses.asdict(holder) if holder else None,
             "links": links,
             "locked": locked,
             "failures": len([f for f in fails if f.code != "M406"]),
@@ -566,6 +604,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
     console = _console()
     console.print(f"[bold]{doc['project']}[/]  {doc['file']}")
+    if holder is not None:
+        console.print(f"held by {holder.describe()}, last heartbeat {holder.heartbeat_at}", markup=False)
     table = Table(title="links", header_style="bold")
     table.add_column("link set")
     table.add_column("records", justify="right")
@@ -643,7 +683,7 @@ def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> Non
     """
     from engine.state.records import Link
 
-    with _session(ctx) as session:
+    with _session(ctx) as session, session.lock("link"):
         producers = session.ruleset.producers(link_set)
         if not producers:
             from engine.errors import suggest
@@ -672,7 +712,7 @@ def unlink(ctx: click.Context, link_set: str, procore_id: str | None, qbo_id: st
     """
     if (procore_id is None) == (qbo_id is None):
         raise click.UsageError("give exactly one of --procore and --qbo")
-    with _session(ctx) as session:
+    with _session(ctx) as session, session.lock("unlink"):
         removed = session.state.remove_link(link_set, procore_id=procore_id, qbo_id=qbo_id)
     click.echo("unlinked" if removed else "no such link")
     if not removed:

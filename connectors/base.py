@@ -71,6 +71,7 @@ class Connector(Protocol):
     """What the sync engine needs of a system (`procore` or `qbo`)."""
 
     system: str
+    halted: ConnectorError | None  # why this run stopped calling the system (an outage, a long rate limit)
 
     def entities(self) -> list[str]:
         """The entity names this connector can read and write."""
@@ -218,6 +219,33 @@ class Unavailable(ConnectorError):
     """The system kept failing (5xx, timeouts, dropped connections) past the retry budget."""
 
     code = "C503"
+
+
+class Outage(Unavailable):
+    """The system failed several connections in a row: the run stops calling it, its records wait."""
+
+    code = "C508"
+
+
+def outage(system_name: str, system: str, failures: int, url: str | None, last: Exception | None) -> Outage:
+    """The `Outage` of a system whose circuit breaker opened: where, what failed last, what to check."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url or "").hostname or ""
+    loopback = host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
+    last_text = f"{type(last).__name__}: {last}" if last is not None else "no answer"
+    check = (
+        "is it running? Start it (`joist sandbox up`) or fix base_url in joist.yaml"
+        if loopback
+        else f"check the network and {system_name}'s status page"
+    )
+    return Outage(
+        f"{system_name} at {url} failed {failures} connections in a row ({last_text}); "
+        f"Joist stopped calling it for the rest of this run",
+        system=system,
+        retryable=True,
+        hint=f"{check}. The records it held up are kept as waiting (`joist failures`) and run again with the next sync.",
+    )
 
 
 class NotFound(ConnectorError):

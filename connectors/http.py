@@ -4,21 +4,58 @@ Retries follow one rule: a call is retried only when repeating it cannot do harm
 are always safe; a write is safe when it carries an idempotency key the system honours
 (QBO `requestid`, Procore `origin_id` looked up before a re-create). 429 and 5xx wait with
 exponential backoff and full jitter, or for `Retry-After` when the server says.
+
+Two limits keep a run from hanging on a system:
+
+- **A wait has a cap.** A rate limit that resets further ahead than `max_wait` (joist.yaml
+  `runs.rate_limit_wait`) raises `WaitTooLong` instead of sleeping; a shorter wait is
+  announced on the `joist.connectors` logger with its reset time (the CLI prints it).
+- **A circuit breaker per system.** After `threshold` connection failures in a row
+  (`runs.outage_after`), `CircuitOpen` is raised at once for every further call of the run,
+  so an outage costs seconds, not a backoff per record.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
 
 Sleep = Callable[[float], None]
 Now = Callable[[], float]
+log = logging.getLogger("joist.connectors")
+
+
+def span(seconds: float) -> str:
+    """`2h 5m`, `4m 10s`, `12s`: a wait as people read it."""
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def clock_time(wall: float) -> str:
+    """A wall-clock time (epoch seconds) as `2026-12-06 10:42:07 UTC`."""
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class WaitTooLong(Exception):
+    """A rate limit resets later than the longest wait allowed."""
+
+    def __init__(self, seconds: float, cap: float, until_wall: float) -> None:
+        self.seconds, self.cap, self.until_wall = seconds, cap, until_wall
+        super().__init__(f"the rate limit resets in {span(seconds)}, at {clock_time(until_wall)}")
 
 
 class TokenBucket:
@@ -26,6 +63,9 @@ class TokenBucket:
 
     `acquire()` blocks (through `sleep`) until a token is free. Thread-safe.
     `pause_until(t)` empties the bucket until monotonic time `t` (a server's reset time).
+    A pause longer than `max_wait` seconds raises `WaitTooLong` instead of sleeping; a
+    shorter one is logged once with its reset time (`wall` reads the wall clock), naming
+    the system (`name`).
     """
 
     def __init__(
@@ -36,6 +76,9 @@ class TokenBucket:
         *,
         now: Now = time.monotonic,
         sleep: Sleep = time.sleep,
+        max_wait: float | None = None,
+        wall: Now = time.time,
+        name: str = "the system",
     ) -> None:
         self.fill_per_second = rate / per
         self.capacity = capacity if capacity is not None else max(1.0, rate)
@@ -44,6 +87,10 @@ class TokenBucket:
         self._sleep = sleep
         self._last = now()
         self._paused_until = 0.0
+        self._announced = 0.0
+        self.max_wait = max_wait
+        self._wall = wall
+        self.name = name
         self._lock = threading.Lock()
 
     def _refill(self, now: float) -> None:
@@ -59,6 +106,7 @@ class TokenBucket:
                 self._refill(now)
                 if now < self._paused_until:
                     wait = self._paused_until - now
+                    self._check_pause(wait)
                 elif self._tokens >= tokens - 1e-9:  # float refill can land a hair short
                     self._tokens = max(0.0, self._tokens - tokens)
                     return waited
@@ -66,6 +114,28 @@ class TokenBucket:
                     wait = (tokens - self._tokens) / self.fill_per_second
             self._sleep(wait)
             waited += wait
+
+    def _check_pause(self, wait: float) -> None:
+        until_wall = self._wall() + wait
+        if self.max_wait is not None and wait > self.max_wait:
+            raise WaitTooLong(wait, self.max_wait, until_wall)
+        if self._announced != self._paused_until:
+            self._announced = self._paused_until
+            cap = f" (the cap is {span(self.max_wait)})" if self.max_wait is not None else ""
+            log.warning(
+                "%s's rate limit is used up: waiting %s, until %s%s",
+                self.name,
+                span(wait),
+                clock_time(until_wall),
+                cap,
+            )
+
+    def check(self) -> None:
+        """Raise `WaitTooLong` now if the bucket is paused for longer than `max_wait`."""
+        with self._lock:
+            now = self._now()
+            if now < self._paused_until and self.max_wait is not None and self._paused_until - now > self.max_wait:
+                self._check_pause(self._paused_until - now)
 
     def pause_until(self, until: float) -> None:
         with self._lock:
@@ -116,6 +186,47 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.RemoteProtocolError,
 )
 
+# Failing to connect at all is what an outage looks like (refused, no route, DNS, connect
+# timeout); a connection dropped after it was made, or a slow answer, is a fault of one call.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+class CircuitBreaker:
+    """Counts failures to connect to one system in a row; at `threshold` it opens for good (the run's rest).
+
+    Only `OUTAGE_ERRORS` count. Any answer from the system (whatever its status) resets the
+    count while it is closed.
+    """
+
+    def __init__(self, threshold: int = 3) -> None:
+        self.threshold = max(1, threshold)
+        self.failures = 0
+        self.last_error: Exception | None = None
+        self.url: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def open(self) -> bool:
+        return self.failures >= self.threshold
+
+    def failure(self, error: Exception, url: str) -> None:
+        with self._lock:
+            self.failures += 1
+            self.last_error, self.url = error, url
+
+    def success(self) -> None:
+        with self._lock:
+            if not self.open:
+                self.failures = 0
+
+
+class CircuitOpen(Exception):
+    """The system failed `breaker.threshold` connections in a row: it is not called again in this run."""
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self.breaker = breaker
+        super().__init__(f"{breaker.url} failed {breaker.failures} connections in a row: {breaker.last_error!r}")
+
 
 def send_with_retries(
     client: httpx.Client,
@@ -126,25 +237,36 @@ def send_with_retries(
     bucket: TokenBucket | None = None,
     sleep: Sleep = time.sleep,
     on_response: Callable[[httpx.Response], None] | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> httpx.Response:
     """Send `request`, retrying throttling, outages and dropped connections when safe.
 
     Returns the last response (which may still be an error status for the caller to turn
     into a typed error); re-raises the transport error when every attempt failed or when
-    the call is not safe to repeat.
+    the call is not safe to repeat. Raises `CircuitOpen` (without sending) once `breaker`
+    has seen its threshold of connection failures in a row, and `WaitTooLong` when the
+    bucket is paused past its cap.
     """
     attempt = 0
     while True:
         attempt += 1
+        if breaker is not None and breaker.open:
+            raise CircuitOpen(breaker)
         if bucket is not None:
             bucket.acquire()
         try:
             response = client.send(request)
-        except TRANSIENT_ERRORS:
+        except TRANSIENT_ERRORS as exc:
+            if breaker is not None and isinstance(exc, OUTAGE_ERRORS):
+                breaker.failure(exc, str(request.url).split("?", 1)[0])
+                if breaker.open:
+                    raise CircuitOpen(breaker) from exc
             if not safe_to_retry or attempt >= policy.attempts:
                 raise
             sleep(policy.delay(attempt))
             continue
+        if breaker is not None:
+            breaker.success()
         if on_response is not None:
             on_response(response)
         if (
@@ -153,6 +275,17 @@ def send_with_retries(
             and (safe_to_retry or response.status_code == 429)
         ):
             response.read()
-            sleep(policy.delay(attempt, response))
+            if bucket is not None:
+                bucket.check()
+            delay = policy.delay(attempt, response)
+            if response.status_code == 429:
+                log.warning(
+                    "%s answered 429 (too many requests): waiting %s before try %d of %d",
+                    request.url.host,
+                    span(delay),
+                    attempt + 1,
+                    policy.attempts,
+                )
+            sleep(delay)
             continue
         return response

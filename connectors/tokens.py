@@ -3,6 +3,11 @@
 Refresh tokens rotate: each one works once. A connector that refreshes must `save` the
 new pair before it uses the new access token for anything, so a crash right after a
 refresh does not lose the only valid refresh token.
+
+Two processes (a `joist plan` beside a `joist sync`, two workers) may find the same token
+expired at once. Only one may refresh: a connector refreshes inside `refresh_lock(store,
+key)` and re-reads the store first, so the second one finds the pair the first just saved
+and uses it instead of spending the (now dead) refresh token it loaded earlier.
 """
 
 from __future__ import annotations
@@ -10,8 +15,17 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+
+try:
+    import fcntl
+except ImportError:  # Windows: one process at a time is all a file lock could add there
+    fcntl = None  # type: ignore[assignment]
+
+_LOCAL = threading.Lock()  # stores that cannot lock across processes still refresh one thread at a time
 
 
 class TokenStore(Protocol):
@@ -22,6 +36,12 @@ class TokenStore(Protocol):
 
     def save(self, key: str, tokens: dict[str, Any]) -> None:
         """Replace the document for `key`, durably, before returning."""
+
+
+def refresh_lock(store: TokenStore, key: str) -> AbstractContextManager[Any]:
+    """Hold this while refreshing `key`'s tokens: the store's own cross-process lock when it has one."""
+    locked = getattr(store, "locked", None)
+    return locked(key) if locked is not None else _LOCAL
 
 
 class MemoryTokenStore:
@@ -44,6 +64,22 @@ class FileTokenStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+
+    @contextmanager
+    def locked(self, key: str) -> Iterator[None]:
+        """Exclusive use of the token file for a refresh, across threads and processes (`<file>.lock`)."""
+        with self._refreshing:
+            if fcntl is None:
+                yield
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing drops the lock
 
     def _read_all(self) -> dict[str, dict[str, Any]]:
         try:
@@ -60,7 +96,8 @@ class FileTokenStore:
             data = self._read_all()
             data[key] = tokens
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+            # A temporary file of this process and thread: two writers never share one.
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:
                 json.dump(data, fh)

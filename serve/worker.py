@@ -120,6 +120,7 @@ class Worker:
         started = time.perf_counter()
         try:
             if targets:
+                self.session.fresh_connectors()
                 report = self.session.run_records(targets, listener=self._outcome)
                 self.metrics.count(report, "events")
         except JoistError as exc:
@@ -143,7 +144,8 @@ class Worker:
         """An incremental sync of every flow by cursor (what `joist sync` does)."""
         started = time.perf_counter()
         try:
-            report = self.session.run(None, listener=self._outcome)
+            self.session.fresh_connectors()
+            report = self.session.run(None, listener=self._outcome, command="serve")
         except JoistError as exc:
             self._failed(kind, exc, 0)
             self.last_poll = self.clock()  # try again at the next interval, not at once

@@ -11,6 +11,8 @@ import click
 
 from sandbox.server import SANDBOXES, Sandbox, ServerThread, create
 
+SECRET_KEYS = frozenset({"client_id", "client_secret", "refresh_token", "access_token"})
+
 
 @click.group("sandbox")
 def sandbox_group() -> None:
@@ -33,7 +35,15 @@ def sandbox_group() -> None:
     help="Also write a ready joist.yaml (and its secrets) into this folder.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the connection details first.")
-def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+@click.option("--show-secrets", is_flag=True, help="Print the client secrets and tokens too (--json always does).")
+def up(
+    name: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+    show_secrets: bool,
+) -> None:
     """Serve the sandbox NAME (procore or qbo), or both, until stopped with Ctrl-C.
 
     \b
@@ -41,6 +51,7 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
       joist sandbox up                 # both, on 8710 and 8720
       joist sandbox up qbo --port 9000
       joist sandbox up --json --data .joist/sandbox
+      joist sandbox up --show-secrets  # client ids, secrets and refresh tokens too
     """
     names = [name] if name else sorted(SANDBOXES)
     if port and len(names) > 1:
@@ -63,7 +74,8 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
         for n, details in info.items():
             click.echo(f"{n} sandbox")
             for key, value in details.items():
-                click.echo(f"  {key:14} {value}")
+                shown = value if show_secrets or key not in SECRET_KEYS else "(hidden: --show-secrets or --json)"
+                click.echo(f"  {key:14} {shown}")
         if project_dir:
             click.echo(f"wrote {project_dir / 'joist.yaml'}")
         click.echo("Ctrl-C to stop.")

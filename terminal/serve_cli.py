@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+from collections.abc import Iterator
 
 import click
 import uvicorn
 
 from serve.app import Logger, Service, create_app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after a graceful shutdown (exit -15); a drained stop is a clean exit, 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 def _loopback(host: str) -> bool:
@@ -76,4 +88,5 @@ def serve_command(
         register=not no_register,
         log=Logger(as_json=log_json),
     )
-    uvicorn.run(create_app(service), host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(service), host=host, port=port, log_level="warning", lifespan="on")
+    _Server(config).run()

@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 import httpx
 
 from connectors.base import AuthError, Credentials, Unavailable
-from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, send_with_retries
+from connectors.http import TRANSIENT_ERRORS, CircuitBreaker, RetryPolicy, Sleep, send_with_retries
 from connectors.procore.entities import WEBHOOK_ENTITIES
 from connectors.procore.errors import SYSTEM, RefreshTokenInvalid, WebhookRejected, error_for, explain
-from connectors.tokens import TokenStore
+from connectors.tokens import TokenStore, refresh_lock
 
 EARLY = 60.0  # refresh this many seconds before the access token expires
 
@@ -45,6 +45,7 @@ class ProcoreAuth:
         wall: Callable[[], float] = time.time,
         sleep: Sleep = time.sleep,
         policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.login_url = login_url.rstrip("/")
         self.credentials = credentials
@@ -54,7 +55,9 @@ class ProcoreAuth:
         self.wall = wall
         self.sleep = sleep
         self.policy = policy or RetryPolicy()
+        self.breaker = breaker
         self._lock = threading.Lock()
+        self._rejected: str | None = None  # the access token the API last refused
         saved = token_store.load(key) or {}
         for name in ("refresh_token", "access_token", "expires_at"):
             if saved.get(name) is not None:
@@ -76,11 +79,34 @@ class ProcoreAuth:
     def invalidate(self, token: str) -> None:
         """Forget `token` (the API said it is no longer valid); the next `token()` gets a new one."""
         with self._lock:
+            self._rejected = token
             if self.credentials.access_token == token:
                 self.credentials.access_token = None
                 self.credentials.expires_at = None
 
     def _grant(self) -> None:
+        with refresh_lock(self.store, self.key):
+            if self._adopt_saved():
+                return
+            self._new_grant()
+
+    def _adopt_saved(self) -> bool:
+        """Take the pair another process saved meanwhile, if it is newer than ours and still valid.
+
+        Its refresh token is the latest of the rotation even when its access token is not
+        usable, so ours (spent by that process) is replaced either way.
+        """
+        creds = self.credentials
+        saved = self.store.load(self.key) or {}
+        if saved.get("refresh_token"):
+            creds.refresh_token = saved["refresh_token"]
+        token, expires_at = saved.get("access_token"), float(saved.get("expires_at") or 0)
+        if token and token not in (creds.access_token, self._rejected) and expires_at - EARLY > self.wall():
+            creds.access_token, creds.expires_at = token, expires_at
+            return True
+        return False
+
+    def _new_grant(self) -> None:
         creds = self.credentials
         if creds.refresh_token:
             self._token_request({"grant_type": "refresh_token", "refresh_token": creds.refresh_token}, safe=False)
@@ -94,7 +120,9 @@ class ProcoreAuth:
             "POST", f"{self.login_url}/oauth/token", data=data, headers={"Accept": "application/json"}
         )
         try:
-            response = send_with_retries(self.client, request, safe_to_retry=safe, policy=self.policy, sleep=self.sleep)
+            response = send_with_retries(
+                self.client, request, safe_to_retry=safe, policy=self.policy, sleep=self.sleep, breaker=self.breaker
+            )
         except TRANSIENT_ERRORS as exc:
             if fields["grant_type"] == "client_credentials":
                 raise Unavailable(
@@ -214,7 +242,7 @@ class WebhookReceiver:
 
         Raises `WebhookRejected` when the Authorization header is not the configured one."""
         given = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        if not hmac.compare_digest(given.encode(), self.authorization.encode()):
+        if not self.authorization.strip() or not hmac.compare_digest(given.encode(), self.authorization.encode()):
             raise WebhookRejected(
                 "a Procore webhook delivery carried the wrong Authorization header",
                 system=SYSTEM,

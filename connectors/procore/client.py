@@ -25,8 +25,31 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from connectors.base import Attachment, BatchOp, BatchResult, Credentials, FileRef, Page, Rejected, Unavailable
-from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, TokenBucket, send_with_retries
+from connectors.base import (
+    Attachment,
+    BatchOp,
+    BatchResult,
+    ConnectorError,
+    Credentials,
+    FileRef,
+    Page,
+    RateLimited,
+    Rejected,
+    Unavailable,
+    outage,
+)
+from connectors.http import (
+    TRANSIENT_ERRORS,
+    CircuitBreaker,
+    CircuitOpen,
+    RetryPolicy,
+    Sleep,
+    TokenBucket,
+    WaitTooLong,
+    clock_time,
+    send_with_retries,
+    span,
+)
 from connectors.procore.auth import ProcoreAuth
 from connectors.procore.entities import COMPANY_LISTS, ENTITIES, V1, Entity, catalog, typed
 from connectors.procore.errors import SYSTEM, error_for
@@ -80,6 +103,8 @@ class ProcoreConnector:
         overlap: float = 300.0,
         policy: RetryPolicy | None = None,
         token_key: str | None = None,
+        rate_limit_wait: float = 900.0,
+        outage_after: int = 3,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.company_id = str(company_id)
@@ -91,7 +116,11 @@ class ProcoreConnector:
         self.per_page = per_page
         self.overlap = overlap
         self.policy = policy or RetryPolicy()
-        self.bucket = TokenBucket(1000.0, 1.0, 1000.0, now=now, sleep=sleep)
+        self.bucket = TokenBucket(
+            1000.0, 1.0, 1000.0, now=now, sleep=sleep, max_wait=rate_limit_wait, wall=wall, name="Procore"
+        )
+        self.breaker = CircuitBreaker(outage_after)
+        self.halted: ConnectorError | None = None  # why this run stopped calling Procore
         self.auth = ProcoreAuth(
             login_url or self.base_url,
             credentials,
@@ -101,6 +130,7 @@ class ProcoreConnector:
             wall=wall,
             sleep=sleep,
             policy=self.policy,
+            breaker=self.breaker,
         )
         self.requests = 0
         self.project_numbers: dict[int, str | None] = {}
@@ -171,7 +201,44 @@ class ProcoreConnector:
         files: list[tuple[str, Any]] | None = None,
         safe: bool = True,
     ) -> httpx.Response:
-        """One API call with auth, the company header, pacing and retries (when `safe`)."""
+        """One API call with auth, the company header, pacing and retries (when `safe`).
+
+        Once Procore failed `outage_after` connections in a row (`Outage`), or its rate
+        limit resets later than `rate_limit_wait` (`RateLimited`), every further call of
+        the run raises at once; `halted` keeps the reason for the run's report.
+        """
+        try:
+            return self._send(method, path, params=params, json=json, files=files, safe=safe)
+        except CircuitOpen as exc:
+            b = exc.breaker
+            raise self._halt(outage("Procore", SYSTEM, b.failures, b.url, b.last_error)) from None
+        except WaitTooLong as exc:
+            raise self._halt(
+                RateLimited(
+                    f"Procore's rate limit is used up until {clock_time(exc.until_wall)}, {span(exc.seconds)} "
+                    f"from now: longer than the {span(exc.cap)} a run waits",
+                    system=SYSTEM,
+                    retryable=True,
+                    hint="the run stopped calling Procore; what is left runs with the next sync after the reset "
+                    "(`runs.rate_limit_wait` in joist.yaml sets the longest wait)",
+                )
+            ) from None
+
+    def _halt(self, error: ConnectorError) -> ConnectorError:
+        if self.halted is None:
+            self.halted = error
+        return error
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        files: list[tuple[str, Any]] | None,
+        safe: bool,
+    ) -> httpx.Response:
         for attempt in (1, 2):
             token = self.auth.token()
             headers = {
@@ -195,6 +262,7 @@ class ProcoreConnector:
                     bucket=self.bucket,
                     sleep=self.sleep,
                     on_response=self._observe,
+                    breaker=self.breaker,
                 )
             except TRANSIENT_ERRORS as exc:
                 raise Unavailable(

@@ -21,9 +21,10 @@ from urllib.parse import urlencode, urlparse
 import httpx
 
 from connectors.base import Credentials
+from connectors.http import OUTAGE_ERRORS, CircuitBreaker, CircuitOpen
 from connectors.oauth_redirect import RedirectTimeout, receive_code
 from connectors.qbo.errors import SYSTEM, QBOAuthFailed, QBOUnavailable
-from connectors.tokens import TokenStore
+from connectors.tokens import TokenStore, refresh_lock
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 EARLY_REFRESH = 120.0
@@ -62,11 +63,13 @@ class OAuthClient:
         *,
         client: httpx.Client,
         now: Callable[[], float] = time.time,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.credentials = credentials
         self.endpoints = endpoints
         self.client = client
         self.now = now
+        self.breaker = breaker
 
     def _basic(self) -> str:
         pair = f"{self.credentials.client_id}:{self.credentials.client_secret}".encode()
@@ -83,11 +86,17 @@ class OAuthClient:
         return f"{self.endpoints.authorization}?{urlencode(query)}"
 
     def _token_call(self, form: dict[str, str]) -> dict[str, Any]:
+        if self.breaker is not None and self.breaker.open:
+            raise CircuitOpen(self.breaker)
         try:
             response = self.client.post(
                 self.endpoints.token, data=form, headers={"Authorization": self._basic(), "Accept": "application/json"}
             )
         except httpx.TransportError as exc:
+            if self.breaker is not None and isinstance(exc, OUTAGE_ERRORS):
+                self.breaker.failure(exc, self.endpoints.token)
+                if self.breaker.open:
+                    raise CircuitOpen(self.breaker) from exc
             raise QBOUnavailable(
                 f"could not reach the QuickBooks token endpoint: {type(exc).__name__}", system=SYSTEM, retryable=True
             ) from None
@@ -209,7 +218,7 @@ class TokenManager:
 
     def refresh(self, stale: str | None = None) -> str:
         """Refresh unless another worker already replaced the `stale` token; returns the access token."""
-        with self._lock:
+        with self._lock, refresh_lock(self.store, self.key):
             doc = self._doc()
             if (
                 doc.get("access_token")

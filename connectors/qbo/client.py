@@ -20,8 +20,20 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Attachment, BatchOp, BatchResult, Credentials, FileRef, Page, Record
-from connectors.http import TRANSIENT_ERRORS, Now, RetryPolicy, Sleep, TokenBucket, send_with_retries
+from connectors.base import Attachment, BatchOp, BatchResult, ConnectorError, Credentials, FileRef, Page, Record, outage
+from connectors.http import (
+    TRANSIENT_ERRORS,
+    CircuitBreaker,
+    CircuitOpen,
+    Now,
+    RetryPolicy,
+    Sleep,
+    TokenBucket,
+    WaitTooLong,
+    clock_time,
+    send_with_retries,
+    span,
+)
 from connectors.qbo import entities as ents
 from connectors.qbo import errors
 from connectors.qbo.auth import Endpoints, OAuthClient, TokenManager, endpoints_for
@@ -74,6 +86,8 @@ class QBOConnector:
         timeout: float = 120.0,
         endpoints: Endpoints | None = None,
         token_key: str | None = None,
+        rate_limit_wait: float = 900.0,
+        outage_after: int = 3,
     ) -> None:
         root = base_url.rstrip("/").removesuffix("/v3")
         self.realm_id = realm_id
@@ -83,9 +97,22 @@ class QBOConnector:
         self.sleep = sleep
         # Intuit: on 429 wait about a minute; 1, 2, 4 ... 32 s (jittered) spans that.
         self.policy = policy or RetryPolicy(attempts=7, base=1.0, cap=60.0)
-        self.bucket = bucket or TokenBucket(rate_per_minute, per=60.0, capacity=burst, now=now, sleep=sleep)
+        self.bucket = bucket or TokenBucket(
+            rate_per_minute,
+            per=60.0,
+            capacity=burst,
+            now=now,
+            sleep=sleep,
+            max_wait=rate_limit_wait,
+            wall=wall,
+            name="QuickBooks",
+        )
         self.wall = wall
-        oauth = OAuthClient(credentials, endpoints or endpoints_for(root), client=self.http, now=wall)
+        self.breaker = CircuitBreaker(outage_after)
+        self.halted: ConnectorError | None = None  # why this run stopped calling QuickBooks
+        oauth = OAuthClient(
+            credentials, endpoints or endpoints_for(root), client=self.http, now=wall, breaker=self.breaker
+        )
         self.tokens = TokenManager(oauth, token_store, token_key or f"qbo:{realm_id}", credentials, now=wall)
         self._created: dict[str, tuple[str, str]] = {}
         self.requests_sent = 0
@@ -106,6 +133,44 @@ class QBOConnector:
         safe: bool,
         reading: bool = False,
     ) -> httpx.Response:
+        """One API call. Once QuickBooks failed `outage_after` connections in a row (`Outage`), or
+        its rate limit resets later than `rate_limit_wait`, every further call of the run raises
+        at once; `halted` keeps the reason for the run's report."""
+        try:
+            return self._call_once(
+                method, path, params=params, content=content, content_type=content_type, safe=safe, reading=reading
+            )
+        except CircuitOpen as exc:
+            b = exc.breaker
+            raise self._halt(outage("QuickBooks", "qbo", b.failures, b.url, b.last_error)) from None
+        except WaitTooLong as exc:
+            raise self._halt(
+                errors.QBOThrottled(
+                    f"QuickBooks' rate limit is used up until {clock_time(exc.until_wall)}, {span(exc.seconds)} "
+                    f"from now: longer than the {span(exc.cap)} a run waits",
+                    system="qbo",
+                    retryable=True,
+                    hint="the run stopped calling QuickBooks; what is left runs with the next sync after the reset "
+                    "(`runs.rate_limit_wait` in joist.yaml sets the longest wait)",
+                )
+            ) from None
+
+    def _halt(self, error: ConnectorError) -> ConnectorError:
+        if self.halted is None:
+            self.halted = error
+        return error
+
+    def _call_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        content: bytes | str | None,
+        content_type: str | None,
+        safe: bool,
+        reading: bool,
+    ) -> httpx.Response:
         query = {"minorversion": self.minor_version, **(params or {})}
         for attempt in (1, 2):
             token = self.tokens.access_token()
@@ -124,6 +189,7 @@ class QBOConnector:
                     bucket=self.bucket,
                     sleep=self.sleep,
                     on_response=self._count,
+                    breaker=self.breaker,
                 )
             except TRANSIENT_ERRORS as exc:
                 raise errors.transport_failure(exc) from None

@@ -32,6 +32,7 @@ from engine.errors import ErrorGroup, JoistError, Location, suggest
 from engine.language import yamlload
 from engine.language.rules import Layer
 from engine.language.schema_check import UnknownKey, check
+from engine.project.settings import RunSettings
 from engine.state.migrations import StateError
 from engine.state.store import DEFAULT_STATE_PATH, SQLiteState
 
@@ -50,6 +51,7 @@ __all__ = [
     "PackNotFound",
     "SecretInProject",
     "NoConnection",
+    "EmptyWebhookVerifier",
 ]
 
 PROJECT_FILE = "joist.yaml"
@@ -109,6 +111,12 @@ class NoConnection(StateError):
     code = "S615"
 
 
+class EmptyWebhookVerifier(StateError):
+    """A webhook verifier token is set but empty: every forged delivery would pass its check."""
+
+    code = "S616"
+
+
 @dataclass
 class Connection:
     """How to reach one system; `settings` holds every key of the file, defaults filled in."""
@@ -148,6 +156,7 @@ class Project:
     state_path: Path
     tokens_path: Path
     description: str | None = None
+    runs: RunSettings = field(default_factory=RunSettings)
 
     def connection(self, system: str) -> Connection:
         """The connection to `system`, or `NoConnection` naming the file to fix."""
@@ -200,8 +209,18 @@ class Project:
         extra = {k: v for k, v in client.items() if k not in ("client_id", "client_secret")}
         extra.update(token_key=key, account_id=conn.account_id)
         verifier = env.get(conn.env_name("webhook_verifier"))
-        if verifier:
+        if verifier is not None:
             extra["webhook_verifier"] = verifier
+        if "webhook_verifier" in extra and not str(extra["webhook_verifier"] or "").strip():
+            name = conn.env_name("webhook_verifier")
+            raise EmptyWebhookVerifier(
+                f"the {SYSTEM_NAMES[system]} webhook verifier token is empty "
+                f"({'in ' + name if verifier is not None else 'in the token file under ' + key + ':client'})",
+                location=conn.location,
+                path=f"connections.{system}",
+                hint=f"set {name} to the verifier token of the app's webhooks, or remove it to receive no "
+                "webhooks: an empty token would let anyone sign a delivery",
+            )
         return Credentials(
             client_id=str(client_id),
             client_secret=str(client_secret),
@@ -392,6 +411,7 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
         state_path=(root / Path(str(data.get("state", DEFAULT_STATE_PATH))).expanduser()).resolve(),
         tokens_path=(root / Path(str(data.get("tokens", DEFAULT_TOKENS_PATH))).expanduser()).resolve(),
         description=data.get("description"),
+        runs=RunSettings.from_yaml(data.get("runs")),
     )
 
 

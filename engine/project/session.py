@@ -1,7 +1,9 @@
 """A project opened for one command: its rules, its state store and its connectors.
 
 Every command that talks to the systems goes through here, so they agree on which rules,
-which state file and which credentials are meant.
+which state file and which credentials are meant. A command that changes the project
+(`sync`, `retry`, `link`, `unlink`, the service) holds its run lock (`Session.lock`,
+`engine.state.lock`) while it does; `plan`, `status` and `explain` read without it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from connectors.base import Connector
 from engine.language.graph import build_graph, select
 from engine.language.loading import load_rules
 from engine.language.rules import RuleSet
+from engine.state.lock import ProjectLock
 from engine.state.store import SQLiteState
 from engine.sync.outcomes import Listener
 from engine.sync.report import RunReport
@@ -46,7 +49,9 @@ class Session:
         from engine.project.connections import open_connector
 
         for system in sorted(systems - set(self._connectors)):
-            self._connectors[system] = open_connector(self.project, system, transport=self.transports.get(system))
+            self._connectors[system] = open_connector(
+                self.project, system, transport=self.transports.get(system), **self.project.runs.connector_options()
+            )
         return {s: self._connectors[s] for s in systems}
 
     def flows(self, selector: str | None) -> list[str]:
@@ -54,6 +59,19 @@ class Session:
 
     def systems_for(self, flows: list[str]) -> set[str]:
         return {s for f in flows for s in (self.ruleset.rules[f].source.system, self.ruleset.rules[f].target.system)}
+
+    def lock(self, command: str, *, wait: float | None = None) -> ProjectLock:
+        """The project's run lock for `command`, not yet taken: use it as `with session.lock("link"):`.
+
+        `wait` (seconds) overrides joist.yaml's `runs.lock_wait`.
+        """
+        runs = self.project.runs
+        return ProjectLock(
+            self.state,
+            command,
+            wait=runs.lock_wait if wait is None else wait,
+            stale_after=runs.lock_stale_after,
+        )
 
     def run(
         self,
@@ -64,25 +82,63 @@ class Session:
         retry_only: bool = False,
         listener: Listener | None = None,
         flows: list[str] | None = None,
+        lock_wait: float | None = None,
+        command: str | None = None,
     ) -> RunReport:
-        """Plan (dry_run) or sync the selected flows."""
-        chosen = flows if flows is not None else self.flows(selector)
-        sync = Sync(
-            self.ruleset,
-            self.connectors(self.systems_for(chosen)),
-            self.state,
-            params=self.project.params,
-            dry_run=dry_run,
-            listener=listener,
-        )
-        command = "plan" if dry_run else ("retry" if retry_only else "sync")
-        return sync.run(chosen, full=full, retry_only=retry_only, command=command, selection=selector or "")
+        """Plan (dry_run) or sync the selected flows; a sync holds the project's run lock throughout.
 
-    def run_records(self, targets: Mapping[str, Iterable[str]], *, listener: Listener | None = None) -> RunReport:
-        """Sync only these source records of these flows (the service's webhook events)."""
-        systems = self.systems_for(list(self.ruleset.rules))  # a waiting record may pull in any flow
-        sync = Sync(self.ruleset, self.connectors(systems), self.state, params=self.project.params, listener=listener)
-        return sync.run_records(targets)
+        `command` names the run in the runs table and the lock (default: plan, retry or sync).
+
+        A system that stopped answering, or whose rate limit resets later than the cap, is
+        named in the report's `halted`: the run stopped calling it, and its records wait
+        for the next run.
+        """
+        chosen = flows if flows is not None else self.flows(selector)
+        command = command or ("plan" if dry_run else ("retry" if retry_only else "sync"))
+        if dry_run:
+            return self._run(
+                chosen, selector, command, dry_run=True, full=full, retry_only=retry_only, listener=listener
+            )
+        with self.lock(command, wait=lock_wait):
+            return self._run(
+                chosen, selector, command, dry_run=False, full=full, retry_only=retry_only, listener=listener
+            )
+
+    def _run(
+        self,
+        chosen: list[str],
+        selector: str | None,
+        command: str,
+        *,
+        dry_run: bool,
+        full: bool,
+        retry_only: bool,
+        listener: Listener | None,
+    ) -> RunReport:
+        connectors = self.connectors(self.systems_for(chosen))
+        sync = Sync(
+            self.ruleset, connectors, self.state, params=self.project.params, dry_run=dry_run, listener=listener
+        )
+        report = sync.run(chosen, full=full, retry_only=retry_only, command=command, selection=selector or "")
+        report.halted = [conn.halted for conn in connectors.values() if conn.halted is not None]
+        return report
+
+    def run_records(
+        self, targets: Mapping[str, Iterable[str]], *, listener: Listener | None = None, lock_wait: float | None = None
+    ) -> RunReport:
+        """Sync only these source records of these flows (the service's webhook events), under the run lock."""
+        connectors = self.connectors(self.systems_for(list(self.ruleset.rules)))  # a waiting record may pull any flow
+        with self.lock("serve", wait=lock_wait):
+            sync = Sync(self.ruleset, connectors, self.state, params=self.project.params, listener=listener)
+            report = sync.run_records(targets)
+        report.halted = [conn.halted for conn in connectors.values() if conn.halted is not None]
+        return report
+
+    def fresh_connectors(self) -> None:
+        """Close the open connectors, so the next run starts with closed circuit breakers (the service)."""
+        for conn in self._connectors.values():
+            conn.close()
+        self._connectors.clear()
 
     def close(self) -> None:
         for conn in self._connectors.values():

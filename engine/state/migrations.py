@@ -196,10 +196,25 @@ _V4 = (
     "ALTER TABLE links ADD COLUMN qbo_payload TEXT",
 )
 
-# Version 5: the service's durable inbox. An event is committed here before its webhook is
+# v5: one run per project. The single row of `run_lock` names the process holding the
+# project (pid, host, command), since when, and its last heartbeat, so a second run can
+# wait for it, name it, and take over from a holder that died.
+_V5 = (
+    """CREATE TABLE run_lock (
+        name TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    )""",
+)
+
+# Version 6: the service's durable inbox. An event is committed here before its webhook is
 # answered, deduplicated by the sending system's event id, and marked done only after the
 # record's sync committed.
-_V5 = (
+_V6 = (
     """CREATE TABLE inbox (
         id INTEGER PRIMARY KEY,
         event_id TEXT NOT NULL UNIQUE,
@@ -221,7 +236,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
     Migration(3, "batched intents", _V3),
     Migration(4, "what Joist last wrote to each side", _V4),
-    Migration(5, "the service's inbox", _V5),
+    Migration(5, "the project's run lock", _V5),
+    Migration(6, "the service's inbox", _V6),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -177,6 +177,25 @@ class UnknownIntent(StateError):
         self.key = key
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or asks for) the project's run lock: the process, its command, when it began, its last sign of life.
+
+    `started_at` and `heartbeat_at` are ISO times set by the store (empty in a request).
+    """
+
+    token: str
+    pid: int
+    host: str
+    command: str
+    started_at: str
+    heartbeat_at: str
+
+    def describe(self) -> str:
+        """`pid 4242 on build-01 (joist sync, since 2026-12-06T07:41:45.123+00:00)`."""
+        return f"pid {self.pid} on {self.host} (joist {self.command}, since {self.started_at})"
+
+
 class StateStore(Protocol):
     """What the sync engine needs of a state backend (SQLite now, PostgreSQL later)."""
 
@@ -217,4 +236,16 @@ class StateStore(Protocol):
     def forget_intents(self, before: str) -> int: ...
     def load_tokens(self, key: str) -> dict[str, Any] | None: ...
     def save_tokens(self, key: str, tokens: Mapping[str, Any]) -> None: ...
+    def acquire_lock(self, holder: LockHolder, *, stale_after: float) -> LockHolder | None:
+        """Take the run lock for `holder` unless a live holder has it; returns that holder, or None when taken."""
+
+    def refresh_lock(self, token: str) -> bool:
+        """Renew the heartbeat of the lock taken with `token`; False when it is no longer ours."""
+
+    def release_lock(self, token: str) -> None:
+        """Give up the lock taken with `token` (a no-op when it is no longer ours)."""
+
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the run lock now (a stale holder included), or None."""
+
     def close(self) -> None: ...

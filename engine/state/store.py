@@ -36,12 +36,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from engine.state.lock import alive, stale
 from engine.state.migrations import StateBusy, StateError, StateTooNew, StateUnreadable, StateUnwritable, migrate
 from engine.state.records import (
     Failure,
     Intent,
     Link,
     LinkConflict,
+    LockHolder,
     Run,
     StateStore,
     UnknownIntent,
@@ -94,20 +96,31 @@ def _link(row: sqlite3.Row) -> Link:
     return Link(**values)
 
 
-def _alive(pid: int) -> bool:
+def _private(path: Path) -> None:
+    """Create the state file readable by its owner only (0600), and narrow an existing one and its WAL files.
+
+    SQLite creates `-wal` and `-shm` with the database file's permissions, so they follow.
+    """
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    return True
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except IsADirectoryError:
+        return  # sqlite3 says what is wrong with the path
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # someone else's file: leave it as its owner set it
+            continue
 
 
 def _run(row: sqlite3.Row) -> Run:
     counts = json.loads(row["counts"]) if row["counts"] else {}
     status = row["status"]
-    if status == "running" and row["pid"] and row["host"] == socket.gethostname() and not _alive(row["pid"]):
+    if status == "running" and row["pid"] and row["host"] == socket.gethostname() and not alive(row["pid"]):
         status = "interrupted"
     return Run(
         row["id"],
@@ -150,6 +163,7 @@ class SQLiteState:
         self._owner: int | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private(self.path)
             self._conn = sqlite3.connect(
                 str(self.path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
@@ -603,6 +617,55 @@ class SQLiteState:
                 "ON CONFLICT (key) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
                 (key, document, self.stamp()),
             )
+
+    # -- the run lock (engine.state.lock) ----------------------------------------------------
+
+    def acquire_lock(self, holder: LockHolder, *, stale_after: float) -> LockHolder | None:
+        """Take the run lock for `holder` unless a live holder has it; returns that holder, or None when taken.
+
+        A holder whose process is gone (on this host) or whose heartbeat is older than
+        `stale_after` seconds is replaced. On disk when this returns.
+        """
+        with self._durable("acquire_lock"):
+            found = self._lock_row()
+            now = self._now()
+            if found is not None and found.token != holder.token:
+                age = (now - datetime.fromisoformat(found.heartbeat_at)).total_seconds()
+                if not stale(found, age, stale_after):
+                    return found
+            stamp = _iso(now)
+            self.execute(
+                "INSERT INTO run_lock (name, token, pid, host, command, started_at, heartbeat_at) "
+                "VALUES ('project', ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
+                "pid = excluded.pid, host = excluded.host, command = excluded.command, "
+                "started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+                (holder.token, holder.pid, holder.host, holder.command, stamp, stamp),
+            )
+            return None
+
+    def refresh_lock(self, token: str) -> bool:
+        """Renew the heartbeat of the lock taken with `token`; False when it is no longer ours."""
+        with self.transaction():
+            cur = self.execute(
+                "UPDATE run_lock SET heartbeat_at = ? WHERE name = 'project' AND token = ?", (self.stamp(), token)
+            )
+            return cur.rowcount == 1
+
+    def release_lock(self, token: str) -> None:
+        """Give up the lock taken with `token` (a no-op when it is no longer ours)."""
+        with self.transaction():
+            self.execute("DELETE FROM run_lock WHERE name = 'project' AND token = ?", (token,))
+
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the run lock now (a stale holder included), or None."""
+        with self._lock, self._errors():
+            return self._lock_row()
+
+    def _lock_row(self) -> LockHolder | None:
+        row = self.execute(
+            "SELECT token, pid, host, command, started_at, heartbeat_at FROM run_lock WHERE name = 'project'"
+        ).fetchone()
+        return LockHolder(*row) if row else None
 
 
 def _json_default(value: Any) -> Any:

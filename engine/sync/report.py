@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import JoistError
 from engine.mapping.diff import Change
 
 ACTIONS = ("create", "update", "adopt", "delete", "skip", "lock", "defer", "error")
@@ -78,10 +79,13 @@ class RunReport:
     command: str
     flows: list[FlowReport] = field(default_factory=list)
     run_id: int | None = None
+    # Systems the run stopped calling (an outage, a rate limit resetting past the cap): their
+    # records wait for the next run.
+    halted: list[JoistError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(f.failed == 0 for f in self.flows)
+        return not self.halted and all(f.failed == 0 for f in self.flows)
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -97,4 +101,5 @@ class RunReport:
             "ok": self.ok,
             "totals": {a: totals[a] for a in ACTIONS},
             "flows": [f.to_dict() for f in self.flows],
+            "halted": [e.to_dict() for e in self.halted],
         }
