@@ -90,31 +90,46 @@ def _register(name: str, min_args: int, max_args: int | None, doc: str, example:
     return wrap
 
 
+MAX_DIGITS_BEFORE_POINT = 24
+"""A number of more whole digits than this is refused: no ledger holds one, and rounding it
+to cents would exceed Decimal's 28-digit precision."""
+
+
+def _checked(number: Decimal, value: Any, fn: str) -> Decimal:
+    if not number.is_finite():
+        raise FunctionError(f"{fn}() expected a number, got {_show(value)}", hint="NaN and Infinity are not amounts")
+    if number and number.adjusted() >= MAX_DIGITS_BEFORE_POINT:
+        raise FunctionError(
+            f"{fn}() got {_show(value)}, more than {MAX_DIGITS_BEFORE_POINT} digits before the point",
+            hint="an amount that large is a data error: check the record",
+        )
+    return number
+
+
 def to_decimal(value: Any, fn: str = "decimal") -> Decimal:
-    """`value` as a Decimal: numbers, numeric strings ("1,234.50" too). Floats go via their repr."""
+    """`value` as a Decimal: numbers, numeric strings ("1,234.50" too). Floats go via their repr.
+
+    NaN, infinities and numbers of more than 24 whole digits are a FunctionError (M401).
+    """
     if type(value) is str:
         try:
-            number = Decimal(value)
-            if number.is_finite():
-                return number
+            return _checked(Decimal(value), value, fn)
         except InvalidOperation:
             pass
     elif isinstance(value, Decimal):
-        return value
+        return _checked(value, value, fn)
     if isinstance(value, bool) or value is None:
         raise FunctionError(
             f"{fn}() expected a number, got {_show(value)}",
             hint="wrap the value: coalesce(x, '0') when it may be missing",
         )
     if isinstance(value, int):
-        return Decimal(value)
+        return _checked(Decimal(value), value, fn)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return _checked(Decimal(repr(value)), value, fn)
     if isinstance(value, str):
         try:
-            number = Decimal(value.strip().replace(",", ""))
-            if number.is_finite():
-                return number
+            return _checked(Decimal(value.strip().replace(",", "")), value, fn)
         except InvalidOperation:
             pass
     raise FunctionError(f"{fn}() expected a number, got {_show(value)}")

@@ -7,6 +7,10 @@ Each output line says what became of one input record:
     {"source_id": "10", "outcome": "skipped", "reason": "source.where is false: ..."}
     {"source_id": "11", "outcome": "deferred", "missing": ["vendors:11"]}
     {"source_id": "12", "outcome": "error", "error": {"code": "M401", "message": ...}}
+    {"line": 13, "outcome": "error", "error": {"code": "M405", "message": "line 13 is not JSON: ..."}}
+
+A bad record never ends the stream: a line that is not a JSON object (NaN and Infinity
+are not JSON), or a record whose mapping fails, becomes one error line with its reason.
 """
 
 from __future__ import annotations
@@ -57,6 +61,31 @@ def _line(source_id: str, result: MapResult) -> str:
     return jsonio.dumps(out)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_not_json)
+
+
+def _decode(text: str, number: int, input_name: str) -> dict[str, Any]:
+    """One input line as a record, or BadInputLine saying why not."""
+    try:
+        record = _DECODER.decode(text)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BadInputLine(
+            f"line {number} is not JSON: {reason}",
+            location=Location(input_name, number),
+            hint="one JSON object a line",
+        ) from None
+    if not isinstance(record, dict):
+        raise BadInputLine(
+            f"line {number} is not a JSON object", location=Location(input_name, number), hint="one JSON object a line"
+        )
+    return record
+
+
 def map_stream(
     rule: Rule,
     lines: IO[str],
@@ -77,17 +106,19 @@ def map_stream(
     # Everything loaded so far (rules, catalogues, libraries) lives for the whole run:
     # keep it out of the collector's way so streaming costs the same as a bare script.
     gc.freeze()
-    decode = json.JSONDecoder(parse_float=Decimal).decode
     write = out.write
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = decode(line)
-        except ValueError as exc:
-            raise BadInputLine(f"line {number} is not JSON: {exc}", location=Location(input_name, number)) from None
-        if not isinstance(record, dict):
-            raise BadInputLine(f"line {number} is not a JSON object", location=Location(input_name, number))
+            record = _decode(line, number, input_name)
+        except BadInputLine as bad:
+            tally["error"] += 1
+            if len(counts.errors) < 20:
+                counts.errors.append(bad.format())
+            write(jsonio.dumps({"line": number, "outcome": "error", "error": bad.to_dict()}))
+            write("\n")
+            continue
         result = mapper.map(record, links=resolve)
         tally[result.outcome] += 1
         if result.error is not None and len(counts.errors) < 20:
