@@ -8,6 +8,7 @@ is exactly `0.3`, and no function here ever makes a float.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -128,11 +129,61 @@ def to_decimal(value: Any, fn: str = "decimal") -> Decimal:
     if isinstance(value, float):
         return _checked(Decimal(repr(value)), value, fn)
     if isinstance(value, str):
-        try:
+        if _COMMA_THOUSANDS.match(value.strip()):
             return _checked(Decimal(value.strip().replace(",", "")), value, fn)
-        except InvalidOperation:
-            pass
+        if any(ch.isdigit() for ch in value):
+            raise FunctionError(
+                f"{fn}() cannot read {value!r} as a number: only 1234.56 and 1,234.56 are unambiguous",
+                hint="for other forms name the locale: decimal(x, 'de') reads 1.234,56",
+            )
     raise FunctionError(f"{fn}() expected a number, got {_show(value)}")
+
+
+_COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_SPACES = (" ", "\u00a0", "\u202f")
+LOCALES: dict[str, tuple[tuple[str, ...], str]] = {
+    "en": ((",",), "."),
+    "ja": ((",",), "."),
+    "zh": ((",",), "."),
+    "de": ((".",), ","),
+    "es": ((".",), ","),
+    "it": ((".",), ","),
+    "nl": ((".",), ","),
+    "pt": ((".",), ","),
+    "da": ((".",), ","),
+    "fr": (_SPACES, ","),
+    "sv": (_SPACES, ","),
+    "nb": (_SPACES, ","),
+    "fi": (_SPACES, ","),
+    "pl": (_SPACES, ","),
+    "cs": (_SPACES, ","),
+    "de_CH": (("'", "\u2019"), "."),
+    "it_CH": (("'", "\u2019"), "."),
+}
+"""Group separators and decimal mark of each locale `decimal(x, locale)` accepts; a locale
+not listed (`de_AT`) falls back to its language (`de`)."""
+
+
+def locale_decimal(value: Any, locale: Any, fn: str = "decimal") -> Decimal:
+    """Numeric text written in `locale`'s separators (`'1.234,56'` in 'de') as a Decimal."""
+    name = str(locale).replace("-", "_")
+    found = LOCALES.get(name) or LOCALES.get(name.split("_")[0])
+    if found is None:
+        raise FunctionError(f"{fn}() unknown locale {locale!r}", allowed=sorted(LOCALES))
+    if not isinstance(value, str):
+        return to_decimal(value, fn)
+    groups, mark = found
+    group = "|".join(re.escape(g) for g in groups)
+    text = value.strip()
+    pattern = rf"^[+-]?(?:\d{{1,3}}(?:(?:{group})\d{{3}})+|\d+)(?:{re.escape(mark)}\d+)?$"
+    if not re.match(pattern, text):
+        raise FunctionError(
+            f"{fn}() cannot read {value!r} as a number in locale {locale!r}",
+            hint=f"{locale!r} groups thousands with {' or '.join(repr(g) for g in groups)} and marks decimals with {mark!r}",
+        )
+    for g in groups:
+        text = text.replace(g, "")
+    return _checked(Decimal(text.replace(mark, ".")), value, fn)
 
 
 def _show(value: Any) -> str:
@@ -194,12 +245,15 @@ def fn_lookup(rt: Runtime, table: Any, key: Any, *default: Any) -> Any:
 @_register(
     "decimal",
     1,
-    1,
-    "A number as an exact Decimal (strings, integers; never a float).",
+    2,
+    "A number as an exact Decimal (strings, integers; never a float). Text is 1234.56 or "
+    "1,234.56 unless a locale is named: decimal('1.234,56', 'de').",
     "decimal('1,250.10')  ->  1250.10",
     "number",
 )
-def fn_decimal(rt: Runtime, value: Any) -> Decimal:
+def fn_decimal(rt: Runtime, value: Any, *locale: Any) -> Decimal:
+    if locale and locale[0] is not None:
+        return locale_decimal(value, locale[0])
     return to_decimal(value)
 
 
