@@ -101,9 +101,17 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 def _workspace(rule_paths: tuple[str, ...]) -> Any:
+    """The rules a command works on: `--rules`, else the `--project` (or found) project's packs."""
     from engine.project.workspace import resolve
 
-    return resolve(rule_paths)
+    ctx = click.get_current_context(silent=True)
+    project = ctx.find_root().meta.get("joist.project") if ctx is not None else None
+    return resolve(rule_paths, project)
+
+
+def _root(ws: Any) -> Any:
+    """Where `path:` selectors are relative to: the project's folder, else here."""
+    return ws.project.root if ws.project is not None else None
 
 
 def _echo_json(value: Any) -> None:
@@ -168,7 +176,7 @@ def list_flows(rule_paths: tuple[str, ...], selector: str | None, as_json: bool)
 
     ws = _workspace(rule_paths)
     graph = build_graph(ws.ruleset)
-    flows = select(graph, selector)
+    flows = select(graph, selector, root=_root(ws))
     rows = [rule_row(ws.ruleset.rules[f]) for f in flows]
     if as_json:
         _echo_json(rows)
@@ -204,7 +212,7 @@ def graph(rule_paths: tuple[str, ...], selector: str | None, fmt: str) -> None:
 
     ws = _workspace(rule_paths)
     g = build_graph(ws.ruleset)
-    flows = select(g, selector)
+    flows = select(g, selector, root=_root(ws))
     click.echo({"text": graph_text, "dot": graph_dot, "mermaid": graph_mermaid}[fmt](g, flows))
 
 
@@ -326,7 +334,7 @@ def test_command(paths: tuple[str, ...], update: bool, selector: str | None, key
         from engine.language.graph import build_graph, select
 
         ws = _workspace(())
-        flows = set(select(build_graph(ws.ruleset), selector))
+        flows = set(select(build_graph(ws.ruleset), selector, root=_root(ws)))
         files = [
             f
             for t in targets
