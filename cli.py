@@ -275,23 +275,29 @@ def map_command(
       joist map companies_to_vendors -i vendors.jsonl --links links.json -p owner_group=Clients
     """
     import sys
+    from pathlib import Path
 
-    from engine.language import jsonio
+    from engine.mapping.stream import BadLinksFile, map_stream, parse_links
 
     ws = _workspace(rule_paths)
     rule = ws.ruleset[flow]
-    links = jsonio.loads(open(links_path, encoding="utf-8").read()) if links_path else {}
+    links: dict[str, dict[str, str]] = {}
+    if links_path:
+        try:
+            links = parse_links(Path(links_path).read_bytes(), links_path)
+        except OSError as exc:
+            raise BadLinksFile(f"{links_path}: cannot read it: {exc.strerror}", hint="check its permissions") from None
     params = {**ws.params, **_parse_params(param_pairs)}
-    from engine.mapping.stream import map_stream
-
-    src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
+    # Bytes in: each line is decoded as UTF-8 on its own, so a bad line is one error line
+    # and undecodable bytes never reach the output.
+    src = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")
     dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")
     try:
         counts = map_stream(
             rule, src, dst, links=links, params=params, lookups=ws.ruleset.lookups, input_name=input_path
         )
     finally:
-        if src is not sys.stdin:
+        if src is not sys.stdin.buffer:
             src.close()
         if dst is not sys.stdout:
             dst.close()

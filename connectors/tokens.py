@@ -13,6 +13,14 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.errors import JoistError, Location
+
+
+class TokenFileDamaged(JoistError):
+    """The token file is not a JSON object of token documents (damaged, or edited by hand)."""
+
+    code = "S620"
+
 
 class TokenStore(Protocol):
     """Keeps one token document (a JSON object) per connection key."""
@@ -47,9 +55,25 @@ class FileTokenStore:
 
     def _read_all(self) -> dict[str, dict[str, Any]]:
         try:
-            return json.loads(self.path.read_text())
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except (OSError, ValueError) as exc:
+            raise self._damaged(exc.strerror if isinstance(exc, OSError) else f"not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise self._damaged("it should hold a JSON object, one entry a connection")
+        for key, doc in data.items():
+            if not isinstance(doc, dict):
+                raise self._damaged(f"the entry {key!r} should be a JSON object")
+        return data
+
+    def _damaged(self, reason: str) -> TokenFileDamaged:
+        return TokenFileDamaged(
+            f"cannot use the token file: {reason}",
+            location=Location(str(self.path)),
+            hint="restore it from a backup, or move it aside and sign in again with "
+            "`joist connect procore` and `joist connect qbo`",
+        )
 
     def load(self, key: str) -> dict[str, Any] | None:
         with self._lock:

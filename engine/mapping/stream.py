@@ -34,6 +34,38 @@ class BadInputLine(JoistError):
     code = "M405"
 
 
+class BadLinksFile(JoistError):
+    """A `--links` file that is not `{"link_set": {"source id": "target id"}}`."""
+
+    code = "M410"
+
+
+def parse_links(data: bytes, name: str) -> dict[str, dict[str, str]]:
+    """The link table of a `--links` file's bytes, or BadLinksFile naming `name` and the fix."""
+
+    def bad(reason: str) -> BadLinksFile:
+        return BadLinksFile(
+            f"{name}: {reason}",
+            location=Location(name),
+            hint='the file holds {"link_set": {"source id": "target id"}}, for example {"vendors": {"11": "57"}}',
+        )
+
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_float=Decimal, parse_constant=_not_json)
+    except UnicodeDecodeError as exc:
+        raise bad(f"not UTF-8 text (byte {data[exc.start]:#x} at position {exc.start})") from None
+    except (ValueError, RecursionError) as exc:
+        raise bad(f"not JSON: {exc}" if isinstance(exc, ValueError) else "not JSON: nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise bad("it should be a JSON object with one entry per link set")
+    table: dict[str, dict[str, str]] = {}
+    for link_set, pairs in doc.items():
+        if not isinstance(pairs, dict) or any(isinstance(v, (dict, list)) for v in pairs.values()):
+            raise bad(f"the link set {link_set!r} should map source ids to target ids")
+        table[link_set] = {str(a): str(b) for a, b in pairs.items() if b is not None}
+    return table
+
+
 @dataclass
 class MapCounts:
     mapped: int = 0
@@ -68,8 +100,17 @@ def _not_json(constant: str) -> Any:
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_not_json)
 
 
-def _decode(text: str, number: int, input_name: str) -> dict[str, Any]:
+def _decode(text: str | bytes, number: int, input_name: str) -> dict[str, Any]:
     """One input line as a record, or BadInputLine saying why not."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInputLine(
+                f"line {number} is not UTF-8 text (byte {text[exc.start]:#x} at position {exc.start})",
+                location=Location(input_name, number),
+                hint="save the input as UTF-8",
+            ) from None
     try:
         record = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
@@ -88,7 +129,7 @@ def _decode(text: str, number: int, input_name: str) -> dict[str, Any]:
 
 def map_stream(
     rule: Rule,
-    lines: IO[str],
+    lines: IO[str] | IO[bytes],
     out: IO[str],
     *,
     links: Mapping[str, Mapping[str, str]] | None = None,
@@ -96,7 +137,11 @@ def map_stream(
     lookups: Mapping[str, Mapping[str, Any]] | None = None,
     input_name: str = "<stdin>",
 ) -> MapCounts:
-    """Map every JSON line of `lines` through `rule`, writing one JSON line per record to `out`."""
+    """Map every JSON line of `lines` through `rule`, writing one JSON line per record to `out`.
+
+    `lines` may be bytes (a file opened in binary, standard input's buffer): each line is
+    then decoded as UTF-8 on its own, so one bad line is one error line.
+    """
     mapper = Mapper(rule, params, lookups)
     table = {k: {str(a): str(b) for a, b in v.items()} for k, v in (links or {}).items()}
     resolve = lambda link_set, key: table.get(link_set, {}).get(key)  # noqa: E731

@@ -1,4 +1,7 @@
-"""docs/errors.md documents every R1xx/R2xx/R3xx/M4xx error class in engine/, and no stale one."""
+"""docs/errors.md documents every R1xx/R2xx/R3xx/M4xx error class in engine/, and no stale one.
+
+Error classes of connectors/ count too (the token file's S620 is documented there).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import pkgutil
 import re
 from pathlib import Path
 
+import connectors
 import engine
 from engine.errors import JoistError
 
@@ -17,15 +21,16 @@ IN_SCOPE = re.compile(r"^(R[123]\d\d|M4\d\d)$")
 
 
 def engine_error_classes() -> dict[str, list[type[JoistError]]]:
-    """Every JoistError subclass defined in an engine module, by code."""
-    for module in pkgutil.walk_packages(engine.__path__, prefix="engine."):
-        importlib.import_module(module.name)
+    """Every JoistError subclass defined in an engine or connectors module, by code."""
+    for package in (engine, connectors):
+        for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+            importlib.import_module(module.name)
     found: dict[str, list[type[JoistError]]] = {}
     pending = list(JoistError.__subclasses__())
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith("engine.") and "code" in vars(cls):
+        if cls.__module__.startswith(("engine.", "connectors.")) and "code" in vars(cls):
             found.setdefault(cls.code, []).append(cls)
     return found
 
@@ -66,7 +71,7 @@ def test_one_class_per_code() -> None:
 
 def test_sections_are_in_code_order() -> None:
     codes = [code for code, _ in sorted(SECTIONS.items(), key=lambda kv: kv[1])]
-    assert codes == sorted(codes, key=lambda c: ("RM".index(c[0]), c))  # R1xx-R3xx, then M4xx
+    assert codes == sorted(codes, key=lambda c: ("RMCS".index(c[0]), c))  # R1xx-R3xx, M4xx, C5xx, S6xx
 
 
 CORE = (
