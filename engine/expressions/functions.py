@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from engine.errors import JoistError, suggest
+from engine.expressions.limits import check_replace
 
 LinkResolver = Callable[[str, str], "str | None"]
 
@@ -41,7 +42,7 @@ class UnknownLookupTable(JoistError):
 class Runtime:
     """What functions may consult while one record is mapped (one is made per record)."""
 
-    __slots__ = ("links", "lookups", "missing")
+    __slots__ = ("links", "lookups", "missing", "steps")
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class Runtime:
         self.links = links
         self.lookups = lookups if lookups is not None else {}
         self.missing = missing if missing is not None else []
+        self.steps = 0  # the evaluation budget spent on this record (engine.expressions.limits)
 
 
 _current = threading.local()
@@ -440,7 +442,11 @@ def fn_truncate(rt: Runtime, value: Any, n: Any) -> str | None:
 
 @_register("replace", 3, 3, "Text with every `old` replaced by `new`.", "replace(source.name, ':', '-')", "string")
 def fn_replace(rt: Runtime, value: Any, old: Any, new: Any) -> str | None:
-    return None if value is None else _text(value).replace(str(old), str(new))
+    if value is None:
+        return None
+    text, old_text, new_text = _text(value), str(old), str(new)
+    check_replace(text, old_text, new_text)
+    return text.replace(old_text, new_text)
 
 
 @_register("whole_hours", 1, 1, "The whole hours of a decimal number of hours.", "whole_hours('7.75')  ->  7", "number")

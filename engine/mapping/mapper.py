@@ -159,6 +159,7 @@ class Mapper:
                 payload = self._fast(ctx, rt) or {}
             except (JoistError, *RUNTIME_ERRORS):
                 rt.missing.clear()
+                rt.steps = 0  # the guarded run gets the whole budget again
                 payload = self._build(ctx, rt) or {}
         except _Failed as failed:
             if rt.missing:
