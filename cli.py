@@ -114,9 +114,17 @@ wait_option = click.option(
 
 
 def _workspace(rule_paths: tuple[str, ...]) -> Any:
+    """The rules a command works on: `--rules`, else the `--project` (or found) project's packs."""
     from engine.project.workspace import resolve
 
-    return resolve(rule_paths)
+    ctx = click.get_current_context(silent=True)
+    project = ctx.find_root().meta.get("joist.project") if ctx is not None else None
+    return resolve(rule_paths, project)
+
+
+def _root(ws: Any) -> Any:
+    """Where `path:` selectors are relative to: the project's folder, else here."""
+    return ws.project.root if ws.project is not None else None
 
 
 def _echo_json(value: Any) -> None:
@@ -181,7 +189,7 @@ def list_flows(rule_paths: tuple[str, ...], selector: str | None, as_json: bool)
 
     ws = _workspace(rule_paths)
     graph = build_graph(ws.ruleset)
-    flows = select(graph, selector)
+    flows = select(graph, selector, root=_root(ws))
     rows = [rule_row(ws.ruleset.rules[f]) for f in flows]
     if as_json:
         _echo_json(rows)
@@ -217,7 +225,7 @@ def graph(rule_paths: tuple[str, ...], selector: str | None, fmt: str) -> None:
 
     ws = _workspace(rule_paths)
     g = build_graph(ws.ruleset)
-    flows = select(g, selector)
+    flows = select(g, selector, root=_root(ws))
     click.echo({"text": graph_text, "dot": graph_dot, "mermaid": graph_mermaid}[fmt](g, flows))
 
 
@@ -280,23 +288,29 @@ def map_command(
       joist map companies_to_vendors -i vendors.jsonl --links links.json -p owner_group=Clients
     """
     import sys
+    from pathlib import Path
 
-    from engine.language import jsonio
+    from engine.mapping.stream import BadLinksFile, map_stream, parse_links
 
     ws = _workspace(rule_paths)
     rule = ws.ruleset[flow]
-    links = jsonio.loads(open(links_path, encoding="utf-8").read()) if links_path else {}
+    links: dict[str, dict[str, str]] = {}
+    if links_path:
+        try:
+            links = parse_links(Path(links_path).read_bytes(), links_path)
+        except OSError as exc:
+            raise BadLinksFile(f"{links_path}: cannot read it: {exc.strerror}", hint="check its permissions") from None
     params = {**ws.params, **_parse_params(param_pairs)}
-    from engine.mapping.stream import map_stream
-
-    src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
+    # Bytes in: each line is decoded as UTF-8 on its own, so a bad line is one error line
+    # and undecodable bytes never reach the output.
+    src = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")
     dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")
     try:
         counts = map_stream(
             rule, src, dst, links=links, params=params, lookups=ws.ruleset.lookups, input_name=input_path
         )
     finally:
-        if src is not sys.stdin:
+        if src is not sys.stdin.buffer:
             src.close()
         if dst is not sys.stdout:
             dst.close()
@@ -339,7 +353,7 @@ def test_command(paths: tuple[str, ...], update: bool, selector: str | None, key
         from engine.language.graph import build_graph, select
 
         ws = _workspace(())
-        flows = set(select(build_graph(ws.ruleset), selector))
+        flows = set(select(build_graph(ws.ruleset), selector, root=_root(ws)))
         files = [
             f
             for t in targets

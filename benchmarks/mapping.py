@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.language import jsonio  # noqa: E402
-from engine.language.rules import load_rules  # noqa: E402
+from engine.language.loading import load_rules  # noqa: E402
 from engine.mapping.mapper import Mapper  # noqa: E402
 from engine.project.workspace import layers_from  # noqa: E402
 

@@ -37,7 +37,7 @@ from synckit import (
     write_rules,
 )
 
-from engine.language.rules import load_rules  # noqa: E402
+from engine.language.loading import load_rules  # noqa: E402
 from engine.project.config import load_project, write_sandbox_project  # noqa: E402
 from engine.project.connections import open_connectors  # noqa: E402
 from engine.sync.run import Sync  # noqa: E402

@@ -20,12 +20,20 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.errors import JoistError, Location
+
 try:
     import fcntl
 except ImportError:  # Windows: one process at a time is all a file lock could add there
     fcntl = None  # type: ignore[assignment]
 
 _LOCAL = threading.Lock()  # stores that cannot lock across processes still refresh one thread at a time
+
+
+class TokenFileDamaged(JoistError):
+    """The token file is not a JSON object of token documents (damaged, or edited by hand)."""
+
+    code = "S620"
 
 
 class TokenStore(Protocol):
@@ -83,9 +91,26 @@ class FileTokenStore:
 
     def _read_all(self) -> dict[str, dict[str, Any]]:
         try:
-            return json.loads(self.path.read_text())
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except (OSError, ValueError) as exc:
+            reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else f"not JSON: {exc}"
+            raise self._damaged(reason) from None
+        if not isinstance(data, dict):
+            raise self._damaged("it should hold a JSON object, one entry a connection")
+        for key, doc in data.items():
+            if not isinstance(doc, dict):
+                raise self._damaged(f"the entry {key!r} should be a JSON object")
+        return data
+
+    def _damaged(self, reason: str) -> TokenFileDamaged:
+        return TokenFileDamaged(
+            f"cannot use the token file: {reason}",
+            location=Location(str(self.path)),
+            hint="restore it from a backup, or move it aside and sign in again with "
+            "`joist connect procore` and `joist connect qbo`",
+        )
 
     def load(self, key: str) -> dict[str, Any] | None:
         with self._lock:

@@ -27,7 +27,11 @@ def render() -> str:
     """The whole CLI reference as Markdown."""
     from cli import main
 
-    root = click.Context(main, info_name="joist", terminal_width=100, max_content_width=100)
+    # main's own settings (help_option_names: -h too), as when the command line runs: the
+    # help shown is then the same whether or not a command was invoked in this process.
+    root = click.Context(
+        main, info_name="joist", terminal_width=100, max_content_width=100, **dict(main.context_settings)
+    )
     lines = [
         "# The joist command line",
         "",

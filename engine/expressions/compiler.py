@@ -28,16 +28,33 @@ from engine.expressions.base import (
     is_template,
 )
 from engine.expressions.jmes import _decimal_literals, compile_jmespath
+from engine.expressions.limits import MAX_NESTING, ExpressionTooDeep, nesting
 from engine.expressions.templates import compile_jinja
 
 
 def compile_expression(
     text: str, location: Location, style: str | None = None, allowed: tuple[str, ...] = CONTEXT_NAMES
 ) -> Compiled:
-    """Compile `text` as Jinja when it holds `{{ }}`/`{% %}`, else as JMESPath."""
-    if is_template(text):
-        return compile_jinja(text, location, allowed, style)
-    return compile_jmespath(text, location, style, allowed)
+    """Compile `text` as Jinja when it holds `{{ }}`/`{% %}`, else as JMESPath.
+
+    An expression nested deeper than the limits is R209 (engine.expressions.limits).
+    """
+    if nesting(text) > MAX_NESTING:
+        raise _too_deep(location, f"brackets nested more than {MAX_NESTING} deep")
+    try:
+        if is_template(text):
+            return compile_jinja(text, location, allowed, style)
+        return compile_jmespath(text, location, style, allowed)
+    except RecursionError:
+        raise _too_deep(location, "too deeply nested to compile") from None
+
+
+def _too_deep(location: Location, why: str) -> ExpressionTooDeep:
+    return ExpressionTooDeep(
+        f"expression {why}",
+        location=location,
+        hint="split it: compute parts in separate fields, or use a lookup table",
+    )
 
 
 def constant(value: Any, location: Location) -> Compiled:
@@ -56,5 +73,6 @@ RUNTIME_ERRORS: tuple[type[BaseException], ...] = (
     AttributeError,
     KeyError,
     IndexError,
+    RecursionError,
 )
 """What an expression may raise on bad data; the mapper turns them into EvaluationError."""

@@ -8,6 +8,7 @@ is exactly `0.3`, and no function here ever makes a float.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from engine.errors import JoistError, suggest
+from engine.expressions.limits import check_replace
 
 LinkResolver = Callable[[str, str], "str | None"]
 
@@ -40,7 +42,7 @@ class UnknownLookupTable(JoistError):
 class Runtime:
     """What functions may consult while one record is mapped (one is made per record)."""
 
-    __slots__ = ("links", "lookups", "missing")
+    __slots__ = ("links", "lookups", "missing", "steps")
 
     def __init__(
         self,
@@ -51,6 +53,7 @@ class Runtime:
         self.links = links
         self.lookups = lookups if lookups is not None else {}
         self.missing = missing if missing is not None else []
+        self.steps = 0  # the evaluation budget spent on this record (engine.expressions.limits)
 
 
 _current = threading.local()
@@ -90,34 +93,99 @@ def _register(name: str, min_args: int, max_args: int | None, doc: str, example:
     return wrap
 
 
+MAX_DIGITS_BEFORE_POINT = 24
+"""A number of more whole digits than this is refused: no ledger holds one, and rounding it
+to cents would exceed Decimal's 28-digit precision."""
+
+
+def _checked(number: Decimal, value: Any, fn: str) -> Decimal:
+    if not number.is_finite():
+        raise FunctionError(f"{fn}() expected a number, got {_show(value)}", hint="NaN and Infinity are not amounts")
+    if number and number.adjusted() >= MAX_DIGITS_BEFORE_POINT:
+        raise FunctionError(
+            f"{fn}() got {_show(value)}, more than {MAX_DIGITS_BEFORE_POINT} digits before the point",
+            hint="an amount that large is a data error: check the record",
+        )
+    return number
+
+
 def to_decimal(value: Any, fn: str = "decimal") -> Decimal:
-    """`value` as a Decimal: numbers, numeric strings ("1,234.50" too). Floats go via their repr."""
+    """`value` as a Decimal: numbers, numeric strings ("1,234.50" too). Floats go via their repr.
+
+    NaN, infinities and numbers of more than 24 whole digits are a FunctionError (M401).
+    """
     if type(value) is str:
         try:
-            number = Decimal(value)
-            if number.is_finite():
-                return number
+            return _checked(Decimal(value), value, fn)
         except InvalidOperation:
             pass
     elif isinstance(value, Decimal):
-        return value
+        return _checked(value, value, fn)
     if isinstance(value, bool) or value is None:
         raise FunctionError(
             f"{fn}() expected a number, got {_show(value)}",
             hint="wrap the value: coalesce(x, '0') when it may be missing",
         )
     if isinstance(value, int):
-        return Decimal(value)
+        return _checked(Decimal(value), value, fn)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return _checked(Decimal(repr(value)), value, fn)
     if isinstance(value, str):
-        try:
-            number = Decimal(value.strip().replace(",", ""))
-            if number.is_finite():
-                return number
-        except InvalidOperation:
-            pass
+        if _COMMA_THOUSANDS.match(value.strip()):
+            return _checked(Decimal(value.strip().replace(",", "")), value, fn)
+        if any(ch.isdigit() for ch in value):
+            raise FunctionError(
+                f"{fn}() cannot read {value!r} as a number: only 1234.56 and 1,234.56 are unambiguous",
+                hint="for other forms name the locale: decimal(x, 'de') reads 1.234,56",
+            )
     raise FunctionError(f"{fn}() expected a number, got {_show(value)}")
+
+
+_COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_SPACES = (" ", "\u00a0", "\u202f")
+LOCALES: dict[str, tuple[tuple[str, ...], str]] = {
+    "en": ((",",), "."),
+    "ja": ((",",), "."),
+    "zh": ((",",), "."),
+    "de": ((".",), ","),
+    "es": ((".",), ","),
+    "it": ((".",), ","),
+    "nl": ((".",), ","),
+    "pt": ((".",), ","),
+    "da": ((".",), ","),
+    "fr": (_SPACES, ","),
+    "sv": (_SPACES, ","),
+    "nb": (_SPACES, ","),
+    "fi": (_SPACES, ","),
+    "pl": (_SPACES, ","),
+    "cs": (_SPACES, ","),
+    "de_CH": (("'", "\u2019"), "."),
+    "it_CH": (("'", "\u2019"), "."),
+}
+"""Group separators and decimal mark of each locale `decimal(x, locale)` accepts; a locale
+not listed (`de_AT`) falls back to its language (`de`)."""
+
+
+def locale_decimal(value: Any, locale: Any, fn: str = "decimal") -> Decimal:
+    """Numeric text written in `locale`'s separators (`'1.234,56'` in 'de') as a Decimal."""
+    name = str(locale).replace("-", "_")
+    found = LOCALES.get(name) or LOCALES.get(name.split("_")[0])
+    if found is None:
+        raise FunctionError(f"{fn}() unknown locale {locale!r}", allowed=sorted(LOCALES))
+    if not isinstance(value, str):
+        return to_decimal(value, fn)
+    groups, mark = found
+    group = "|".join(re.escape(g) for g in groups)
+    text = value.strip()
+    pattern = rf"^[+-]?(?:\d{{1,3}}(?:(?:{group})\d{{3}})+|\d+)(?:{re.escape(mark)}\d+)?$"
+    if not re.match(pattern, text):
+        raise FunctionError(
+            f"{fn}() cannot read {value!r} as a number in locale {locale!r}",
+            hint=f"{locale!r} groups thousands with {' or '.join(repr(g) for g in groups)} and marks decimals with {mark!r}",
+        )
+    for g in groups:
+        text = text.replace(g, "")
+    return _checked(Decimal(text.replace(mark, ".")), value, fn)
 
 
 def _show(value: Any) -> str:
@@ -179,12 +247,15 @@ def fn_lookup(rt: Runtime, table: Any, key: Any, *default: Any) -> Any:
 @_register(
     "decimal",
     1,
-    1,
-    "A number as an exact Decimal (strings, integers; never a float).",
+    2,
+    "A number as an exact Decimal (strings, integers; never a float). Text is 1234.56 or "
+    "1,234.56 unless a locale is named: decimal('1.234,56', 'de').",
     "decimal('1,250.10')  ->  1250.10",
     "number",
 )
-def fn_decimal(rt: Runtime, value: Any) -> Decimal:
+def fn_decimal(rt: Runtime, value: Any, *locale: Any) -> Decimal:
+    if locale and locale[0] is not None:
+        return locale_decimal(value, locale[0])
     return to_decimal(value)
 
 
@@ -371,7 +442,11 @@ def fn_truncate(rt: Runtime, value: Any, n: Any) -> str | None:
 
 @_register("replace", 3, 3, "Text with every `old` replaced by `new`.", "replace(source.name, ':', '-')", "string")
 def fn_replace(rt: Runtime, value: Any, old: Any, new: Any) -> str | None:
-    return None if value is None else _text(value).replace(str(old), str(new))
+    if value is None:
+        return None
+    text, old_text, new_text = _text(value), str(old), str(new)
+    check_replace(text, old_text, new_text)
+    return text.replace(old_text, new_text)
 
 
 @_register("whole_hours", 1, 1, "The whole hours of a decimal number of hours.", "whole_hours('7.75')  ->  7", "number")

@@ -32,6 +32,7 @@ from engine.expressions.base import (
     offset_location,
 )
 from engine.expressions.functions import CATALOGUE, Runtime, current_runtime, set_runtime
+from engine.expressions.limits import MAX_AST_DEPTH, ExpressionTooDeep, tree_depth
 
 
 def _jmespath_functions() -> jmespath.functions.Functions:
@@ -406,6 +407,12 @@ def compile_jmespath(
         ) from None
     except jmespath.exceptions.JMESPathError as exc:
         raise JMESPathSyntaxError(f"invalid JMESPath: {exc}", location=location) from None
+    if tree_depth(ast, lambda node: [c for c in node.get("children", ()) if isinstance(c, dict)]) > MAX_AST_DEPTH:
+        raise ExpressionTooDeep(
+            f"expression nested more than {MAX_AST_DEPTH} levels deep",
+            location=location,
+            hint="split it: compute parts in separate fields, or use a lookup table",
+        )
     _prepare(ast)
     _check_negations(ast, text, location)
     roots = _root_fields(ast)

@@ -8,6 +8,7 @@ can be seen, and by the sandbox at run time where it cannot.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -19,6 +20,7 @@ import jinja2.nodes as jn
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from engine.errors import Location, suggest
+from engine.expressions import limits
 from engine.expressions.base import (
     CONTEXT_NAMES,
     Compiled,
@@ -31,6 +33,7 @@ from engine.expressions.base import (
     check_names,
 )
 from engine.expressions.functions import CATALOGUE, Runtime, current_runtime, set_runtime
+from engine.expressions.limits import charge, check_format, check_number, check_replace, check_size
 
 
 def _finalize(value: Any) -> Any:
@@ -39,12 +42,37 @@ def _finalize(value: Any) -> Any:
 
 
 class _JoistJinja(ImmutableSandboxedEnvironment):
-    """`a.b` reads the field `b` of a record first (so `source.items` is the field, not dict.items)."""
+    """`a.b` reads the field `b` of a record first (so `source.items` is the field, not dict.items).
+
+    Bounded (engine.expressions.limits): `**`, `*` and `%` refuse results over the size
+    limits, every call and operator is charged to the record's budget, and so is every
+    `{% for %}` step (loops iterate through the `_steps` filter, see `_count_loops`).
+    """
+
+    intercepted_binops = frozenset({"**", "*", "%"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
             return obj[attribute]
+        if isinstance(obj, str) and attribute in ("format", "format_map"):
+            check_format(obj)
         return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        charge(current_runtime())
+        return limits.binop(operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        charge(current_runtime())
+        if __obj not in _CATALOGUE_CALLS:  # a catalogue function takes ids and amounts of any size
+            for value in list(args) + list(kwargs.values()):
+                check_number(value, "an argument")
+            owner = getattr(__obj, "__self__", None)
+            if isinstance(owner, str) and getattr(__obj, "__name__", "") == "replace" and len(args) >= 2:
+                check_replace(owner, str(args[0]), str(args[1]), args[2] if len(args) > 2 else -1)
+        return check_size(
+            ImmutableSandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs), "a call made a value"
+        )
 
 
 def _jinja_environment() -> ImmutableSandboxedEnvironment:
@@ -52,6 +80,9 @@ def _jinja_environment() -> ImmutableSandboxedEnvironment:
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
     )
     env.globals.clear()  # range, dict, cycler, joiner, lipsum, namespace: Python objects, not record data
+    for name, builtin in list(env.filters.items()):  # Jinja's own; the catalogue's are added below
+        env.filters[name] = functools.wraps(builtin)(limits.bounded(builtin, name, current_runtime))
+    env.filters[_STEPS] = lambda values: limits.counted(values, current_runtime())
     for name, fn in CATALOGUE.items():
 
         def bound(*args: Any, _impl: Callable[..., Any] = fn.impl) -> Any:
@@ -59,16 +90,91 @@ def _jinja_environment() -> ImmutableSandboxedEnvironment:
 
         env.globals[name] = bound
         env.filters[name] = bound
+        _CATALOGUE_CALLS.add(bound)
     return env
 
 
+_STEPS = "joist_steps"
+_CATALOGUE_CALLS: set[Callable[..., Any]] = set()
 JINJA = _jinja_environment()
 _LONE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%).)*)\}\}\s*$", re.S)
+
+
+class _NotStatic(Exception):
+    pass
+
+
+_STATIC_OPS = {jn.Pow: "**", jn.Mul: "*", jn.Mod: "%"}
+
+
+def _static(node: jn.Node) -> Any:
+    """The value of a constant part of a template, computed within the limits (or _NotStatic)."""
+    if isinstance(node, jn.Const):
+        return node.value
+    if isinstance(node, (jn.List, jn.Tuple)):
+        return [_static(item) for item in node.items]
+    if isinstance(node, jn.Neg):
+        return -_static(node.node)
+    if isinstance(node, jn.Pos):
+        return _static(node.node)
+    if isinstance(node, jn.BinExpr) and type(node) in _STATIC_OPS:
+        return limits.binop(_STATIC_OPS[type(node)], _static(node.left), _static(node.right))
+    if isinstance(node, (jn.Add, jn.Sub)):
+        left, right = _static(node.left), _static(node.right)
+        try:
+            return left + right if isinstance(node, jn.Add) else left - right
+        except TypeError:
+            raise _NotStatic from None
+    raise _NotStatic
+
+
+def _check_limits(tree: jn.Template, location: Location) -> None:
+    """R209 for a template nested too deeply, R210 for a constant part that breaks a limit."""
+    if limits.tree_depth(tree, lambda node: list(node.iter_child_nodes())) > limits.MAX_AST_DEPTH:
+        raise limits.ExpressionTooDeep(
+            f"expression nested more than {limits.MAX_AST_DEPTH} levels deep",
+            location=location,
+            hint="split it: compute parts in separate fields, or use a lookup table",
+        )
+    for node in tree.find_all(tuple(_STATIC_OPS)):
+        try:
+            _static(node)
+        except limits.LimitExceeded as exc:
+            raise limits.StaticLimit(
+                exc.message, location=location, hint="no record needs a value that large: write the value itself"
+            ) from None
+        except (_NotStatic, TypeError, ValueError, ArithmeticError):
+            continue
+
+
+def _count_loops(tree: jn.Template) -> jn.Template:
+    """Every `{% for %}` iterates through the budget-counting filter."""
+    for loop in tree.find_all(jn.For):
+        counted = jn.Filter(loop.iter, _STEPS, [], [], None, None, lineno=loop.iter.lineno)
+        counted.set_environment(JINJA)
+        loop.iter = counted
+    return tree
+
+
+def _render(template: jinja2.Template, ctx: dict[str, Any]) -> str:
+    """Render, refusing more than MAX_OUTPUT characters."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(**ctx):
+        size += len(chunk)
+        if size > limits.MAX_OUTPUT:
+            raise limits.LimitExceeded(
+                f"the template renders more than {limits.MAX_OUTPUT:,} characters",
+                hint="check the record's data: a loop over a long list?",
+            )
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def _jinja_checks(
     tree: jn.Template, text: str, location: Location, allowed: tuple[str, ...], compiled: Compiled
 ) -> None:
+    _check_limits(tree, location)
     for node in tree.find_all((jn.Getattr, jn.Getitem)):
         attr = node.attr if isinstance(node, jn.Getattr) else getattr(getattr(node, "arg", None), "value", None)
         if isinstance(attr, str) and attr.startswith("_"):
@@ -247,11 +353,11 @@ def compile_jinja(
                 set_runtime(rt)
                 return _plain(native(**ctx))
         else:
-            template = JINJA.from_string(text)
+            template = JINJA.from_string(_count_loops(tree))
 
             def evaluate(ctx: dict[str, Any], rt: Runtime) -> Any:
                 set_runtime(rt)
-                return template.render(**ctx)
+                return _render(template, ctx)
     except jinja2.TemplateSyntaxError as exc:
         raise JinjaSyntaxError(f"invalid Jinja: {exc.message}", location=location) from None
     compiled.evaluate = evaluate

@@ -24,8 +24,27 @@ class BadLookupTable(JoistError):
 
 
 def _read_csv(path: Path) -> dict[str, Any]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    reader = None
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise yamlload.UnreadableFile(
+            f"a CSV lookup must be UTF-8 text (byte {exc.object[exc.start]:#x} at position {exc.start})",
+            location=Location(str(path)),
+            hint="save the file as UTF-8 (in Excel: Save As, CSV UTF-8)",
+        ) from None
+    except csv.Error as exc:
+        raise BadLookupTable(
+            f"not a CSV table: {exc}",
+            location=Location(str(path), reader.line_num if reader is not None else None),
+            hint="one key,value row a line; quote cells that hold commas, and keep cells short",
+        ) from None
+    except OSError as exc:
+        raise yamlload.UnreadableFile(
+            f"cannot read the lookup table: {exc.strerror}", location=Location(str(path))
+        ) from None
     if not rows or len(rows[0]) < 2:
         raise BadLookupTable(
             "a CSV lookup needs a header row with at least two columns",

@@ -4,11 +4,17 @@ Mappings come back as `PosDict` and sequences as `PosList`: ordinary `dict` and 
 subclasses that also remember where each entry stood, so any later check (the schema,
 the catalogue, an expression's compile) can point at `file:line:col`. Scalars are plain
 Python values; their positions live in the container that holds them.
+
+Hostile files are refused before they are built: a file of more than `MAX_FILE_BYTES`
+(R122), aliases that would expand to more than `ALIAS_BUDGET` extra nodes or that refer to
+their own anchor (R123, the "billion laughs"), nesting deeper than `MAX_DEPTH` (R124).
+The check walks the composed node graph once, so it costs the size of the file, not of
+its expansion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,32 @@ class UnreadableFile(JoistError):
     """The file does not exist or cannot be read."""
 
     code = "R109"
+
+
+class FileTooLarge(JoistError):
+    """A YAML file larger than any rule, lookup or project file needs to be."""
+
+    code = "R122"
+
+
+class AliasBomb(JoistError):
+    """YAML aliases that expand beyond the budget, or an alias inside its own anchor."""
+
+    code = "R123"
+
+
+class NestedTooDeep(JoistError):
+    """YAML nested deeper than any rule needs (and than Python can build)."""
+
+    code = "R124"
+
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""A rule, lookup table or joist.yaml larger than this is refused unread (a big table is a CSV)."""
+ALIAS_BUDGET = 10_000
+"""How many nodes aliases may add to a document beyond the ones written out."""
+MAX_DEPTH = 100
+"""How deeply mappings and lists may nest."""
 
 
 class PosDict(dict):
@@ -114,12 +146,77 @@ _PositionLoader.yaml_implicit_resolvers = {
 }
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def check_expansion(root: yaml.Node, filename: str | None = None) -> None:
+    """Refuse a composed document whose aliases expand too far, loop, or that nests too deeply.
+
+    One iterative walk over the node graph: a node reached again (an alias) adds its whole
+    expanded size to the count, which is computed once per node.
+    """
+    sizes: dict[int, int] = {}
+    active = {id(root)}
+    extra = 0
+    stack: list[tuple[yaml.Node, Iterator[yaml.Node], int]] = [(root, iter(_children(root)), 1)]
+    while stack:
+        node, children, total = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            active.discard(id(node))
+            sizes[id(node)] = total
+            if stack:
+                parent, rest, count = stack[-1]
+                stack[-1] = (parent, rest, count + total)
+            continue
+        if id(child) in active:
+            raise AliasBomb(
+                "an alias refers to the anchor it stands in (a loop)",
+                location=_mark(filename, node.start_mark),
+                hint="an alias may only repeat a finished node",
+            )
+        if id(child) in sizes:
+            extra += sizes[id(child)]
+            if extra > ALIAS_BUDGET:
+                raise AliasBomb(
+                    f"aliases expand to more than {ALIAS_BUDGET:,} extra nodes",
+                    location=_mark(filename, node.start_mark),
+                    hint="write the values out, or repeat them fewer times",
+                )
+            stack[-1] = (node, children, total + sizes[id(child)])
+            continue
+        if len(stack) >= MAX_DEPTH:
+            raise NestedTooDeep(
+                f"nested more than {MAX_DEPTH} levels deep",
+                location=_mark(filename, child.start_mark),
+                hint="flatten the structure",
+            )
+        active.add(id(child))
+        stack.append((child, iter(_children(child)), 1))
+
+
 def loads(text: str, filename: str | None = None) -> Any:
     """Parse one YAML document from `text`; errors name `filename`, line and column."""
+    if len(text) > MAX_FILE_BYTES:
+        raise FileTooLarge(
+            f"{len(text):,} characters, more than the {MAX_FILE_BYTES:,} a YAML file may have",
+            location=Location(filename),
+            hint="a large lookup table belongs in a CSV file",
+        )
     loader = _PositionLoader(text)
     loader.filename = filename
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_expansion(node, filename)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _mark(filename, mark) if mark else Location(filename)
@@ -134,6 +231,13 @@ def loads(text: str, filename: str | None = None) -> Any:
 def load(path: str | Path) -> Any:
     """Parse the YAML file at `path` (positions name the path as given)."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FileTooLarge(
+                f"{size:,} bytes, more than the {MAX_FILE_BYTES:,} a YAML file may have",
+                location=Location(str(path)),
+                hint="a large lookup table belongs in a CSV file",
+            )
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableFile(

@@ -163,6 +163,7 @@ class Mapper:
                 payload = self._fast(ctx, rt) or {}
             except _CAUGHT:
                 rt.missing.clear()
+                rt.steps = 0  # the guarded run gets the whole budget again
                 payload = self._build(ctx, rt) or {}
         except _Failed as failed:
             if rt.missing:

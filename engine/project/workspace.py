@@ -38,7 +38,11 @@ def layers_from(paths: Sequence[str | Path]) -> list[Layer]:
 
 
 def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None) -> Workspace:
-    """Load the rules a command should see (errors as one `ErrorGroup`)."""
+    """Load the rules a command should see (errors as one `ErrorGroup`).
+
+    `rule_paths` win; else the project at `project_dir` (a joist.yaml or a folder, searched
+    upward from it: `--project`), else the one found from the working folder, else `./rules`.
+    """
     from engine.project.config import ProjectNotFound, load_project
 
     project = None
@@ -47,9 +51,12 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
             if not Path(p).exists():
                 raise NoRules(f"{p} does not exist", hint="give a rules folder or file")
         layers = layers_from(rule_paths)
+    elif project_dir is not None:  # named by the user: that project or an error, never ./rules
+        project = load_project(project_dir)
+        layers = project.layers()
     else:
         try:
-            project = load_project(project_dir)
+            project = load_project(None)
             layers = project.layers()
         except ProjectNotFound:
             if Path("rules").is_dir():

@@ -71,7 +71,7 @@ def test_one_class_per_code() -> None:
 
 def test_sections_are_in_code_order() -> None:
     codes = [code for code, _ in sorted(SECTIONS.items(), key=lambda kv: kv[1])]
-    assert codes == sorted(codes, key=lambda c: ("RMSC".index(c[0]), c))  # R1xx-R3xx, M4xx, then S6xx and C5xx
+    assert codes == sorted(codes, key=lambda c: ("RMCS".index(c[0]), c))  # R1xx-R3xx, M4xx, C5xx, S6xx
 
 
 CORE = (

@@ -1,4 +1,4 @@
-"""`joist serve` in a subprocess over loopback, for the service's end-to-end tests."""
+"""`joist serve` in a subprocess over loopback, for the service's end-to-end tests and benchmark."""
 
 from __future__ import annotations
 
@@ -46,9 +46,17 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
 class Served:
     """A `joist serve` process for a project; `stop()` sends SIGTERM and returns the exit code."""
 
-    def __init__(self, project_dir: Path, *, poll_every: float = 0, register: bool = True, window: float = 0.2):
+    def __init__(
+        self,
+        project_dir: Path,
+        *,
+        poll_every: float = 0,
+        register: bool = True,
+        window: float = 0.2,
+        port: int | None = None,
+    ) -> None:
         self.project_dir = project_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = ["--port", str(self.port), "--window", str(window), "--poll-every", str(poll_every)]
         self.args = args + ([] if register else ["--no-register"])

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 from sandbox_pair import SandboxPair, sandbox_pair
-
-from .served import Served, inbox_rows, legacy_qbo_body, person, qbo_signed, wait_for, webhook_secret
+from servekit import Served, inbox_rows, legacy_qbo_body, person, qbo_signed, wait_for, webhook_secret
 
 pytestmark = pytest.mark.slow
 
