@@ -121,8 +121,11 @@ class Worker:
         try:
             if targets:
                 self.session.fresh_connectors()
-                report = self.session.run_records(targets, listener=self._outcome)
+                report = self.session.run_records(targets, listener=self._outcome, stop=self._stop)
                 self.metrics.count(report, "events")
+                if report.interrupted:  # shutting down: the rest stays pending for the next start
+                    self.log("stopped mid-sync", events=len(events))
+                    return
         except JoistError as exc:
             self._failed("events", exc, len(events))
             self.inbox.tried(ids, exc.message)
@@ -145,7 +148,7 @@ class Worker:
         started = time.perf_counter()
         try:
             self.session.fresh_connectors()
-            report = self.session.run(None, listener=self._outcome, command="serve")
+            report = self.session.run(None, listener=self._outcome, command="serve", stop=self._stop)
         except JoistError as exc:
             self._failed(kind, exc, 0)
             self.last_poll = self.clock()  # try again at the next interval, not at once

@@ -8,6 +8,7 @@ which state file and which credentials are meant. A command that changes the pro
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +85,12 @@ class Session:
         flows: list[str] | None = None,
         lock_wait: float | None = None,
         command: str | None = None,
+        stop: threading.Event | None = None,
     ) -> RunReport:
         """Plan (dry_run) or sync the selected flows; a sync holds the project's run lock throughout.
 
-        `command` names the run in the runs table and the lock (default: plan, retry or sync).
+        `command` names the run in the runs table and the lock (default: plan, retry or sync);
+        `stop`, once set, ends the run after the record in hand (the service shutting down).
 
         A system that stopped answering, or whose rate limit resets later than the cap, is
         named in the report's `halted`: the run stopped calling it, and its records wait
@@ -101,7 +104,7 @@ class Session:
             )
         with self.lock(command, wait=lock_wait):
             return self._run(
-                chosen, selector, command, dry_run=False, full=full, retry_only=retry_only, listener=listener
+                chosen, selector, command, dry_run=False, full=full, retry_only=retry_only, listener=listener, stop=stop
             )
 
     def _run(
@@ -114,22 +117,34 @@ class Session:
         full: bool,
         retry_only: bool,
         listener: Listener | None,
+        stop: threading.Event | None = None,
     ) -> RunReport:
         connectors = self.connectors(self.systems_for(chosen))
         sync = Sync(
-            self.ruleset, connectors, self.state, params=self.project.params, dry_run=dry_run, listener=listener
+            self.ruleset,
+            connectors,
+            self.state,
+            params=self.project.params,
+            dry_run=dry_run,
+            listener=listener,
+            stop=stop,
         )
         report = sync.run(chosen, full=full, retry_only=retry_only, command=command, selection=selector or "")
         report.halted = [conn.halted for conn in connectors.values() if conn.halted is not None]
         return report
 
     def run_records(
-        self, targets: Mapping[str, Iterable[str]], *, listener: Listener | None = None, lock_wait: float | None = None
+        self,
+        targets: Mapping[str, Iterable[str]],
+        *,
+        listener: Listener | None = None,
+        lock_wait: float | None = None,
+        stop: threading.Event | None = None,
     ) -> RunReport:
         """Sync only these source records of these flows (the service's webhook events), under the run lock."""
         connectors = self.connectors(self.systems_for(list(self.ruleset.rules)))  # a waiting record may pull any flow
         with self.lock("serve", wait=lock_wait):
-            sync = Sync(self.ruleset, connectors, self.state, params=self.project.params, listener=listener)
+            sync = Sync(self.ruleset, connectors, self.state, params=self.project.params, listener=listener, stop=stop)
             report = sync.run_records(targets)
         report.halted = [conn.halted for conn in connectors.values() if conn.halted is not None]
         return report

@@ -82,6 +82,8 @@ class RunReport:
     # Systems the run stopped calling (an outage, a rate limit resetting past the cap): their
     # records wait for the next run.
     halted: list[JoistError] = field(default_factory=list)
+    # Asked to stop (the service shutting down) before every record was handled.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:

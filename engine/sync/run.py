@@ -21,6 +21,7 @@ and twin, mapped once, decided: create, update, skip, lock, defer, error) -> wri
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,6 +39,8 @@ from engine.sync.outcomes import DEFERRED, Listener, Outcomes
 from engine.sync.plan import Planner
 from engine.sync.report import FlowReport, Outcome, RunReport
 from engine.sync.writes import Writer
+
+READ_BY_ID_UP_TO = 20  # run_records: more changed records of one flow than this are read by cursor
 
 
 class FlowRun:
@@ -107,6 +110,8 @@ class FlowRun:
             since = None if full else state.cursor(rule.source.system, cursor_name)
             for page in self.src.read(rule.source.entity, since=since):
                 for record in page.records:
+                    if self.sync.stopping():
+                        break
                     self.report.reads += 1
                     parts = self.parts(record)
                     if not parts:
@@ -119,7 +124,11 @@ class FlowRun:
                 cursor = page.cursor or cursor
                 crashpoint("after_read")
                 self.writer.flush()
+                if self.sync.stopping():
+                    break
         for sid in sorted((retry if only is None else only) - done):
+            if self.sync.stopping():
+                break
             fetched = self.fetch(sid)
             done.add(sid)
             if fetched is None:
@@ -129,7 +138,7 @@ class FlowRun:
                 continue
             self.process(fetched, sid, force=True)
         self.writer.flush()
-        if only is None and not dry and cursor:
+        if only is None and not dry and cursor and not self.sync.stopping():
             state.set_cursor(rule.source.system, cursor_name, cursor)
         return self.report
 
@@ -140,8 +149,13 @@ class FlowRun:
         feed carries it (QBO CDC) or shows it soft-deleted."""
         entity, done = self.rule.source.entity, set() if self.sync.dry_run else self.recover()
         for record_id in sorted(set(record_ids)):
-            record = self.src.get(entity, record_id)
-            self.report.reads += 1
+            if self.sync.stopping():
+                break
+            key = (entity, record_id)
+            if key not in self.sync.fetched:  # flows reading the same entity share one read
+                self.sync.fetched[key] = self.src.get(entity, record_id)
+                self.report.reads += 1
+            record = self.sync.fetched[key]
             if record is None:
                 self.outcomes.out(
                     record_id, "skip", reason="not found at the source (a deletion reaches the next poll)"
@@ -215,14 +229,21 @@ class Sync:
         dry_run: bool = False,
         listener: Listener | None = None,
         batch_size: int = 30,
+        stop: threading.Event | None = None,
     ) -> None:
         self.ruleset, self.connectors, self.state = ruleset, dict(connectors), state
+        self.stop = stop  # set by the service when it shuts down: finish the record in hand, take no more
+        self.fetched: dict[tuple[str, str], dict[str, Any] | None] = {}  # run_records: one read per record
         self.params = dict(params or {})
         self.dry_run, self.listener, self.batch_size = dry_run, listener, batch_size
         self.graph = build_graph(ruleset)
         self.run_id: int | None = None
         self.failing: dict[str, set[str]] = {}  # to retry in this run
         self.known_failures: dict[str, set[str]] = {}  # every recorded failure, to clear on success
+
+    def stopping(self) -> bool:
+        """Whether the run was asked to stop before its next record."""
+        return self.stop is not None and self.stop.is_set()
 
     def enabled(self, rule: Rule) -> str | None:
         """None when the flow runs, else why not."""
@@ -272,6 +293,7 @@ class Sync:
             for flow_run in runs:
                 if flow_run.deferred:
                     flow_run.rerun_deferred()
+            report.interrupted = self.stopping()
             status = "ok" if report.ok else "failed"
         finally:
             if self.run_id is not None:
@@ -302,8 +324,12 @@ class Sync:
                     report.flows.append(FlowReport(flow, disabled=off))
                     continue
                 runs[flow] = FlowRun(self, rule)
-                report.flows.append(runs[flow].run_records(targets[flow]))
+                ids = set(targets[flow])
+                # Many records of one flow: one incremental read by cursor costs less than a read each.
+                flow_report = runs[flow].run(full=False) if len(ids) > READ_BY_ID_UP_TO else runs[flow].run_records(ids)
+                report.flows.append(flow_report)
             self._pull_dependencies(runs, report)
+            report.interrupted = self.stopping()
             status = "ok" if report.ok else "failed"
         finally:
             if self.run_id is not None:
@@ -321,6 +347,8 @@ class Sync:
     def _pull_dependencies(self, runs: dict[str, FlowRun], report: RunReport, rounds: int = 5) -> None:
         """Sync the records deferred records wait for, then those deferred records again."""
         for _ in range(rounds):
+            if self.stopping():
+                return
             pulled = False
             for flow_run in list(runs.values()):
                 for link_set, key in {pair for pairs in flow_run.waiting_on.values() for pair in pairs}:

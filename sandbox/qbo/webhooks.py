@@ -87,13 +87,15 @@ class Webhooks:
     delivered: list[tuple[int, bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _wake: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
 
     def configure(self, url: str, verifier: str, shape: str = "legacy", auto: bool = False) -> None:
         if shape not in ("legacy", "cloudevents"):
             raise ValueError("shape must be legacy or cloudevents")
         self.config.update(url=url, verifier=verifier, shape=shape, auto=auto)
-        if auto:
-            threading.Thread(target=self._run, name="qbo-webhooks", daemon=True).start()
+        if auto and (self._thread is None or not self._thread.is_alive()):  # one sender, however often configured
+            self._thread = threading.Thread(target=self._run, name="qbo-webhooks", daemon=True)
+            self._thread.start()
 
     def record(self, realm_id: str, event: tuple[str, str, str, float]) -> None:
         if not self.config.get("url"):
