@@ -53,10 +53,11 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
         server = ServerThread(box.app, port or SANDBOXES[n][1]).start()
         servers[n] = (box, server)
     info = {n: box.connection_info(server.base_url) for n, (box, server) in servers.items()}
+    changes: list[str] = []
     if project_dir:
-        from engine.project.config import write_sandbox_project
+        from engine.project.config import update_sandbox_project
 
-        write_sandbox_project(project_dir, info)
+        changes = update_sandbox_project(project_dir, info)[1]
     if as_json:
         click.echo(json.dumps(info[names[0]] if len(names) == 1 else info), nl=True)
     else:
@@ -65,7 +66,7 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
             for key, value in details.items():
                 click.echo(f"  {key:14} {value}")
         if project_dir:
-            click.echo(f"wrote {project_dir / 'joist.yaml'}")
+            click.echo(f"{project_dir / 'joist.yaml'}: " + ("; ".join(changes) if changes else "up to date"))
         click.echo("Ctrl-C to stop.")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

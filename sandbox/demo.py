@@ -33,7 +33,7 @@ def _joist(project: Path, *args: str) -> int:
 
 
 def main(folder: str = "demo") -> int:
-    from engine.project.config import load_project, write_sandbox_project
+    from engine.project.config import load_project, update_sandbox_project
 
     console = Console()
     project = Path(folder).resolve()
@@ -44,9 +44,11 @@ def main(folder: str = "demo") -> int:
     servers = {name: ServerThread(box.app, _port(SANDBOXES[name][1])).start() for name, box in boxes.items()}
     try:
         info = {name: box.connection_info(servers[name].base_url) for name, box in boxes.items()}
-        write_sandbox_project(project, info)
+        changes = update_sandbox_project(project, info)[1]
         for name, server in servers.items():
             console.print(f"{name} sandbox on {server.base_url}")
+        for change in changes:
+            console.print(f"joist.yaml: {change}", highlight=False)
         console.print(
             f"project: {project / 'joist.yaml'}" + ("  (second run: nothing should be written)" if again else "")
         )

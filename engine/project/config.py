@@ -42,6 +42,7 @@ __all__ = [
     "find_project",
     "init_project",
     "write_sandbox_project",
+    "update_sandbox_project",
     "shipped_packs",
     "ProjectNotFound",
     "ProjectExists",
@@ -448,20 +449,19 @@ def sandbox_params(packs: Sequence[str]) -> dict[str, Any]:
 
 
 def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]]) -> Path:
-    """Write a joist.yaml for the local sandboxes and their secrets into the token file.
+    """Write (or update) a joist.yaml for the local sandboxes and their secrets into the token file.
 
     `info` is what `joist sandbox up` prints: per system the `base_url`, `company_id` or
     `realm_id`, `client_id`, `client_secret` and `refresh_token` (either system may be
-    missing). Rewrites a joist.yaml an earlier call wrote; refuses to touch any other.
+    missing). See `update_sandbox_project` for what an existing file keeps.
     """
-    folder = Path(directory).expanduser()
-    target = folder / PROJECT_FILE
-    if target.exists() and SANDBOX_MARKER not in target.read_text(encoding="utf-8").split("\n", 1)[0]:
-        raise ProjectExists(
-            f"{_display(target)} exists and was not written by `joist sandbox up`",
-            hint="point --project at another folder, or remove the file first",
-        )
-    folder.mkdir(parents=True, exist_ok=True)
+    return update_sandbox_project(directory, info)[0]
+
+
+def _sandbox_settings(
+    info: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[dict[str, Any], dict[str, Any]]]]:
+    """Split what the sandboxes print into joist.yaml settings and token-file secrets, per system."""
     settings: dict[str, dict[str, Any]] = {}
     secrets: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for system in SYSTEMS:
@@ -480,11 +480,80 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
         if "base_url" in settings[system]:
             for key, url in _oauth_urls(system, str(settings[system]["base_url"])).items():
                 settings[system].setdefault(key, url)
-        tokens = {k: details.pop(k) for k in ("refresh_token", "access_token", "expires_at") if k in details}
+        tokens: dict[str, Any] = {
+            k: details.pop(k) for k in ("refresh_token", "access_token", "expires_at") if k in details
+        }
         secrets[system] = (details, tokens)  # client id, secret and anything else the sandbox gave
-    text = render_project(
-        folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"), sandbox=True
-    )
+    return settings, secrets
+
+
+def _merge_sandbox_project(text: str, shown: str, settings: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
+    """An earlier sandbox joist.yaml with new connection settings and any missing sandbox params.
+
+    Only the `connections:` block is rewritten (keys a person added to a connection stay);
+    packs, params, comments and everything else are kept as written.
+    """
+    from engine.project.yamltext import add_entries, replace_block
+
+    try:
+        old = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ProjectExists(
+            f"{shown} does not parse, so `joist sandbox up` will not edit it: {exc}".splitlines()[0],
+            hint="fix the file (`joist validate` points at the line), or remove it to have it written afresh",
+        ) from None
+    old = old if isinstance(old, dict) else {}
+    old_connections: dict[str, Any] = old["connections"] if isinstance(old.get("connections"), dict) else {}
+    changes: list[str] = []
+    merged: dict[str, dict[str, Any] | None] = {}
+    for system in SYSTEMS:
+        before = old_connections.get(system)
+        before = dict(before) if isinstance(before, dict) else {}
+        if system not in settings:
+            merged[system] = before or None
+            continue
+        merged[system] = {**before, **settings[system]}
+        for key, value in settings[system].items():
+            if key not in before:
+                changes.append(f"connections.{system}.{key} set to {value}")
+            elif str(before[key]) != str(value):
+                changes.append(f"connections.{system}.{key}: {before[key]} -> {value}")
+    text = replace_block(text, "connections", connections_block(merged, sandbox=True))
+    packs = [str(p).split(":", 1)[1] for p in old.get("packs") or [] if str(p).startswith("joist:")]
+    present: dict[str, Any] = old["params"] if isinstance(old.get("params"), dict) else {}
+    missing = {k: v for k, v in sandbox_params(packs).items() if k not in present}
+    text = add_entries(text, "params", {k: _scalar(v) for k, v in missing.items()})
+    changes += [f"params.{k} added: {_scalar(v)}" for k, v in missing.items()]
+    return text, changes
+
+
+def update_sandbox_project(
+    directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]]
+) -> tuple[Path, list[str]]:
+    """Write a joist.yaml for the sandboxes, or update the one an earlier call wrote; returns what changed.
+
+    A new file gets every shipped pack and their sandbox params. An existing one keeps the
+    packs, params and comments its owner wrote: only `connections:` is rewritten and the
+    sandbox params its packs need but lack are added. A joist.yaml that `joist sandbox up`
+    did not write (a real company's) is never touched (`ProjectExists`).
+    """
+    folder = Path(directory).expanduser()
+    target = folder / PROJECT_FILE
+    existing = target.read_text(encoding="utf-8") if target.exists() else None
+    if existing is not None and SANDBOX_MARKER not in existing.split("\n", 1)[0]:
+        raise ProjectExists(
+            f"{_display(target)} exists and was not written by `joist sandbox up`",
+            hint="point --project at another folder, or remove the file first",
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    settings, secrets = _sandbox_settings(info)
+    if existing is None:
+        text = render_project(
+            folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"), sandbox=True
+        )
+        changes = [f"wrote {_display(target)}"]
+    else:
+        text, changes = _merge_sandbox_project(existing, _display(target), settings)
     _keep_out_of_git(folder)
     store = FileTokenStore(folder / DEFAULT_TOKENS_PATH)
     for system, (client, tokens) in secrets.items():
@@ -492,7 +561,7 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
         store.save(f"{key}:client", client)
         store.save(key, tokens)
     target.write_text(text, encoding="utf-8")
-    return target
+    return target, changes
 
 
 _CONNECTION_DOCS: dict[str, list[tuple[str, str, str]]] = {
@@ -535,23 +604,11 @@ def _schema_ref(folder: Path) -> str:
     return os.path.relpath(schema, here)
 
 
-def render_project(
-    folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None, sandbox: bool
-) -> str:
-    """The text of a joist.yaml: given connection settings set, the others shown as comments."""
-    lines = [f"# {SANDBOX_MARKER} for the local sandboxes; rewritten each time it runs."] if sandbox else []
-    lines += [
-        f"# yaml-language-server: $schema={_schema_ref(folder)}",
-        "# A Joist project: one Procore company and one QuickBooks Online company kept in sync.",
-        "# No secrets here: Joist reads them from the environment variables named below, or from",
-        "# the token file that `joist connect procore|qbo` writes.",
-        "version: 1",
-        f"name: {name}",
-        "connections:",
-    ]
-    given = {"procore": procore, "qbo": qbo}
+def connections_block(given: Mapping[str, Mapping[str, Any] | None], *, sandbox: bool) -> list[str]:
+    """The `connections:` block of a joist.yaml: given settings set, the others as comments."""
+    lines = ["connections:"]
     for system in SYSTEMS:
-        settings = given[system]
+        settings = given.get(system)
         if settings is None:
             continue
         lines.append(f"  {system}:")
@@ -564,6 +621,23 @@ def render_project(
             elif not sandbox:
                 lines.append(f"    # {key}: {default}  # {comment}")
         lines += [f"    {key}: {_scalar(value)}" for key, value in settings.items() if key not in documented]
+    return lines
+
+
+def render_project(
+    folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None, sandbox: bool
+) -> str:
+    """The text of a joist.yaml: given connection settings set, the others shown as comments."""
+    lines = [f"# {SANDBOX_MARKER} for the local sandboxes; each run rewrites only `connections:`."] if sandbox else []
+    lines += [
+        f"# yaml-language-server: $schema={_schema_ref(folder)}",
+        "# A Joist project: one Procore company and one QuickBooks Online company kept in sync.",
+        "# No secrets here: Joist reads them from the environment variables named below, or from",
+        "# the token file that `joist connect procore|qbo` writes.",
+        "version: 1",
+        f"name: {name}",
+        *connections_block({"procore": procore, "qbo": qbo}, sandbox=sandbox),
+    ]
     packs = list(shipped_packs())
     lines += [
         "# Rule packs in layer order: a later pack overrides whole flows or single fields of an",
