@@ -24,7 +24,7 @@ def sandbox_group() -> None:
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the sandboxes' data in this folder across restarts.",
+    help="Keep the sandboxes' data in this folder across restarts (with --project: PROJECT/.joist/sandbox).",
 )
 @click.option(
     "--project",
@@ -45,6 +45,10 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
     names = [name] if name else sorted(SANDBOXES)
     if port and len(names) > 1:
         raise click.UsageError("--port needs a sandbox name: joist sandbox up qbo --port 9000")
+    if project_dir:
+        from engine.project.config import sandbox_data_folder
+
+        data_dir = sandbox_data_folder(project_dir, data_dir)
     if data_dir:
         data_dir.mkdir(parents=True, exist_ok=True)
     servers: dict[str, tuple[object, ServerThread]] = {}

@@ -50,6 +50,9 @@ __all__ = [
     "PackNotFound",
     "SecretInProject",
     "NoConnection",
+    "SandboxDataMissing",
+    "SANDBOX_DATA",
+    "sandbox_data_folder",
 ]
 
 PROJECT_FILE = "joist.yaml"
@@ -61,6 +64,7 @@ SYSTEMS = ("procore", "qbo")
 SYSTEM_NAMES = {"procore": "Procore", "qbo": "QBO"}
 ACCOUNT_KEY = {"procore": "company_id", "qbo": "realm_id"}
 DEFAULT_TOKENS_PATH = Path(".joist/tokens.json")
+SANDBOX_DATA = Path(".joist/sandbox")  # where `make demo` and `sandbox up --project` keep the sandboxes' data
 DEFAULTS: dict[str, dict[str, Any]] = {
     "procore": {"base_url": "https://api.procore.com", "login_url": "https://login.procore.com"},
     "qbo": {
@@ -101,6 +105,12 @@ class SecretInProject(StateError):
     """A secret was written into joist.yaml, which is meant to be committed."""
 
     code = "S614"
+
+
+class SandboxDataMissing(StateError):
+    """Sandboxes would start freshly seeded under a project whose state links their old records."""
+
+    code = "S616"
 
 
 class NoConnection(StateError):
@@ -525,6 +535,36 @@ def _merge_sandbox_project(text: str, shown: str, settings: dict[str, dict[str, 
     text = add_entries(text, "params", {k: _scalar(v) for k, v in missing.items()})
     changes += [f"params.{k} added: {_scalar(v)}" for k, v in missing.items()]
     return text, changes
+
+
+def sandbox_data_folder(project_dir: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None) -> Path:
+    """The folder the sandboxes of a project keep their data in: `data_dir`, else `.joist/sandbox`.
+
+    A project with sync state (`.joist/state.db`, or the `state:` of its joist.yaml) links
+    records of the sandboxes it synced with. Freshly seeded sandboxes have other ids, so
+    serving them under that state would go wrong unnoticed: `SandboxDataMissing` instead,
+    naming the two ways out.
+    """
+    folder = Path(project_dir).expanduser()
+    data = Path(data_dir).expanduser() if data_dir else folder / SANDBOX_DATA
+    state = folder / DEFAULT_STATE_PATH
+    file = folder / PROJECT_FILE
+    if file.is_file():
+        try:
+            doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("state"):
+            state = folder / Path(str(doc["state"])).expanduser()
+    saved = data.is_dir() and any(data.glob("*.json"))
+    if state.exists() and not saved:
+        raise SandboxDataMissing(
+            f"{_display(folder)} has sync state ({_display(state)}) but there is no sandbox data in {_display(data)}: "
+            "freshly seeded sandboxes would not hold the records that state links",
+            hint=f"pass --data with the folder the sandboxes kept their data in, or start over with "
+            f"`rm {_display(state)}` (the next sync then links the new sandboxes' records)",
+        )
+    return data
 
 
 def update_sandbox_project(
