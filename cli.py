@@ -408,9 +408,17 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
     print_plan(report, _console())
 
 
-def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_only: bool, quiet: bool) -> Any:
+def _run_with_progress(
+    session: Any, selector: str | None, *, full: bool, retry_only: bool, quiet: bool, seen: list[str]
+) -> Any:
+    """Run with a progress line per flow (none when `quiet`); `seen` collects the flows as they start."""
     if quiet:
-        return session.run(selector, full=full, retry_only=retry_only)
+
+        def note(flow: str, outcome: Any) -> None:
+            if not seen or seen[-1] != flow:
+                seen.append(flow)
+
+        return session.run(selector, full=full, retry_only=retry_only, listener=note)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     flows = session.flows(selector)
@@ -426,6 +434,7 @@ def _run_with_progress(session: Any, selector: str | None, *, full: bool, retry_
 
         def listener(flow: str, outcome: Any) -> None:
             if flow not in tasks:
+                seen.append(flow)
                 for earlier in tasks.values():  # flows run one after another: the last one is done
                     progress.update(earlier, total=1, completed=1)
                     progress.stop_task(earlier)
@@ -459,9 +468,21 @@ def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool) ->
       joist sync --select path:rules/master
       joist sync --select +commitment_invoices_to_bills --full
     """
-    with _session(ctx) as session:
-        report = _run_with_progress(session, selector, full=full, retry_only=False, quiet=as_json)
+    seen: list[str] = []
+    try:
+        with _session(ctx) as session:
+            report = _run_with_progress(session, selector, full=full, retry_only=False, quiet=as_json, seen=seen)
+    except KeyboardInterrupt:
+        _interrupted("sync", seen)
     _finish(report, as_json)
+
+
+def _interrupted(command: str, seen: list[str]) -> None:
+    """Ctrl-C during a run: one line on what was finished and that running again completes it; exit 130."""
+    from terminal.runs import interrupted_line
+
+    click.echo(interrupted_line(command, seen), err=True)
+    raise click.exceptions.Exit(130)
 
 
 def _finish(report: Any, as_json: bool) -> None:
@@ -495,8 +516,12 @@ def retry(ctx: click.Context, flows: tuple[str, ...], as_json: bool) -> None:
       joist retry --flow commitment_invoices_to_bills
     """
     selector = " ".join(flows) or None
-    with _session(ctx) as session:
-        report = _run_with_progress(session, selector, full=False, retry_only=True, quiet=as_json)
+    seen: list[str] = []
+    try:
+        with _session(ctx) as session:
+            report = _run_with_progress(session, selector, full=False, retry_only=True, quiet=as_json, seen=seen)
+    except KeyboardInterrupt:
+        _interrupted("retry", seen)
     _finish(report, as_json)
 
 

@@ -28,8 +28,14 @@ def _port(preferred: int) -> int:
 
 
 def _joist(project: Path, *args: str) -> int:
+    """Run joist; on Ctrl-C (which reaches it too) wait for it to stop cleanly, then pass the interrupt on."""
     exe = Path(sys.executable).parent / "joist"
-    return subprocess.call([str(exe), "--project", str(project), *args])
+    child = subprocess.Popen([str(exe), "--project", str(project), *args])
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.wait()
+        raise
 
 
 def main(folder: str = "demo") -> int:
@@ -49,12 +55,14 @@ def main(folder: str = "demo") -> int:
             console.print(f"{name} sandbox on {server.base_url}")
         for change in changes:
             console.print(f"joist.yaml: {change}", highlight=False)
-        console.print(
-            f"project: {project / 'joist.yaml'}" + ("  (second run: nothing should be written)" if again else "")
-        )
+        console.print(f"project: {project / 'joist.yaml'}")
         for box in boxes.values():
             box.control.log.clear()
-        code = _joist(project, "sync")
+        try:
+            code = _joist(project, "sync")
+        except KeyboardInterrupt:
+            console.print("make demo stopped; the sandboxes kept their data: `make demo` again finishes the sync.")
+            return 130
         writes = {name: len(box.control.log.writes()) for name, box in boxes.items()}
         reads = {name: len(box.control.log.entries) - writes[name] for name, box in boxes.items()}
         state = load_project(project).open_state()
@@ -70,8 +78,18 @@ def main(folder: str = "demo") -> int:
             f"requests this run: QBO {reads['qbo']} reads, {writes['qbo']} writes; "
             f"Procore {reads['procore']} reads, {writes['procore']} writes"
         )
+        if again:
+            total = sum(writes.values())
+            console.print(
+                "second run: nothing was written, as expected"
+                if total == 0
+                else f"this run made {total} write(s): what changed since the last run, or the rest of an "
+                "interrupted one"
+            )
         if failed:
             console.print(f"{len(failed)} record(s) did not sync; `joist --project {folder} failures` says why.")
+        if code != 0:
+            console.print(f"the sync did not finish cleanly (exit code {code})")
         console.print(
             f"\nWhere to look (the sandboxes stop with this command; "
             f"`joist sandbox up --data {data} --project {folder}` serves them again):\n"
@@ -79,7 +97,7 @@ def main(folder: str = "demo") -> int:
             f"  joist --project {folder} explain companies_to_vendors <Procore vendor id>\n"
             f"  make demo   # again: a second sync writes nothing"
         )
-        return 0 if code in (0, 1) else code
+        return code
     finally:
         for server in servers.values():
             server.stop()
@@ -88,4 +106,8 @@ def main(folder: str = "demo") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(os.environ.get("JOIST_DEMO_DIR", "demo")))
+    try:
+        sys.exit(main(os.environ.get("JOIST_DEMO_DIR", "demo")))
+    except KeyboardInterrupt:  # before or after the sync: nothing half done to report
+        print("make demo stopped.", file=sys.stderr)
+        sys.exit(130)

@@ -93,6 +93,21 @@ def _cell(flow: FlowReport, action: str) -> str:
     return f"[red]{n}[/]" if action == "error" else str(n)
 
 
+def interrupted_line(command: str, started: list[str]) -> str:
+    """The one line a Ctrl-C during `sync` or `retry` leaves: what was finished, and that a re-run completes it."""
+    if not started:
+        done = "before any flow had started"
+    else:
+        finished = len(started) - 1
+        done = f"in flow {started[-1]}" + (
+            f", after {finished} flow{'s' if finished != 1 else ''} had finished" if finished else ""
+        )
+    return (
+        f"interrupted {done}; every write so far is recorded: `joist {command}` again completes the rest "
+        "without duplicating anything"
+    )
+
+
 def failures_table(failures: Iterable[Any]) -> Table:
     table = Table(header_style="bold", show_lines=False)
     for column in ("flow", "record", "code", "tries", "what is wrong", "how to fix it"):
