@@ -75,9 +75,9 @@ def main(ctx: click.Context, debug: bool, project_dir: str | None) -> None:
 
     \b
     Start here:
-      joist sandbox up --project demo   # local sandboxes and a ready project
-      cd demo && joist plan             # what a sync would do, field by field
-      joist sync                        # do it
+      joist sandbox up --project demo --background   # local sandboxes and a ready project
+      cd demo && joist plan                          # what a sync would do, field by field
+      joist sync                                     # do it
     """
     ctx.meta["joist.debug"] = debug
     ctx.meta["joist.project"] = project_dir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -33,7 +34,19 @@ def sandbox_group() -> None:
     help="Also write a ready joist.yaml (and its secrets) into this folder.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the connection details first.")
-def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+@click.option(
+    "--background", is_flag=True, help="Serve from a background process and return; `joist sandbox down` stops it."
+)
+@click.option("--pid-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
+def up(
+    name: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+    background: bool,
+    pid_file: Path | None,
+) -> None:
     """Serve the sandbox NAME (procore or qbo), or both, until stopped with Ctrl-C.
 
     \b
@@ -41,6 +54,7 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
       joist sandbox up                 # both, on 8710 and 8720
       joist sandbox up qbo --port 9000
       joist sandbox up --json --data .joist/sandbox
+      joist sandbox up --project demo --background   # then: joist sandbox down --project demo
     """
     names = [name] if name else sorted(SANDBOXES)
     if port and len(names) > 1:
@@ -49,8 +63,13 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
         from engine.project.config import sandbox_data_folder
 
         data_dir = sandbox_data_folder(project_dir, data_dir)
+    if background and not data_dir:
+        raise click.UsageError("--background needs --project or --data (the folder that keeps its data and pid)")
     if data_dir:
         data_dir.mkdir(parents=True, exist_ok=True)
+    if background and data_dir:
+        _up_in_background(name, port, data_dir, project_dir, as_json)
+        return
     servers: dict[str, tuple[object, ServerThread]] = {}
     for n in names:
         box = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None)
@@ -70,12 +89,67 @@ def up(name: str | None, port: int | None, data_dir: Path | None, project_dir: P
             for key, value in details.items():
                 click.echo(f"  {key:14} {value}")
         if project_dir:
-            click.echo(f"{project_dir / 'joist.yaml'}: " + ("; ".join(changes) if changes else "up to date"))
+            for change in changes or ["up to date"]:
+                click.echo(change if change.startswith("wrote ") else f"{project_dir / 'joist.yaml'}: {change}")
         click.echo("Ctrl-C to stop.")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if pid_file:
+        pid_file.write_text(f"{os.getpid()}\n")
     stop.wait()
     for box, server in servers.values():
         server.stop()
         box.save()
+    if pid_file:
+        pid_file.unlink(missing_ok=True)
+
+
+def _up_in_background(
+    name: str | None, port: int | None, data_dir: Path, project_dir: Path | None, as_json: bool
+) -> None:
+    from sandbox.background import LOG_FILE, BackgroundError, start_background
+
+    args = [*([name] if name else []), *(["--port", str(port)] if port else []), "--data", str(data_dir)]
+    args += [*(["--project", str(project_dir)] if project_dir else []), *(["--json"] if as_json else [])]
+    try:
+        pid, printed = start_background(args, data_dir)
+    except BackgroundError as exc:
+        click.echo(exc.message, err=True)
+        raise click.exceptions.Exit(exc.exit_code)
+    click.echo(printed.replace("Ctrl-C to stop.\n", "").rstrip())
+    if not as_json:
+        click.echo(f"serving in the background (pid {pid}, log {data_dir / LOG_FILE}); `joist sandbox down` stops it")
+
+
+@sandbox_group.command("down")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), help="The project folder.")
+@click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), help="The sandboxes' data folder."
+)
+@click.pass_context
+def down(ctx: click.Context, project_dir: Path | None, data_dir: Path | None) -> None:
+    """Stop sandboxes started with `joist sandbox up --background`; their data is kept.
+
+    Without options: the sandboxes of the project joist runs in (searched upward from here).
+
+    \b
+    Examples:
+      joist sandbox down
+      joist sandbox down --project demo
+    """
+    from engine.project.config import SANDBOX_DATA, find_project
+    from sandbox.background import BackgroundError, stop_background
+
+    if data_dir is None:
+        given = project_dir or ctx.find_root().meta.get("joist.project")
+        folder = Path(given) if given else find_project().parent
+        data_dir = (folder.parent if folder.is_file() else folder) / SANDBOX_DATA
+    try:
+        pid = stop_background(data_dir)
+    except BackgroundError as exc:
+        raise click.ClickException(exc.message)
+    if pid is None:
+        click.echo(f"no sandboxes run in the background for {data_dir}")
+    else:
+        click.echo(f"stopped the sandboxes (pid {pid}); their data is kept in {data_dir}")

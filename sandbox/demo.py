@@ -45,6 +45,16 @@ def main(folder: str = "demo") -> int:
     project = Path(folder).resolve()
     data = project / ".joist" / "sandbox"
     data.mkdir(parents=True, exist_ok=True)
+    from sandbox.background import running_pid
+
+    busy = running_pid(data / "sandbox.pid")
+    if busy:
+        console.print(
+            f"the sandboxes of {folder} already run in the background (pid {busy}): "
+            f"`.venv/bin/joist sandbox down --project {folder}` first, or use them directly",
+            highlight=False,
+        )
+        return 1
     again = (project / ".joist" / "state.db").exists()
     boxes = {name: create(name, state_file=data / f"{name}.json") for name in sorted(SANDBOXES)}
     servers = {name: ServerThread(box.app, _port(SANDBOXES[name][1])).start() for name, box in boxes.items()}
@@ -90,12 +100,16 @@ def main(folder: str = "demo") -> int:
             console.print(f"{len(failed)} record(s) did not sync; `joist --project {folder} failures` says why.")
         if code != 0:
             console.print(f"the sync did not finish cleanly (exit code {code})")
+        joist = ".venv/bin/joist"
         console.print(
-            f"\nWhere to look (the sandboxes stop with this command; "
-            f"`joist sandbox up --data {data} --project {folder}` serves them again):\n"
-            f"  joist --project {folder} status\n  joist --project {folder} plan\n"
-            f"  joist --project {folder} explain companies_to_vendors <Procore vendor id>\n"
-            f"  make demo   # again: a second sync writes nothing"
+            f"\nThe sandboxes stop with this command. To look around (from this folder):\n"
+            f"  {joist} sandbox up --project {folder} --background   # serves them again, data included\n"
+            f"  {joist} --project {folder} status\n  {joist} --project {folder} plan\n"
+            f"  {joist} --project {folder} explain companies_to_vendors 5000000021\n"
+            f"  {joist} sandbox down --project {folder}\n"
+            f"  make demo   # again: a second sync writes nothing",
+            highlight=False,
+            soft_wrap=True,
         )
         return code
     finally:
