@@ -7,10 +7,11 @@ import os
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
-from sandbox.server import SANDBOXES, ServerThread, create
+from sandbox.server import SANDBOXES, ServerThread, create, free_port, port_is_free
 
 
 @click.group("sandbox")
@@ -37,6 +38,11 @@ def sandbox_group() -> None:
 @click.option(
     "--background", is_flag=True, help="Serve from a background process and return; `joist sandbox down` stops it."
 )
+@click.option(
+    "--lenient-company-header",
+    is_flag=True,
+    help="Procore: accept a company_id parameter without the Procore-Company-Id header, as older clients send.",
+)
 @click.option("--pid-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
 def up(
     name: str | None,
@@ -45,6 +51,7 @@ def up(
     project_dir: Path | None,
     as_json: bool,
     background: bool,
+    lenient_company_header: bool,
     pid_file: Path | None,
 ) -> None:
     """Serve the sandbox NAME (procore or qbo), or both, until stopped with Ctrl-C.
@@ -59,6 +66,10 @@ def up(
     names = [name] if name else sorted(SANDBOXES)
     if port and len(names) > 1:
         raise click.UsageError("--port needs a sandbox name: joist sandbox up qbo --port 9000")
+    if lenient_company_header and "procore" not in names:
+        raise click.UsageError("--lenient-company-header is an option of the procore sandbox")
+    if port and not port_is_free(port):
+        raise _port_busy(port)
     if project_dir:
         from engine.project.config import sandbox_data_folder
 
@@ -68,12 +79,24 @@ def up(
     if data_dir:
         data_dir.mkdir(parents=True, exist_ok=True)
     if background and data_dir:
-        _up_in_background(name, port, data_dir, project_dir, as_json)
+        extra = ["--lenient-company-header"] if lenient_company_header else []
+        _up_in_background(name, port, data_dir, project_dir, as_json, extra)
         return
-    servers: dict[str, tuple[object, ServerThread]] = {}
+    servers: dict[str, tuple[Any, ServerThread]] = {}
+    notes: list[str] = []
     for n in names:
-        box = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None)
-        server = ServerThread(box.app, port or SANDBOXES[n][1]).start()
+        options = {"strict_company_header": False} if n == "procore" and lenient_company_header else {}
+        box = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None, **options)
+        chosen = port or SANDBOXES[n][1]
+        if not port and not port_is_free(chosen):
+            notes.append(f"port {chosen} is busy: the {n} sandbox serves on another (`--port` chooses one)")
+            chosen = free_port()
+        try:
+            server = ServerThread(box.app, chosen).start()
+        except RuntimeError:
+            if port_is_free(chosen):
+                raise
+            raise _port_busy(chosen) from None
         servers[n] = (box, server)
     info = {n: box.connection_info(server.base_url) for n, (box, server) in servers.items()}
     changes: list[str] = []
@@ -84,6 +107,8 @@ def up(
     if as_json:
         click.echo(json.dumps(info[names[0]] if len(names) == 1 else info), nl=True)
     else:
+        for note in notes:
+            click.echo(note)
         for n, details in info.items():
             click.echo(f"{n} sandbox")
             for key, value in details.items():
@@ -105,13 +130,20 @@ def up(
         pid_file.unlink(missing_ok=True)
 
 
+def _port_busy(port: int) -> click.ClickException:
+    return click.ClickException(
+        f"port {port} on 127.0.0.1 is busy (another sandbox, or another program listens there): "
+        "choose another with --port, or leave --port out to take the default or a free one"
+    )
+
+
 def _up_in_background(
-    name: str | None, port: int | None, data_dir: Path, project_dir: Path | None, as_json: bool
+    name: str | None, port: int | None, data_dir: Path, project_dir: Path | None, as_json: bool, extra: list[str]
 ) -> None:
     from sandbox.background import LOG_FILE, BackgroundError, start_background
 
     args = [*([name] if name else []), *(["--port", str(port)] if port else []), "--data", str(data_dir)]
-    args += [*(["--project", str(project_dir)] if project_dir else []), *(["--json"] if as_json else [])]
+    args += [*(["--project", str(project_dir)] if project_dir else []), *(["--json"] if as_json else []), *extra]
     try:
         pid, printed = start_background(args, data_dir)
     except BackgroundError as exc:
