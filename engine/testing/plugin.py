@@ -364,3 +364,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if file_path.name.endswith(TEST_SUFFIXES):
         return RuleTestFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Keep the snapshots of rule-test cases left out by `-k` (or any deselection) on `--snapshot-update`.
+
+    syrupy tracks deselection only for plain test functions; for our case items it would
+    take every snapshot not asserted in this run as unused and delete it. Turning on its
+    `--snapshot-no-cleanup` writes the selected cases' snapshots and removes nothing.
+    """
+    cases = [item for item in items if isinstance(item, RuleCase | BrokenTestFile)]
+    if cases and getattr(cases[0].config.option, "update_snapshots", False):
+        cases[0].config.option.no_cleanup = True
