@@ -116,9 +116,10 @@ def _echo_json(value: Any) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
 def validate(paths: tuple[str, ...], as_json: bool) -> None:
-    """Check rule files: schema, entities and fields, expressions, dependencies.
+    """Check rule files (schema, entities and fields, expressions, dependencies) and their tests.
 
     PATHS are rule folders or files, one layer each (default: the project's packs).
+    Rule tests (*.test.yaml) in them are checked too, and the fixture files they read.
     Every problem is reported, sorted by file and line; exit code 1 if there is any.
 
     \b
@@ -128,9 +129,13 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
       joist validate rules examples/acme/rules     # a base pack and an override layer
     """
     from engine.errors import ErrorGroup
+    from engine.testing.plugin import check_test_files
 
     try:
         ws = _workspace(paths)
+        n_tests, problems = check_test_files([p for _, layer in ws.layers for p in layer], ws.ruleset)
+        if problems:
+            raise ErrorGroup(problems)
     except ErrorGroup as group:
         if as_json:
             _echo_json({"ok": False, "errors": [e.to_dict() for e in group.errors]})
@@ -146,7 +151,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
     n = len(ws.ruleset.rules)
     click.echo(
         f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
-        f"{len(ws.ruleset.lookups)} lookup table(s)"
+        f"{len(ws.ruleset.lookups)} lookup table(s), {n_tests} rule test file(s)"
     )
 
 
