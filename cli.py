@@ -663,25 +663,19 @@ def jsonio_short(value: Any) -> str:
 def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> None:
     """Link two existing records by hand (for example after a duplicate-name error).
 
+    Both records are looked up first, in the entities the link set's flow syncs. An id is
+    a number, or the number prefixed with its system (PROCORE:5000000021, QBO:57).
+
     \b
-    Example:
+    Examples:
       joist link vendors 5000000021 57
+      joist link vendors PROCORE:5000000021 QBO:57
     """
-    from engine.state.records import Link
+    from engine.project.linking import link_records
 
     with _session(ctx) as session:
-        producers = session.ruleset.producers(link_set)
-        if not producers:
-            from engine.errors import suggest
-            from engine.language.graph import UnknownLinkSet
-
-            sets = sorted({r.links for r in session.ruleset.rules.values()})
-            near = suggest(link_set, sets)
-            raise UnknownLinkSet(
-                f"no flow uses link set {link_set!r}", hint=f"did you mean {near[0]!r}?" if near else None, allowed=sets
-            )
-        session.state.put_link(Link(link_set, procore_id, qbo_id, origin="manual", flow=producers[0]))
-    click.echo(f"linked {link_set}: procore {procore_id} <-> qbo {qbo_id}")
+        made = link_records(session, link_set, procore_id, qbo_id)
+    click.echo(f"linked {link_set}: procore {made.procore_id} <-> qbo {made.qbo_id} (flow {made.flow})")
 
 
 @main.command()
