@@ -470,7 +470,7 @@ def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool) ->
     \b
     Examples:
       joist sync
-      joist sync --select path:rules/master
+      joist sync --select tag:master
       joist sync --select +commitment_invoices_to_bills --full
     """
     seen: list[str] = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import JoistError
-from engine.expressions.base import Compiled, EvaluationError
+from engine.expressions.base import Compiled, EvaluationError, guard_hint
 from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import LinkResolver, Runtime
 from engine.language.rules import Rule
@@ -182,7 +182,7 @@ class Mapper:
             f"{failed.expr.text!r} failed: {message}",
             location=failed.expr.location,
             path=where,
-            hint="check the record's data, or guard the expression with coalesce()/default()",
+            hint=guard_hint(failed.expr),
         )
 
     def explain(

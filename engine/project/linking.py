@@ -16,7 +16,7 @@ from engine.language.graph import UnknownLinkSet
 from engine.state.migrations import StateError
 from engine.state.records import Link
 
-__all__ = ["BadRecordId", "RecordNotFound", "parse_record_id", "link_records"]
+__all__ = ["BadRecordId", "LinkedRecordMissing", "parse_record_id", "link_records"]
 
 SYSTEM_NAMES = {"procore": "Procore", "qbo": "QBO"}
 _ID = re.compile(r"^(?:(?P<system>[A-Za-z]+):)?(?P<id>\d+(?:#\S+)?)$")
@@ -29,7 +29,7 @@ class BadRecordId(StateError):
     code = "S617"
 
 
-class RecordNotFound(StateError):
+class LinkedRecordMissing(StateError):
     """A record given to `joist link` does not exist in its system."""
 
     code = "S618"
@@ -73,7 +73,7 @@ def link_records(session: Any, link_set: str, procore_id: str, qbo_id: str) -> L
         entity = _entity(rule, system)
         record = connectors[system].get(entity, record_id.split("#", 1)[0])
         if record is None:
-            raise RecordNotFound(
+            raise LinkedRecordMissing(
                 f"{SYSTEM_NAMES[system]} has no {entity} {record_id} (flow {rule.flow} links {entity} records)",
                 hint="check the id in "
                 + ("Procore's address bar" if system == "procore" else "QBO (the number in the record's address)")

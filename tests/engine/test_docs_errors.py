@@ -1,4 +1,8 @@
-"""docs/errors.md documents every R1xx/R2xx/R3xx/M4xx error class in engine/, and no stale one."""
+"""docs/errors.md documents every error code of engine/ and connectors/, and no stale one.
+
+Codes are found twice: from the JoistError classes (with the class named in its section),
+and by reading the source for `code = "X123"`, so a class no import reaches counts too.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,28 @@ import pkgutil
 import re
 from pathlib import Path
 
+import connectors
 import engine
 from engine.errors import JoistError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "errors.md"
 DOCUMENTED = re.compile(r"^### (?P<code>[A-Z]\d{3}) ", re.M)
-IN_SCOPE = re.compile(r"^(R[123]\d\d|M4\d\d)$")
+IN_SCOPE = re.compile(r"^(R[123]\d\d|M4\d\d|C5\d\d|S6\d\d)$")
+CODE_IN_SOURCE = re.compile(r'^\s+code = "(?P<code>[A-Z]\d{3})"', re.M)
 
 
 def engine_error_classes() -> dict[str, list[type[JoistError]]]:
-    """Every JoistError subclass defined in an engine module, by code."""
-    for module in pkgutil.walk_packages(engine.__path__, prefix="engine."):
-        importlib.import_module(module.name)
+    """Every JoistError subclass defined in an engine or connectors module, by code."""
+    for package in (engine, connectors):
+        for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+            importlib.import_module(module.name)
     found: dict[str, list[type[JoistError]]] = {}
     pending = list(JoistError.__subclasses__())
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith("engine.") and "code" in vars(cls):
+        if cls.__module__.startswith(("engine.", "connectors.")) and "code" in vars(cls):
             found.setdefault(cls.code, []).append(cls)
     return found
 
@@ -39,6 +46,21 @@ def test_every_engine_error_code_is_documented() -> None:
     missing = sorted(wanted - set(SECTIONS))
     assert not missing, "docs/errors.md has no `### CODE` section for: " + ", ".join(
         f"{code} ({CLASSES[code][0].__module__}.{CLASSES[code][0].__name__})" for code in missing
+    )
+
+
+def test_every_code_in_the_source_is_documented() -> None:
+    """`code = "X123"` anywhere in engine/ or connectors/ has its `### X123` section."""
+    raised = {
+        m["code"]: path.relative_to(ROOT)
+        for top in ("engine", "connectors")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        for m in CODE_IN_SOURCE.finditer(path.read_text(encoding="utf-8"))
+    }
+    assert len(raised) > 80
+    missing = sorted(set(raised) - set(SECTIONS))
+    assert not missing, "docs/errors.md has no `### CODE` section for: " + ", ".join(
+        f"{code} ({raised[code]})" for code in missing
     )
 
 
@@ -66,7 +88,7 @@ def test_one_class_per_code() -> None:
 
 def test_sections_are_in_code_order() -> None:
     codes = [code for code, _ in sorted(SECTIONS.items(), key=lambda kv: kv[1])]
-    assert codes == sorted(codes, key=lambda c: ("RM".index(c[0]), c))  # R1xx-R3xx, then M4xx
+    assert codes == sorted(codes, key=lambda c: ("RMCS".index(c[0]), c))  # R1xx-R3xx, M4xx, C5xx, S6xx
 
 
 CORE = (
