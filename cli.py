@@ -98,6 +98,7 @@ select_option = click.option(
     help="dbt-style: name, +name, name+, tag:x, path:dir; space = or, comma = and.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+verbose_option = click.option("--verbose", "-v", is_flag=True, help="List every flow, also those with nothing to do.")
 
 
 def _workspace(rule_paths: tuple[str, ...]) -> Any:
@@ -393,8 +394,9 @@ def init(directory: str, name: str | None) -> None:
 @main.command()
 @select_option
 @json_option
+@verbose_option
 @click.pass_context
-def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
+def plan(ctx: click.Context, selector: str | None, as_json: bool, verbose: bool) -> None:
     """Show what a sync would do, writing nothing: creates, updates field by field, skips, deferrals, errors.
 
     \b
@@ -410,7 +412,7 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
         return
     from terminal.runs import print_plan
 
-    print_plan(report, _console())
+    print_plan(report, _console(), verbose=verbose)
 
 
 def _run_with_progress(
@@ -459,8 +461,9 @@ def _run_with_progress(
 @select_option
 @click.option("--full", is_flag=True, help="Re-read everything, not only what changed since the last sync.")
 @json_option
+@verbose_option
 @click.pass_context
-def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool) -> None:
+def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool, verbose: bool) -> None:
     """Sync the selected flows in dependency order. Exit code 0 only when no record failed.
 
     Records that wait for a link run after their dependency, in the same run when
@@ -473,13 +476,16 @@ def sync(ctx: click.Context, selector: str | None, full: bool, as_json: bool) ->
       joist sync --select tag:master
       joist sync --select +commitment_invoices_to_bills --full
     """
+    import time
+
     seen: list[str] = []
+    started = time.monotonic()
     try:
         with _session(ctx) as session:
             report = _run_with_progress(session, selector, full=full, retry_only=False, quiet=as_json, seen=seen)
     except KeyboardInterrupt:
         _interrupted("sync", seen)
-    _finish(report, as_json)
+    _finish(report, as_json, time.monotonic() - started, verbose)
 
 
 def _interrupted(command: str, seen: list[str]) -> None:
@@ -490,20 +496,15 @@ def _interrupted(command: str, seen: list[str]) -> None:
     raise click.exceptions.Exit(130)
 
 
-def _finish(report: Any, as_json: bool) -> None:
+def _finish(report: Any, as_json: bool, elapsed: float, verbose: bool) -> None:
     if as_json:
         _echo_json(report.to_dict())
     else:
-        from terminal.runs import summary_table
+        from terminal.runs import print_summary, run_verdict
 
         console = _console()
-        console.print(summary_table(report))
-        failed = report.totals()["error"]
-        if failed:
-            console.print(
-                f"{failed} record(s) failed: `joist failures` says why and how to fix each; "
-                f"`joist retry` runs them again."
-            )
+        print_summary(report, console, verbose=verbose)
+        console.print(run_verdict(report, elapsed), highlight=False)
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -511,8 +512,9 @@ def _finish(report: Any, as_json: bool) -> None:
 @main.command()
 @click.option("--flow", "flows", multiple=True, help="Only this flow (repeatable).")
 @json_option
+@verbose_option
 @click.pass_context
-def retry(ctx: click.Context, flows: tuple[str, ...], as_json: bool) -> None:
+def retry(ctx: click.Context, flows: tuple[str, ...], as_json: bool, verbose: bool) -> None:
     """Run the failed and deferred records again (after you fixed their cause).
 
     \b
@@ -520,14 +522,24 @@ def retry(ctx: click.Context, flows: tuple[str, ...], as_json: bool) -> None:
       joist retry
       joist retry --flow commitment_invoices_to_bills
     """
+    import time
+
     selector = " ".join(flows) or None
     seen: list[str] = []
+    started = time.monotonic()
     try:
         with _session(ctx) as session:
+            waiting = [f for f in session.state.failures() if not flows or f.flow in flows]
+            if not waiting:
+                if as_json:
+                    _echo_json({"command": "retry", "ok": True, "flows": [], "nothing_to_retry": True})
+                else:
+                    click.echo("nothing to retry: no record failed or waits for a link")
+                return
             report = _run_with_progress(session, selector, full=False, retry_only=True, quiet=as_json, seen=seen)
     except KeyboardInterrupt:
         _interrupted("retry", seen)
-    _finish(report, as_json)
+    _finish(report, as_json, time.monotonic() - started, verbose)
 
 
 @main.command()
@@ -626,33 +638,9 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
     if as_json:
         _echo_json(doc)
         return
-    from rich.table import Table
+    from terminal.explain import print_explanation
 
-    console = _console()
-    console.print(f"[bold]{doc['flow']}[/]  {doc['source']} -> {doc['target']}  ({doc['outcome']})")
-    if doc["locked"]:
-        console.print(f"locked: {doc['lock_reason']}")
-    table = Table(header_style="bold")
-    for column in ("field", "layer", "expression", "reads", "value", "twin now"):
-        table.add_column(column, overflow="fold")
-    for f in doc["fields"]:
-        reads = ", ".join(f"{k}={jsonio_short(v)}" for k, v in f["reads"].items())
-        table.add_row(
-            f["field"],
-            f"{f['layer']}\n{f['defined_at']}",
-            f["expression"],
-            reads,
-            jsonio_short(f["value"]),
-            jsonio_short(f["twin"]),
-        )
-    console.print(table)
-
-
-def jsonio_short(value: Any) -> str:
-    from engine.language import jsonio
-
-    text = value if isinstance(value, str) else jsonio.dumps(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    print_explanation(doc, _console())
 
 
 @main.command()

@@ -19,17 +19,25 @@ class RecordNotFound(JoistError):
     code = "M408"
 
 
-def _value_at(record: Any, path: str) -> Any:
-    cur = record
+def twin_value(twin: Any, path: str) -> Any:
+    """The twin's value at a field path (`Line[1].Amount`), its lists aligned as the diff aligns them.
+
+    Items the system adds on its own (QBO's subtotal line) are left out before indexing,
+    so `Line[1]` is the twin line compared with the payload's second line.
+    """
+    from engine.sync.twins import is_system_line
+
+    cur = twin
     for part in path.replace("]", "").split("."):
         name, _, index = part.partition("[")
         if not isinstance(cur, dict):
             return None
         cur = cur.get(name)
-        if index:
-            if not isinstance(cur, list) or int(index) >= len(cur):
+        for step in index.split("[") if index else []:
+            items = [x for x in cur if not is_system_line(x)] if isinstance(cur, list) else None
+            if items is None or int(step) >= len(items):
                 return None
-            cur = cur[int(index)]
+            cur = items[int(step)]
     return cur
 
 
@@ -80,7 +88,8 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
                 "kind": trace.kind,
                 "reads": trace.reads,
                 "value": trace.value,
-                "twin": _value_at(twin, trace.path) if twin else None,
+                "twin": twin_value(twin, trace.path) if twin else None,
+                "item": trace.item,
             }
         )
     return {
@@ -88,6 +97,7 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
         "source": f"{rule.source.system}.{rule.source.entity} {source_id}",
         "target": f"{rule.target.system}.{result.entity or rule.target.entity} {twin_id or '(not linked)'}",
         "outcome": result.outcome,
+        "linked": twin is not None,
         "reason": result.reason,
         "locked": bool(link and link.locked),
         "lock_reason": link.lock_reason if link else None,
