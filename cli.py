@@ -388,7 +388,11 @@ def init(directory: str, name: str | None) -> None:
     from engine.project.config import init_project
 
     path = init_project(directory, name=name)
-    click.echo(f"wrote {path}\nnext: fill in the connection ids, then `joist connect procore` and `joist connect qbo`")
+    click.echo(
+        f"wrote {path}\nnext: set the Procore company_id in it; set your OAuth apps' client ids and secrets in the "
+        "environment variables it names; then `joist connect procore` and `joist connect qbo` (which fills in "
+        "the realm id)"
+    )
 
 
 @main.command()
@@ -689,27 +693,52 @@ def unlink(ctx: click.Context, link_set: str, procore_id: str | None, qbo_id: st
 
 @main.command()
 @click.argument("system", type=click.Choice(["procore", "qbo"]))
-@click.option("--print-url", is_flag=True, help="Print the sign-in address instead of opening a browser.")
+@click.option("--print-url", is_flag=True, help="Only print the sign-in address; do not open a browser.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the sign-in.")
+@click.option(
+    "--port",
+    type=int,
+    default=8790,
+    show_default=True,
+    help="Port of the redirect address http://127.0.0.1:PORT/callback (register it with the OAuth app).",
+)
 @click.pass_context
-def connect(ctx: click.Context, system: str, print_url: bool, timeout: float) -> None:
-    """Sign in to Procore or QuickBooks in a browser; the tokens go to the project's token file.
+def connect(ctx: click.Context, system: str, print_url: bool, timeout: float, port: int) -> None:
+    """Sign in to Procore or QuickBooks; the tokens go to the project's token file.
 
     The OAuth app's client id and secret come from the environment variables named in
-    joist.yaml (JOIST_QBO_CLIENT_ID / JOIST_QBO_CLIENT_SECRET by default).
+    joist.yaml (JOIST_QBO_CLIENT_ID / JOIST_QBO_CLIENT_SECRET by default). Register
+    http://127.0.0.1:8790/callback as a redirect address of the app (Intuit: Keys &
+    credentials; Procore: the app's redirect URIs). The sign-in address is printed and
+    opened in a browser; when that browser runs on another machine, paste here the
+    address it is sent back to. A QBO realm id still `<realm id>` is filled in.
 
     \b
     Examples:
       joist connect qbo
       joist connect procore --print-url
     """
+    import sys
+    import webbrowser
+
     from engine.project.config import find_project, load_project
     from engine.project.connect import connect as run_connect
 
     given = ctx.find_root().meta.get("joist.project")
     project = load_project(find_project(given) if given is None else given)
-    opener = (lambda url: click.echo(f"open this address to sign in:\n  {url}")) if print_url else None
-    result = run_connect(project, system, timeout=timeout, **({"open_url": opener} if opener else {}))
+
+    def show(url: str) -> None:
+        click.echo(f"Open this address to sign in to {system}:\n  {url}")
+        click.echo(
+            f"Waiting up to {int(timeout)} s. If the browser is on another machine, paste the address it "
+            f"is sent back to (http://127.0.0.1:{port}/callback?...) here and press Enter."
+        )
+        if not print_url:
+            webbrowser.open(url)
+
+    result = run_connect(project, system, timeout=timeout, port=port, open_url=show, pasted=sys.stdin.readline)
+    for change in result.get("changes", []):
+        click.echo(f"joist.yaml: {change}")
     click.echo(
         result.get("note") or f"connected {system} ({result['token_key']}); tokens saved to {project.tokens_path}"
     )

@@ -51,6 +51,7 @@ __all__ = [
     "SecretInProject",
     "NoConnection",
     "SandboxDataMissing",
+    "PlaceholderId",
     "SANDBOX_DATA",
     "sandbox_data_folder",
 ]
@@ -72,6 +73,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
         "minor_version": "75",
     },
+}
+APP_PORTALS = {"procore": "developers.procore.com, My Apps", "qbo": "developer.intuit.com, Keys & credentials"}
+PLACEHOLDER_HINTS = {
+    "procore": "replace it with the number after /companies/ in Procore's address bar, then `joist connect procore`",
+    "qbo": "run `joist connect qbo`: it signs in and writes the realm id of the company you choose into joist.yaml "
+    "(or copy the Company ID from QBO: Settings > Account and settings > Billing & subscription)",
 }
 ENV_KEYS = ("client_id", "client_secret", "refresh_token", "webhook_verifier")
 _SECRET = re.compile(r"^(client_id|.*secret|.*token|.*password|.*verifier)$")
@@ -113,6 +120,12 @@ class SandboxDataMissing(StateError):
     code = "S616"
 
 
+class PlaceholderId(StateError):
+    """A connection's company or realm id is still the `<placeholder>` `joist init` wrote."""
+
+    code = "S619"
+
+
 class NoConnection(StateError):
     """The project has no connection for a system a command needs."""
 
@@ -135,6 +148,11 @@ class Connection:
     def account_id(self) -> str:
         """The Procore company id or the QBO realm id."""
         return str(self.settings[ACCOUNT_KEY[self.system]])
+
+    @property
+    def placeholder(self) -> bool:
+        """Whether the id is still the `<placeholder>` of `joist init`."""
+        return self.account_id.startswith("<")
 
     def env_name(self, what: str) -> str:
         """The environment variable for `what` (client_id, client_secret, refresh_token, ...)."""
@@ -159,8 +177,19 @@ class Project:
     tokens_path: Path
     description: str | None = None
 
-    def connection(self, system: str) -> Connection:
-        """The connection to `system`, or `NoConnection` naming the file to fix."""
+    def connection(self, system: str, *, placeholder_ok: bool = False) -> Connection:
+        """The connection to `system`: `NoConnection` when there is none, `PlaceholderId` while
+        its id is still `joist init`'s placeholder (unless `placeholder_ok`: `joist connect qbo`
+        learns the realm id from the sign-in)."""
+        if system in self.connections and self.connections[system].placeholder and not placeholder_ok:
+            conn = self.connections[system]
+            key = ACCOUNT_KEY[system]
+            raise PlaceholderId(
+                f"connections.{system}.{key} is still the placeholder {conn.account_id!r}",
+                location=conn.location,
+                path=f"connections.{system}.{key}",
+                hint=PLACEHOLDER_HINTS[system],
+            )
         if system not in self.connections:
             raise NoConnection(
                 f"joist.yaml has no {SYSTEM_NAMES.get(system, system)} connection",
@@ -177,7 +206,7 @@ class Project:
 
     def token_key(self, system: str) -> str:
         """The token file key of a connection: `procore:<company_id>` or `qbo:<realm_id>`."""
-        return f"{system}:{self.connection(system).account_id}"
+        return f"{system}:{self.connection(system, placeholder_ok=True).account_id}"
 
     def token_store(self) -> FileTokenStore:
         """The token file (0600), where connectors keep rotated refresh tokens."""
@@ -191,7 +220,7 @@ class Project:
         then the environment. `extra` carries `token_key`, where a connector saves new pairs.
         """
         env = os.environ if environ is None else environ
-        conn = self.connection(system)
+        conn = self.connection(system, placeholder_ok=True)
         key = self.token_key(system)
         store = self.token_store()
         client = store.load(f"{key}:client") or {}
@@ -205,7 +234,8 @@ class Project:
                 f"no {SYSTEM_NAMES[system]} OAuth {' or '.join(m.replace('_', ' ') for m in missing)} for {key}",
                 location=conn.location,
                 path=f"connections.{system}",
-                hint=f"set {names} in the environment, or run `joist connect {system}`",
+                hint=f"set {names} in the environment to the client id and secret of your OAuth app "
+                f"({APP_PORTALS[system]}); then `joist connect {system}` signs in",
             )
         extra = {k: v for k, v in client.items() if k not in ("client_id", "client_secret")}
         extra.update(token_key=key, account_id=conn.account_id)
@@ -614,7 +644,7 @@ _CONNECTION_DOCS: dict[str, list[tuple[str, str, str]]] = {
         ("client_secret_env", "JOIST_PROCORE_CLIENT_SECRET", "client id and secret"),
     ],
     "qbo": [
-        ("realm_id", "<realm id>", "the QBO company id (realmId), shown by `joist connect qbo`"),
+        ("realm_id", "<realm id>", "`joist connect qbo` fills it in when you sign in"),
         ("base_url", DEFAULTS["qbo"]["base_url"], "sandbox companies: https://sandbox-quickbooks.api.intuit.com/v3"),
         ("token_url", DEFAULTS["qbo"]["token_url"], "OAuth token endpoint"),
         ("minor_version", "75", "sent as minorversion on every call"),
@@ -642,6 +672,22 @@ def _schema_ref(folder: Path) -> str:
     if os.path.commonpath([schema, here]) == here.anchor:
         return str(schema)  # nothing shared but the root: a relative path would only confuse
     return os.path.relpath(schema, here)
+
+
+def set_account_id(project: Project, system: str, value: str) -> list[str]:
+    """Write the company or realm id into joist.yaml in place of `joist init`'s placeholder line.
+
+    Only that line changes (comments and everything else stay). Returns what changed.
+    """
+    key = ACCOUNT_KEY[system]
+    text = project.file.read_text(encoding="utf-8")
+    line = re.compile(rf'^(?P<indent>\s+){key}:\s*"?<[^<>]*>"?.*$', re.M)
+    if not line.search(text):
+        return []
+    text = line.sub(lambda m: f"{m['indent']}{key}: {_scalar(value)}", text, count=1)
+    project.file.write_text(text, encoding="utf-8")
+    project.connections[system].settings[key] = str(value)
+    return [f"connections.{system}.{key} set to {value}"]
 
 
 def connections_block(given: Mapping[str, Mapping[str, Any] | None], *, sandbox: bool) -> list[str]:
