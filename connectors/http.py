@@ -8,6 +8,7 @@ exponential backoff and full jitter, or for `Retry-After` when the server says.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -110,11 +111,43 @@ def retry_after(response: httpx.Response) -> float | None:
             return None
 
 
+LOG = logging.getLogger("joist.connectors")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def where(request: httpx.Request) -> str:
+    """The address a request went to, without its query (which may carry ids, never secrets, but is long)."""
+    url = request.url
+    return f"{url.scheme}://{url.netloc.decode()}{url.path}"
+
+
+def unreachable(system: str, request: httpx.Request, exc: Exception) -> tuple[str, str]:
+    """The message and hint for a call that could not reach `system` at all.
+
+    The message names the address; on a loopback address (a local sandbox) the hint asks
+    whether the sandbox is running and how to start it.
+    """
+    message = f"could not reach {system} at {where(request)} ({type(exc).__name__})"
+    if request.url.host in LOOPBACK:
+        hint = (
+            "is the sandbox running? `joist sandbox up --project DIR --background` serves it on the port "
+            "joist.yaml names; running again is safe (nothing is written twice)"
+        )
+    else:
+        hint = "check the network and the base_url in joist.yaml; running again is safe (nothing is written twice)"
+    return message, hint
+
+
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.TimeoutException,
     httpx.NetworkError,
     httpx.RemoteProtocolError,
 )
+
+
+# A refused connection to 127.0.0.1 is a server that is not running, not a network hiccup:
+# one retry (a server just starting), then the error, instead of a minute of backoff.
+LOOPBACK_ATTEMPTS = 2
 
 
 def send_with_retries(
@@ -140,10 +173,20 @@ def send_with_retries(
             bucket.acquire()
         try:
             response = client.send(request)
-        except TRANSIENT_ERRORS:
-            if not safe_to_retry or attempt >= policy.attempts:
+        except TRANSIENT_ERRORS as exc:
+            refused = isinstance(exc, httpx.ConnectError) and request.url.host in LOOPBACK
+            if not safe_to_retry or attempt >= policy.attempts or (refused and attempt >= LOOPBACK_ATTEMPTS):
                 raise
-            sleep(policy.delay(attempt))
+            wait = policy.delay(attempt)
+            LOG.warning(
+                "cannot reach %s (%s); retry %d of %d in %.1f s",
+                where(request),
+                type(exc).__name__,
+                attempt,
+                policy.attempts - 1,
+                wait,
+            )
+            sleep(wait)
             continue
         if on_response is not None:
             on_response(response)
@@ -153,6 +196,16 @@ def send_with_retries(
             and (safe_to_retry or response.status_code == 429)
         ):
             response.read()
-            sleep(policy.delay(attempt, response))
+            wait = policy.delay(attempt, response)
+            if wait >= 1.0:
+                LOG.warning(
+                    "%s answered HTTP %d; retry %d of %d in %.1f s",
+                    where(request),
+                    response.status_code,
+                    attempt,
+                    policy.attempts - 1,
+                    wait,
+                )
+            sleep(wait)
             continue
         return response

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 
 from connectors.base import Credentials, Page, Unavailable
-from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, TokenBucket, send_with_retries
+from connectors.http import TRANSIENT_ERRORS, RetryPolicy, Sleep, TokenBucket, send_with_retries, unreachable
 from connectors.procore.auth import ProcoreAuth
 from connectors.procore.entities import COMPANY_LISTS, ENTITIES, V1, Entity, catalog, typed
 from connectors.procore.errors import SYSTEM, error_for
@@ -176,12 +176,8 @@ class ProcoreConnector(ProcoreWrites):
                     on_response=self._observe,
                 )
             except TRANSIENT_ERRORS as exc:
-                raise Unavailable(
-                    f"the connection to Procore failed during {method} {urlparse(path).path} ({type(exc).__name__})",
-                    system=SYSTEM,
-                    retryable=True,
-                    hint="Check the network; the run can be retried safely.",
-                ) from None
+                message, hint = unreachable("Procore", request, exc)
+                raise Unavailable(message, system=SYSTEM, retryable=True, hint=hint) from None
             if response.status_code == 401 and attempt == 1:
                 self.auth.invalidate(token)
                 continue

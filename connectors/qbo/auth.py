@@ -89,14 +89,19 @@ class OAuthClient:
         return f"{self.endpoints.authorization}?{urlencode(query)}"
 
     def _token_call(self, form: dict[str, str]) -> dict[str, Any]:
+        request = self.client.build_request(
+            "POST",
+            self.endpoints.token,
+            data=form,
+            headers={"Authorization": self._basic(), "Accept": "application/json"},
+        )
         try:
-            response = self.client.post(
-                self.endpoints.token, data=form, headers={"Authorization": self._basic(), "Accept": "application/json"}
-            )
+            response = self.client.send(request)
         except httpx.TransportError as exc:
-            raise QBOUnavailable(
-                f"could not reach the QuickBooks token endpoint: {type(exc).__name__}", system=SYSTEM, retryable=True
-            ) from None
+            from connectors.http import unreachable
+
+            message, hint = unreachable("the QuickBooks token endpoint", request, exc)
+            raise QBOUnavailable(message, system=SYSTEM, retryable=True, hint=hint) from None
         if response.status_code >= 500:
             raise QBOUnavailable(
                 f"the QuickBooks token endpoint answered HTTP {response.status_code}",

@@ -152,7 +152,7 @@ class QBOConnector:
                     on_response=self._count,
                 )
             except TRANSIENT_ERRORS as exc:
-                raise errors.transport_failure(exc) from None
+                raise errors.transport_failure(exc, request) from None
             if response.status_code == 401 and attempt == 1:
                 self.tokens.refresh(stale=token)
                 continue
@@ -462,16 +462,11 @@ class QBOConnector:
     def download(self, attachable_id: str) -> bytes:
         """The bytes of an attached file (through the short-lived link QBO hands out)."""
         link = self._call("GET", f"download/{attachable_id}", safe=True, reading=True).text.strip()
+        request = self.http.build_request("GET", link)
         try:
-            response = send_with_retries(
-                self.http,
-                self.http.build_request("GET", link),
-                safe_to_retry=True,
-                policy=self.policy,
-                sleep=self.sleep,
-            )
+            response = send_with_retries(self.http, request, safe_to_retry=True, policy=self.policy, sleep=self.sleep)
         except TRANSIENT_ERRORS as exc:
-            raise errors.transport_failure(exc) from None
+            raise errors.transport_failure(exc, request) from None
         if response.status_code != 200:
             raise errors.QBOUnavailable(
                 f"the attachment link answered HTTP {response.status_code}",
