@@ -80,9 +80,9 @@ def main(ctx: click.Context, debug: bool, project_dir: str | None) -> None:
 
     \b
     Start here:
-      joist sandbox up --project demo   # local sandboxes and a ready project
-      cd demo && joist plan             # what a sync would do, field by field
-      joist sync                        # do it
+      joist sandbox up --project demo --background   # local sandboxes and a ready project
+      cd demo && joist plan                          # what a sync would do, field by field
+      joist sync                                     # do it
     """
     ctx.meta["joist.debug"] = debug
     ctx.meta["joist.project"] = project_dir
@@ -111,6 +111,7 @@ wait_option = click.option(
     metavar="SECONDS",
     help="How long to wait for another run holding the project (default: runs.lock_wait in joist.yaml, 30).",
 )
+verbose_option = click.option("--verbose", "-v", is_flag=True, help="List every flow, also those with nothing to do.")
 
 
 def _workspace(rule_paths: tuple[str, ...]) -> Any:
@@ -137,9 +138,10 @@ def _echo_json(value: Any) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
 def validate(paths: tuple[str, ...], as_json: bool) -> None:
-    """Check rule files: schema, entities and fields, expressions, dependencies.
+    """Check rule files (schema, entities and fields, expressions, dependencies) and their tests.
 
     PATHS are rule folders or files, one layer each (default: the project's packs).
+    Rule tests (*.test.yaml) in them are checked too, and the fixture files they read.
     Every problem is reported, sorted by file and line; exit code 1 if there is any.
 
     \b
@@ -149,9 +151,13 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
       joist validate rules examples/acme/rules     # a base pack and an override layer
     """
     from engine.errors import ErrorGroup
+    from engine.testing.plugin import check_test_files
 
     try:
         ws = _workspace(paths)
+        n_tests, problems = check_test_files([p for _, layer in ws.layers for p in layer], ws.ruleset)
+        if problems:
+            raise ErrorGroup(problems)
     except ErrorGroup as group:
         if as_json:
             _echo_json({"ok": False, "errors": [e.to_dict() for e in group.errors]})
@@ -167,7 +173,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
     n = len(ws.ruleset.rules)
     click.echo(
         f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
-        f"{len(ws.ruleset.lookups)} lookup table(s)"
+        f"{len(ws.ruleset.lookups)} lookup table(s), {n_tests} rule test file(s)"
     )
 
 
@@ -409,14 +415,19 @@ def init(directory: str, name: str | None) -> None:
     from engine.project.config import init_project
 
     path = init_project(directory, name=name)
-    click.echo(f"wrote {path}\nnext: fill in the connection ids, then `joist connect procore` and `joist connect qbo`")
+    click.echo(
+        f"wrote {path}\nnext: set the Procore company_id in it; set your OAuth apps' client ids and secrets in the "
+        "environment variables it names; then `joist connect procore` and `joist connect qbo` (which fills in "
+        "the realm id)"
+    )
 
 
 @main.command()
 @select_option
 @json_option
+@verbose_option
 @click.pass_context
-def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
+def plan(ctx: click.Context, selector: str | None, as_json: bool, verbose: bool) -> None:
     """Show what a sync would do, writing nothing: creates, updates field by field, skips, deferrals, errors.
 
     \b
@@ -433,7 +444,7 @@ def plan(ctx: click.Context, selector: str | None, as_json: bool) -> None:
         return
     from terminal.runs import print_plan
 
-    print_plan(report, _console())
+    print_plan(report, _console(), verbose=verbose)
 
 
 class _EchoWaits(logging.Handler):
@@ -452,11 +463,24 @@ def _show_waits() -> None:
 
 
 def _run_with_progress(
-    session: Any, selector: str | None, *, full: bool, retry_only: bool, quiet: bool, lock_wait: float | None = None
+    session: Any,
+    selector: str | None,
+    *,
+    full: bool,
+    retry_only: bool,
+    quiet: bool,
+    seen: list[str],
+    lock_wait: float | None = None,
 ) -> Any:
+    """Run with a progress line per flow (none when `quiet`); `seen` collects the flows as they start."""
     _show_waits()
     if quiet:
-        return session.run(selector, full=full, retry_only=retry_only, lock_wait=lock_wait)
+
+        def note(flow: str, outcome: Any) -> None:
+            if not seen or seen[-1] != flow:
+                seen.append(flow)
+
+        return session.run(selector, full=full, retry_only=retry_only, listener=note, lock_wait=lock_wait)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     flows = session.flows(selector)
@@ -472,6 +496,7 @@ def _run_with_progress(
 
         def listener(flow: str, outcome: Any) -> None:
             if flow not in tasks:
+                seen.append(flow)
                 for earlier in tasks.values():  # flows run one after another: the last one is done
                     progress.update(earlier, total=1, completed=1)
                     progress.stop_task(earlier)
@@ -494,8 +519,11 @@ def _run_with_progress(
 @click.option("--full", is_flag=True, help="Re-read everything, not only what changed since the last sync.")
 @wait_option
 @json_option
+@verbose_option
 @click.pass_context
-def sync(ctx: click.Context, selector: str | None, full: bool, lock_wait: float | None, as_json: bool) -> None:
+def sync(
+    ctx: click.Context, selector: str | None, full: bool, lock_wait: float | None, as_json: bool, verbose: bool
+) -> None:
     """Sync the selected flows in dependency order. Exit code 0 only when no record failed.
 
     Records that wait for a link run after their dependency, in the same run when
@@ -507,30 +535,42 @@ def sync(ctx: click.Context, selector: str | None, full: bool, lock_wait: float 
     \b
     Examples:
       joist sync
-      joist sync --select path:rules/master
+      joist sync --select tag:master
       joist sync --select +commitment_invoices_to_bills --full
     """
-    with _session(ctx) as session:
-        report = _run_with_progress(session, selector, full=full, retry_only=False, quiet=as_json, lock_wait=lock_wait)
-    _finish(report, as_json)
+    import time
+
+    seen: list[str] = []
+    started = time.monotonic()
+    try:
+        with _session(ctx) as session:
+            report = _run_with_progress(
+                session, selector, full=full, retry_only=False, quiet=as_json, seen=seen, lock_wait=lock_wait
+            )
+    except KeyboardInterrupt:
+        _interrupted("sync", seen)
+    _finish(report, as_json, time.monotonic() - started, verbose)
 
 
-def _finish(report: Any, as_json: bool) -> None:
+def _interrupted(command: str, seen: list[str]) -> None:
+    """Ctrl-C during a run: one line on what was finished and that running again completes it; exit 130."""
+    from terminal.runs import interrupted_line
+
+    click.echo(interrupted_line(command, seen), err=True)
+    raise click.exceptions.Exit(130)
+
+
+def _finish(report: Any, as_json: bool, elapsed: float, verbose: bool) -> None:
     for error in report.halted:  # on stderr, with --json too: the outage is the news of this run
         click.echo(error.format(), err=True)
     if as_json:
         _echo_json(report.to_dict())
     else:
-        from terminal.runs import summary_table
+        from terminal.runs import print_summary, run_verdict
 
         console = _console()
-        console.print(summary_table(report))
-        failed = report.totals()["error"]
-        if failed:
-            console.print(
-                f"{failed} record(s) failed: `joist failures` says why and how to fix each; "
-                f"`joist retry` runs them again."
-            )
+        print_summary(report, console, verbose=verbose)
+        console.print(run_verdict(report, elapsed), highlight=False)
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -539,8 +579,9 @@ def _finish(report: Any, as_json: bool) -> None:
 @click.option("--flow", "flows", multiple=True, help="Only this flow (repeatable).")
 @wait_option
 @json_option
+@verbose_option
 @click.pass_context
-def retry(ctx: click.Context, flows: tuple[str, ...], lock_wait: float | None, as_json: bool) -> None:
+def retry(ctx: click.Context, flows: tuple[str, ...], lock_wait: float | None, as_json: bool, verbose: bool) -> None:
     """Run the failed and deferred records again (after you fixed their cause).
 
     \b
@@ -548,10 +589,29 @@ def retry(ctx: click.Context, flows: tuple[str, ...], lock_wait: float | None, a
       joist retry
       joist retry --flow commitment_invoices_to_bills
     """
+    import time
+
     selector = " ".join(flows) or None
-    with _session(ctx) as session:
-        report = _run_with_progress(session, selector, full=False, retry_only=True, quiet=as_json, lock_wait=lock_wait)
-    _finish(report, as_json)
+    seen: list[str] = []
+    started = time.monotonic()
+    try:
+        with _session(ctx) as session:
+            waiting = [f for f in session.state.failures() if not flows or f.flow in flows]
+            if not waiting:  # a run holding the project may be leaving some: wait for it, then look again
+                with session.lock("retry", wait=lock_wait):
+                    waiting = [f for f in session.state.failures() if not flows or f.flow in flows]
+            if not waiting:
+                if as_json:
+                    _echo_json({"command": "retry", "ok": True, "flows": [], "nothing_to_retry": True})
+                else:
+                    click.echo("nothing to retry: no record failed or waits for a link")
+                return
+            report = _run_with_progress(
+                session, selector, full=False, retry_only=True, quiet=as_json, seen=seen, lock_wait=lock_wait
+            )
+    except KeyboardInterrupt:
+        _interrupted("retry", seen)
+    _finish(report, as_json, time.monotonic() - started, verbose)
 
 
 @main.command()
@@ -654,33 +714,9 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
     if as_json:
         _echo_json(doc)
         return
-    from rich.table import Table
+    from terminal.explain import print_explanation
 
-    console = _console()
-    console.print(f"[bold]{doc['flow']}[/]  {doc['source']} -> {doc['target']}  ({doc['outcome']})")
-    if doc["locked"]:
-        console.print(f"locked: {doc['lock_reason']}")
-    table = Table(header_style="bold")
-    for column in ("field", "layer", "expression", "reads", "value", "twin now"):
-        table.add_column(column, overflow="fold")
-    for f in doc["fields"]:
-        reads = ", ".join(f"{k}={jsonio_short(v)}" for k, v in f["reads"].items())
-        table.add_row(
-            f["field"],
-            f"{f['layer']}\n{f['defined_at']}",
-            f["expression"],
-            reads,
-            jsonio_short(f["value"]),
-            jsonio_short(f["twin"]),
-        )
-    console.print(table)
-
-
-def jsonio_short(value: Any) -> str:
-    from engine.language import jsonio
-
-    text = value if isinstance(value, str) else jsonio.dumps(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    print_explanation(doc, _console())
 
 
 @main.command()
@@ -691,25 +727,19 @@ def jsonio_short(value: Any) -> str:
 def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> None:
     """Link two existing records by hand (for example after a duplicate-name error).
 
+    Both records are looked up first, in the entities the link set's flow syncs. An id is
+    a number, or the number prefixed with its system (PROCORE:5000000021, QBO:57).
+
     \b
-    Example:
+    Examples:
       joist link vendors 5000000021 57
+      joist link vendors PROCORE:5000000021 QBO:57
     """
-    from engine.state.records import Link
+    from engine.project.linking import link_records
 
     with _session(ctx) as session, session.lock("link"):
-        producers = session.ruleset.producers(link_set)
-        if not producers:
-            from engine.errors import suggest
-            from engine.language.graph import UnknownLinkSet
-
-            sets = sorted({r.links for r in session.ruleset.rules.values()})
-            near = suggest(link_set, sets)
-            raise UnknownLinkSet(
-                f"no flow uses link set {link_set!r}", hint=f"did you mean {near[0]!r}?" if near else None, allowed=sets
-            )
-        session.state.put_link(Link(link_set, procore_id, qbo_id, origin="manual", flow=producers[0]))
-    click.echo(f"linked {link_set}: procore {procore_id} <-> qbo {qbo_id}")
+        made = link_records(session, link_set, procore_id, qbo_id)
+    click.echo(f"linked {link_set}: procore {made.procore_id} <-> qbo {made.qbo_id} (flow {made.flow})")
 
 
 @main.command()
@@ -735,30 +765,52 @@ def unlink(ctx: click.Context, link_set: str, procore_id: str | None, qbo_id: st
 
 @main.command()
 @click.argument("system", type=click.Choice(["procore", "qbo"]))
-@click.option("--print-url", is_flag=True, help="Print the sign-in address instead of opening a browser.")
+@click.option("--print-url", is_flag=True, help="Only print the sign-in address; do not open a browser.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the sign-in.")
+@click.option(
+    "--port",
+    type=int,
+    default=8790,
+    show_default=True,
+    help="Port of the redirect address http://127.0.0.1:PORT/callback (register it with the OAuth app).",
+)
 @click.pass_context
-def connect(ctx: click.Context, system: str, print_url: bool, timeout: float) -> None:
-    """Sign in to Procore or QuickBooks in a browser; the tokens go to the project's token file.
+def connect(ctx: click.Context, system: str, print_url: bool, timeout: float, port: int) -> None:
+    """Sign in to Procore or QuickBooks; the tokens go to the project's token file.
 
     The OAuth app's client id and secret come from the environment variables named in
-    joist.yaml (JOIST_QBO_CLIENT_ID / JOIST_QBO_CLIENT_SECRET by default).
+    joist.yaml (JOIST_QBO_CLIENT_ID / JOIST_QBO_CLIENT_SECRET by default). Register
+    http://127.0.0.1:8790/callback as a redirect address of the app (Intuit: Keys &
+    credentials; Procore: the app's redirect URIs). The sign-in address is printed and
+    opened in a browser; when that browser runs on another machine, paste here the
+    address it is sent back to. A QBO realm id still `<realm id>` is filled in.
 
     \b
     Examples:
       joist connect qbo
       joist connect procore --print-url
     """
+    import sys
+    import webbrowser
+
     from engine.project.config import load_project
     from engine.project.connect import connect as run_connect
 
     given = ctx.find_root().meta.get("joist.project")
     project = load_project(given)
-    opener = (lambda url: click.echo(f"open this address to sign in:\n  {url}")) if print_url else None
-    if opener is not None:
-        result = run_connect(project, system, timeout=timeout, open_url=opener)
-    else:
-        result = run_connect(project, system, timeout=timeout)
+
+    def show(url: str) -> None:
+        click.echo(f"Open this address to sign in to {system}:\n  {url}")
+        click.echo(
+            f"Waiting up to {int(timeout)} s. If the browser is on another machine, paste the address it "
+            f"is sent back to (http://127.0.0.1:{port}/callback?...) here and press Enter."
+        )
+        if not print_url:
+            webbrowser.open(url)
+
+    result = run_connect(project, system, timeout=timeout, port=port, open_url=show, pasted=sys.stdin.readline)
+    for change in result.get("changes", []):
+        click.echo(f"joist.yaml: {change}")
     click.echo(
         result.get("note") or f"connected {system} ({result['token_key']}); tokens saved to {project.tokens_path}"
     )

@@ -180,6 +180,32 @@ def retry_after(response: httpx.Response) -> float | None:
             return None
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def where(request: httpx.Request) -> str:
+    """The address a request went to, without its query (which may carry ids, never secrets, but is long)."""
+    url = request.url
+    return f"{url.scheme}://{url.netloc.decode()}{url.path}"
+
+
+def unreachable(system: str, request: httpx.Request, exc: Exception) -> tuple[str, str]:
+    """The message and hint for a call that could not reach `system` at all.
+
+    The message names the address; on a loopback address (a local sandbox) the hint asks
+    whether the sandbox is running and how to start it.
+    """
+    message = f"could not reach {system} at {where(request)} ({type(exc).__name__})"
+    if request.url.host in LOOPBACK:
+        hint = (
+            "is the sandbox running? `joist sandbox up --project DIR --background` serves it on the port "
+            "joist.yaml names; running again is safe (nothing is written twice)"
+        )
+    else:
+        hint = "check the network and the base_url in joist.yaml; running again is safe (nothing is written twice)"
+    return message, hint
+
+
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.TimeoutException,
     httpx.NetworkError,
@@ -228,6 +254,11 @@ class CircuitOpen(Exception):
         super().__init__(f"{breaker.url} failed {breaker.failures} connections in a row: {breaker.last_error!r}")
 
 
+# A refused connection to 127.0.0.1 is a server that is not running, not a network hiccup:
+# one retry (a server just starting), then the error, instead of a minute of backoff.
+LOOPBACK_ATTEMPTS = 2
+
+
 def send_with_retries(
     client: httpx.Client,
     request: httpx.Request,
@@ -261,9 +292,19 @@ def send_with_retries(
                 breaker.failure(exc, str(request.url).split("?", 1)[0])
                 if breaker.open:
                     raise CircuitOpen(breaker) from exc
-            if not safe_to_retry or attempt >= policy.attempts:
+            refused = isinstance(exc, httpx.ConnectError) and request.url.host in LOOPBACK
+            if not safe_to_retry or attempt >= policy.attempts or (refused and attempt >= LOOPBACK_ATTEMPTS):
                 raise
-            sleep(policy.delay(attempt))
+            wait = policy.delay(attempt)
+            log.warning(
+                "cannot reach %s (%s); retry %d of %d in %.1f s",
+                where(request),
+                type(exc).__name__,
+                attempt,
+                policy.attempts - 1,
+                wait,
+            )
+            sleep(wait)
             continue
         if breaker is not None:
             breaker.success()
@@ -278,10 +319,11 @@ def send_with_retries(
             if bucket is not None:
                 bucket.check()
             delay = policy.delay(attempt, response)
-            if response.status_code == 429:
+            if delay >= 1.0 or response.status_code == 429:
                 log.warning(
-                    "%s answered 429 (too many requests): waiting %s before try %d of %d",
-                    request.url.host,
+                    "%s answered HTTP %d: waiting %s before try %d of %d",
+                    where(request),
+                    response.status_code,
                     span(delay),
                     attempt + 1,
                     policy.attempts,

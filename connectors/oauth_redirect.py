@@ -15,6 +15,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+# The fixed port of the redirect address, http://127.0.0.1:8790/callback: register it as a
+# redirect URI of the OAuth app with Intuit and with Procore (`joist connect --port` moves it).
+REDIRECT_PORT = 8790
+
 
 class RedirectTimeout(Exception):
     """Nobody came back to the local redirect in time."""
@@ -27,18 +31,41 @@ def receive_code(
     port: int = 0,
     timeout: float = 300.0,
     product: str = "Joist",
+    pasted: Callable[[], str] | None = None,
 ) -> tuple[dict[str, str], str]:
-    """Run the browser half of the flow; returns (the redirect's query, the redirect_uri)."""
+    """Run the browser half of the flow; returns (the redirect's query, the redirect_uri).
+
+    `port` 0 takes a free one. `pasted`, when given, is read in the background: the
+    redirect address a person pastes (its browser could not reach this machine) counts
+    as the redirect itself, once its `state` matches.
+    """
     state = secrets.token_urlsafe(24)
     received: dict[str, str] = {}
     done = threading.Event()
 
+    def accept(query: dict[str, str]) -> bool:
+        if query.get("state") != state or "code" not in query or done.is_set():
+            return False
+        received.update(query)
+        done.set()
+        return True
+
+    def read_pasted() -> None:
+        assert pasted is not None
+        while not done.is_set():
+            try:
+                line = pasted()
+            except (EOFError, OSError, ValueError):
+                return
+            if not line:
+                return
+            query = {k: v[0] for k, v in parse_qs(urlparse(line.strip()).query).items()}
+            accept(query)
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
-            ok = query.get("state") == state and "code" in query
-            if ok:
-                received.update(query)
+            ok = accept(query)
             self.send_response(200 if ok else 400)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.end_headers()
@@ -47,8 +74,6 @@ def receive_code(
                 if ok
                 else b"This sign-in link is not the one Joist opened."
             )
-            if ok:
-                done.set()
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -59,6 +84,8 @@ def receive_code(
     thread.start()
     try:
         open_url(build_url(redirect_uri, state))
+        if pasted is not None:
+            threading.Thread(target=read_pasted, name="oauth-paste", daemon=True).start()
         if not done.wait(timeout):
             raise RedirectTimeout("the sign-in did not come back in time")
     finally:

@@ -53,6 +53,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` of 127.0.0.1 right now."""
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 class ServerThread:
     """uvicorn serving one ASGI app on 127.0.0.1 in a daemon thread."""
 

@@ -1,8 +1,10 @@
 """The shipped schemas and entity catalogues, as data.
 
-`rule.schema.json`, `ruletest.schema.json` and `project.schema.json` describe the files a
-user writes; `catalog/<system>.yaml` describes each system's entities as its API serves
-them. Both the engine (rule checks) and the connectors (field types) read the catalogues
+`rule.core.schema.json` (the strict rule schema the engine checks), `ruletest.schema.json`
+and `project.schema.json` describe the files a user writes; `rule.schema.json`, the one
+editors use, is generated from the strict one and the catalogues by `python -m
+schemas.generate`. `catalog/<system>.yaml` describes each system's entities as its API
+serves them. Both the engine (rule checks) and the connectors (field types) read the catalogues
 through `catalog_entities`, so neither imports the other for it.
 """
 

@@ -28,31 +28,51 @@ def _port(preferred: int) -> int:
 
 
 def _joist(project: Path, *args: str) -> int:
+    """Run joist; on Ctrl-C (which reaches it too) wait for it to stop cleanly, then pass the interrupt on."""
     exe = Path(sys.executable).parent / "joist"
-    return subprocess.call([str(exe), "--project", str(project), *args])
+    child = subprocess.Popen([str(exe), "--project", str(project), *args])
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.wait()
+        raise
 
 
 def main(folder: str = "demo") -> int:
-    from engine.project.config import load_project, write_sandbox_project
+    from engine.project.config import load_project, update_sandbox_project
 
     console = Console()
     project = Path(folder).resolve()
     data = project / ".joist" / "sandbox"
     data.mkdir(parents=True, exist_ok=True)
+    from sandbox.background import running_pid
+
+    busy = running_pid(data / "sandbox.pid")
+    if busy:
+        console.print(
+            f"the sandboxes of {folder} already run in the background (pid {busy}): "
+            f"`.venv/bin/joist sandbox down --project {folder}` first, or use them directly",
+            highlight=False,
+        )
+        return 1
     again = (project / ".joist" / "state.db").exists()
     boxes = {name: create(name, state_file=data / f"{name}.json") for name in sorted(SANDBOXES)}
     servers = {name: ServerThread(box.app, _port(SANDBOXES[name][1])).start() for name, box in boxes.items()}
     try:
         info = {name: box.connection_info(servers[name].base_url) for name, box in boxes.items()}
-        write_sandbox_project(project, info)
+        changes = update_sandbox_project(project, info)[1]
         for name, server in servers.items():
             console.print(f"{name} sandbox on {server.base_url}")
-        console.print(
-            f"project: {project / 'joist.yaml'}" + ("  (second run: nothing should be written)" if again else "")
-        )
+        for change in changes:
+            console.print(f"joist.yaml: {change}", highlight=False)
+        console.print(f"project: {project / 'joist.yaml'}")
         for box in boxes.values():
             box.control.log.clear()
-        code = _joist(project, "sync")
+        try:
+            code = _joist(project, "sync")
+        except KeyboardInterrupt:
+            console.print("make demo stopped; the sandboxes kept their data: `make demo` again finishes the sync.")
+            return 130
         writes = {name: len(box.control.log.writes()) for name, box in boxes.items()}
         reads = {name: len(box.control.log.entries) - writes[name] for name, box in boxes.items()}
         state = load_project(project).open_state()
@@ -68,16 +88,30 @@ def main(folder: str = "demo") -> int:
             f"requests this run: QBO {reads['qbo']} reads, {writes['qbo']} writes; "
             f"Procore {reads['procore']} reads, {writes['procore']} writes"
         )
+        if again:
+            total = sum(writes.values())
+            console.print(
+                "second run: nothing was written, as expected"
+                if total == 0
+                else f"this run made {total} write(s): what changed since the last run, or the rest of an "
+                "interrupted one"
+            )
         if failed:
             console.print(f"{len(failed)} record(s) did not sync; `joist --project {folder} failures` says why.")
+        if code != 0:
+            console.print(f"the sync did not finish cleanly (exit code {code})")
+        joist = ".venv/bin/joist"
         console.print(
-            f"\nWhere to look (the sandboxes stop with this command; "
-            f"`joist sandbox up --data {data} --project {folder}` serves them again):\n"
-            f"  joist --project {folder} status\n  joist --project {folder} plan\n"
-            f"  joist --project {folder} explain companies_to_vendors <Procore vendor id>\n"
-            f"  make demo   # again: a second sync writes nothing"
+            f"\nThe sandboxes stop with this command. To look around (from this folder):\n"
+            f"  {joist} sandbox up --project {folder} --background   # serves them again, data included\n"
+            f"  {joist} --project {folder} status\n  {joist} --project {folder} plan\n"
+            f"  {joist} --project {folder} explain companies_to_vendors 5000000021\n"
+            f"  {joist} sandbox down --project {folder}\n"
+            f"  make demo   # again: a second sync writes nothing",
+            highlight=False,
+            soft_wrap=True,
         )
-        return 0 if code in (0, 1) else code
+        return code
     finally:
         for server in servers.values():
             server.stop()
@@ -86,4 +120,8 @@ def main(folder: str = "demo") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(os.environ.get("JOIST_DEMO_DIR", "demo")))
+    try:
+        sys.exit(main(os.environ.get("JOIST_DEMO_DIR", "demo")))
+    except KeyboardInterrupt:  # before or after the sync: nothing half done to report
+        print("make demo stopped.", file=sys.stderr)
+        sys.exit(130)

@@ -23,7 +23,15 @@ from urllib.parse import urlencode
 import httpx
 
 from connectors.base import AuthError, Credentials, Unavailable
-from connectors.http import TRANSIENT_ERRORS, CircuitBreaker, RetryPolicy, Sleep, send_with_retries
+from connectors.http import (
+    TRANSIENT_ERRORS,
+    CircuitBreaker,
+    RetryPolicy,
+    Sleep,
+    send_with_retries,
+    unreachable,
+    where,
+)
 from connectors.procore.entities import WEBHOOK_ENTITIES
 from connectors.procore.errors import SYSTEM, RefreshTokenInvalid, WebhookRejected, error_for, explain
 from connectors.tokens import TokenStore, refresh_lock
@@ -124,15 +132,11 @@ class ProcoreAuth:
                 self.client, request, safe_to_retry=safe, policy=self.policy, sleep=self.sleep, breaker=self.breaker
             )
         except TRANSIENT_ERRORS as exc:
-            if fields["grant_type"] == "client_credentials":
-                raise Unavailable(
-                    f"could not reach Procore's token endpoint ({type(exc).__name__})",
-                    system=SYSTEM,
-                    retryable=True,
-                    hint="Check the network and retry.",
-                ) from None
+            message, hint = unreachable("Procore's token endpoint", request, exc)
+            if fields["grant_type"] == "client_credentials" or isinstance(exc, httpx.ConnectError):
+                raise Unavailable(message, system=SYSTEM, retryable=True, hint=hint) from None  # nothing was sent
             raise AuthError(
-                f"the connection dropped during a Procore token {fields['grant_type']} request",
+                f"the connection to {where(request)} dropped during a Procore token {fields['grant_type']} request",
                 system=SYSTEM,
                 hint="Procore may have used up the refresh token; if the next run "
                 "fails to authenticate, reconnect with `joist connect procore`.",

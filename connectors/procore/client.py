@@ -49,6 +49,7 @@ from connectors.http import (
     clock_time,
     send_with_retries,
     span,
+    unreachable,
 )
 from connectors.procore.auth import ProcoreAuth
 from connectors.procore.entities import COMPANY_LISTS, ENTITIES, V1, Entity, catalog, typed
@@ -265,12 +266,8 @@ class ProcoreConnector:
                     breaker=self.breaker,
                 )
             except TRANSIENT_ERRORS as exc:
-                raise Unavailable(
-                    f"the connection to Procore failed during {method} {urlparse(path).path} ({type(exc).__name__})",
-                    system=SYSTEM,
-                    retryable=True,
-                    hint="Check the network; the run can be retried safely.",
-                ) from None
+                message, hint = unreachable("Procore", request, exc)
+                raise Unavailable(message, system=SYSTEM, retryable=True, hint=hint) from None
             if response.status_code == 401 and attempt == 1:
                 self.auth.invalidate(token)
                 continue

@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlparse
 import httpx
 
 from connectors.base import Credentials
-from connectors.http import OUTAGE_ERRORS, CircuitBreaker, CircuitOpen
+from connectors.http import OUTAGE_ERRORS, CircuitBreaker, CircuitOpen, unreachable
 from connectors.oauth_redirect import RedirectTimeout, receive_code
 from connectors.qbo.errors import SYSTEM, QBOAuthFailed, QBOUnavailable
 from connectors.tokens import TokenStore, refresh_lock
@@ -88,18 +88,21 @@ class OAuthClient:
     def _token_call(self, form: dict[str, str]) -> dict[str, Any]:
         if self.breaker is not None and self.breaker.open:
             raise CircuitOpen(self.breaker)
+        request = self.client.build_request(
+            "POST",
+            self.endpoints.token,
+            data=form,
+            headers={"Authorization": self._basic(), "Accept": "application/json"},
+        )
         try:
-            response = self.client.post(
-                self.endpoints.token, data=form, headers={"Authorization": self._basic(), "Accept": "application/json"}
-            )
+            response = self.client.send(request)
         except httpx.TransportError as exc:
             if self.breaker is not None and isinstance(exc, OUTAGE_ERRORS):
                 self.breaker.failure(exc, self.endpoints.token)
                 if self.breaker.open:
                     raise CircuitOpen(self.breaker) from exc
-            raise QBOUnavailable(
-                f"could not reach the QuickBooks token endpoint: {type(exc).__name__}", system=SYSTEM, retryable=True
-            ) from None
+            message, hint = unreachable("the QuickBooks token endpoint", request, exc)
+            raise QBOUnavailable(message, system=SYSTEM, retryable=True, hint=hint) from None
         if response.status_code >= 500:
             raise QBOUnavailable(
                 f"the QuickBooks token endpoint answered HTTP {response.status_code}",

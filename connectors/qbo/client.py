@@ -192,7 +192,7 @@ class QBOConnector:
                     breaker=self.breaker,
                 )
             except TRANSIENT_ERRORS as exc:
-                raise errors.transport_failure(exc) from None
+                raise errors.transport_failure(exc, request) from None
             if response.status_code == 401 and attempt == 1:
                 self.tokens.refresh(stale=token)
                 continue
@@ -234,7 +234,7 @@ class QBOConnector:
 
     def is_system_line(self, entity: str, item: Any) -> bool:
         """QBO's subtotal line, which QBO adds to sales documents on its own."""
-        return isinstance(item, Mapping) and item.get("DetailType") == "SubTotalLineDetail"
+        return ents.is_subtotal_line(item)
 
     def volatile_fields(self, entity: str) -> frozenset[str]:
         """SyncToken and MetaData, and the balances QBO recomputes whenever another transaction moves."""
@@ -529,16 +529,11 @@ class QBOConnector:
     def download(self, attachable_id: str) -> bytes:
         """The bytes of an attached file (through the short-lived link QBO hands out)."""
         link = self._call("GET", f"download/{attachable_id}", safe=True, reading=True).text.strip()
+        request = self.http.build_request("GET", link)
         try:
-            response = send_with_retries(
-                self.http,
-                self.http.build_request("GET", link),
-                safe_to_retry=True,
-                policy=self.policy,
-                sleep=self.sleep,
-            )
+            response = send_with_retries(self.http, request, safe_to_retry=True, policy=self.policy, sleep=self.sleep)
         except TRANSIENT_ERRORS as exc:
-            raise errors.transport_failure(exc) from None
+            raise errors.transport_failure(exc, request) from None
         if response.status_code != 200:
             raise errors.QBOUnavailable(
                 f"the attachment link answered HTTP {response.status_code}",

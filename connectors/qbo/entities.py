@@ -7,6 +7,8 @@ case-insensitively with `canonical`.
 
 from __future__ import annotations
 
+from typing import Any
+
 NAME_LISTS = (
     "Account",
     "Class",
@@ -62,3 +64,8 @@ def segment(entity: str) -> str:
 
 def is_name_list(entity: str) -> bool:
     return entity in NAME_LISTS
+
+
+def is_subtotal_line(item: Any) -> bool:
+    """QBO's subtotal line, which QBO adds to sales documents on its own."""
+    return isinstance(item, dict) and item.get("DetailType") == "SubTotalLineDetail"

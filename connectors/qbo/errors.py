@@ -198,10 +198,9 @@ def from_response(response: httpx.Response, *, reading: bool = False) -> Connect
     return from_fault(errors[0], response.status_code, reading=reading)
 
 
-def transport_failure(exc: Exception) -> QBOUnavailable:
-    return QBOUnavailable(
-        f"could not reach QuickBooks: {type(exc).__name__}",
-        system=SYSTEM,
-        retryable=True,
-        hint="Check the network; Joist retries on the next run without duplicating records.",
-    )
+def transport_failure(exc: Exception, request: httpx.Request) -> QBOUnavailable:
+    """QuickBooks could not be reached at all: the message names the address (see `connectors.http.unreachable`)."""
+    from connectors.http import unreachable
+
+    message, hint = unreachable("QuickBooks", request, exc)
+    return QBOUnavailable(message, system=SYSTEM, retryable=True, hint=hint)

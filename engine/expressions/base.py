@@ -92,6 +92,20 @@ class Compiled:
         return self.evaluate(ctx, rt)
 
 
+def guard_hint(expr: Compiled) -> str:
+    """How to guard an expression that failed on a record's data, as docs/rules.md says for its kind.
+
+    A JMESPath expression reads an absent field as null, so coalesce()/default() help; a
+    template fails on an absent field before any function or filter runs.
+    """
+    if expr.kind == "jmespath":
+        return "check the record's data, or guard the expression with coalesce()/default()"
+    return (
+        "check the record's data; in a template an absent field fails before default() or coalesce() run: "
+        "guard it with {% if source.x is defined %}, or compute the value in JMESPath with coalesce()"
+    )
+
+
 def offset_location(location: Location, style: str | None, position: int) -> Location:
     shift = 1 if style in ("'", '"') else 0
     if location.col is None:

@@ -22,7 +22,7 @@ from engine.language import catalog, schema_check, yamlload
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, Origin, ValueNode, expressions
 from engine.language.yamlload import PosDict, PosList
 
-RULE_SCHEMA = "rule.schema.json"
+RULE_SCHEMA = "rule.core.schema.json"  # strict; rule.schema.json is generated from it for editors
 FIELD_ROOTS = ("source", "target", "params", "links")
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from engine.errors import JoistError
-from engine.expressions.base import Compiled, EvaluationError
+from engine.expressions.base import Compiled, EvaluationError, guard_hint
 from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import LinkResolver, Runtime
 from engine.language.rules import Rule
@@ -51,6 +51,7 @@ class FieldTrace:
     location: str
     reads: dict[str, Any]
     value: Any
+    item: str | None = None  # inside a list: the element it came from (`source.items[2]`)
 
 
 class _Failed(Exception):
@@ -187,7 +188,7 @@ class Mapper:
             f"{failed.expr.text!r} failed: {message}",
             location=failed.expr.location,
             path=where,
-            hint="check the record's data, or guard the expression with coalesce()/default()",
+            hint=guard_hint(failed.expr),
         )
 
     def explain(
@@ -196,10 +197,12 @@ class Mapper:
         """Per target field: the layer and expression that made it, the values it read, the value."""
         rt = Runtime(links=links, lookups=self.lookups)
         traces: list[FieldTrace] = []
-        self._explain(self.rule.fields, self.context(record, target), rt, "", traces)
+        self._explain(self.rule.fields, self.context(record, target), rt, "", traces, "")
         return traces
 
-    def _explain(self, node: Node, ctx: dict[str, Any], rt: Runtime, path: str, out: list[FieldTrace]) -> None:
+    def _explain(
+        self, node: Node, ctx: dict[str, Any], rt: Runtime, path: str, out: list[FieldTrace], origin: str
+    ) -> None:
         if isinstance(node, ValueNode):
             expr = node.expr
             try:
@@ -208,12 +211,21 @@ class Mapper:
                 value = f"<error: {exc}>"
             reads = {f"{root}.{'.'.join(p)}".replace(".[]", "[]"): _read(ctx, root, p) for root, p in expr.reads}
             out.append(
-                FieldTrace(path, expr.text, expr.kind, node.origin.layer, str(node.origin.location), reads, value)
+                FieldTrace(
+                    path,
+                    expr.text,
+                    expr.kind,
+                    node.origin.layer,
+                    str(node.origin.location),
+                    reads,
+                    value,
+                    origin or None,
+                )
             )
             return
         if isinstance(node, ObjectNode):
             for key, child in node.children.items():
-                self._explain(child, ctx, rt, f"{path}.{key}" if path else key, out)
+                self._explain(child, ctx, rt, f"{path}.{key}" if path else key, out, origin)
             return
         position = 0  # where the item lands in the payload's list
         for item in node.items:
@@ -227,7 +239,10 @@ class Mapper:
                     inner.update(item=element, parent=ctx.get("item") or ctx.get("source"), index=index)
                 if item.when is not None and not truthy(item.when.evaluate(inner, rt)):
                     continue
-                self._explain(item.fields, inner, rt, f"{path}[{position}]", out)
+                here = f"{item.each.text}[{index}]" if item.each is not None else origin
+                if item.each is not None and origin:
+                    here = f"{origin} > {here}"
+                self._explain(item.fields, inner, rt, f"{path}[{position}]", out, here)
                 position += 1
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "find_project",
     "init_project",
     "write_sandbox_project",
+    "update_sandbox_project",
     "shipped_packs",
     "ProjectNotFound",
     "ProjectExists",
@@ -52,6 +53,10 @@ __all__ = [
     "SecretInProject",
     "NoConnection",
     "EmptyWebhookVerifier",
+    "SandboxDataMissing",
+    "PlaceholderId",
+    "SANDBOX_DATA",
+    "sandbox_data_folder",
 ]
 
 PROJECT_FILE = "joist.yaml"
@@ -63,6 +68,7 @@ SYSTEMS = ("procore", "qbo")
 SYSTEM_NAMES = {"procore": "Procore", "qbo": "QBO"}
 ACCOUNT_KEY = {"procore": "company_id", "qbo": "realm_id"}
 DEFAULT_TOKENS_PATH = Path(".joist/tokens.json")
+SANDBOX_DATA = Path(".joist/sandbox")  # where `make demo` and `sandbox up --project` keep the sandboxes' data
 DEFAULTS: dict[str, dict[str, Any]] = {
     "procore": {"base_url": "https://api.procore.com", "login_url": "https://login.procore.com"},
     "qbo": {
@@ -70,6 +76,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
         "minor_version": "75",
     },
+}
+APP_PORTALS = {"procore": "developers.procore.com, My Apps", "qbo": "developer.intuit.com, Keys & credentials"}
+PLACEHOLDER_HINTS = {
+    "procore": "replace it with the number after /companies/ in Procore's address bar, then `joist connect procore`",
+    "qbo": "run `joist connect qbo`: it signs in and writes the realm id of the company you choose into joist.yaml "
+    "(or copy the Company ID from QBO: Settings > Account and settings > Billing & subscription)",
 }
 ENV_KEYS = ("client_id", "client_secret", "refresh_token", "webhook_verifier")
 _SECRET = re.compile(r"^(client_id|.*secret|.*token|.*password|.*verifier)$")
@@ -105,6 +117,18 @@ class SecretInProject(StateError):
     code = "S614"
 
 
+class SandboxDataMissing(StateError):
+    """Sandboxes would start freshly seeded under a project whose state links their old records."""
+
+    code = "S621"
+
+
+class PlaceholderId(StateError):
+    """A connection's company or realm id is still the `<placeholder>` `joist init` wrote."""
+
+    code = "S624"
+
+
 class NoConnection(StateError):
     """The project has no connection for a system a command needs."""
 
@@ -134,6 +158,11 @@ class Connection:
         """The Procore company id or the QBO realm id."""
         return str(self.settings[ACCOUNT_KEY[self.system]])
 
+    @property
+    def placeholder(self) -> bool:
+        """Whether the id is still the `<placeholder>` of `joist init`."""
+        return self.account_id.startswith("<")
+
     def env_name(self, what: str) -> str:
         """The environment variable for `what` (client_id, client_secret, refresh_token, ...)."""
         return str(self.settings.get(f"{what}_env") or f"JOIST_{self.system.upper()}_{what.upper()}")
@@ -158,8 +187,19 @@ class Project:
     description: str | None = None
     runs: RunSettings = field(default_factory=RunSettings)
 
-    def connection(self, system: str) -> Connection:
-        """The connection to `system`, or `NoConnection` naming the file to fix."""
+    def connection(self, system: str, *, placeholder_ok: bool = False) -> Connection:
+        """The connection to `system`: `NoConnection` when there is none, `PlaceholderId` while
+        its id is still `joist init`'s placeholder (unless `placeholder_ok`: `joist connect qbo`
+        learns the realm id from the sign-in)."""
+        if system in self.connections and self.connections[system].placeholder and not placeholder_ok:
+            conn = self.connections[system]
+            key = ACCOUNT_KEY[system]
+            raise PlaceholderId(
+                f"connections.{system}.{key} is still the placeholder {conn.account_id!r}",
+                location=conn.location,
+                path=f"connections.{system}.{key}",
+                hint=PLACEHOLDER_HINTS[system],
+            )
         if system not in self.connections:
             raise NoConnection(
                 f"joist.yaml has no {SYSTEM_NAMES.get(system, system)} connection",
@@ -176,7 +216,7 @@ class Project:
 
     def token_key(self, system: str) -> str:
         """The token file key of a connection: `procore:<company_id>` or `qbo:<realm_id>`."""
-        return f"{system}:{self.connection(system).account_id}"
+        return f"{system}:{self.connection(system, placeholder_ok=True).account_id}"
 
     def token_store(self) -> FileTokenStore:
         """The token file (0600), where connectors keep rotated refresh tokens."""
@@ -190,7 +230,7 @@ class Project:
         then the environment. `extra` carries `token_key`, where a connector saves new pairs.
         """
         env = os.environ if environ is None else environ
-        conn = self.connection(system)
+        conn = self.connection(system, placeholder_ok=True)
         key = self.token_key(system)
         store = self.token_store()
         client = store.load(f"{key}:client") or {}
@@ -204,7 +244,8 @@ class Project:
                 f"no {SYSTEM_NAMES[system]} OAuth {' or '.join(m.replace('_', ' ') for m in missing)} for {key}",
                 location=conn.location,
                 path=f"connections.{system}",
-                hint=f"set {names} in the environment, or run `joist connect {system}`",
+                hint=f"set {names} in the environment to the client id and secret of your OAuth app "
+                f"({APP_PORTALS[system]}); then `joist connect {system}` signs in",
             )
         extra = {k: v for k, v in client.items() if k not in ("client_id", "client_secret")}
         extra.update(token_key=key, account_id=conn.account_id)
@@ -473,20 +514,19 @@ def sandbox_params(packs: Sequence[str]) -> dict[str, Any]:
 
 
 def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]]) -> Path:
-    """Write a joist.yaml for the local sandboxes and their secrets into the token file.
+    """Write (or update) a joist.yaml for the local sandboxes and their secrets into the token file.
 
     `info` is what `joist sandbox up` prints: per system the `base_url`, `company_id` or
     `realm_id`, `client_id`, `client_secret` and `refresh_token` (either system may be
-    missing). Rewrites a joist.yaml an earlier call wrote; refuses to touch any other.
+    missing). See `update_sandbox_project` for what an existing file keeps.
     """
-    folder = Path(directory).expanduser()
-    target = folder / PROJECT_FILE
-    if target.exists() and SANDBOX_MARKER not in target.read_text(encoding="utf-8").split("\n", 1)[0]:
-        raise ProjectExists(
-            f"{_display(target)} exists and was not written by `joist sandbox up`",
-            hint="point --project at another folder, or remove the file first",
-        )
-    folder.mkdir(parents=True, exist_ok=True)
+    return update_sandbox_project(directory, info)[0]
+
+
+def _sandbox_settings(
+    info: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[dict[str, Any], dict[str, Any]]]]:
+    """Split what the sandboxes print into joist.yaml settings and token-file secrets, per system."""
     settings: dict[str, dict[str, Any]] = {}
     secrets: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for system in SYSTEMS:
@@ -509,9 +549,106 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
             k: details.pop(k) for k in ("refresh_token", "access_token", "expires_at") if k in details
         }
         secrets[system] = (details, tokens)  # client id, secret and anything else the sandbox gave
-    text = render_project(
-        folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"), sandbox=True
-    )
+    return settings, secrets
+
+
+def _merge_sandbox_project(text: str, shown: str, settings: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
+    """An earlier sandbox joist.yaml with new connection settings and any missing sandbox params.
+
+    Only the `connections:` block is rewritten (keys a person added to a connection stay);
+    packs, params, comments and everything else are kept as written.
+    """
+    from engine.project.yamltext import add_entries, replace_block
+
+    try:
+        old = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ProjectExists(
+            f"{shown} does not parse, so `joist sandbox up` will not edit it: {exc}".splitlines()[0],
+            hint="fix the file (`joist validate` points at the line), or remove it to have it written afresh",
+        ) from None
+    old = old if isinstance(old, dict) else {}
+    old_connections: dict[str, Any] = old["connections"] if isinstance(old.get("connections"), dict) else {}
+    changes: list[str] = []
+    merged: dict[str, dict[str, Any] | None] = {}
+    for system in SYSTEMS:
+        before = old_connections.get(system)
+        before = dict(before) if isinstance(before, dict) else {}
+        if system not in settings:
+            merged[system] = before or None
+            continue
+        merged[system] = {**before, **settings[system]}
+        for key, value in settings[system].items():
+            if key not in before:
+                changes.append(f"connections.{system}.{key} set to {value}")
+            elif str(before[key]) != str(value):
+                changes.append(f"connections.{system}.{key}: {before[key]} -> {value}")
+    text = replace_block(text, "connections", connections_block(merged, sandbox=True))
+    packs = [str(p).split(":", 1)[1] for p in old.get("packs") or [] if str(p).startswith("joist:")]
+    present: dict[str, Any] = old["params"] if isinstance(old.get("params"), dict) else {}
+    missing = {k: v for k, v in sandbox_params(packs).items() if k not in present}
+    text = add_entries(text, "params", {k: _scalar(v) for k, v in missing.items()})
+    changes += [f"params.{k} added: {_scalar(v)}" for k, v in missing.items()]
+    return text, changes
+
+
+def sandbox_data_folder(project_dir: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None) -> Path:
+    """The folder the sandboxes of a project keep their data in: `data_dir`, else `.joist/sandbox`.
+
+    A project with sync state (`.joist/state.db`, or the `state:` of its joist.yaml) links
+    records of the sandboxes it synced with. Freshly seeded sandboxes have other ids, so
+    serving them under that state would go wrong unnoticed: `SandboxDataMissing` instead,
+    naming the two ways out.
+    """
+    folder = Path(project_dir).expanduser()
+    data = Path(data_dir).expanduser() if data_dir else folder / SANDBOX_DATA
+    state = folder / DEFAULT_STATE_PATH
+    file = folder / PROJECT_FILE
+    if file.is_file():
+        try:
+            doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("state"):
+            state = folder / Path(str(doc["state"])).expanduser()
+    saved = data.is_dir() and any(data.glob("*.json"))
+    if state.exists() and not saved:
+        raise SandboxDataMissing(
+            f"{_display(folder)} has sync state ({_display(state)}) but there is no sandbox data in {_display(data)}: "
+            "freshly seeded sandboxes would not hold the records that state links",
+            hint=f"pass --data with the folder the sandboxes kept their data in, or start over with "
+            f"`rm {_display(state)}` (the next sync then links the new sandboxes' records)",
+        )
+    return data
+
+
+def update_sandbox_project(
+    directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]]
+) -> tuple[Path, list[str]]:
+    """Write a joist.yaml for the sandboxes, or update the one an earlier call wrote; returns what changed.
+
+    A new file gets every shipped pack and their sandbox params. An existing one keeps the
+    packs, params and comments its owner wrote: only `connections:` is rewritten and the
+    sandbox params its packs need but lack are added. A joist.yaml that `joist sandbox up`
+    did not write (a real company's) is never touched (`ProjectExists`).
+    """
+    folder = Path(directory).expanduser()
+    target = folder / PROJECT_FILE
+    existing = target.read_text(encoding="utf-8") if target.exists() else None
+    if existing is not None and SANDBOX_MARKER not in existing.split("\n", 1)[0]:
+        raise ProjectExists(
+            f"{_display(target)} exists and was not written by `joist sandbox up`",
+            hint="point --project at another folder, or remove the file first",
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    settings, secrets = _sandbox_settings(info)
+    if existing is None:
+        text = render_project(
+            folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"), sandbox=True
+        )
+        changes = [f"wrote {_display(target)}"]
+    else:
+        text, changes = _merge_sandbox_project(existing, _display(target), settings)
     _keep_out_of_git(folder)
     store = FileTokenStore(folder / DEFAULT_TOKENS_PATH)
     for system, (client, tokens) in secrets.items():
@@ -519,7 +656,7 @@ def write_sandbox_project(directory: str | os.PathLike[str], info: Mapping[str, 
         store.save(f"{key}:client", client)
         store.save(key, tokens)
     target.write_text(text, encoding="utf-8")
-    return target
+    return target, changes
 
 
 _CONNECTION_DOCS: dict[str, list[tuple[str, str, str]]] = {
@@ -532,7 +669,7 @@ _CONNECTION_DOCS: dict[str, list[tuple[str, str, str]]] = {
         ("client_secret_env", "JOIST_PROCORE_CLIENT_SECRET", "client id and secret"),
     ],
     "qbo": [
-        ("realm_id", "<realm id>", "the QBO company id (realmId), shown by `joist connect qbo`"),
+        ("realm_id", "<realm id>", "`joist connect qbo` fills it in when you sign in"),
         ("base_url", DEFAULTS["qbo"]["base_url"], "sandbox companies: https://sandbox-quickbooks.api.intuit.com/v3"),
         ("token_url", DEFAULTS["qbo"]["token_url"], "OAuth token endpoint"),
         ("minor_version", "75", "sent as minorversion on every call"),
@@ -562,23 +699,27 @@ def _schema_ref(folder: Path) -> str:
     return os.path.relpath(schema, here)
 
 
-def render_project(
-    folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None, sandbox: bool
-) -> str:
-    """The text of a joist.yaml: given connection settings set, the others shown as comments."""
-    lines = [f"# {SANDBOX_MARKER} for the local sandboxes; rewritten each time it runs."] if sandbox else []
-    lines += [
-        f"# yaml-language-server: $schema={_schema_ref(folder)}",
-        "# A Joist project: one Procore company and one QuickBooks Online company kept in sync.",
-        "# No secrets here: Joist reads them from the environment variables named below, or from",
-        "# the token file that `joist connect procore|qbo` writes.",
-        "version: 1",
-        f"name: {name}",
-        "connections:",
-    ]
-    given = {"procore": procore, "qbo": qbo}
+def set_account_id(project: Project, system: str, value: str) -> list[str]:
+    """Write the company or realm id into joist.yaml in place of `joist init`'s placeholder line.
+
+    Only that line changes (comments and everything else stay). Returns what changed.
+    """
+    key = ACCOUNT_KEY[system]
+    text = project.file.read_text(encoding="utf-8")
+    line = re.compile(rf'^(?P<indent>\s+){key}:\s*"?<[^<>]*>"?.*$', re.M)
+    if not line.search(text):
+        return []
+    text = line.sub(lambda m: f"{m['indent']}{key}: {_scalar(value)}", text, count=1)
+    project.file.write_text(text, encoding="utf-8")
+    project.connections[system].settings[key] = str(value)
+    return [f"connections.{system}.{key} set to {value}"]
+
+
+def connections_block(given: Mapping[str, Mapping[str, Any] | None], *, sandbox: bool) -> list[str]:
+    """The `connections:` block of a joist.yaml: given settings set, the others as comments."""
+    lines = ["connections:"]
     for system in SYSTEMS:
-        settings = given[system]
+        settings = given.get(system)
         if settings is None:
             continue
         lines.append(f"  {system}:")
@@ -591,6 +732,23 @@ def render_project(
             elif not sandbox:
                 lines.append(f"    # {key}: {default}  # {comment}")
         lines += [f"    {key}: {_scalar(value)}" for key, value in settings.items() if key not in documented]
+    return lines
+
+
+def render_project(
+    folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None, sandbox: bool
+) -> str:
+    """The text of a joist.yaml: given connection settings set, the others shown as comments."""
+    lines = [f"# {SANDBOX_MARKER} for the local sandboxes; each run rewrites only `connections:`."] if sandbox else []
+    lines += [
+        f"# yaml-language-server: $schema={_schema_ref(folder)}",
+        "# A Joist project: one Procore company and one QuickBooks Online company kept in sync.",
+        "# No secrets here: Joist reads them from the environment variables named below, or from",
+        "# the token file that `joist connect procore|qbo` writes.",
+        "version: 1",
+        f"name: {name}",
+        *connections_block({"procore": procore, "qbo": qbo}, sandbox=sandbox),
+    ]
     packs = list(shipped_packs())
     lines += [
         "# Rule packs in layer order: a later pack overrides whole flows or single fields of an",

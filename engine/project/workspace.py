@@ -63,6 +63,9 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
                 layers = layers_from(["rules"])
             else:
                 raise NoRules(
-                    "no joist.yaml here and no ./rules folder", hint="run `joist init`, or give folders with --rules"
+                    "no joist.yaml here and no ./rules folder",
+                    hint="run joist in a project folder (`joist init` makes one), or name the rule folders: "
+                    "`joist validate FOLDER...` and `joist test FOLDER...` take them as arguments, the other "
+                    "commands with --rules FOLDER",
                 ) from None
     return Workspace(layers, project, load_rules(layers))

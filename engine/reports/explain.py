@@ -6,6 +6,8 @@ the source values it read, the value Joist would write now, and the twin's curre
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from engine.errors import JoistError
@@ -19,17 +21,24 @@ class RecordNotFound(JoistError):
     code = "M408"
 
 
-def _value_at(record: Any, path: str) -> Any:
-    cur = record
+def twin_value(twin: Any, path: str, is_system_line: Callable[[Any], bool] = lambda item: False) -> Any:
+    """The twin's value at a field path (`Line[1].Amount`), its lists aligned as the diff aligns them.
+
+    Items the system adds on its own (QBO's subtotal line: the connector's `is_system_line`)
+    are left out before indexing, so `Line[1]` is the twin line compared with the payload's
+    second line.
+    """
+    cur = twin
     for part in path.replace("]", "").split("."):
         name, _, index = part.partition("[")
         if not isinstance(cur, dict):
             return None
         cur = cur.get(name)
-        if index:
-            if not isinstance(cur, list) or int(index) >= len(cur):
+        for step in index.split("[") if index else []:
+            items = [x for x in cur if not is_system_line(x)] if isinstance(cur, list) else None
+            if items is None or int(step) >= len(items):
                 return None
-            cur = cur[int(index)]
+            cur = items[int(step)]
     return cur
 
 
@@ -80,7 +89,8 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
                 "kind": trace.kind,
                 "reads": trace.reads,
                 "value": trace.value,
-                "twin": _value_at(twin, trace.path) if twin else None,
+                "twin": twin_value(twin, trace.path, partial(tgt.is_system_line, rule.target.entity)) if twin else None,
+                "item": trace.item,
             }
         )
     return {
@@ -88,6 +98,7 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
         "source": f"{rule.source.system}.{rule.source.entity} {source_id}",
         "target": f"{rule.target.system}.{result.entity or rule.target.entity} {twin_id or '(not linked)'}",
         "outcome": result.outcome,
+        "linked": twin is not None,
         "reason": result.reason,
         "locked": bool(link and link.locked),
         "lock_reason": link.lock_reason if link else None,

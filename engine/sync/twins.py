@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Connector
-from engine.expressions.base import Compiled, EvaluationError
+from engine.expressions.base import Compiled, EvaluationError, guard_hint
 from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import Runtime
 from engine.state.records import content_hash
@@ -70,7 +70,7 @@ class MatchIndex:
                 raise EvaluationError(
                     f"match {path}: {expr.text!r} failed: {message}",
                     location=expr.location,
-                    hint="check the record's data, or guard the expression with coalesce()/default()",
+                    hint=guard_hint(expr),
                 ) from None
         key = tuple(values)
         return key if all(key) else None

@@ -14,6 +14,7 @@ the outermost folder named `rules` above it (the shipped pack), else its own fol
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -94,6 +95,75 @@ def _merge_lookups(
     return merged
 
 
+def load_fixture(path: Path) -> Any:
+    """A case's `input_file`: JSON (numbers with a fraction become Decimal) or YAML.
+
+    A file that does not parse is a `RuleTestError` at its line and column, never a
+    traceback; JSON has no comments, which is what a leading `//` line is told.
+    """
+    if path.suffix != ".json":
+        return yamlload.load(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        return jsonio.loads(text)
+    except json.JSONDecodeError as exc:
+        line = text.splitlines()[exc.lineno - 1] if 0 < exc.lineno <= len(text.splitlines()) else ""
+        comment = line.lstrip().startswith(("//", "#", "/*"))
+        raise RuleTestError(
+            f"fixture is not valid JSON: {exc.msg}",
+            location=Location(str(path), exc.lineno, exc.colno),
+            hint="JSON has no comments: remove this line" if comment else "fix the JSON at this place",
+        ) from None
+
+
+def check_test_files(folders: list[Path], ruleset: RuleSet) -> tuple[int, list[JoistError]]:
+    """`joist validate` for rule tests: every `*.test.yaml` under `folders` and the fixtures it reads.
+
+    Checks each file's schema, that its rule is one of `ruleset`, and that each case's
+    `input_file` exists and parses. Returns how many test files there are and the problems.
+    """
+    files = sorted(
+        {f for folder in folders for f in (folder.rglob("*") if folder.is_dir() else [folder]) if f.is_file()}
+    )
+    tests = [f for f in files if f.name.endswith(TEST_SUFFIXES)]
+    problems: list[JoistError] = []
+    for path in tests:
+        try:
+            doc = yamlload.load(path)
+            found = schema_check.check(doc, "ruletest.schema.json", prefix=f"rule test {path.name}")
+            if found:
+                problems.extend(found)
+                continue
+            ruleset[doc["rule"]]
+        except ErrorGroup as group:
+            problems.extend(group.errors)
+            continue
+        except JoistError as exc:
+            if not exc.location.file:
+                exc.location = yamlload.locate(doc, ["rule"]) or Location(str(path))
+            problems.append(exc)
+            continue
+        for index, case in enumerate(doc["cases"]):
+            if "input_file" not in case:
+                continue
+            fixture = path.parent / case["input_file"]
+            if not fixture.is_file():
+                problems.append(
+                    RuleTestError(
+                        f"input_file {case['input_file']!r} does not exist",
+                        location=yamlload.locate(doc, ["cases", index, "input_file"]) or Location(str(path)),
+                        hint=f"looked for {fixture}",
+                    )
+                )
+                continue
+            try:
+                load_fixture(fixture)
+            except JoistError as exc:
+                problems.append(exc)
+    unique = {(str(e.location), e.code, e.message): e for e in problems}
+    return len(tests), list(unique.values())
+
+
 def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], base_dir: Path) -> Decision:
     """Map a case's input through its rule and decide the action, as `joist plan` would."""
     rule = ruleset[doc["rule"]]
@@ -102,7 +172,7 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
         path = base_dir / case["input_file"]
         if not path.is_file():
             raise RuleTestError(f"input_file {case['input_file']!r} does not exist", location=Location(str(path)))
-        record = jsonio.loads(path.read_text()) if path.suffix == ".json" else yamlload.load(path)
+        record = load_fixture(path)
     params = {**(doc.get("params") or {}), **(case.get("params") or {})}
     lookups = _merge_lookups(ruleset.lookups, doc.get("lookups"), case.get("lookups"))
     links = _merge_links(doc.get("links"), case.get("links"))
@@ -361,3 +431,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if file_path.name.endswith(TEST_SUFFIXES):
         return RuleTestFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Keep the snapshots of rule-test cases left out by `-k` (or any deselection) on `--snapshot-update`.
+
+    syrupy tracks deselection only for plain test functions; for our case items it would
+    take every snapshot not asserted in this run as unused and delete it. Turning on its
+    `--snapshot-no-cleanup` writes the selected cases' snapshots and removes nothing.
+    """
+    cases = [item for item in items if isinstance(item, RuleCase | BrokenTestFile)]
+    if cases and getattr(cases[0].config.option, "update_snapshots", False):
+        cases[0].config.option.no_cleanup = True

@@ -1,6 +1,7 @@
-"""docs/errors.md documents every R1xx/R2xx/R3xx/M4xx error class in engine/, and no stale one.
+"""docs/errors.md documents every error code of engine/, connectors/ and serve/, and no stale one.
 
-The S6xx and C5xx codes it documents (runs, state, outages) must exist too, in engine/ or connectors/.
+Codes are found twice: from the JoistError classes (with the class named in its section),
+and by reading the source for `code = "X123"`, so a class no import reaches counts too.
 """
 
 from __future__ import annotations
@@ -12,25 +13,27 @@ from pathlib import Path
 
 import connectors
 import engine
+import serve
 from engine.errors import JoistError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "errors.md"
 DOCUMENTED = re.compile(r"^### (?P<code>[A-Z]\d{3}) ", re.M)
-IN_SCOPE = re.compile(r"^(R[123]\d\d|M4\d\d)$")
+IN_SCOPE = re.compile(r"^(R[123]\d\d|M4\d\d|C5\d\d|S6\d\d)$")
+CODE_IN_SOURCE = re.compile(r'^\s+code = "(?P<code>[A-Z]\d{3})"', re.M)
 
 
 def engine_error_classes() -> dict[str, list[type[JoistError]]]:
-    """Every JoistError subclass defined in an engine or connectors module, by code."""
-    for package in (engine, connectors):
-        for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+    """Every JoistError subclass defined in an engine, connectors or serve module, by code."""
+    for package in (engine, connectors, serve):
+        for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
             importlib.import_module(module.name)
     found: dict[str, list[type[JoistError]]] = {}
     pending = list(JoistError.__subclasses__())
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith(("engine.", "connectors.")) and "code" in vars(cls):
+        if cls.__module__.startswith(("engine.", "connectors.", "serve.")) and "code" in vars(cls):
             found.setdefault(cls.code, []).append(cls)
     return found
 
@@ -44,6 +47,21 @@ def test_every_engine_error_code_is_documented() -> None:
     missing = sorted(wanted - set(SECTIONS))
     assert not missing, "docs/errors.md has no `### CODE` section for: " + ", ".join(
         f"{code} ({CLASSES[code][0].__module__}.{CLASSES[code][0].__name__})" for code in missing
+    )
+
+
+def test_every_code_in_the_source_is_documented() -> None:
+    """`code = "X123"` anywhere in engine/, connectors/ or serve/ has its `### X123` section."""
+    raised = {
+        m["code"]: path.relative_to(ROOT)
+        for top in ("engine", "connectors", "serve")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        for m in CODE_IN_SOURCE.finditer(path.read_text(encoding="utf-8"))
+    }
+    assert len(raised) > 80
+    missing = sorted(set(raised) - set(SECTIONS))
+    assert not missing, "docs/errors.md has no `### CODE` section for: " + ", ".join(
+        f"{code} ({raised[code]})" for code in missing
     )
 
 

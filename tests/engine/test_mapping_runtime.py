@@ -272,7 +272,7 @@ fields:
         6,
         14,
         path="flow x, record R-9, field DocNumber",
-        hint="coalesce()/default()",
+        hint="{% if source.x is defined %}",
     )
     assert err.message.startswith("'{{ source.number + source.invoice_number }}' failed:")
 
@@ -289,6 +289,23 @@ fields:
     result = mapper_for(text, flow="x").map({"id": 4})
     assert result.outcome == "error" and result.error.code == "M404"
     assert "contract_name" in result.error.message and "Traceback" not in result.error.format()
+    # docs/rules.md: in a template default() cannot rescue an absent field; the hint must not offer it as the fix
+    assert "guard the expression with coalesce()/default()" not in result.error.hint
+    assert "is defined" in result.error.hint
+
+
+def test_m404_in_jmespath_hints_at_coalesce_and_default(bench: RuleBench, mapper_for: MapperFactory) -> None:
+    text = """\
+flow: x
+direction: procore > qbo
+source: {system: procore, entity: requisitions}
+target: {system: qbo, entity: Bill}
+fields:
+  DocNumber: "length(source.number)"
+"""
+    result = mapper_for(text, flow="x").map({"id": 4, "number": 12})
+    assert result.outcome == "error", result
+    assert "coalesce()/default()" in result.error.hint
 
 
 def test_mapping_never_raises_for_bad_data(bills: Mapper, links: LinksFactory) -> None:

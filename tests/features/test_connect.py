@@ -25,7 +25,7 @@ def test_a_browser_sign_in_saves_a_working_token_pair(tmp_path: Path, system: st
             visited.append(url)
             httpx.get(url, follow_redirects=True, timeout=10)
 
-        result = connect(project, system, open_url=browser, timeout=20)
+        result = connect(project, system, open_url=browser, timeout=20, port=0)
         assert visited and "redirect_uri=http%3A%2F%2F127.0.0.1" in visited[0]
         saved = store.load(key)
         assert saved and saved.get("access_token") and saved.get("refresh_token")
@@ -39,6 +39,6 @@ def test_nobody_coming_back_is_a_clear_error(tmp_path: Path) -> None:
     with sandbox_pair(tmp_path / "p", loopback=True) as pair:
         project = load_project(pair.project_dir)
         with pytest.raises(Exception) as info:
-            connect(project, "qbo", open_url=lambda url: None, timeout=0.5)
+            connect(project, "qbo", open_url=lambda url: None, timeout=0.5, port=0)
         assert getattr(info.value, "code", None) == "C507"
         assert "sign-in did not come back" in info.value.message

@@ -28,12 +28,20 @@ def blocks() -> list[tuple[str, str]]:
 
 
 def files() -> dict[str, str]:
-    """The files the page writes, by path (its first line names it), without that line."""
+    """The files the page writes, by path: a YAML block's first line names it (a comment, kept
+    out of the file); a JSON block has no comments, so the sentence before it names it."""
     found = {}
-    for lang, body in blocks():
+    text = DOC.read_text(encoding="utf-8")
+    for m in BLOCK.finditer(text):
+        lang, body = m["lang"], m["body"]
         first, _, rest = body.partition("\n")
-        if lang in ("yaml", "json") and first.startswith(("# my-rules/", "// my-rules/")):
+        if lang == "yaml" and first.startswith("# my-rules/"):
             found[first.split(" ", 1)[1].strip()] = rest
+        elif lang == "json":
+            named = re.findall(r"`(my-rules/[^`]+\.json)`:\s*$", text[: m.start()])
+            assert named, "a JSON block follows a sentence ending in its file name"
+            assert not first.lstrip().startswith("//"), "JSON has no comments: a reader copying it gets a broken file"
+            found[named[-1]] = body
     return found
 
 

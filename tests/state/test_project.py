@@ -18,6 +18,7 @@ from engine.project.config import (
     MissingCredentials,
     NoConnection,
     PackNotFound,
+    PlaceholderId,
     ProjectExists,
     ProjectNotFound,
     SecretInProject,
@@ -236,11 +237,14 @@ def test_init_writes_a_commented_starter(tmp_path: Path, packs: dict[str, Path])
     ).resolve()
     assert "  - joist:base\n  - joist:payables\n" in text
     assert "*" in (path.parent / ".joist" / ".gitignore").read_text().splitlines()
-    # The placeholders are the only problems, and validation points at them.
-    with pytest.raises(ErrorGroup) as caught:
-        load_project(path)
-    assert [e.path for e in caught.value.errors] == ["connections.procore.company_id", "connections.qbo.realm_id"]
-    assert all("replace" in text.splitlines()[e.location.line - 1] for e in caught.value.errors)
+    # The placeholders do not stop loading (rules can be validated meanwhile); using a
+    # connection points at its placeholder.
+    project = load_project(path)
+    for system, key in (("procore", "company_id"), ("qbo", "realm_id")):
+        with pytest.raises(PlaceholderId) as caught:
+            project.connection(system)
+        assert caught.value.path == f"connections.{system}.{key}"
+        assert "replace" in text.splitlines()[caught.value.location.line - 1]
     with pytest.raises(ProjectExists) as exists:
         init_project(tmp_path / "Acme Builders")
     assert exists.value.code == "S611"
