@@ -653,6 +653,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
       joist status --json
     """
     import dataclasses
+    import time
 
     with _session(ctx) as session:
         state = session.state
@@ -661,10 +662,17 @@ def status(ctx: click.Context, as_json: bool) -> None:
         fails = state.failures()
         runs = [dataclasses.asdict(r) for r in state.runs(10)]
         holder = state.lock_holder()
+        from engine.state.inbox import Inbox
+
+        inbox = Inbox(state)
+        server = inbox.server()
+        served = server is not None and time.time() - float(str(server.get("at") or 0)) < 60
         doc = {
             "project": session.project.name,
             "file": str(session.project.file),
             "held_by": dataclasses.asdict(holder) if holder else None,
+            "served_by": server if served else None,
+            "inbox": inbox.depth(),
             "links": links,
             "locked": locked,
             "failures": len([f for f in fails if f.code != "M406"]),
@@ -680,6 +688,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     console.print(f"[bold]{doc['project']}[/]  {doc['file']}")
     if holder is not None:
         console.print(f"held by {holder.describe()}, last heartbeat {holder.heartbeat_at}", markup=False)
+    if doc["served_by"]:
+        s = doc["served_by"]
+        console.print(
+            f"served by joist serve (pid {s['pid']} on {s['host']}, {s['url']}); inbox: {doc['inbox']} waiting"
+        )
+    elif doc["inbox"]:
+        console.print(f"inbox: {doc['inbox']} event(s) waiting for `joist serve`")
     table = Table(title="links", header_style="bold")
     table.add_column("link set")
     table.add_column("records", justify="right")

@@ -259,6 +259,26 @@ class CircuitOpen(Exception):
 LOOPBACK_ATTEMPTS = 2
 
 
+class Tally:
+    """Counts kept for the life of the process, by key (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
+
+
+#: 429 (too many requests) answers, by host: what the service's /metrics reports.
+THROTTLED = Tally()
+
+
 def send_with_retries(
     client: httpx.Client,
     request: httpx.Request,
@@ -310,6 +330,8 @@ def send_with_retries(
             breaker.success()
         if on_response is not None:
             on_response(response)
+        if response.status_code == 429:
+            THROTTLED.add(request.url.host or "")
         if (
             policy.should_retry(response)
             and attempt < policy.attempts

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import sys
 import threading
 import time
@@ -83,6 +85,7 @@ class Service:
             own = self.project.credentials("procore").client_id
             self.procore = ProcoreIntake(self.secrets.procore_secret, own)
         self.worker = Worker(self.session, self.metrics, self.log, window=window, poll_every=poll_every)
+        self.worker.presence = {"pid": os.getpid(), "host": socket.gethostname(), "url": self.public_url}
 
     # -- lifecycle -------------------------------------------------------------------------
 

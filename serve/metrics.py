@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from collections.abc import Iterator
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from connectors.http import THROTTLED
 from engine.sync.report import RunReport
 
 
@@ -33,6 +38,7 @@ class Metrics:
         self.last_poll = Gauge(
             "joist_last_poll_timestamp", "When the last polling sync finished (Unix time)", registry=r
         )
+        r.register(_Throttled())
 
     def count(self, report: RunReport, kind: str) -> None:
         """Add one finished sync's per-action counts."""
@@ -43,3 +49,13 @@ class Metrics:
 
     def text(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Throttled(Collector):
+    """429 answers the connectors of this process received, by host."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("joist_throttled_responses", "429 answers from Procore or QBO", labels=["host"])
+        for host, n in sorted(THROTTLED.snapshot().items()):
+            family.add_metric([host], n)
+        yield family

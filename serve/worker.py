@@ -55,6 +55,8 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: str | None = None  # the last sync's error, until one succeeds
+        self.presence: dict[str, Any] = {}  # what `joist status` shows of this process (set by the service)
+        self._announced = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -66,10 +68,12 @@ class Worker:
         """Finish the sync in hand, take nothing new; True when the thread ended in time."""
         self._stop.set()
         self._wake.set()
+        drained = True
         if self._thread is not None:
             self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
+            drained = not self._thread.is_alive()
+        self.inbox.announce(None)
+        return drained
 
     def wake(self) -> None:
         """New events are in the inbox."""
@@ -81,9 +85,18 @@ class Worker:
 
     # -- the loop --------------------------------------------------------------------------
 
+    def _announce(self) -> None:
+        """Tell `joist status` this process serves the project (every 10 s at most)."""
+        now = time.time()
+        if now - self._announced >= 10:
+            self.inbox.announce(self.presence | {"at": now})
+            self._announced = now
+
     def _loop(self) -> None:
+        self._announce()
         self.poll("catch-up")
         while not self._stop.is_set():
+            self._announce()
             events = self.inbox.pending(self.batch)
             self.metrics.inbox_depth.set(len(events))
             now = self.clock()

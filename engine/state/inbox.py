@@ -11,6 +11,7 @@ exactly once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -93,6 +94,15 @@ class Inbox:
     def depth(self) -> int:
         """How many events wait to be synced."""
         return int(self.state.query("SELECT COUNT(*) FROM inbox WHERE state = 'pending'")[0][0])
+
+    def announce(self, presence: dict[str, object] | None) -> None:
+        """Say which service process serves this project (pid, host, url, when); None when it stops."""
+        self.state.set_cursor("serve", "process", json.dumps(presence) if presence else None)
+
+    def server(self) -> dict[str, object] | None:
+        """The service process that last announced itself here, if any."""
+        text = self.state.cursor("serve", "process")
+        return json.loads(text) if text else None
 
     def forget(self, before: str) -> int:
         """Delete done events received before `before` (an ISO time); returns how many."""

@@ -143,3 +143,21 @@ def test_with_webhooks_off_polling_alone_converges(tmp_path: Path) -> None:
             assert service.metric("joist_events_received_total") == 0
         finally:
             assert service.stop() == 0
+
+
+def test_status_names_the_serving_process_and_its_inbox(live: Any) -> None:
+    pair, service, desk = live
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "--project", str(pair.project_dir), "status", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    doc = json.loads(done.stdout)
+    assert doc["served_by"]["pid"] == service.proc.pid and doc["served_by"]["url"] == service.url
+    assert doc["inbox"] == inbox_rows(pair.project_dir, "state = 'pending'")
