@@ -412,7 +412,7 @@ def init(directory: str, name: str | None) -> None:
       joist init
       joist init acme --name acme-construction
     """
-    from engine.project.config import init_project
+    from engine.project.writing import init_project
 
     path = init_project(directory, name=name)
     click.echo(

@@ -38,8 +38,9 @@ from synckit import (
 )
 
 from engine.language.loading import load_rules  # noqa: E402
-from engine.project.config import load_project, write_sandbox_project  # noqa: E402
+from engine.project.config import load_project  # noqa: E402
 from engine.project.connections import open_connectors  # noqa: E402
+from engine.project.writing import write_sandbox_project
 from engine.sync.run import Sync  # noqa: E402
 from sandbox.server import ServerThread, create  # noqa: E402
 from sandbox.transport import InProcessTransport  # noqa: E402

@@ -39,7 +39,8 @@ def _joist(project: Path, *args: str) -> int:
 
 
 def main(folder: str = "demo") -> int:
-    from engine.project.config import load_project, update_sandbox_project
+    from engine.project.config import load_project
+    from engine.project.writing import update_sandbox_project
 
     console = Console()
     project = Path(folder).resolve()

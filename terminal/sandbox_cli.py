@@ -75,7 +75,7 @@ def up(
     if port and not port_is_free(port):
         raise _port_busy(port)
     if project_dir:
-        from engine.project.config import sandbox_data_folder
+        from engine.project.writing import sandbox_data_folder
 
         data_dir = sandbox_data_folder(project_dir, data_dir)
     if background and not data_dir:
@@ -106,7 +106,7 @@ def up(
     info = {n: box.connection_info(server.base_url) for n, (box, server) in servers.items()}
     changes: list[str] = []
     if project_dir:
-        from engine.project.config import update_sandbox_project
+        from engine.project.writing import update_sandbox_project
 
         changes = update_sandbox_project(project_dir, info)[1]
     if as_json:

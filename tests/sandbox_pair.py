@@ -50,7 +50,7 @@ class SandboxPair:
 def _write_project(
     project_dir: Path, info: dict[str, Any], packs: Sequence[str] | None, params: dict[str, Any] | None
 ) -> None:
-    from engine.project.config import write_sandbox_project
+    from engine.project.writing import write_sandbox_project
 
     write_sandbox_project(project_dir, info)
     if packs is None and not params:

@@ -61,7 +61,7 @@ def connect(
             tokens = oauth.exchange_code(received["code"], redirect_uri)
             realm = received.get("realmId", "")
             if realm and conn.placeholder:
-                from engine.project.config import set_account_id
+                from engine.project.writing import set_account_id
 
                 key = f"qbo:{realm}"
                 store.save(key, {k: tokens[k] for k in ("access_token", "refresh_token", "expires_at")})

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from engine.language.graph import build_graph, select
-from engine.project.config import write_sandbox_project
 from engine.project.workspace import resolve
+from engine.project.writing import write_sandbox_project
 from sandbox.server import create
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 
 from connectors.http import RetryPolicy, send_with_retries
 from connectors.qbo import errors as qbo_errors
-from engine.project.config import write_sandbox_project
+from engine.project.writing import write_sandbox_project
 from sandbox.server import create, free_port
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.project.config import init_project, load_project
+from engine.project.config import load_project
 from engine.project.connect import connect
+from engine.project.writing import init_project
 from sandbox.server import ServerThread, create, free_port
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from engine.project.config import load_project, update_sandbox_project, write_sandbox_project
+from engine.project.config import load_project
+from engine.project.writing import update_sandbox_project, write_sandbox_project
 from sandbox.server import create
 
 

@@ -195,7 +195,8 @@ def test_an_error_in_a_match_template_fails_the_record_not_the_run() -> None:
 def test_joist_sandbox_up_writes_the_pack_s_list_params_as_lists(tmp_path: Path) -> None:
     import yaml
 
-    from engine.project.config import load_project, write_sandbox_project
+    from engine.project.config import load_project
+    from engine.project.writing import write_sandbox_project
     from sandbox.server import create
 
     boxes = {n: create(n) for n in ("procore", "qbo")}

@@ -153,8 +153,8 @@ def test_an_existing_qbo_project_is_adopted_by_number_and_name_or_by_name(make_p
 @pytest.fixture
 def au_pair(tmp_path: Path) -> Iterator[SandboxPair]:
     """The seeded sandboxes with the project on the Australian QBO company (GST codes)."""
-    from engine.project.config import write_sandbox_project
     from engine.project.session import Session
+    from engine.project.writing import write_sandbox_project
     from sandbox.qbo.app import AU_REALM
     from sandbox.server import create
     from sandbox.transport import InProcessTransport

@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 from sandbox_pair import SandboxPair, sandbox_pair
 
-from engine.project.config import write_sandbox_project
 from engine.project.session import session_params
+from engine.project.writing import write_sandbox_project
 from engine.reports.reconcile import reconcile
 from sandbox.qbo.app import AU_REALM
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from sandbox_pair import SandboxPair, sandbox_pair
 
-from engine.project.config import sandbox_params
+from engine.project.writing import sandbox_params
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 PACK_NAMES = ["master", "receivables", "payables"]

@@ -23,11 +23,10 @@ from engine.project.config import (
     ProjectNotFound,
     SecretInProject,
     find_project,
-    init_project,
     load_project,
     shipped_packs,
-    write_sandbox_project,
 )
+from engine.project.writing import init_project, write_sandbox_project
 
 GOOD = """\
 version: 1

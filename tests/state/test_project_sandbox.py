@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from engine.project.config import load_project, write_sandbox_project
+from engine.project.config import load_project
+from engine.project.writing import write_sandbox_project
 from sandbox.server import create
 from sandbox.transport import InProcessTransport
 

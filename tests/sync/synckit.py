@@ -20,8 +20,9 @@ import httpx
 from connectors.base import Connector
 from engine.language.loading import load_rules
 from engine.language.rules import RuleSet
-from engine.project.config import Project, load_project, write_sandbox_project
+from engine.project.config import Project, load_project
 from engine.project.connections import open_connectors
+from engine.project.writing import write_sandbox_project
 from engine.state.store import SQLiteState
 from engine.sync.report import RunReport
 from engine.sync.run import Sync

@@ -24,7 +24,8 @@ import pytest
 import yaml
 from synckit import BASES, VENDORS_TO_PROCORE, VENDORS_TO_QBO, World, seed_procore_vendors, seed_qbo_vendors
 
-from engine.project.config import load_project, write_sandbox_project
+from engine.project.config import load_project
+from engine.project.writing import write_sandbox_project
 from engine.state.store import SQLiteState
 from sandbox.server import ServerThread, create, free_port
 from sandbox.transport import InProcessTransport
