@@ -412,7 +412,9 @@ def test_tricky_expressions_agree(text: str) -> None:
     check(compile_expression(text, Location("<tricky>", 1, 1)), seed=len(text), lookups={"table": {"a": "1"}}, n=200)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=250, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(text=st.one_of(_jmespath(), _jinja()), seed=st.integers(0, 10_000))
 def test_generated_expressions_agree(text: str, seed: int) -> None:
     try:
