@@ -115,7 +115,12 @@ def _echo_json(value: Any) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
-def validate(paths: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--explain-compile",
+    is_flag=True,
+    help="Also list the field expressions not compiled into their rule's Python function, and why.",
+)
+def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> None:
     """Check rule files: schema, entities and fields, expressions, dependencies.
 
     PATHS are rule folders or files, one layer each (default: the project's packs).
@@ -126,6 +131,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
       joist validate
       joist validate rules/payables
       joist validate rules examples/acme/rules     # a base pack and an override layer
+      joist validate --explain-compile             # which expressions run on an interpreter
     """
     from engine.errors import ErrorGroup
 
@@ -136,10 +142,23 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             _echo_json({"ok": False, "errors": [e.to_dict() for e in group.errors]})
             raise click.exceptions.Exit(1)
         raise
+    compiled: dict[str, Any] | None = None
+    if explain_compile:
+        from dataclasses import asdict
+
+        from engine.mapping.codegen import compile_report
+
+        total, notes = compile_report(ws.ruleset.rules.values())
+        compiled = {"expressions": total, "fallbacks": [asdict(n) for n in notes]}
     if as_json:
-        _echo_json(
-            {"ok": True, "flows": sorted(ws.ruleset.rules), "warnings": [w.to_dict() for w in ws.ruleset.warnings]}
-        )
+        out: dict[str, Any] = {
+            "ok": True,
+            "flows": sorted(ws.ruleset.rules),
+            "warnings": [w.to_dict() for w in ws.ruleset.warnings],
+        }
+        if compiled is not None:
+            out["compile"] = compiled
+        _echo_json(out)
         return
     for warning in ws.ruleset.warnings:
         click.echo("warning: " + warning.format(), err=True)
@@ -148,6 +167,14 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
         f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
         f"{len(ws.ruleset.lookups)} lookup table(s)"
     )
+    if compiled is not None:
+        fallbacks = compiled["fallbacks"]
+        click.echo(
+            f"compiled: {compiled['expressions'] - len(fallbacks)} of {compiled['expressions']} field expressions "
+            f"written out as Python; {len(fallbacks)} run on their evaluator:"
+        )
+        for note in fallbacks:
+            click.echo(f"  {note['location']}  {note['reason']}\n      {note['expression']}")
 
 
 @main.command("ls")

@@ -10,12 +10,14 @@ left out, an object or list with nothing in it is null, `each` items see `item`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from engine.expressions.base import Compiled
 from engine.expressions.functions import Runtime
-from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode
+from engine.language.rules import Rule
+from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, expressions
 from engine.mapping.inline import Writer, write_expression
 
 Builder = Callable[[dict[str, Any], Any], Any]
@@ -112,3 +114,24 @@ def generate(node: Node, name: str = "build", *, inline: bool = True) -> Builder
 def compile_tree(node: Node, *, inline: bool = True) -> Builder:
     """One generated function that builds the target payload for one context (see `generate`)."""
     return generate(node, inline=inline)
+
+
+@dataclass(frozen=True)
+class CompileNote:
+    """One expression of a rule's fields that the generated function leaves to its evaluator."""
+
+    flow: str
+    location: str
+    expression: str
+    reason: str
+
+
+def compile_report(rules: Iterable[Rule]) -> tuple[int, list[CompileNote]]:
+    """How many field expressions the rules hold, and each one that is not written out, with why."""
+    total, notes = 0, []
+    for rule in rules:
+        total += sum(1 for e in expressions(rule.fields) if e.kind != "const")
+        built = generate(rule.fields)
+        for expr, reason in built.__joist_fallbacks__:  # type: ignore[attr-defined]
+            notes.append(CompileNote(rule.flow, str(expr.location), expr.text, reason))
+    return total, sorted(notes, key=lambda n: (n.location, n.expression))
