@@ -134,38 +134,45 @@ def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> No
       joist validate --explain-compile             # which expressions run on an interpreter
     """
     from engine.errors import ErrorGroup
+    from engine.language.flowcache import validation
+    from engine.project.workspace import resolve_layers
 
     try:
-        ws = _workspace(paths)
+        layers, _project = resolve_layers(paths)
+        summary, ruleset = validation(layers)
+        if explain_compile and ruleset is None:
+            from engine.language.loading import load_rules
+
+            ruleset = load_rules(layers)
     except ErrorGroup as group:
         if as_json:
             _echo_json({"ok": False, "errors": [e.to_dict() for e in group.errors]})
             raise click.exceptions.Exit(1)
         raise
     compiled: dict[str, Any] | None = None
-    if explain_compile:
+    if explain_compile and ruleset is not None:
         from dataclasses import asdict
 
         from engine.mapping.codegen import compile_report
 
-        total, notes = compile_report(ws.ruleset.rules.values())
+        total, notes = compile_report(ruleset.rules.values())
         compiled = {"expressions": total, "fallbacks": [asdict(n) for n in notes]}
     if as_json:
         out: dict[str, Any] = {
             "ok": True,
-            "flows": sorted(ws.ruleset.rules),
-            "warnings": [w.to_dict() for w in ws.ruleset.warnings],
+            "flows": summary["flows"],
+            "warnings": [as_dict for _text, as_dict in summary["warnings"]],
         }
         if compiled is not None:
             out["compile"] = compiled
         _echo_json(out)
         return
-    for warning in ws.ruleset.warnings:
-        click.echo("warning: " + warning.format(), err=True)
-    n = len(ws.ruleset.rules)
+    for text, _as_dict in summary["warnings"]:
+        click.echo("warning: " + text, err=True)
+    n = len(summary["flows"])
     click.echo(
-        f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
-        f"{len(ws.ruleset.lookups)} lookup table(s)"
+        f"ok: {n} flow{'s' if n != 1 else ''} in {len(layers)} layer{'s' if len(layers) != 1 else ''}, "
+        f"{summary['lookups']} lookup table(s)"
     )
     if compiled is not None:
         fallbacks = compiled["fallbacks"]
@@ -286,7 +293,9 @@ def map_command(
     """Map records through FLOW offline: JSON lines in, one JSON line out per record.
 
     Nothing is read from or written to any system. Streams, so memory stays flat for
-    any input size. Exit code 1 if any record failed to map.
+    any input size. Exit code 1 if any record failed to map. Only FLOW and the flows it
+    needs are loaded and checked; what they compile to is cached by file content in
+    ~/.cache/joist (or $JOIST_CACHE_DIR), so the next start skips the rule files.
 
     \b
     Examples:
@@ -296,8 +305,9 @@ def map_command(
     import sys
 
     from engine.language import jsonio
+    from engine.project.workspace import resolve_flow
 
-    ws = _workspace(rule_paths)
+    ws = resolve_flow(flow, rule_paths)
     rule = ws.ruleset[flow]
     links = jsonio.loads(open(links_path, encoding="utf-8").read()) if links_path else {}
     params = {**ws.params, **_parse_params(param_pairs)}

@@ -39,8 +39,22 @@ def layers_from(paths: Sequence[str | Path]) -> list[Layer]:
 
 def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None) -> Workspace:
     """Load the rules a command should see (errors as one `ErrorGroup`)."""
-    from engine.project.config import ProjectNotFound, load_project
+    layers, project = resolve_layers(rule_paths, project_dir)
+    return Workspace(layers, project, load_rules(layers))
 
+
+def resolve_flow(flow: str, rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None) -> Workspace:
+    """Like `resolve`, but load and check only what `flow` needs (engine.language.flowcache)."""
+    from engine.language.flowcache import load_flow
+
+    layers, project = resolve_layers(rule_paths, project_dir)
+    return Workspace(layers, project, load_flow(layers, flow))
+
+
+def resolve_layers(
+    rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None
+) -> tuple[list[Layer], Any | None]:
+    """The layers a command works on, and the project (None with `--rules` or without a joist.yaml)."""
     project = None
     if rule_paths:
         for p in rule_paths:
@@ -48,6 +62,8 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
                 raise NoRules(f"{p} does not exist", hint="give a rules folder or file")
         layers = layers_from(rule_paths)
     else:
+        from engine.project.config import ProjectNotFound, load_project
+
         try:
             project = load_project(project_dir)
             layers = project.layers()
@@ -58,4 +74,4 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
                 raise NoRules(
                     "no joist.yaml here and no ./rules folder", hint="run `joist init`, or give folders with --rules"
                 ) from None
-    return Workspace(layers, project, load_rules(layers))
+    return layers, project
