@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.language import jsonio  # noqa: E402
-from engine.language.rules import load_rules  # noqa: E402
+from engine.language.loading import load_rules  # noqa: E402
 from engine.mapping.mapper import Mapper  # noqa: E402
+from engine.mapping.stream import table_resolver  # noqa: E402
 from engine.project.workspace import layers_from  # noqa: E402
 
 FLOW = "commitment_invoices_to_bills"
@@ -163,7 +164,7 @@ def main() -> None:
     ruleset = load_rules(layers_from([RULES]))
     mapper = Mapper(ruleset[FLOW], lookups=ruleset.lookups)
     table = links()
-    resolve = lambda s, k: table.get(s, {}).get(k)  # noqa: E731
+    resolve = table_resolver(table)
     records = list(requisitions(args.records))
 
     for rec in records[:2000]:  # identical output, or the comparison means nothing

@@ -10,6 +10,7 @@ left out, an object or list with nothing in it is null, `each` items see `item`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,91 +19,128 @@ from engine.expressions.base import Compiled
 from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, expressions
-from engine.mapping.inline import Writer, write_expression
+from engine.mapping.inline import Scope, Writer, always_kept, is_boolean, root_scope, write_expression
 
 Builder = Callable[[dict[str, Any], Any], Any]
 
 
-def _value(w: Writer, expr: Compiled, ctx: str, depth: int) -> str:
-    """Code for an expression's value: written out into a variable, else a call to its evaluator."""
+def _value(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
+    """A Python expression for an expression's value: written out, else a call to its evaluator."""
+    if w.inline:
+        written = write_expression(w, expr, scope, depth)
+        if written is not None:
+            return written
     var = w.name("w")
-    if not (w.inline and write_expression(w, expr, ctx, depth, var)):
-        w.emit(depth, f"{var} = {w.bind(expr.evaluate)}({ctx}, rt)")
+    w.emit(depth, f"{var} = {w.bind(expr.evaluate)}({scope.context()}, rt)")
     return var
 
 
-def _keep(var: str) -> str:
-    return f"{var} is not None and not ({var}.__class__ in _CONTAINERS and not {var})"
+def _keep(value: str) -> str:
+    """Kept in the payload: not null, and not an empty list or object."""
+    return f"{value} is not None and ({value} or {value}.__class__ not in _CONTAINERS)"
 
 
-def _object(w: Writer, node: Node, ctx: str, depth: int) -> str:
-    """Code that leaves the built value of `node` (or None) in a fresh variable; returns it."""
+def _child(w: Writer, node: Node, scope: Scope, depth: int) -> tuple[str, str | None]:
+    """Emit code for `node`'s value: (a Python expression, the test that keeps it or None for always)."""
     if isinstance(node, ValueNode):
         if node.expr.kind == "const":
-            var = w.name("v")
-            w.emit(depth, f"{var} = {w.bind(node.expr.evaluate({}, Runtime()), 'c')}")
-            return var
-        return _value(w, node.expr, ctx, depth)
+            value = node.expr.evaluate({}, Runtime())
+            if value is None or (value.__class__ in (dict, list) and not value):
+                return "None", "False"
+            return w.literal(value), None
+        value_code = _value(w, node.expr, scope, depth)
+        return value_code, None if w.inline and always_kept(node.expr) else _keep(value_code)
     if isinstance(node, ObjectNode):
         out = w.name("o")
         w.emit(depth, f"{out} = {{}}")
         for key, child in node.children.items():
-            var = _object(w, child, ctx, depth)
-            w.emit(depth, f"if {_keep(var)}:")
-            w.emit(depth + 1, f"{out}[{key!r}] = {var}")
-        w.emit(depth, f"{out} = {out} or None")
-        return out
+            value, test = _child(w, child, scope, depth)
+            if test == "False":
+                continue
+            if test is None:
+                w.emit(depth, f"{out}[{key!r}] = {value}")
+            else:
+                w.emit(depth, f"if {test}:")
+                w.emit(depth + 1, f"{out}[{key!r}] = {value}")
+        return out, out  # an object with nothing in it is left out
     assert isinstance(node, ListNode)
     out = w.name("l")
     w.emit(depth, f"{out} = []")
     for item in node.items:
-        _item(w, item, ctx, out, depth)
-    w.emit(depth, f"{out} = {out} or None")
-    return out
+        _item(w, item, scope, out, depth)
+    return out, out
 
 
-def _item(w: Writer, item: ItemNode, ctx: str, out: str, depth: int) -> None:
+def _test(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
+    """A Python condition that is JMESPath truth of `expr`."""
+    value = _value(w, expr, scope, depth)
+    return value if w.inline and is_boolean(expr) else f"_truthy({value})"
+
+
+def _append(w: Writer, item: ItemNode, scope: Scope, out: str, depth: int) -> None:
+    value, test = _child(w, item.fields, scope, depth)
+    w.emit(depth, f"if {test}:")
+    w.emit(depth + 1, f"{out}.append({value})")
+
+
+def _item(w: Writer, item: ItemNode, scope: Scope, out: str, depth: int) -> None:
     if item.each is None:
         if item.when is not None:
-            w.emit(depth, f"if _truthy({_value(w, item.when, ctx, depth)}):")
+            w.emit(depth, f"if {_test(w, item.when, scope, depth)}:")
             depth += 1
-        var = _object(w, item.fields, ctx, depth)
-        w.emit(depth, f"if {var} is not None:")
-        w.emit(depth + 1, f"{out}.append({var})")
+        _append(w, item, scope, out, depth)
         return
-    elements, inner, element, index = w.name("els"), w.name("ctx"), w.name("el"), w.name("i")
-    if not (w.inline and write_expression(w, item.each, ctx, depth, elements)):
-        w.emit(depth, f"{elements} = {w.bind(item.each.evaluate)}({ctx}, rt)")
+    elements = w.name("els")
+    w.emit(depth, f"{elements} = {_value(w, item.each, scope, depth)}")
     w.emit(depth, f"if {elements} is not None:")
     depth += 1
     w.emit(depth, f"if not isinstance({elements}, list):")
     w.emit(depth + 1, f"{elements} = [{elements}]")
-    w.emit(depth, f"{inner} = dict({ctx})")
-    w.emit(depth, f"{inner}['parent'] = {ctx}.get('item') or {ctx}.get('source')")
+    element, index, parent = w.name("el"), w.name("i"), w.name("par")
+    w.emit(depth, f"{parent} = {scope.names['item']} or {scope.names['source']}")
+    inner = Scope({**scope.names, "item": element, "index": index, "parent": parent}, w.name("ctx"), scope)
+    inner.setup.append(len(w.lines))
+    w.emit(depth, f"{inner.ctx} = dict({scope.ctx}, parent={parent})")
+    cells_line = len(w.lines)
+    w.emit(depth, "")  # where the loop's invariant calls are reset (engine.mapping.inline.Scope.cells)
     w.emit(depth, f"for {index}, {element} in enumerate({elements}):")
     depth += 1
-    w.emit(depth, f"{inner}['item'] = {element}")
-    w.emit(depth, f"{inner}['index'] = {index}")
+    inner.setup.append(len(w.lines))
+    w.emit(depth, f"{inner.ctx}['item'], {inner.ctx}['index'] = {element}, {index}")
     if item.when is not None:
-        w.emit(depth, f"if not _truthy({_value(w, item.when, inner, depth)}):")
+        w.emit(depth, f"if not {_test(w, item.when, inner, depth)}:")
         w.emit(depth + 1, "continue")
-    var = _object(w, item.fields, inner, depth)
-    w.emit(depth, f"if {var} is not None:")
-    w.emit(depth + 1, f"{out}.append({var})")
+    _append(w, item, inner, out, depth)
+    cells = inner.cells or []
+    w.lines[cells_line] = "    " * (depth - 1) + " = ".join([*cells, "_UNSET"]) if cells else ""
+    if inner.used:
+        scope.context()  # the inner dict is built from this scope's
+    else:
+        for line in inner.setup:
+            w.lines[line] = ""
 
 
 def generate(node: Node, name: str = "build", *, inline: bool = True) -> Builder:
     """One Python function that builds `node`'s value for a context (and a Runtime `rt`).
 
     With `inline`, expressions are written out in the function itself where
-    `engine.mapping.inline` can (the reasons it could not are `__joist_fallbacks__`); without (the mapper's guarded tree, which must say which field failed),
-    every expression is called through its own evaluator.
+    `engine.mapping.inline` can (the reasons it could not are `__joist_fallbacks__`);
+    without (the mapper's guarded tree, which must say which field failed), every
+    expression is called through its own evaluator.
     """
     w = Writer(inline)
     w.emit(0, f"def {name}(ctx, rt):")
-    result = _object(w, node, "ctx", 1)
-    w.emit(1, f"return {result}")
-    source = "\n".join(w.lines) + "\n"
+    scope = root_scope(w, 1)
+    value, test = _child(w, node, scope, 1)
+    if isinstance(node, ValueNode):
+        w.emit(1, f"return {value}")
+    else:
+        w.emit(1, f"return {value} or None")
+    body = "\n".join(w.lines)
+    for context_name, var in scope.names.items():  # context names the function never reads: not fetched
+        if len(re.findall(rf"\b{var}\b", body)) == 1:
+            w.lines.remove(f"    {var} = ctx.get({context_name!r})")
+    source = "\n".join(line for line in w.lines if line) + "\n"
     namespace: dict[str, Any] = dict(w.env)
     exec(compile(source, f"<joist rule {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
     function = namespace[name]

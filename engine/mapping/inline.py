@@ -9,11 +9,15 @@ calls and filters) is written as Jinja renders it, reading fields through the sa
 `getattr` whenever a value is not a record field. Anything else is left to the expression's
 own evaluator, and the reason is kept (`joist validate --explain-compile` lists them).
 `tests/engine/test_compile_differential.py` holds the two to the reference evaluators.
+
+Context names (`source`, `item`, ...) are local variables of the generated function (a
+`Scope`); the context dict an evaluator needs is only built where one is called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import jinja2.nodes as jn
@@ -23,6 +27,13 @@ from engine.expressions.functions import CATALOGUE
 from engine.expressions.jmes import _OPTIONS, ORDERINGS, is_jmes_number, jmes_equal
 from engine.expressions.templates import _LONE, JINJA, _plain
 from engine.language.tree import truthy
+
+_PLAIN_LITERALS = (str, int, bool, type(None))
+_PY_ORDER = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}
+assert set(_PY_ORDER) == set(ORDERINGS)
+
+
+_UNSET = object()
 
 
 class Fallback(Exception):
@@ -38,6 +49,7 @@ class Writer:
         self.env: dict[str, Any] = {
             "_truthy": truthy,
             "_CONTAINERS": (dict, list),
+            "_NUMBERS": (int, Decimal, float),
             "_MISS": (KeyError, TypeError, IndexError),
             "_eq": jmes_equal,
             "_num": is_jmes_number,
@@ -45,9 +57,12 @@ class Writer:
             "_jget": JINJA.getattr,
             "_plain": _plain,
             "_Mapping": Mapping,
+            "_UNSET": _UNSET,
         }
         self.count = 0
         self.fallbacks: list[tuple[Compiled, str]] = []
+        # values already computed: (where, node) -> (variable, line it was set on, depth)
+        self.memo: dict[tuple[str, str], tuple[str, int, int]] = {}
 
     def name(self, prefix: str) -> str:
         self.count += 1
@@ -58,25 +73,101 @@ class Writer:
         self.env[name] = value
         return name
 
+    def literal(self, value: Any) -> str:
+        """Python source for a constant: its repr when that is exact, else a bound name."""
+        if value.__class__ in _PLAIN_LITERALS:
+            return repr(value)
+        return self.bind(value, "c")
+
     def emit(self, depth: int, text: str) -> None:
         self.lines.append("    " * depth + text)
 
+    def recall(self, key: tuple[str, str], depth: int) -> str | None:
+        """A variable that already holds this value here: set earlier in this block or one around it."""
+        found = self.memo.get(key)
+        if found is None:
+            return None
+        var, line, at = found
+        if depth < at or any(len(text) - len(text.lstrip()) < 4 * at for text in self.lines[line:]):
+            return None  # the block that set it has closed: it may not have run
+        return var
 
-def write_expression(w: Writer, expr: Compiled, ctx: str, depth: int, var: str) -> bool:
-    """Emit `var = <value of expr>` over the context `ctx`; False (reason kept) if it cannot be."""
+    def remember(self, key: tuple[str, str], var: str, depth: int) -> None:
+        self.memo[key] = (var, len(self.lines), depth)
+
+    def rollback(self, mark: int) -> None:
+        """Drop the lines from `mark` on (an expression that falls back), and what they computed."""
+        del self.lines[mark:]
+        self.memo = {k: v for k, v in self.memo.items() if v[1] <= mark}
+
+
+class Scope:
+    """Where the context names live in generated code, and the context dict when one is needed.
+
+    `names` maps each context name to a Python expression; `ctx` names a dict holding the
+    whole context, built (by lines that are dropped when nothing uses it) only if an
+    evaluator is called with it.
+    """
+
+    def __init__(self, names: dict[str, str], ctx: str, parent: Scope | None = None) -> None:
+        self.names, self.ctx, self.parent = names, ctx, parent
+        self.used = parent is None  # the root context is the function's argument
+        self.setup: list[int] = []  # lines that build `ctx`, dropped when it is not used
+        # In an `each` loop: variables holding calls that read nothing the loop changes,
+        # each computed the first time the loop body reaches it (set to _UNSET before the loop).
+        self.cells: list[str] | None = None if parent is None else []
+
+    def context(self) -> str:
+        """The context dict's variable (marking it, and its parents', as needed)."""
+        scope: Scope | None = self
+        while scope is not None and not scope.used:
+            scope.used = True
+            scope = scope.parent
+        return self.ctx
+
+
+def root_scope(w: Writer, depth: int) -> Scope:
+    names = {}
+    for name in CONTEXT_NAMES:
+        var = w.name("x_")
+        w.emit(depth, f"{var} = ctx.get({name!r})")
+        names[name] = var
+    return Scope(names, "ctx")
+
+
+def write_expression(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str | None:
+    """Emit code for `expr`'s value; returns a Python expression for it, or None (reason kept)."""
     mark = len(w.lines)
     try:
         if expr.kind == "jmespath" and expr.ast is not None:
-            _jmes(w, expr.ast, ctx, depth, var)
-            return True
+            return _jmes(w, expr.ast, scope, depth)
         if expr.kind in ("jinja", "template"):
-            _jinja(w, expr, ctx, depth, var)
-            return True
+            return _jinja(w, expr, scope, depth)
         raise Fallback(f"a {expr.kind} expression")
     except Fallback as why:
-        del w.lines[mark:]
+        w.rollback(mark)
         w.fallbacks.append((expr, str(why)))
-        return False
+        return None
+
+
+def always_kept(expr: Compiled) -> bool:
+    """Whether the value is never null nor an empty list or object (so no check is written)."""
+    if expr.kind == "template":
+        return True  # text, possibly empty: kept
+    ast = expr.ast
+    return bool(
+        expr.kind == "jmespath"
+        and ast is not None
+        and ast["type"] == "function_expression"
+        and ast["value"] in CATALOGUE
+        and CATALOGUE[ast["value"]].result == "number"
+    )
+
+
+def is_boolean(expr: Compiled) -> bool:
+    """Whether the value is true, false or null (so Python truth is JMESPath truth)."""
+    ast = expr.ast
+    return bool(expr.kind == "jmespath" and ast is not None and ast["type"] in ("comparator", "not_expression"))
 
 
 # --- JMESPath ---------------------------------------------------------------------------
@@ -90,65 +181,148 @@ def _chain(ast: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def _jmes(w: Writer, ast: dict[str, Any], cur: str, depth: int, var: str) -> None:
-    """Emit code leaving the value of JMESPath node `ast` over the value `cur` in `var`."""
+# Catalogue functions whose value may be computed once and used again in the same block:
+# no effect on the runtime (ref() notes missing links) and an immutable value.
+_PURE = frozenset(n for n, f in CATALOGUE.items() if f.result in ("number", "string") and n not in ("ref", "lookup"))
+
+
+def _memo_key(ast: dict[str, Any], cur: str | Scope) -> tuple[str, str] | None:
+    """What identifies a value to compute once, or None when it must be computed each time."""
+    if ast["type"] == "function_expression" and ast["value"] in _PURE and _pure(ast):
+        pass
+    elif _chain(ast) is None:
+        return None
+    return (str(id(cur)) if isinstance(cur, Scope) else cur, repr(ast))
+
+
+def _pure(ast: dict[str, Any], also: tuple[str, ...] = ()) -> bool:
+    if ast["type"] == "function_expression" and ast["value"] not in _PURE and ast["value"] not in also:
+        return False
+    if ast["type"] == "expref":
+        return False
+    return all(_pure(c, also) for c in ast.get("children", []) if isinstance(c, dict))
+
+
+def _here(cur: str | Scope) -> str:
+    return cur.context() if isinstance(cur, Scope) else cur
+
+
+def _root_names(ast: dict[str, Any]) -> set[str] | None:
+    """The context names a node reads when evaluated over the context (None: the whole context)."""
+    kind, children = ast["type"], ast.get("children", [])
+    if kind == "field":
+        return {ast["value"]}
+    if kind == "literal":
+        return set()
+    if kind in ("subexpression", "index_expression", "pipe", "projection", "value_projection", "flatten"):
+        return _root_names(children[0])
+    if kind == "filter_projection":
+        return _root_names(children[0])
+    if kind == "multi_select_dict":
+        children = [c["children"][0] for c in children]
+    elif kind not in ("function_expression", "comparator", "and_expression", "or_expression", "not_expression"):
+        if kind != "multi_select_list":
+            return None
+    names: set[str] = set()
+    for child in children:
+        found = _root_names(child)
+        if found is None:
+            return None
+        names |= found
+    return names
+
+
+def _loop_invariant(ast: dict[str, Any], scope: Scope) -> bool:
+    """A call (pure, or ref()) whose arguments read only names the enclosing `each` leaves alone."""
+    if scope.cells is None or scope.parent is None or ast["type"] != "function_expression":
+        return False
+    if not _pure(ast, also=("ref",)):
+        return False
+    names = _root_names(ast)
+    return names is not None and all(scope.names.get(n) == scope.parent.names.get(n) for n in names)
+
+
+def _jmes(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int) -> str:
+    """Emit code for JMESPath node `ast` over the value `cur` (or the context); return its value."""
+    if isinstance(cur, Scope) and _loop_invariant(ast, cur):
+        key = (f"cell {id(cur)}", repr(ast))
+        known = w.recall(key, depth)
+        if known is None:
+            assert cur.cells is not None and cur.parent is not None
+            known = w.name("h")
+            cur.cells.append(known)
+            w.emit(depth, f"if {known} is _UNSET:")
+            w.emit(depth + 1, f"{known} = {_jmes(w, ast, cur.parent, depth + 1)}")
+            w.remember(key, known, depth)
+        return known
+    key = _memo_key(ast, cur)
+    if key is not None:
+        known = w.recall(key, depth)
+        if known is None:
+            known = _compute(w, ast, cur, depth)
+            w.remember(key, known, depth)
+        return known
+    return _compute(w, ast, cur, depth)
+
+
+def _compute(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int) -> str:
     kind, children = ast["type"], ast.get("children", [])
     chain = _chain(ast)
     if chain:  # field / a.b.c: dict lookups; a missing key or a non-object on the way is null
+        if isinstance(cur, Scope):
+            if chain[0] not in cur.names:
+                return "None"
+            base, chain = cur.names[chain[0]], chain[1:]
+            if not chain:
+                return base
+        else:
+            base = cur
+        var = w.name("a")
         w.emit(depth, "try:")
-        w.emit(depth + 1, f"{var} = {cur}" + "".join(f"[{k!r}]" for k in chain))
+        w.emit(depth + 1, f"{var} = {base}" + "".join(f"[{k!r}]" for k in chain))
         w.emit(depth, "except _MISS:")
         w.emit(depth + 1, f"{var} = None")
-    elif kind in ("subexpression", "pipe", "index_expression"):
-        value = cur
+        return var
+    if kind == "literal":
+        return w.literal(ast["value"])
+    if kind in ("current", "identity"):
+        return _here(cur)
+    if kind in ("subexpression", "pipe", "index_expression"):
+        value: str | Scope = cur
         for child in children:
-            step = w.name("s")
-            _jmes(w, child, value, depth, step)
-            value = step
-        w.emit(depth, f"{var} = {value}")
-    elif kind == "index":
+            value = _jmes(w, child, value, depth)
+        return _here(value)
+    var = w.name("a")
+    if kind == "index":
+        here = _here(cur)
         w.emit(depth, f"{var} = None")
-        w.emit(depth, f"if isinstance({cur}, list):")
+        w.emit(depth, f"if isinstance({here}, list):")
         w.emit(depth + 1, "try:")
-        w.emit(depth + 2, f"{var} = {cur}[{int(ast['value'])}]")
+        w.emit(depth + 2, f"{var} = {here}[{int(ast['value'])}]")
         w.emit(depth + 1, "except IndexError:")
         w.emit(depth + 2, "pass")
     elif kind == "slice":
-        bounds = w.bind(slice(*children), "c")
-        w.emit(depth, f"{var} = {cur}[{bounds}] if isinstance({cur}, list) else None")
-    elif kind == "literal":
-        w.emit(depth, f"{var} = {w.bind(ast['value'], 'c')}")
-    elif kind in ("current", "identity"):
-        w.emit(depth, f"{var} = {cur}")
+        here = _here(cur)
+        w.emit(depth, f"{var} = {here}[{w.bind(slice(*children), 'c')}] if isinstance({here}, list) else None")
     elif kind in ("projection", "value_projection", "filter_projection", "flatten"):
         _projection(w, ast, cur, depth, var)
     elif kind == "comparator":
-        left, right = w.name("a"), w.name("a")
-        _jmes(w, children[0], cur, depth, left)
-        _jmes(w, children[1], cur, depth, right)
-        op = ast["value"]
-        if op in ("eq", "ne"):
-            w.emit(depth, f"{var} = {'' if op == 'eq' else 'not '}_eq({left}, {right})")
-        else:
-            py = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}[op]
-            assert op in ORDERINGS
-            w.emit(depth, f"{var} = {left} {py} {right} if _num({left}) and _num({right}) else None")
+        left, right = _jmes(w, children[0], cur, depth), _jmes(w, children[1], cur, depth)
+        w.emit(depth, f"{var} = {_comparison(w, ast['value'], (children[0], left), (children[1], right))}")
     elif kind in ("and_expression", "or_expression"):
-        _jmes(w, children[0], cur, depth, var)
+        w.emit(depth, f"{var} = {_jmes(w, children[0], cur, depth)}")
         w.emit(depth, f"if {'' if kind == 'and_expression' else 'not '}_truthy({var}):")
-        _jmes(w, children[1], cur, depth + 1, var)
+        w.emit(depth + 1, f"{var} = {_jmes(w, children[1], cur, depth + 1)}")
     elif kind == "not_expression":
-        inner = w.name("a")
-        _jmes(w, children[0], cur, depth, inner)
-        w.emit(depth, f"{var} = not _truthy({inner})")
+        w.emit(depth, f"{var} = not _truthy({_jmes(w, children[0], cur, depth)})")
     elif kind in ("multi_select_list", "multi_select_dict"):
-        parts = []
-        w.emit(depth, f"if {cur} is None:")
+        here = _here(cur)
+        w.emit(depth, f"if {here} is None:")
         w.emit(depth + 1, f"{var} = None")
         w.emit(depth, "else:")
+        parts = []
         for child in children:
-            part = w.name("a")
-            _jmes(w, child["children"][0] if kind == "multi_select_dict" else child, cur, depth + 1, part)
+            part = _jmes(w, child["children"][0] if kind == "multi_select_dict" else child, here, depth + 1)
             parts.append(f"{child['value']!r}: {part}" if kind == "multi_select_dict" else part)
         opening, closing = ("{", "}") if kind == "multi_select_dict" else ("[", "]")
         w.emit(depth + 1, f"{var} = {opening}{', '.join(parts)}{closing}")
@@ -156,12 +330,33 @@ def _jmes(w: Writer, ast: dict[str, Any], cur: str, depth: int, var: str) -> Non
         _function(w, ast, cur, depth, var)
     else:
         raise Fallback(f"JMESPath {kind.replace('_', ' ')} is evaluated by the interpreter")
+    return var
 
 
-def _projection(w: Writer, ast: dict[str, Any], cur: str, depth: int, var: str) -> None:
+def _comparison(w: Writer, op: str, left: tuple[dict[str, Any], str], right: tuple[dict[str, Any], str]) -> str:
+    """A Python expression comparing two values as JMESPath does (literals let it be simpler)."""
+    (left_ast, a), (right_ast, b) = left, right
+    if op in ("eq", "ne"):
+        literal = right_ast if right_ast["type"] == "literal" else left_ast if left_ast["type"] == "literal" else None
+        other = a if literal is right_ast else b
+        value = literal["value"] if literal is not None else None
+        if literal is not None and (value is None or isinstance(value, bool)):
+            test = f"{other} is {value!r}"  # `true` equals only true; null only null
+        elif literal is not None and isinstance(value, (str, int, Decimal)):
+            test = f"({other}.__class__ is not bool and {a} == {b})"  # true is never 1
+        else:
+            test = f"_eq({a}, {b})"
+        return test if op == "eq" else f"not {test}"
+    both = f"{a}.__class__ in _NUMBERS and {b}.__class__ in _NUMBERS"
+    if right_ast["type"] == "literal" and right_ast["value"].__class__ in (int, Decimal):
+        both = f"{a}.__class__ in _NUMBERS"
+    return f"({a} {_PY_ORDER[op]} {b} if {both} else None)"
+
+
+def _projection(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int, var: str) -> None:
     kind, children = ast["type"], ast["children"]
-    base, element, got = w.name("b"), w.name("el"), w.name("r")
-    _jmes(w, children[0], cur, depth, base)
+    element = w.name("el")
+    base = _jmes(w, children[0], cur, depth)
     test = f"isinstance({base}, dict)" if kind == "value_projection" else f"isinstance({base}, list)"
     w.emit(depth, f"{var} = None")
     w.emit(depth, f"if {test}:")
@@ -176,85 +371,92 @@ def _projection(w: Writer, ast: dict[str, Any], cur: str, depth: int, var: str) 
         w.emit(inner + 1, f"{var}.append({element})")
         return
     if kind == "filter_projection":
-        keep = w.name("k")
-        _jmes(w, children[2], element, inner, keep)
+        keep = _jmes(w, children[2], element, inner)
         w.emit(inner, f"if not _truthy({keep}):")
         w.emit(inner + 1, "continue")
-    _jmes(w, children[1], element, inner, got)
+    got = _jmes(w, children[1], element, inner)
     w.emit(inner, f"if {got} is not None:")
     w.emit(inner + 1, f"{var}.append({got})")
 
 
-def _function(w: Writer, ast: dict[str, Any], cur: str, depth: int, var: str) -> None:
+def _function(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int, var: str) -> None:
     name, children = ast["value"], ast["children"]
     if any(c["type"] == "expref" for c in children):
         raise Fallback(f"{name}() takes an &expression: evaluated by the interpreter")
-    args = []
-    for child in children:
-        arg = w.name("a")
-        _jmes(w, child, cur, depth, arg)
-        args.append(arg)
-    if name in CATALOGUE:
+    args = [_jmes(w, child, cur, depth) for child in children]
+    if name == "ref" and len(args) == 2 and children[0]["type"] == "literal":
+        _ref(w, args[0], args[1], depth, var)
+    elif name in CATALOGUE:
         fn = w.bind(CATALOGUE[name].impl, "f")
         w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
     else:  # JMESPath's own, with its type checks (JMESPathTypeError) as the interpreter makes them
         w.emit(depth, f"{var} = _builtin({name!r}, [{', '.join(args)}])")
 
 
+def _ref(w: Writer, link_set: str, source_id: str, depth: int, var: str) -> None:
+    """`ref(link_set, id)` written out: what engine.expressions.functions.fn_ref does, without the call."""
+    key = w.name("k")
+    w.emit(depth, f"if {source_id} is None or {source_id} == '':")
+    w.emit(depth + 1, f"{var} = None")
+    w.emit(depth, "else:")
+    w.emit(depth + 1, f"{key} = {source_id} if {source_id}.__class__ is str else str({source_id})")
+    w.emit(depth + 1, f"{var} = rt.links({link_set}, {key}) if rt.links is not None else None")
+    w.emit(depth + 1, f"if {var} is None:")
+    w.emit(depth + 2, f"rt.missing.append((str({link_set}), {key}))")
+
+
 # --- Jinja ------------------------------------------------------------------------------
 
 
-def _jinja(w: Writer, expr: Compiled, ctx: str, depth: int, var: str) -> None:
+def _jinja(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
     tree = JINJA.parse(expr.text)
     if len(tree.body) != 1 or not isinstance(tree.body[0], jn.Output):
         raise Fallback("a template with {% %} statements is rendered by Jinja")
     nodes = tree.body[0].nodes
+    var = w.name("t")
     if _LONE.match(expr.text):
         (node,) = [n for n in nodes if not isinstance(n, jn.TemplateData)]
-        _jinja_node(w, node, ctx, depth, var)
-        w.emit(depth, f"{var} = _plain({var})")
-        return
+        w.emit(depth, f"{var} = _plain({_jinja_node(w, node, scope, depth)})")
+        return var
     parts = []
     for node in nodes:
         if isinstance(node, jn.TemplateData):
-            parts.append(w.bind(node.data, "c"))
+            parts.append(repr(node.data))
             continue
-        part = w.name("a")
-        _jinja_node(w, node, ctx, depth, part)
+        part = _jinja_node(w, node, scope, depth)
+        text = w.name("a")
         # Jinja renders each part in turn as str(finalize(value)): null as nothing, and
         # str() of an Undefined raises before any later part is evaluated
-        w.emit(depth, f"{part} = '' if {part} is None else str({part})")
-        parts.append(part)
-    w.emit(depth, f"{var} = ''.join(({', '.join(parts)},))")
+        w.emit(depth, f"{text} = '' if {part} is None else {part} if {part}.__class__ is str else str({part})")
+        parts.append(text)
+    w.emit(depth, f"{var} = {' + '.join(parts) if parts else repr('')}")
+    return var
 
 
-def _jinja_node(w: Writer, node: jn.Node, ctx: str, depth: int, var: str) -> None:
+def _jinja_node(w: Writer, node: jn.Node, scope: Scope, depth: int) -> str:
     if isinstance(node, jn.Name) and node.ctx == "load" and node.name in CONTEXT_NAMES:
-        w.emit(depth, f"{var} = {ctx}[{node.name!r}]")
-    elif isinstance(node, jn.Getattr):
-        obj = w.name("a")
-        _jinja_node(w, node.node, ctx, depth, obj)
-        attr = node.attr
+        return scope.names[node.name]
+    if isinstance(node, jn.Const):
+        return w.literal(node.value)
+    var = w.name("a")
+    if isinstance(node, jn.Getattr):
+        obj, attr = _jinja_node(w, node.node, scope, depth), node.attr
         w.emit(
             depth,
             f"{var} = {obj}[{attr!r}] if isinstance({obj}, _Mapping) and {attr!r} in {obj} else _jget({obj}, {attr!r})",
         )
-    elif isinstance(node, jn.Const):
-        w.emit(depth, f"{var} = {w.bind(node.value, 'c')}")
     elif isinstance(node, (jn.Call, jn.Filter)):
-        name = node.node.name if isinstance(node, jn.Call) and isinstance(node.node, jn.Name) else None
-        if isinstance(node, jn.Filter):
-            name = node.name
+        name = node.name if isinstance(node, jn.Filter) else getattr(node.node, "name", None)
         if name not in CATALOGUE or node.kwargs or node.dyn_args or node.dyn_kwargs:
-            raise Fallback(f"Jinja {'filter' if isinstance(node, jn.Filter) else 'call'} {name}() is rendered by Jinja")
+            what = "filter" if isinstance(node, jn.Filter) else "call"
+            raise Fallback(f"Jinja {what} {name}() is rendered by Jinja")
         args = []
         for arg_node in ([node.node] if isinstance(node, jn.Filter) else []) + list(node.args):
             if arg_node is None:
                 raise Fallback("a filter block is rendered by Jinja")
-            arg = w.name("a")
-            _jinja_node(w, arg_node, ctx, depth, arg)
-            args.append(arg)
+            args.append(_jinja_node(w, arg_node, scope, depth))
         fn = w.bind(CATALOGUE[name].impl, "f")
         w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
     else:
         raise Fallback(f"Jinja {type(node).__name__} is rendered by Jinja")
+    return var
