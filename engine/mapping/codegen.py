@@ -37,7 +37,7 @@ def _value(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
 
 def _keep(value: str) -> str:
     """Kept in the payload: not null, and not an empty list or object."""
-    return f"{value} is not None and ({value} or {value}.__class__ not in _CONTAINERS)"
+    return f"{value} is not None and ({value} or ({value}).__class__ not in _CONTAINERS)"
 
 
 def _child(w: Writer, node: Node, scope: Scope, depth: int) -> tuple[str, str | None]:
@@ -48,7 +48,7 @@ def _child(w: Writer, node: Node, scope: Scope, depth: int) -> tuple[str, str | 
             if value is None or (value.__class__ in (dict, list) and not value):
                 return "None", "False"
             return w.literal(value), None
-        value_code = _value(w, node.expr, scope, depth)
+        value_code = w.variable(_value(w, node.expr, scope, depth), depth)
         return value_code, None if w.inline and always_kept(node.expr) else _keep(value_code)
     if isinstance(node, ObjectNode):
         out = w.name("o")

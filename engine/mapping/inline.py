@@ -82,6 +82,14 @@ class Writer:
     def emit(self, depth: int, text: str) -> None:
         self.lines.append("    " * depth + text)
 
+    def variable(self, value: str, depth: int) -> str:
+        """`value` as a variable name (a literal is assigned to one first: `5 is None` is a SyntaxWarning)."""
+        if value.isidentifier():
+            return value
+        var = self.name("v")
+        self.emit(depth, f"{var} = {value}")
+        return var
+
     def recall(self, key: tuple[str, str], depth: int) -> str | None:
         """A variable that already holds this value here: set earlier in this block or one around it."""
         found = self.memo.get(key)
@@ -307,7 +315,8 @@ def _compute(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int) -> st
     elif kind in ("projection", "value_projection", "filter_projection", "flatten"):
         _projection(w, ast, cur, depth, var)
     elif kind == "comparator":
-        left, right = _jmes(w, children[0], cur, depth), _jmes(w, children[1], cur, depth)
+        left = w.variable(_jmes(w, children[0], cur, depth), depth)
+        right = w.variable(_jmes(w, children[1], cur, depth), depth)
         w.emit(depth, f"{var} = {_comparison(w, ast['value'], (children[0], left), (children[1], right))}")
     elif kind in ("and_expression", "or_expression"):
         w.emit(depth, f"{var} = {_jmes(w, children[0], cur, depth)}")
@@ -343,13 +352,13 @@ def _comparison(w: Writer, op: str, left: tuple[dict[str, Any], str], right: tup
         if literal is not None and (value is None or isinstance(value, bool)):
             test = f"{other} is {value!r}"  # `true` equals only true; null only null
         elif literal is not None and isinstance(value, (str, int, Decimal)):
-            test = f"({other}.__class__ is not bool and {a} == {b})"  # true is never 1
+            test = f"(({other}).__class__ is not bool and {a} == {b})"  # true is never 1
         else:
             test = f"_eq({a}, {b})"
         return test if op == "eq" else f"not {test}"
-    both = f"{a}.__class__ in _NUMBERS and {b}.__class__ in _NUMBERS"
+    both = f"({a}).__class__ in _NUMBERS and ({b}).__class__ in _NUMBERS"
     if right_ast["type"] == "literal" and right_ast["value"].__class__ in (int, Decimal):
-        both = f"{a}.__class__ in _NUMBERS"
+        both = f"({a}).__class__ in _NUMBERS"
     return f"({a} {_PY_ORDER[op]} {b} if {both} else None)"
 
 
@@ -385,7 +394,7 @@ def _function(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int, var:
         raise Fallback(f"{name}() takes an &expression: evaluated by the interpreter")
     args = [_jmes(w, child, cur, depth) for child in children]
     if name == "ref" and len(args) == 2 and children[0]["type"] == "literal":
-        _ref(w, args[0], args[1], depth, var)
+        _ref(w, args[0], w.variable(args[1], depth), depth, var)
     elif name in CATALOGUE:
         fn = w.bind(CATALOGUE[name].impl, "f")
         w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
@@ -399,7 +408,7 @@ def _ref(w: Writer, link_set: str, source_id: str, depth: int, var: str) -> None
     w.emit(depth, f"if {source_id} is None or {source_id} == '':")
     w.emit(depth + 1, f"{var} = None")
     w.emit(depth, "else:")
-    w.emit(depth + 1, f"{key} = {source_id} if {source_id}.__class__ is str else str({source_id})")
+    w.emit(depth + 1, f"{key} = {source_id} if ({source_id}).__class__ is str else str({source_id})")
     w.emit(depth + 1, f"{var} = rt.links({link_set}, {key}) if rt.links is not None else None")
     w.emit(depth + 1, f"if {var} is None:")
     w.emit(depth + 2, f"rt.missing.append((str({link_set}), {key}))")
@@ -423,11 +432,11 @@ def _jinja(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
         if isinstance(node, jn.TemplateData):
             parts.append(repr(node.data))
             continue
-        part = _jinja_node(w, node, scope, depth)
+        part = w.variable(_jinja_node(w, node, scope, depth), depth)
         text = w.name("a")
         # Jinja renders each part in turn as str(finalize(value)): null as nothing, and
         # str() of an Undefined raises before any later part is evaluated
-        w.emit(depth, f"{text} = '' if {part} is None else {part} if {part}.__class__ is str else str({part})")
+        w.emit(depth, f"{text} = '' if {part} is None else {part} if ({part}).__class__ is str else str({part})")
         parts.append(text)
     w.emit(depth, f"{var} = {' + '.join(parts) if parts else repr('')}")
     return var
