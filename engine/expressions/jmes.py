@@ -100,6 +100,8 @@ def _to_number(self: Any, arg: Any) -> Any:
 def _to_string(self: Any, arg: Any) -> str:
     if isinstance(arg, str):
         return arg
+    if arg.__class__ is int:  # what json.dumps gives, without the encoder
+        return str(arg)
     return json.dumps(arg, separators=(",", ":"), default=str) if not isinstance(arg, Decimal) else str(arg)
 
 

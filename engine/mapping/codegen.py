@@ -99,6 +99,7 @@ def _item(w: Writer, item: ItemNode, scope: Scope, out: str, depth: int) -> None
     element, index, parent = w.name("el"), w.name("i"), w.name("par")
     w.emit(depth, f"{parent} = {scope.names['item']} or {scope.names['source']}")
     inner = Scope({**scope.names, "item": element, "index": index, "parent": parent}, w.name("ctx"), scope)
+    inner.varying = {element, index}
     inner.setup.append(len(w.lines))
     w.emit(depth, f"{inner.ctx} = dict({scope.ctx}, parent={parent})")
     cells_line = len(w.lines)

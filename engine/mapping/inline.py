@@ -54,6 +54,7 @@ class Writer:
             "_eq": jmes_equal,
             "_num": is_jmes_number,
             "_builtin": _OPTIONS.custom_functions.call_function,
+            "_FUNCTIONS": _OPTIONS.custom_functions,
             "_jget": JINJA.getattr,
             "_plain": _plain,
             "_Mapping": Mapping,
@@ -63,6 +64,7 @@ class Writer:
         self.fallbacks: list[tuple[Compiled, str]] = []
         # values already computed: (where, node) -> (variable, line it was set on, depth)
         self.memo: dict[tuple[str, str], tuple[str, int, int]] = {}
+        self.hoisting = False  # inside the computation of a loop-invariant call
 
     def name(self, prefix: str) -> str:
         self.count += 1
@@ -124,6 +126,7 @@ class Scope:
         # In an `each` loop: variables holding calls that read nothing the loop changes,
         # each computed the first time the loop body reaches it (set to _UNSET before the loop).
         self.cells: list[str] | None = None if parent is None else []
+        self.varying: set[str] = set()  # the variables the loop changes (item, index)
 
     def context(self) -> str:
         """The context dict's variable (marking it, and its parents', as needed)."""
@@ -190,8 +193,9 @@ def _chain(ast: dict[str, Any]) -> list[str] | None:
 
 
 # Catalogue functions whose value may be computed once and used again in the same block:
-# no effect on the runtime (ref() notes missing links) and an immutable value.
-_PURE = frozenset(n for n, f in CATALOGUE.items() if f.result in ("number", "string") and n not in ("ref", "lookup"))
+# no effect on the runtime (ref() notes missing links), and no new list made per call
+# (coalesce() and the like hand back one of their arguments, shared either way).
+_PURE = frozenset(n for n, f in CATALOGUE.items() if n != "ref" and f.result != "array")
 
 
 def _memo_key(ast: dict[str, Any], cur: str | Scope) -> tuple[str, str] | None:
@@ -247,20 +251,24 @@ def _loop_invariant(ast: dict[str, Any], scope: Scope) -> bool:
     if not _pure(ast, also=("ref",)):
         return False
     names = _root_names(ast)
-    return names is not None and all(scope.names.get(n) == scope.parent.names.get(n) for n in names)
+    return names is not None and all(n in scope.names and scope.names[n] not in scope.varying for n in names)
 
 
 def _jmes(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int) -> str:
     """Emit code for JMESPath node `ast` over the value `cur` (or the context); return its value."""
-    if isinstance(cur, Scope) and _loop_invariant(ast, cur):
+    if not w.hoisting and isinstance(cur, Scope) and _loop_invariant(ast, cur):
         key = (f"cell {id(cur)}", repr(ast))
         known = w.recall(key, depth)
         if known is None:
-            assert cur.cells is not None and cur.parent is not None
+            assert cur.cells is not None
             known = w.name("h")
             cur.cells.append(known)
             w.emit(depth, f"if {known} is _UNSET:")
-            w.emit(depth + 1, f"{known} = {_jmes(w, ast, cur.parent, depth + 1)}")
+            w.hoisting = True
+            try:
+                w.emit(depth + 1, f"{known} = {_compute(w, ast, cur, depth + 1)}")
+            finally:
+                w.hoisting = False
             w.remember(key, known, depth)
         return known
     key = _memo_key(ast, cur)
@@ -399,7 +407,14 @@ def _function(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int, var:
         fn = w.bind(CATALOGUE[name].impl, "f")
         w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
     else:  # JMESPath's own, with its type checks (JMESPathTypeError) as the interpreter makes them
-        w.emit(depth, f"{var} = _builtin({name!r}, [{', '.join(args)}])")
+        spec = _OPTIONS.custom_functions.FUNCTION_TABLE.get(name)
+        signature = spec["signature"] if spec else None
+        if signature and len(signature) == len(args) and not any(a["types"] or a.get("variadic") for a in signature):
+            # takes any type and a fixed number of arguments: nothing for call_function to check
+            fn = w.bind(spec["function"], "f")
+            w.emit(depth, f"{var} = {fn}(_FUNCTIONS{''.join(', ' + a for a in args)})")
+        else:
+            w.emit(depth, f"{var} = _builtin({name!r}, [{', '.join(args)}])")
 
 
 def _ref(w: Writer, link_set: str, source_id: str, depth: int, var: str) -> None:
