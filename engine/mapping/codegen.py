@@ -19,7 +19,7 @@ from engine.expressions.base import Compiled
 from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, expressions
-from engine.mapping.inline import Scope, Writer, always_kept, is_boolean, root_scope, write_expression
+from engine.mapping.inline import Scope, Writer, is_boolean, root_scope, value_shape, write_expression
 
 Builder = Callable[[dict[str, Any], Any], Any]
 
@@ -49,20 +49,32 @@ def _child(w: Writer, node: Node, scope: Scope, depth: int) -> tuple[str, str | 
                 return "None", "False"
             return w.literal(value), None
         value_code = w.variable(_value(w, node.expr, scope, depth), depth)
-        return value_code, None if w.inline and always_kept(node.expr) else _keep(value_code)
+        shape = value_shape(node.expr) if w.inline else None
+        if shape == "kept":
+            return value_code, None
+        return value_code, f"{value_code} is not None" if shape == "scalar" else _keep(value_code)
     if isinstance(node, ObjectNode):
         out = w.name("o")
-        w.emit(depth, f"{out} = {{}}")
+        leading: list[str] = []  # the first children, always kept: one dict display
+        started = False
         for key, child in node.children.items():
             value, test = _child(w, child, scope, depth)
             if test == "False":
                 continue
+            if test is None and not started:
+                leading.append(f"{key!r}: {value}")
+                continue
+            if not started:
+                w.emit(depth, f"{out} = {{{', '.join(leading)}}}")
+                started = True
             if test is None:
                 w.emit(depth, f"{out}[{key!r}] = {value}")
             else:
                 w.emit(depth, f"if {test}:")
                 w.emit(depth + 1, f"{out}[{key!r}] = {value}")
-        return out, out  # an object with nothing in it is left out
+        if not started:
+            w.emit(depth, f"{out} = {{{', '.join(leading)}}}")
+        return out, None if leading else out  # an object with nothing in it is left out
     assert isinstance(node, ListNode)
     out = w.name("l")
     w.emit(depth, f"{out} = []")
@@ -79,8 +91,11 @@ def _test(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
 
 def _append(w: Writer, item: ItemNode, scope: Scope, out: str, depth: int) -> None:
     value, test = _child(w, item.fields, scope, depth)
-    w.emit(depth, f"if {test}:")
-    w.emit(depth + 1, f"{out}.append({value})")
+    if test is None:
+        w.emit(depth, f"{out}.append({value})")
+    else:
+        w.emit(depth, f"if {test}:")
+        w.emit(depth + 1, f"{out}.append({value})")
 
 
 def _item(w: Writer, item: ItemNode, scope: Scope, out: str, depth: int) -> None:
@@ -141,6 +156,9 @@ def generate(node: Node, name: str = "build", *, inline: bool = True) -> Builder
     for context_name, var in scope.names.items():  # context names the function never reads: not fetched
         if len(re.findall(rf"\b{var}\b", body)) == 1:
             w.lines.remove(f"    {var} = ctx.get({context_name!r})")
+    for var, line in (("rt_links", "    rt_links = rt.links"), ("rt_missing", "    rt_missing = rt.missing")):
+        if len(re.findall(rf"\b{var}\b", body)) == 1:
+            w.lines.remove(line)
     source = "\n".join(line for line in w.lines if line) + "\n"
     namespace: dict[str, Any] = dict(w.env)
     exec(compile(source, f"<joist rule {name}>", "exec"), namespace)  # noqa: S102 - our own generated code

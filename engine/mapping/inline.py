@@ -138,6 +138,8 @@ class Scope:
 
 
 def root_scope(w: Writer, depth: int) -> Scope:
+    w.emit(depth, "rt_links = rt.links")
+    w.emit(depth, "rt_missing = rt.missing")
     names = {}
     for name in CONTEXT_NAMES:
         var = w.name("x_")
@@ -161,18 +163,27 @@ def write_expression(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str
         return None
 
 
-def always_kept(expr: Compiled) -> bool:
-    """Whether the value is never null nor an empty list or object (so no check is written)."""
+def value_shape(expr: Compiled) -> str | None:
+    """What is known of an expression's value before it runs: "kept" (never null, never an
+    empty list or object), "scalar" (never a list or object, maybe null), or None."""
     if expr.kind == "template":
-        return True  # text, possibly empty: kept
+        return "kept"  # text, possibly empty: kept
     ast = expr.ast
-    return bool(
-        expr.kind == "jmespath"
-        and ast is not None
-        and ast["type"] == "function_expression"
-        and ast["value"] in CATALOGUE
-        and CATALOGUE[ast["value"]].result == "number"
-    )
+    if expr.kind != "jmespath" or ast is None:
+        return None
+    kind, name, argc = ast["type"], ast.get("value"), len(ast.get("children", []))
+    if kind == "function_expression" and name in CATALOGUE:
+        result = CATALOGUE[name].result
+        if result == "number" or name == "concat":
+            return "kept"
+        if result == "string" and (name != "ref" or argc == 2):
+            return "scalar"
+        return None
+    if kind == "function_expression" and name in ("to_string", "type", "length"):
+        return "kept"  # a string, a string, an int (or a type error)
+    if kind in ("comparator", "not_expression", "and_expression", "or_expression"):
+        return "scalar" if kind in ("comparator", "not_expression") else None
+    return None
 
 
 def is_boolean(expr: Compiled) -> bool:
@@ -424,9 +435,9 @@ def _ref(w: Writer, link_set: str, source_id: str, depth: int, var: str) -> None
     w.emit(depth + 1, f"{var} = None")
     w.emit(depth, "else:")
     w.emit(depth + 1, f"{key} = {source_id} if ({source_id}).__class__ is str else str({source_id})")
-    w.emit(depth + 1, f"{var} = rt.links({link_set}, {key}) if rt.links is not None else None")
+    w.emit(depth + 1, f"{var} = rt_links({link_set}, {key}) if rt_links is not None else None")
     w.emit(depth + 1, f"if {var} is None:")
-    w.emit(depth + 2, f"rt.missing.append((str({link_set}), {key}))")
+    w.emit(depth + 2, f"rt_missing.append((str({link_set}), {key}))")
 
 
 # --- Jinja ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from engine.mapping.codegen import compile_tree, generate
 _CAUGHT: tuple[type[BaseException], ...] = (JoistError, *RUNTIME_ERRORS)
 
 
-@dataclass
+@dataclass(slots=True)
 class MapResult:
     outcome: str  # mapped | skipped | deferred | error
     payload: dict[str, Any] | None = None
@@ -127,6 +127,7 @@ class Mapper:
             (name, _guard(f"target.entity_when.{name}", e)) for name, e in rule.target.entity_when.items()
         ]
         self._id_field = rule.source_entity.id_field
+        self._entity = rule.target.entity
 
     def context(self, record: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -149,8 +150,16 @@ class Mapper:
         self, record: Mapping[str, Any], *, links: LinkResolver | None = None, target: Mapping[str, Any] | None = None
     ) -> MapResult:
         """Map one record. Never raises for bad data: a failure is an `error` outcome."""
-        rt = Runtime(links=links, lookups=self.lookups)
-        ctx = self.context(record, target)
+        rt = Runtime(links, self.lookups)
+        ctx = {
+            "source": record,
+            "target": target,
+            "params": self.params,
+            "links": None,
+            "item": None,
+            "parent": None,
+            "index": None,
+        }  # = self.context(record, target), without the call: this runs once a record
         try:
             if self._where_fast is not None:
                 try:
@@ -160,7 +169,7 @@ class Mapper:
                     keep = truthy(self._where(ctx, rt))  # type: ignore[misc]
                 if not keep:
                     return MapResult("skipped", reason=f"source.where is false: {self.rule.source.where.text}")  # type: ignore[union-attr]
-            entity = self.rule.target.entity
+            entity = self._entity
             for name, test in self._entity_when:
                 if truthy(test(ctx, rt)):
                     entity = name
