@@ -118,7 +118,7 @@ def _echo_json(value: Any) -> None:
 @click.option(
     "--explain-compile",
     is_flag=True,
-    help="Also list the field expressions not compiled into their rule's Python function, and why.",
+    help="Also list the field and where expressions not compiled into their rule's Python, and why.",
 )
 def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> None:
     """Check rule files: schema, entities and fields, expressions, dependencies.
@@ -177,7 +177,7 @@ def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> No
     if compiled is not None:
         fallbacks = compiled["fallbacks"]
         click.echo(
-            f"compiled: {compiled['expressions'] - len(fallbacks)} of {compiled['expressions']} field expressions "
+            f"compiled: {compiled['expressions'] - len(fallbacks)} of {compiled['expressions']} field and where expressions "
             f"written out as Python; {len(fallbacks)} run on their evaluator:"
         )
         for note in fallbacks:

@@ -184,11 +184,15 @@ class CompileNote:
 
 
 def compile_report(rules: Iterable[Rule]) -> tuple[int, list[CompileNote]]:
-    """How many field expressions the rules hold, and each one that is not written out, with why."""
+    """How many field (and `source.where`) expressions the rules hold, and each one not written out, with why."""
     total, notes = 0, []
     for rule in rules:
         total += sum(1 for e in expressions(rule.fields) if e.kind != "const")
-        built = generate(rule.fields)
-        for expr, reason in built.__joist_fallbacks__:  # type: ignore[attr-defined]
-            notes.append(CompileNote(rule.flow, str(expr.location), expr.text, reason))
+        built = [generate(rule.fields)]
+        if rule.source.where is not None:  # the Mapper generates `source.where` too
+            total += 1
+            built.append(generate(ValueNode(rule.source.where, rule.fields.origin)))  # type: ignore[arg-type]
+        for function in built:
+            for expr, reason in function.__joist_fallbacks__:  # type: ignore[attr-defined]
+                notes.append(CompileNote(rule.flow, str(expr.location), expr.text, reason))
     return total, sorted(notes, key=lambda n: (n.location, n.expression))

@@ -17,6 +17,7 @@ direction: procore > qbo
 source:
   system: procore
   entity: vendors
+  where: "length(sort_by(source.attachments, &id)) > `0`"
 target:
   system: qbo
   entity: Vendor
@@ -42,10 +43,11 @@ def test_report_names_each_fallback_with_its_reason(tmp_path: Path) -> None:
 
     ruleset: RuleSet = load_rules(layers_from([_write(tmp_path)]), check_graph=False)
     total, notes = compile_report(ruleset.rules.values())
-    assert total == 5
+    assert total == 6
     assert [(n.location.rsplit("/", 1)[-1], n.reason) for n in notes] == [
-        ("companies_to_vendors.yaml:11:16", "Jinja Concat is rendered by Jinja"),
-        ("companies_to_vendors.yaml:13:21", "max_by() takes an &expression: evaluated by the interpreter"),
+        ("companies_to_vendors.yaml:12:16", "Jinja Concat is rendered by Jinja"),
+        ("companies_to_vendors.yaml:14:21", "max_by() takes an &expression: evaluated by the interpreter"),
+        ("companies_to_vendors.yaml:6:10", "sort_by() takes an &expression: evaluated by the interpreter"),
     ]
 
 
@@ -60,8 +62,10 @@ def test_validate_explain_compile_lists_them(tmp_path: Path) -> None:
     pack = _write(tmp_path)
     result = _joist("validate", str(pack), "--explain-compile")
     assert result.returncode == 0, result.stderr
-    assert "compiled: 3 of 5 field expressions written out as Python; 2 run on their evaluator:" in result.stdout
+    assert (
+        "compiled: 3 of 6 field and where expressions written out as Python; 3 run on their evaluator:" in result.stdout
+    )
     assert "max_by() takes an &expression" in result.stdout
     data = json.loads(_joist("validate", str(pack), "--explain-compile", "--json").stdout)
-    assert data["compile"]["expressions"] == 5 and len(data["compile"]["fallbacks"]) == 2
+    assert data["compile"]["expressions"] == 6 and len(data["compile"]["fallbacks"]) == 3
     assert data["compile"]["fallbacks"][0]["flow"] == "companies_to_vendors"
