@@ -24,7 +24,7 @@ import jinja2.nodes as jn
 
 from engine.expressions.base import CONTEXT_NAMES, Compiled
 from engine.expressions.functions import CATALOGUE
-from engine.expressions.jmes import _OPTIONS, ORDERINGS, is_jmes_number, jmes_equal
+from engine.expressions.jmes import _OPTIONS, ORDERINGS, jmes_equal
 from engine.expressions.templates import _LONE, JINJA, _plain
 from engine.language.tree import truthy
 
@@ -52,7 +52,6 @@ class Writer:
             "_NUMBERS": (int, Decimal, float),
             "_MISS": (KeyError, TypeError, IndexError),
             "_eq": jmes_equal,
-            "_num": is_jmes_number,
             "_builtin": _OPTIONS.custom_functions.call_function,
             "_FUNCTIONS": _OPTIONS.custom_functions,
             "_jget": JINJA.getattr,
@@ -282,12 +281,12 @@ def _jmes(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int) -> str:
                 w.hoisting = False
             w.remember(key, known, depth)
         return known
-    key = _memo_key(ast, cur)
-    if key is not None:
-        known = w.recall(key, depth)
+    shared = _memo_key(ast, cur)
+    if shared is not None:
+        known = w.recall(shared, depth)
         if known is None:
             known = _compute(w, ast, cur, depth)
-            w.remember(key, known, depth)
+            w.remember(shared, known, depth)
         return known
     return _compute(w, ast, cur, depth)
 
