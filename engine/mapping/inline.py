@@ -17,13 +17,13 @@ Context names (`source`, `item`, ...) are local variables of the generated funct
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import jinja2.nodes as jn
 
 from engine.expressions.base import CONTEXT_NAMES, Compiled
-from engine.expressions.functions import CATALOGUE
+from engine.expressions.functions import CATALOGUE, to_decimal
 from engine.expressions.jmes import _OPTIONS, ORDERINGS, jmes_equal
 from engine.expressions.templates import _LONE, JINJA, _plain
 from engine.language.tree import truthy
@@ -413,6 +413,8 @@ def _function(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int, var:
     args = [_jmes(w, child, cur, depth) for child in children]
     if name == "ref" and len(args) == 2 and children[0]["type"] == "literal":
         _ref(w, args[0], w.variable(args[1], depth), depth, var)
+    elif name in _WRITTEN_OUT and _written_out(w, name, children, args, depth, var):
+        pass
     elif name in CATALOGUE:
         fn = w.bind(CATALOGUE[name].impl, "f")
         w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
@@ -425,6 +427,62 @@ def _function(w: Writer, ast: dict[str, Any], cur: str | Scope, depth: int, var:
             w.emit(depth, f"{var} = {fn}(_FUNCTIONS{''.join(', ' + a for a in args)})")
         else:
             w.emit(depth, f"{var} = _builtin({name!r}, [{', '.join(args)}])")
+
+
+# Catalogue functions written out as the body of their implementation in
+# engine.expressions.functions (numbers still parsed by its to_decimal()); the
+# differential test holds each to the implementation.
+_WRITTEN_OUT = frozenset({"coalesce", "default", "concat", "decimal", "negate", "add", "money"})
+
+
+def _written_out(w: Writer, name: str, children: list[dict[str, Any]], args: list[str], depth: int, var: str) -> bool:
+    """Emit `var = name(args)` without the call; False when this call is better left as one."""
+    w.env.setdefault("_td", to_decimal)
+    if name == "coalesce":  # the first argument that is not null or empty text
+        choices = []
+        for child, arg in zip(children, args, strict=True):
+            if child["type"] == "literal":
+                if child["value"] is None or child["value"] == "":
+                    continue
+                choices.append(arg)
+                break
+            choices.append(f"{arg} if {arg} is not None and {arg} != '' else")
+        else:
+            choices.append("None")
+        w.emit(depth, f"{var} = {' '.join(choices)}")
+    elif name == "default":
+        value, fallback = w.variable(args[0], depth), args[1]
+        w.emit(depth, f"{var} = {fallback} if {value} is None or {value} == '' else {value}")
+    elif name == "concat":  # text of each argument (true/false for booleans), nulls left out
+        parts = []
+        for child, arg in zip(children, args, strict=True):
+            if child["type"] == "literal":
+                value = child["value"]
+                text = (
+                    "" if value is None else ("true" if value else "false") if isinstance(value, bool) else str(value)
+                )
+                parts.append(repr(text))
+            else:
+                parts.append(
+                    f"('' if {arg} is None else {arg} if ({arg}).__class__ is str"
+                    f" else 'true' if {arg} is True else 'false' if {arg} is False else str({arg}))"
+                )
+        w.emit(depth, f"{var} = {' + '.join(parts)}")
+    elif name == "decimal":
+        w.emit(depth, f"{var} = _td({args[0]})")
+    elif name == "negate":
+        w.emit(depth, f"{var} = -_td({args[0]}, 'negate')")
+    elif name == "add":
+        w.emit(depth, f"{var} = _D0" + "".join(f" + _td({a}, 'add')" for a in args))
+        w.env.setdefault("_D0", Decimal(0))
+    elif name == "money":
+        if len(args) == 2 and not (children[1]["type"] == "literal" and children[1]["value"].__class__ is int):
+            return False
+        places = children[1]["value"] if len(args) == 2 else 2
+        exponent = w.bind(Decimal(1).scaleb(-int(places)), "c")
+        w.env.setdefault("_HALF_UP", ROUND_HALF_UP)
+        w.emit(depth, f"{var} = _td({args[0]}, 'money').quantize({exponent}, rounding=_HALF_UP)")
+    return True
 
 
 def _ref(w: Writer, link_set: str, source_id: str, depth: int, var: str) -> None:

@@ -440,6 +440,16 @@ TRICKY = [
     "{{ 5 }}",
     "a {{ 5 }} {{ 'b' }} {{ none }}",
     "upper('x')",
+    "concat(source.a, `true`, `null`, `1.50`, source.b, '-')",
+    "default(source.a, `[]`)",
+    "money(source.amount, `0`)",
+    "money(source.amount, `3`)",
+    "money(source.amount, source.a)",
+    "negate(source.amount)",
+    "add(source.a, source.b, '1.5')",
+    "coalesce(`null`, '', source.a)",
+    "coalesce('', `null`)",
+    "decimal(source.amount)",
 ]
 
 
