@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import jinja2
 import jinja2.nodes as jn
 
 from engine.expressions.base import CONTEXT_NAMES, Compiled
@@ -55,6 +56,8 @@ class Writer:
             "_builtin": _OPTIONS.custom_functions.call_function,
             "_FUNCTIONS": _OPTIONS.custom_functions,
             "_jget": JINJA.getattr,
+            "_jitem": JINJA.getitem,
+            "_Undefined": jinja2.Undefined,
             "_plain": _plain,
             "_Mapping": Mapping,
             "_UNSET": _UNSET,
@@ -532,7 +535,7 @@ def _jinja_node(w: Writer, node: jn.Node, scope: Scope, depth: int) -> str:
         return w.literal(node.value)
     var = w.name("a")
     if isinstance(node, jn.Getattr):
-        obj, attr = _jinja_node(w, node.node, scope, depth), node.attr
+        obj, attr = w.variable(_jinja_node(w, node.node, scope, depth), depth), node.attr
         w.emit(
             depth,
             f"{var} = {obj}[{attr!r}] if isinstance({obj}, _Mapping) and {attr!r} in {obj} else _jget({obj}, {attr!r})",
@@ -549,6 +552,31 @@ def _jinja_node(w: Writer, node: jn.Node, scope: Scope, depth: int) -> str:
             args.append(_jinja_node(w, arg_node, scope, depth))
         fn = w.bind(CATALOGUE[name].impl, "f")
         w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
+    elif isinstance(node, jn.Getitem) and node.ctx == "load":  # the sandbox's own getitem
+        obj, key = _jinja_node(w, node.node, scope, depth), _jinja_node(w, node.arg, scope, depth)
+        w.emit(depth, f"{var} = _jitem({obj}, {key})")
+    elif isinstance(node, jn.Concat):  # every part evaluated, then str() of each, as Jinja's str_join
+        parts = [_jinja_node(w, part, scope, depth) for part in node.nodes]
+        w.emit(depth, f"{var} = ''.join(({''.join(f'str({p}), ' for p in parts)}))")
+    elif isinstance(node, (jn.Or, jn.And)):  # Python's own truth, as Jinja's `or` / `and`
+        w.emit(depth, f"{var} = {_jinja_node(w, node.left, scope, depth)}")
+        w.emit(depth, f"if {'not ' if isinstance(node, jn.Or) else ''}{var}:")
+        w.emit(depth + 1, f"{var} = {_jinja_node(w, node.right, scope, depth + 1)}")
+    elif isinstance(node, jn.Not):
+        w.emit(depth, f"{var} = not {_jinja_node(w, node.node, scope, depth)}")
+    elif isinstance(node, jn.CondExpr) and node.expr2 is not None:
+        w.emit(depth, f"if {_jinja_node(w, node.test, scope, depth)}:")
+        w.emit(depth + 1, f"{var} = {_jinja_node(w, node.expr1, scope, depth + 1)}")
+        w.emit(depth, "else:")
+        w.emit(depth + 1, f"{var} = {_jinja_node(w, node.expr2, scope, depth + 1)}")
+    elif isinstance(node, jn.Test) and node.name in ("defined", "undefined", "none") and not node.args:
+        value = w.variable(_jinja_node(w, node.node, scope, depth), depth)
+        test = {
+            "defined": f"not isinstance({value}, _Undefined)",
+            "undefined": f"isinstance({value}, _Undefined)",
+            "none": f"{value} is None",
+        }[node.name]
+        w.emit(depth, f"{var} = {test}")
     else:
         raise Fallback(f"Jinja {type(node).__name__} is rendered by Jinja")
     return var

@@ -450,6 +450,14 @@ TRICKY = [
     "coalesce(`null`, '', source.a)",
     "coalesce('', `null`)",
     "decimal(source.amount)",
+    "{{ ((source.a or ('P' ~ source.b)) ~ '-' ~ source.name) | replace(':', '-') | truncate(5) }}",
+    "{{ source.a ~ decimal(source.amount) }}",
+    "x {{ source.a if source.b else source.name }} y",
+    "{{ source.a if source.b is defined and source.b else 'none' }}",
+    "{{ source.a is undefined }} {{ source.b is none }} {{ not source.a }}",
+    "{{ source.a and source.b }}",
+    "{{ split(source.name, ' ')[0] if ((split(source.name, ' ') | length) > 1) else source.a }}",
+    "{{ source.items[source.a] }} {{ source.items[0] }}",
 ]
 
 

@@ -23,7 +23,7 @@ target:
   entity: Vendor
 links: vendors
 fields:
-  DisplayName: "{{ source.name ~ ' (' ~ source.id ~ ')' }}"
+  DisplayName: "{% if source.name %}{{ source.name }}{% endif %} ({{ source.id }})"
   CompanyName: "source.name"
   PrintOnCheckName: "max_by(source.attachments, &id).name"
   Notes: "Vendor {{ source.name }} ({{ source.id }})"
@@ -45,7 +45,7 @@ def test_report_names_each_fallback_with_its_reason(tmp_path: Path) -> None:
     total, notes = compile_report(ruleset.rules.values())
     assert total == 6
     assert [(n.location.rsplit("/", 1)[-1], n.reason) for n in notes] == [
-        ("companies_to_vendors.yaml:12:16", "Jinja Concat is rendered by Jinja"),
+        ("companies_to_vendors.yaml:12:16", "a template with {% %} statements is rendered by Jinja"),
         ("companies_to_vendors.yaml:14:21", "max_by() takes an &expression: evaluated by the interpreter"),
         ("companies_to_vendors.yaml:6:10", "sort_by() takes an &expression: evaluated by the interpreter"),
     ]
