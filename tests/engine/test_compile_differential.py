@@ -39,7 +39,7 @@ from engine.expressions.functions import CATALOGUE, Runtime, set_runtime
 from engine.expressions.jmes import _OPTIONS
 from engine.expressions.templates import _LONE, JINJA, _plain
 from engine.language.loading import load_rules
-from engine.language.tree import ValueNode, expressions
+from engine.language.tree import ItemNode, ListNode, ObjectNode, ValueNode, expressions
 from engine.mapping.codegen import generate
 from engine.project.workspace import layers_from
 
@@ -282,6 +282,52 @@ def test_whole_rule_functions_agree_with_their_evaluators(rule: Any) -> None:
         if want[0] == "ok":  # ref() may note a missing link more than once; deferral lists it once
             want, got = (*want[:2], list(dict.fromkeys(want[2]))), (*got[:2], list(dict.fromkeys(got[2])))
         assert got == want, f"{rule.flow}: generated {got} != evaluators {want} on {ctx!r}"
+        CHECKED["records"] += 1
+
+
+def test_nested_each_with_hoisted_calls_and_fallbacks_agrees() -> None:
+    """Nested `each` loops, calls hoisted out of each loop (reading parent or source), a
+    fallback evaluator deep inside (which needs the loop's context dict), and `when`s."""
+
+    def e(text: str) -> Compiled:
+        return compile_expression(text, Location("<nested>", 1, 1))
+
+    inner = ObjectNode(
+        {
+            "X": ValueNode(e("item.b"), None),  # type: ignore[arg-type]
+            "Y": ValueNode(e("ref('vendors', parent.a)"), None),  # type: ignore[arg-type]
+            "Z": ValueNode(e("concat(source.name, index, parent.id)"), None),  # type: ignore[arg-type]
+            "F": ValueNode(e("max_by(parent.items, &id)"), None),  # type: ignore[arg-type]
+            "G": ValueNode(e("{{ parent.name ~ item.name }}"), None),  # type: ignore[arg-type]
+        }
+    )
+    outer = ObjectNode(
+        {
+            "A": ValueNode(e("item.a"), None),  # type: ignore[arg-type]
+            "P": ValueNode(e("ref('vendors', parent.id)"), None),  # type: ignore[arg-type]
+            "S": ValueNode(e("add(parent.a, `1`)"), None),  # type: ignore[arg-type]
+            "Sub": ListNode([ItemNode(inner, each=e("item.items"), when=e("item.b != `0`"))]),
+            "Again": ValueNode(e("add(parent.a, `1`)"), None),  # type: ignore[arg-type]
+        }
+    )
+    tree = ObjectNode(
+        {
+            "Lines": ListNode([ItemNode(outer, each=e("source.items"), when=e("coalesce(item.a, '0') != ''"))]),
+            "T": ValueNode(e("coalesce(source.name, 'x')"), None),  # type: ignore[arg-type]
+        }
+    )
+    fast, slow = generate(tree), generate(tree, inline=False)
+    assert "_UNSET" in fast.__joist_source__ and fast.__joist_fallbacks__  # type: ignore[attr-defined]
+    whole = Compiled("source items a b id name", "jmespath", Location("<nested>"), refs=["vendors"])
+    rng = random.Random(5)
+    for ctx in contexts(whole, seed=5, n=400, keys=[], depth=4):
+        for name in ("item", "parent", "index"):
+            ctx[name] = None
+        links = _links_for(ctx, whole, rng)
+        want, got = _outcome(slow, ctx, links, {}), _outcome(fast, ctx, links, {})
+        if want[0] == "ok":
+            want, got = (*want[:2], list(dict.fromkeys(want[2]))), (*got[:2], list(dict.fromkeys(got[2])))
+        assert got == want, f"generated {got} != evaluators {want} on {ctx!r}"
         CHECKED["records"] += 1
 
 
