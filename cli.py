@@ -137,7 +137,12 @@ def _echo_json(value: Any) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
-def validate(paths: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--explain-compile",
+    is_flag=True,
+    help="Also list the field and where expressions not compiled into their rule's Python, and why.",
+)
+def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> None:
     """Check rule files (schema, entities and fields, expressions, dependencies) and their tests.
 
     PATHS are rule folders or files, one layer each (default: the project's packs).
@@ -149,32 +154,62 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
       joist validate
       joist validate rules/payables
       joist validate rules examples/acme/rules     # a base pack and an override layer
+      joist validate --explain-compile             # which expressions run on an interpreter
     """
     from engine.errors import ErrorGroup
+    from engine.language.flowcache import validation
+    from engine.project.workspace import resolve_layers
     from engine.testing.plugin import check_test_files
 
     try:
-        ws = _workspace(paths)
-        n_tests, problems = check_test_files([p for _, layer in ws.layers for p in layer], ws.ruleset)
+        ctx = click.get_current_context()
+        layers, _project = resolve_layers(paths, ctx.find_root().meta.get("joist.project"))
+        summary, ruleset = validation(layers)
+        n_tests, problems = check_test_files([p for _, layer in layers for p in layer], summary["flows"])
         if problems:
             raise ErrorGroup(problems)
+        if explain_compile and ruleset is None:
+            from engine.language.loading import load_rules
+
+            ruleset = load_rules(layers)
     except ErrorGroup as group:
         if as_json:
             _echo_json({"ok": False, "errors": [e.to_dict() for e in group.errors]})
             raise click.exceptions.Exit(1)
         raise
+    compiled: dict[str, Any] | None = None
+    if explain_compile and ruleset is not None:
+        from dataclasses import asdict
+
+        from engine.mapping.codegen import compile_report
+
+        total, notes = compile_report(ruleset.rules.values())
+        compiled = {"expressions": total, "fallbacks": [asdict(n) for n in notes]}
     if as_json:
-        _echo_json(
-            {"ok": True, "flows": sorted(ws.ruleset.rules), "warnings": [w.to_dict() for w in ws.ruleset.warnings]}
-        )
+        out: dict[str, Any] = {
+            "ok": True,
+            "flows": summary["flows"],
+            "warnings": [as_dict for _text, as_dict in summary["warnings"]],
+        }
+        if compiled is not None:
+            out["compile"] = compiled
+        _echo_json(out)
         return
-    for warning in ws.ruleset.warnings:
-        click.echo("warning: " + warning.format(), err=True)
-    n = len(ws.ruleset.rules)
+    for text, _as_dict in summary["warnings"]:
+        click.echo("warning: " + text, err=True)
+    n = len(summary["flows"])
     click.echo(
-        f"ok: {n} flow{'s' if n != 1 else ''} in {len(ws.layers)} layer{'s' if len(ws.layers) != 1 else ''}, "
-        f"{len(ws.ruleset.lookups)} lookup table(s), {n_tests} rule test file(s)"
+        f"ok: {n} flow{'s' if n != 1 else ''} in {len(layers)} layer{'s' if len(layers) != 1 else ''}, "
+        f"{summary['lookups']} lookup table(s), {n_tests} rule test file(s)"
     )
+    if compiled is not None:
+        fallbacks = compiled["fallbacks"]
+        click.echo(
+            f"compiled: {compiled['expressions'] - len(fallbacks)} of {compiled['expressions']} field and where expressions "
+            f"written out as Python; {len(fallbacks)} run on their evaluator:"
+        )
+        for note in fallbacks:
+            click.echo(f"  {note['location']}  {note['reason']}\n      {note['expression']}")
 
 
 @main.command("ls")
@@ -286,7 +321,9 @@ def map_command(
     """Map records through FLOW offline: JSON lines in, one JSON line out per record.
 
     Nothing is read from or written to any system. Streams, so memory stays flat for
-    any input size. Exit code 1 if any record failed to map.
+    any input size. Exit code 1 if any record failed to map. Only FLOW and the flows it
+    needs are loaded and checked; what they compile to is cached by file content in
+    ~/.cache/joist (or $JOIST_CACHE_DIR), so the next start skips the rule files.
 
     \b
     Examples:
@@ -297,8 +334,10 @@ def map_command(
     from pathlib import Path
 
     from engine.mapping.stream import BadLinksFile, map_stream, parse_links
+    from engine.project.workspace import resolve_flow
 
-    ws = _workspace(rule_paths)
+    ctx = click.get_current_context()
+    ws = resolve_flow(flow, rule_paths, ctx.find_root().meta.get("joist.project"))
     rule = ws.ruleset[flow]
     links: dict[str, dict[str, str]] = {}
     if links_path:

@@ -101,11 +101,24 @@ def _to_number(self: Any, arg: Any) -> Any:
 def _to_string(self: Any, arg: Any) -> str:
     if isinstance(arg, str):
         return arg
+    if arg.__class__ is int:  # what json.dumps gives, without the encoder
+        return str(arg)
     return json.dumps(arg, separators=(",", ":"), default=str) if not isinstance(arg, Decimal) else str(arg)
 
 
+class _JoistInterpreter(jmespath.visitor.TreeInterpreter):
+    """jmespath's interpreter with Joist's ordering rule (docs/rules.md): `<`, `<=`, `>`,
+    `>=` compare numbers only and are null otherwise, as the compiled closures do."""
+
+    def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
+        if node["value"] in self._EQUALITY_OPS:
+            return super().visit_comparator(node, value)
+        left, right = self.visit(node["children"][0], value), self.visit(node["children"][1], value)
+        return ORDERINGS[node["value"]](left, right) if is_jmes_number(left) and is_jmes_number(right) else None
+
+
 _OPTIONS = jmespath.Options(custom_functions=_jmespath_functions())
-_INTERPRETER = jmespath.visitor.TreeInterpreter(_OPTIONS)
+_INTERPRETER = _JoistInterpreter(_OPTIONS)
 
 
 def _truthy(value: Any) -> bool:

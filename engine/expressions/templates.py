@@ -275,18 +275,21 @@ def _path_of(node: jn.Node) -> list[str] | None:
     return None
 
 
-def _fast_path(path: list[str]) -> Evaluator:
+def _fast_path(path: list[str], lone: bool = False) -> Evaluator:
+    """A field path read as Jinja reads it: a record field, else the sandbox's own getattr
+    (an Undefined that fails when used, or an object a lone `{{ }}` refuses)."""
     root, rest = path[0], tuple(path[1:])
 
     def read(ctx: Any, rt: Runtime) -> Any:
         cur = ctx[root]
-        for step in rest:
+        for n, step in enumerate(rest):
             if isinstance(cur, Mapping) and step in cur:
                 cur = cur[step]
             else:
-                raise jinja2.UndefinedError(
-                    f"{type(cur).__name__ if cur is not None else 'None'} object has no attribute {step!r}"
-                )
+                cur = JINJA.getattr(cur, step)
+                for later in rest[n + 1 :]:
+                    cur = JINJA.getattr(cur, later)
+                return _plain(cur) if lone else cur
         return cur
 
     return read
@@ -304,7 +307,7 @@ def _fast_template(tree: jn.Template, lone: bool) -> Evaluator | None:
         path = _path_of(node)
         if path is None:
             return None
-        parts.append(_fast_path(path))
+        parts.append(_fast_path(path, lone))
     if lone:
         readers = [p for p in parts if not isinstance(p, str)]
         if len(readers) != 1 or any(isinstance(p, str) and p.strip() for p in parts):
@@ -318,7 +321,7 @@ def _fast_template(tree: jn.Template, lone: bool) -> Evaluator | None:
                 out.append(part)
             else:
                 value = part(ctx, rt)
-                out.append("" if value is None else str(value))
+                out.append("" if value is None else str(value))  # str(Undefined) raises, as in Jinja
         return "".join(out)
 
     return render

@@ -9,11 +9,12 @@ dependency graph so a cycle or an unknown dependency is found at load time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ErrorGroup, JoistError, Location
 from engine.language import schema_check, yamlload
-from engine.language.graph import build_graph
 from engine.language.lookups import load_lookups
 from engine.language.rules import (
     RULE_SCHEMA,
@@ -28,25 +29,37 @@ from engine.language.rules import (
 from engine.language.yamlload import PosDict
 
 
-def load_rules(layers: Sequence[Layer], *, check_graph: bool = True) -> RuleSet:
-    """Load, merge, validate and compile every rule of the given layers (earliest first).
+@dataclass
+class Documents:
+    """Every rule file of the layers read and merged, before any check or compile."""
 
-    Raises `ErrorGroup` with every problem found; warnings (e.g. a `depends_on` that
-    `ref()` implies but the rule does not list) are on the returned `RuleSet`.
-    """
-    errors: list[JoistError] = []
-    docs: dict[str, PosDict] = {}
-    layer_of: dict[str, str] = {}
-    first_file: dict[tuple[str, str], str] = {}
-    lookup_dirs: list[Path] = []
-    for layer_name, paths in layers:
+    docs: dict[str, PosDict]
+    layer_of: dict[str, str]
+    lookups: dict[str, dict[str, Any]]
+    errors: list[JoistError]
+
+
+def lookup_dirs(layers: Sequence[Layer]) -> list[Path]:
+    """The lookup folders of the layers: a pack's own lookups/, and the one beside it."""
+    found_dirs: list[Path] = []
+    for _layer_name, paths in layers:
         for p in paths:
             p = Path(p)
             folder = p if p.is_dir() else p.parent
             # a pack's own lookups/, and the one beside it (rules/lookups for rules/master)
             for found in (folder.parent / "lookups", folder / "lookups"):
-                if found.is_dir() and found not in lookup_dirs:
-                    lookup_dirs.append(found)
+                if found.is_dir() and found not in found_dirs:
+                    found_dirs.append(found)
+    return found_dirs
+
+
+def read_documents(layers: Sequence[Layer]) -> Documents:
+    """Read every rule file of the layers (earliest first), merging later layers over earlier."""
+    errors: list[JoistError] = []
+    docs: dict[str, PosDict] = {}
+    layer_of: dict[str, str] = {}
+    first_file: dict[tuple[str, str], str] = {}
+    for layer_name, paths in layers:
         for f in rule_files(paths):
             layer_of[str(f)] = layer_name
             try:
@@ -73,23 +86,44 @@ def load_rules(layers: Sequence[Layer], *, check_graph: bool = True) -> RuleSet:
             first_file[(layer_name, flow)] = str(f)
             docs[flow] = merge_layer(docs[flow], doc) if flow in docs else doc
     try:
-        lookups = load_lookups(lookup_dirs)
+        lookups = load_lookups(lookup_dirs(layers))
     except JoistError as exc:
         errors.append(exc)
         lookups = {}
+    return Documents(docs, layer_of, lookups, errors)
+
+
+def compile_document(
+    doc: PosDict, layer_of: dict[str, str], lookups: dict[str, dict[str, Any]], *, check_schema: bool = True
+) -> tuple[Rule | None, list[JoistError]]:
+    """One merged rule document checked against the schema (unless already) and compiled."""
+    if check_schema:
+        problems = schema_check.check(doc, RULE_SCHEMA, prefix=f"flow {doc.get('flow')}")
+        if problems:
+            return None, problems
+    compiler = RuleCompiler(doc, layer_of, lookups)
+    rule = compiler.compile()
+    return rule, compiler.errors
+
+
+def load_rules(layers: Sequence[Layer], *, check_graph: bool = True) -> RuleSet:
+    """Load, merge, validate and compile every rule of the given layers (earliest first).
+
+    Raises `ErrorGroup` with every problem found; warnings (e.g. a `depends_on` that
+    `ref()` implies but the rule does not list) are on the returned `RuleSet`.
+    """
+    read = read_documents(layers)
+    errors, docs, layer_of, lookups = read.errors, read.docs, read.layer_of, read.lookups
     rules: dict[str, Rule] = {}
     for flow, doc in docs.items():
-        problems = schema_check.check(doc, RULE_SCHEMA, prefix=f"flow {flow}")
-        if problems:
-            errors.extend(problems)
-            continue
-        compiler = RuleCompiler(doc, layer_of, lookups)
-        rule = compiler.compile()
-        errors.extend(compiler.errors)
+        rule, problems = compile_document(doc, layer_of, lookups)
+        errors.extend(problems)
         if rule is not None:
             rules[flow] = rule
     ruleset = RuleSet(rules, lookups)
     if check_graph and not errors:
+        from engine.language.graph import build_graph  # networkx: only when the graph is checked
+
         try:
             build_graph(ruleset)
         except ErrorGroup as group:

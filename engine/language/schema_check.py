@@ -13,13 +13,14 @@ import re
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import JoistError, suggest
 from engine.language.yamlload import locate
+
+if TYPE_CHECKING:  # jsonschema is imported when a document is first checked, not at start-up
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 
 class MissingKey(JoistError):
@@ -68,6 +69,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
@@ -93,6 +96,8 @@ def type_name(value: Any) -> str:
 
 
 def _leaf(error: ValidationError) -> ValidationError:
+    from jsonschema.exceptions import best_match
+
     while error.context:
         # Prefer the branch that fits the value's kind: it is the one the author meant.
         fitting = [e for e in error.context if e.validator != "type"]

@@ -10,172 +10,189 @@ left out, an object or list with nothing in it is null, `each` items see `item`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from engine.expressions.functions import CATALOGUE, Runtime
-from engine.expressions.jmes import ORDERINGS, is_jmes_number, jmes_equal
-from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
+from engine.expressions.base import Compiled
+from engine.expressions.functions import Runtime
+from engine.language.rules import Rule
+from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, expressions
+from engine.mapping.inline import Scope, Writer, is_boolean, root_scope, value_shape, write_expression
 
 Builder = Callable[[dict[str, Any], Any], Any]
 
 
-class _Writer:
-    def __init__(self, inline: bool) -> None:
-        self.inline = inline
-        self.lines: list[str] = []
-        self.env: dict[str, Any] = {}
-        self.count = 0
-
-    def name(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def bind(self, value: Any, prefix: str = "e") -> str:
-        name = self.name(prefix)
-        self.env[name] = value
-        return name
-
-    def emit(self, depth: int, text: str) -> None:
-        self.lines.append("    " * depth + text)
-
-
-def _inline(w: _Writer, ast: dict[str, Any] | None, ctx: str, depth: int, var: str) -> bool:
-    """Emit `var = <value of ast>` without a call for the commonest shapes; False if it cannot."""
-    if ast is None:
-        return False
-    kind, children = ast["type"], ast.get("children", [])
-    chain = (
-        [ast["value"]]
-        if kind == "field"
-        else (
-            [c["value"] for c in children]
-            if kind == "subexpression" and all(c["type"] == "field" for c in children)
-            else None
-        )
-    )
-    if chain:
-        w.emit(depth, "try:")
-        w.emit(depth + 1, f"{var} = {ctx}" + "".join(f"[{k!r}]" for k in chain))
-        w.emit(depth, "except _MISS:")
-        w.emit(depth + 1, f"{var} = None")
-        return True
-    if kind == "literal":
-        w.emit(depth, f"{var} = {w.bind(ast['value'], 'c')}")
-        return True
-    if kind == "comparator":
-        left, right = w.name("a"), w.name("a")
-        if not (_inline(w, children[0], ctx, depth, left) and _inline(w, children[1], ctx, depth, right)):
-            return False
-        if ast["value"] in ("eq", "ne"):
-            eq = w.bind(jmes_equal, "f")
-            w.emit(depth, f"{var} = {'' if ast['value'] == 'eq' else 'not '}{eq}({left}, {right})")
-        else:
-            order, number = w.bind(ORDERINGS[ast["value"]], "f"), w.bind(is_jmes_number, "f")
-            w.emit(depth, f"{var} = {order}({left}, {right}) if {number}({left}) and {number}({right}) else None")
-        return True
-    if kind == "function_expression" and ast["value"] in CATALOGUE:
-        args = []
-        for child in children:
-            arg = w.name("a")
-            if not _inline(w, child, ctx, depth, arg):
-                return False
-            args.append(arg)
-        fn = w.bind(CATALOGUE[ast["value"]].impl, "f")
-        w.emit(depth, f"{var} = {fn}(rt{''.join(', ' + a for a in args)})")
-        return True
-    return False
-
-
-def _value(w: _Writer, expr: Any, ctx: str, depth: int) -> str:
-    """Code for an expression's value: inlined into a variable, else a call to its evaluator."""
+def _value(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
+    """A Python expression for an expression's value: written out, else a call to its evaluator."""
+    if w.inline:
+        written = write_expression(w, expr, scope, depth)
+        if written is not None:
+            return written
     var = w.name("w")
-    if w.inline and _inline(w, expr.ast, ctx, depth, var):
-        return var
-    return f"{w.bind(expr.evaluate)}({ctx}, rt)"
+    w.emit(depth, f"{var} = {w.bind(expr.evaluate)}({scope.context()}, rt)")
+    return var
 
 
-def _keep(var: str) -> str:
-    return f"{var} is not None and not ({var}.__class__ in _CONTAINERS and not {var})"
+def _keep(value: str) -> str:
+    """Kept in the payload: not null, and not an empty list or object."""
+    return f"{value} is not None and ({value} or ({value}).__class__ not in _CONTAINERS)"
 
 
-def _object(w: _Writer, node: Node, ctx: str, depth: int) -> str:
-    """Code that leaves the built value of `node` (or None) in a fresh variable; returns it."""
+def _child(w: Writer, node: Node, scope: Scope, depth: int) -> tuple[str, str | None]:
+    """Emit code for `node`'s value: (a Python expression, the test that keeps it or None for always)."""
     if isinstance(node, ValueNode):
-        var = w.name("v")
         if node.expr.kind == "const":
-            w.emit(depth, f"{var} = {w.bind(node.expr.evaluate({}, Runtime()), 'c')}")
-        elif not (w.inline and _inline(w, node.expr.ast, ctx, depth, var)):
-            w.emit(depth, f"{var} = {w.bind(node.expr.evaluate)}({ctx}, rt)")
-        return var
+            value = node.expr.evaluate({}, Runtime())
+            if value is None or (value.__class__ in (dict, list) and not value):
+                return "None", "False"
+            return w.literal(value), None
+        value_code = w.variable(_value(w, node.expr, scope, depth), depth)
+        shape = value_shape(node.expr) if w.inline else None
+        if shape == "kept":
+            return value_code, None
+        return value_code, f"{value_code} is not None" if shape == "scalar" else _keep(value_code)
     if isinstance(node, ObjectNode):
         out = w.name("o")
-        w.emit(depth, f"{out} = {{}}")
+        leading: list[str] = []  # the first children, always kept: one dict display
+        started = False
         for key, child in node.children.items():
-            var = _object(w, child, ctx, depth)
-            w.emit(depth, f"if {_keep(var)}:")
-            w.emit(depth + 1, f"{out}[{key!r}] = {var}")
-        w.emit(depth, f"{out} = {out} or None")
-        return out
+            value, test = _child(w, child, scope, depth)
+            if test == "False":
+                continue
+            if test is None and not started:
+                leading.append(f"{key!r}: {value}")
+                continue
+            if not started:
+                w.emit(depth, f"{out} = {{{', '.join(leading)}}}")
+                started = True
+            if test is None:
+                w.emit(depth, f"{out}[{key!r}] = {value}")
+            else:
+                w.emit(depth, f"if {test}:")
+                w.emit(depth + 1, f"{out}[{key!r}] = {value}")
+        if not started:
+            w.emit(depth, f"{out} = {{{', '.join(leading)}}}")
+        return out, None if leading else out  # an object with nothing in it is left out
     assert isinstance(node, ListNode)
     out = w.name("l")
     w.emit(depth, f"{out} = []")
     for item in node.items:
-        _item(w, item, ctx, out, depth)
-    w.emit(depth, f"{out} = {out} or None")
-    return out
+        _item(w, item, scope, out, depth)
+    return out, out
 
 
-def _item(w: _Writer, item: ItemNode, ctx: str, out: str, depth: int) -> None:
+def _test(w: Writer, expr: Compiled, scope: Scope, depth: int) -> str:
+    """A Python condition that is JMESPath truth of `expr`."""
+    value = _value(w, expr, scope, depth)
+    return value if w.inline and is_boolean(expr) else f"_truthy({value})"
+
+
+def _append(w: Writer, item: ItemNode, scope: Scope, out: str, depth: int) -> None:
+    value, test = _child(w, item.fields, scope, depth)
+    if test is None:
+        w.emit(depth, f"{out}.append({value})")
+    else:
+        w.emit(depth, f"if {test}:")
+        w.emit(depth + 1, f"{out}.append({value})")
+
+
+def _item(w: Writer, item: ItemNode, scope: Scope, out: str, depth: int) -> None:
     if item.each is None:
         if item.when is not None:
-            w.emit(depth, f"if _truthy({_value(w, item.when, ctx, depth)}):")
+            w.emit(depth, f"if {_test(w, item.when, scope, depth)}:")
             depth += 1
-        var = _object(w, item.fields, ctx, depth)
-        w.emit(depth, f"if {var} is not None:")
-        w.emit(depth + 1, f"{out}.append({var})")
+        _append(w, item, scope, out, depth)
         return
-    elements, inner, element, index = w.name("els"), w.name("ctx"), w.name("el"), w.name("i")
-    if not (w.inline and _inline(w, item.each.ast, ctx, depth, elements)):
-        w.emit(depth, f"{elements} = {w.bind(item.each.evaluate)}({ctx}, rt)")
+    elements = w.name("els")
+    w.emit(depth, f"{elements} = {_value(w, item.each, scope, depth)}")
     w.emit(depth, f"if {elements} is not None:")
     depth += 1
     w.emit(depth, f"if not isinstance({elements}, list):")
     w.emit(depth + 1, f"{elements} = [{elements}]")
-    w.emit(depth, f"{inner} = dict({ctx})")
-    w.emit(depth, f"{inner}['parent'] = {ctx}.get('item') or {ctx}.get('source')")
+    element, index, parent = w.name("el"), w.name("i"), w.name("par")
+    w.emit(depth, f"{parent} = {scope.names['item']} or {scope.names['source']}")
+    inner = Scope({**scope.names, "item": element, "index": index, "parent": parent}, w.name("ctx"), scope)
+    inner.varying = {element, index}
+    inner.setup.append(len(w.lines))
+    w.emit(depth, f"{inner.ctx} = dict({scope.ctx}, parent={parent})")
+    cells_line = len(w.lines)
+    w.emit(depth, "")  # where the loop's invariant calls are reset (engine.mapping.inline.Scope.cells)
     w.emit(depth, f"for {index}, {element} in enumerate({elements}):")
     depth += 1
-    w.emit(depth, f"{inner}['item'] = {element}")
-    w.emit(depth, f"{inner}['index'] = {index}")
+    inner.setup.append(len(w.lines))
+    w.emit(depth, f"{inner.ctx}['item'], {inner.ctx}['index'] = {element}, {index}")
     if item.when is not None:
-        w.emit(depth, f"if not _truthy({_value(w, item.when, inner, depth)}):")
+        w.emit(depth, f"if not {_test(w, item.when, inner, depth)}:")
         w.emit(depth + 1, "continue")
-    var = _object(w, item.fields, inner, depth)
-    w.emit(depth, f"if {var} is not None:")
-    w.emit(depth + 1, f"{out}.append({var})")
+    _append(w, item, inner, out, depth)
+    cells = inner.cells or []
+    w.lines[cells_line] = "    " * (depth - 1) + " = ".join([*cells, "_UNSET"]) if cells else ""
+    if inner.used:
+        scope.context()  # the inner dict is built from this scope's
+    else:
+        for line in inner.setup:
+            w.lines[line] = ""
 
 
 def generate(node: Node, name: str = "build", *, inline: bool = True) -> Builder:
     """One Python function that builds `node`'s value for a context (and a Runtime `rt`).
 
-    With `inline`, plain paths and catalogue calls over them are written out in the
-    function itself; without (the mapper's guarded tree, which must say which field failed),
-    every expression is called through its own evaluator.
+    With `inline`, expressions are written out in the function itself where
+    `engine.mapping.inline` can (the reasons it could not are `__joist_fallbacks__`);
+    without (the mapper's guarded tree, which must say which field failed), every
+    expression is called through its own evaluator.
     """
-    w = _Writer(inline)
-    w.env.update(_truthy=truthy, _CONTAINERS=(dict, list), _MISS=(KeyError, TypeError, IndexError))
+    w = Writer(inline)
     w.emit(0, f"def {name}(ctx, rt):")
-    result = _object(w, node, "ctx", 1)
-    w.emit(1, f"return {result}")
-    source = "\n".join(w.lines) + "\n"
+    scope = root_scope(w, 1)
+    value, test = _child(w, node, scope, 1)
+    if isinstance(node, ValueNode):
+        w.emit(1, f"return {value}")
+    else:
+        w.emit(1, f"return {value} or None")
+    body = "\n".join(w.lines)
+    for context_name, var in scope.names.items():  # context names the function never reads: not fetched
+        if len(re.findall(rf"\b{var}\b", body)) == 1:
+            w.lines.remove(f"    {var} = ctx.get({context_name!r})")
+    for var, line in (("rt_links", "    rt_links = rt.links"), ("rt_missing", "    rt_missing = rt.missing")):
+        if len(re.findall(rf"\b{var}\b", body)) == 1:
+            w.lines.remove(line)
+    source = "\n".join(line for line in w.lines if line) + "\n"
     namespace: dict[str, Any] = dict(w.env)
     exec(compile(source, f"<joist rule {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
     function = namespace[name]
     function.__joist_source__ = source
+    function.__joist_fallbacks__ = w.fallbacks
     return function
 
 
 def compile_tree(node: Node, *, inline: bool = True) -> Builder:
     """One generated function that builds the target payload for one context (see `generate`)."""
     return generate(node, inline=inline)
+
+
+@dataclass(frozen=True)
+class CompileNote:
+    """One expression of a rule's fields that the generated function leaves to its evaluator."""
+
+    flow: str
+    location: str
+    expression: str
+    reason: str
+
+
+def compile_report(rules: Iterable[Rule]) -> tuple[int, list[CompileNote]]:
+    """How many field (and `source.where`) expressions the rules hold, and each one not written out, with why."""
+    total, notes = 0, []
+    for rule in rules:
+        total += sum(1 for e in expressions(rule.fields) if e.kind != "const")
+        built = [generate(rule.fields)]
+        if rule.source.where is not None:  # the Mapper generates `source.where` too
+            total += 1
+            built.append(generate(ValueNode(rule.source.where, rule.fields.origin)))  # type: ignore[arg-type]
+        for function in built:
+            for expr, reason in function.__joist_fallbacks__:  # type: ignore[attr-defined]
+                notes.append(CompileNote(rule.flow, str(expr.location), expr.text, reason))
+    return total, sorted(notes, key=lambda n: (n.location, n.expression))

@@ -24,13 +24,13 @@ from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import LinkResolver, Runtime
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
-from engine.mapping.codegen import compile_tree
+from engine.mapping.codegen import compile_tree, generate
 
 # What a rule's expressions may raise on a record: reported against the field, never raised.
 _CAUGHT: tuple[type[BaseException], ...] = (JoistError, *RUNTIME_ERRORS)
 
 
-@dataclass
+@dataclass(slots=True)
 class MapResult:
     outcome: str  # mapped | skipped | deferred | error
     payload: dict[str, Any] | None = None
@@ -123,10 +123,12 @@ class Mapper:
         self._fast = compile_tree(rule.fields)
         self._build = compile_tree(_guarded_tree(rule.fields), inline=False)
         self._where = _guard("source.where", rule.source.where) if rule.source.where else None
+        self._where_fast = generate(ValueNode(rule.source.where, rule.fields.origin)) if rule.source.where else None  # type: ignore[arg-type]
         self._entity_when = [
             (name, _guard(f"target.entity_when.{name}", e)) for name, e in rule.target.entity_when.items()
         ]
         self._id_field = rule.source_entity.id_field
+        self._entity = rule.target.entity
 
     def context(self, record: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -149,13 +151,26 @@ class Mapper:
         self, record: Mapping[str, Any], *, links: LinkResolver | None = None, target: Mapping[str, Any] | None = None
     ) -> MapResult:
         """Map one record. Never raises for bad data: a failure is an `error` outcome."""
-        rt = Runtime(links=links, lookups=self.lookups)
-        ctx = self.context(record, target)
+        rt = Runtime(links, self.lookups)
+        ctx = {
+            "source": record,
+            "target": target,
+            "params": self.params,
+            "links": None,
+            "item": None,
+            "parent": None,
+            "index": None,
+        }  # = self.context(record, target), without the call: this runs once a record
         try:
-            where = self.rule.source.where
-            if self._where is not None and where is not None and not truthy(self._where(ctx, rt)):
-                return MapResult("skipped", reason=f"source.where is false: {where.text}")
-            entity = self.rule.target.entity
+            if self._where_fast is not None:
+                try:
+                    keep = truthy(self._where_fast(ctx, rt))
+                except _CAUGHT:  # again through the guarded evaluator, which names the field
+                    rt.missing.clear()
+                    keep = truthy(self._where(ctx, rt))  # type: ignore[misc]
+                if not keep:
+                    return MapResult("skipped", reason=f"source.where is false: {self.rule.source.where.text}")  # type: ignore[union-attr]
+            entity = self._entity
             for name, test in self._entity_when:
                 if truthy(test(ctx, rt)):
                     entity = name

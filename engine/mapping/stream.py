@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from engine.errors import JoistError, Location
+from engine.expressions.functions import LinkResolver
 from engine.language import jsonio
 from engine.language.rules import Rule
 from engine.mapping.mapper import Mapper, MapResult
@@ -127,6 +128,16 @@ def _decode(text: str | bytes, number: int, input_name: str) -> dict[str, Any]:
     return record
 
 
+def table_resolver(table: Mapping[str, Mapping[str, str]]) -> LinkResolver:
+    """A `ref()` resolver over a plain table {link_set: {source id: target id}}."""
+    empty: dict[str, str] = {}
+
+    def resolve(link_set: str, key: str) -> str | None:
+        return table.get(link_set, empty).get(key)
+
+    return resolve
+
+
 def map_stream(
     rule: Rule,
     lines: Iterable[str | bytes],
@@ -144,7 +155,7 @@ def map_stream(
     """
     mapper = Mapper(rule, params, lookups)
     table = {k: {str(a): str(b) for a, b in v.items()} for k, v in (links or {}).items()}
-    resolve = lambda link_set, key: table.get(link_set, {}).get(key)  # noqa: E731
+    resolve = table_resolver(table)
     id_field = rule.source_entity.id_field
     counts = MapCounts()
     tally = {"mapped": 0, "skipped": 0, "deferred": 0, "error": 0}

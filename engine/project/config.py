@@ -14,6 +14,7 @@ as `file:line:col CODE message`, with the path inside the file, what is allowed 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -403,6 +404,21 @@ def _build_connection(system: str, raw: Mapping[str, Any], at: Location) -> Conn
     return Connection(system, settings, at)
 
 
+def _schema_problems(data: Any, file: Path, shown: str) -> list[JoistError]:
+    """The schema check of a joist.yaml; a file that passed is remembered by its content
+    (engine.language.flowcache), so a command's start-up does not load jsonschema for it."""
+    from engine.language import flowcache
+
+    schema = resources.files("schemas").joinpath(SCHEMA).read_bytes()
+    key = hashlib.sha256(b"project-schema\0" + schema + b"\0" + file.read_bytes()).hexdigest()
+    if flowcache.read_entry(key) is True:
+        return []
+    problems = check(data, SCHEMA, file=shown)
+    if not problems:
+        flowcache.write_entry(key, True)
+    return problems
+
+
 def load_project(path: str | os.PathLike[str] | None = None) -> Project:
     """Load and validate a project: a joist.yaml path, or a folder (None: the working folder) to search upward from.
 
@@ -415,7 +431,7 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
     secrets = _secret_errors(data, shown)
     secret_paths = {e.path for e in secrets}
     errors = secrets + [
-        e for e in check(data, SCHEMA, file=shown) if not (isinstance(e, UnknownKey) and e.path in secret_paths)
+        e for e in _schema_problems(data, file, shown) if not (isinstance(e, UnknownKey) and e.path in secret_paths)
     ]
     if not errors:
         packs: list[Path] = []

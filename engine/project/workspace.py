@@ -43,6 +43,22 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
     `rule_paths` win; else the project at `project_dir` (a joist.yaml or a folder, searched
     upward from it: `--project`), else the one found from the working folder, else `./rules`.
     """
+    layers, project = resolve_layers(rule_paths, project_dir)
+    return Workspace(layers, project, load_rules(layers))
+
+
+def resolve_flow(flow: str, rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None) -> Workspace:
+    """Like `resolve`, but load and check only what `flow` needs (engine.language.flowcache)."""
+    from engine.language.flowcache import load_flow
+
+    layers, project = resolve_layers(rule_paths, project_dir)
+    return Workspace(layers, project, load_flow(layers, flow))
+
+
+def resolve_layers(
+    rule_paths: Sequence[str | Path] = (), project_dir: str | Path | None = None
+) -> tuple[list[Layer], Any | None]:
+    """The layers a command works on, and the project (None with `--rules` or without a joist.yaml)."""
     from engine.project.config import ProjectNotFound, load_project
 
     project = None
@@ -68,4 +84,4 @@ def resolve(rule_paths: Sequence[str | Path] = (), project_dir: str | Path | Non
                     "`joist validate FOLDER...` and `joist test FOLDER...` take them as arguments, the other "
                     "commands with --rules FOLDER",
                 ) from None
-    return Workspace(layers, project, load_rules(layers))
+    return layers, project

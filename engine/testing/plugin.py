@@ -15,7 +15,7 @@ the outermost folder named `rules` above it (the shipped pack), else its own fol
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ErrorGroup, JoistError, Location
+from engine.errors import ErrorGroup, JoistError, Location, suggest
 from engine.language import jsonio, schema_check, yamlload
 from engine.language.loading import load_rules
-from engine.language.rules import Layer, RuleSet
+from engine.language.rules import Layer, RuleSet, UnknownFlow
 from engine.mapping.diff import Decision, plan_record, same
 from engine.mapping.mapper import Mapper
 
@@ -116,10 +116,10 @@ def load_fixture(path: Path) -> Any:
         ) from None
 
 
-def check_test_files(folders: list[Path], ruleset: RuleSet) -> tuple[int, list[JoistError]]:
+def check_test_files(folders: list[Path], flows: Collection[str]) -> tuple[int, list[JoistError]]:
     """`joist validate` for rule tests: every `*.test.yaml` under `folders` and the fixtures it reads.
 
-    Checks each file's schema, that its rule is one of `ruleset`, and that each case's
+    Checks each file's schema, that its rule is one of `flows`, and that each case's
     `input_file` exists and parses. Returns how many test files there are and the problems.
     """
     files = sorted(
@@ -134,7 +134,9 @@ def check_test_files(folders: list[Path], ruleset: RuleSet) -> tuple[int, list[J
             if found:
                 problems.extend(found)
                 continue
-            ruleset[doc["rule"]]
+            if doc["rule"] not in flows:
+                near = suggest(str(doc["rule"]), flows)
+                raise UnknownFlow(f"no flow named {doc['rule']!r}", hint=f"did you mean {near[0]!r}?" if near else None)
         except ErrorGroup as group:
             problems.extend(group.errors)
             continue

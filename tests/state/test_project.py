@@ -325,3 +325,26 @@ def test_invalid_yaml(tmp_path: Path) -> None:
     with pytest.raises(JoistError) as caught:
         load_project(tmp_path)
     assert caught.value.code == "R101" and caught.value.location.line is not None
+
+
+def test_a_checked_joist_yaml_is_remembered_by_its_content(
+    acme: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schema check of an unchanged joist.yaml is not run again (start-up without
+    jsonschema); any change to the file is checked afresh."""
+    from engine.project import config
+
+    monkeypatch.setenv("JOIST_CACHE_DIR", str(tmp_path / "cache"))
+    assert load_project(acme).name == "acme-construction"
+    real_check = config.check
+
+    def no_check(*args: object, **kwargs: object) -> list[JoistError]:
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(config, "check", no_check)
+    assert load_project(acme).name == "acme-construction"
+    (acme / "joist.yaml").write_text(GOOD.replace("version: 1", "version: 1\nbogus: true"))
+    monkeypatch.setattr(config, "check", real_check)
+    with pytest.raises(JoistError) as caught:
+        load_project(acme)
+    assert any(e.code == "R104" for e in _errors(caught.value))
