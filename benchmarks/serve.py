@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--sustained-rate", type=float, default=50.0)
     parser.add_argument("--sustained-seconds", type=float, default=120.0)
+    parser.add_argument("--procore-hourly", type=int, default=72_000, help="the Procore sandbox's hourly budget")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -108,7 +109,9 @@ def main() -> None:
             while len([n for n in made if n in watcher.seen]) < len(made) and time.monotonic() < deadline:
                 time.sleep(0.2)
             latencies = [watcher.seen[n] - t for n, t in made.items() if n in watcher.seen]
-            print(f"latency: {args.changes} changes at {args.rate:g}/s, webhooks on")
+            print(
+                f"latency: {args.changes} changes at {args.rate:g}/s, webhooks on (Procore budget {args.procore_hourly}/h)"
+            )
             print(f"  arrived {len(latencies)}/{len(made)}")
             if latencies:
                 print(

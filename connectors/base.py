@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from connectors.http import CircuitOpen, WaitTooLong, clock_time, span
 from engine.errors import JoistError
 
 Record = dict[str, Any]
@@ -276,3 +277,22 @@ class Credentials:
     access_token: str | None = None
     expires_at: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def stopped_calling(
+    exc: CircuitOpen | WaitTooLong, system_name: str, system: str, throttled: type[ConnectorError]
+) -> ConnectorError:
+    """Why a run stops calling a system: its circuit breaker opened (an `Outage`), or its rate
+    limit resets later than the longest wait (`throttled`, the system's own throttling error)."""
+    if isinstance(exc, CircuitOpen):
+        b = exc.breaker
+        return outage(system_name, system, b.failures, b.url, b.last_error)
+    whose = f"{system_name}'" if system_name.endswith("s") else f"{system_name}'s"
+    return throttled(
+        f"{whose} rate limit is used up until {clock_time(exc.until_wall)}, {span(exc.seconds)} "
+        f"from now: longer than the {span(exc.cap)} a run waits",
+        system=system,
+        retryable=True,
+        hint=f"the run stopped calling {system_name}; what is left runs with the next sync after the reset "
+        "(`runs.rate_limit_wait` in joist.yaml sets the longest wait)",
+    )

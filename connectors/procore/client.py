@@ -36,7 +36,7 @@ from connectors.base import (
     RateLimited,
     Rejected,
     Unavailable,
-    outage,
+    stopped_calling,
 )
 from connectors.http import (
     TRANSIENT_ERRORS,
@@ -46,9 +46,7 @@ from connectors.http import (
     Sleep,
     TokenBucket,
     WaitTooLong,
-    clock_time,
     send_with_retries,
-    span,
     unreachable,
 )
 from connectors.procore.auth import ProcoreAuth
@@ -210,20 +208,8 @@ class ProcoreConnector:
         """
         try:
             return self._send(method, path, params=params, json=json, files=files, safe=safe)
-        except CircuitOpen as exc:
-            b = exc.breaker
-            raise self._halt(outage("Procore", SYSTEM, b.failures, b.url, b.last_error)) from None
-        except WaitTooLong as exc:
-            raise self._halt(
-                RateLimited(
-                    f"Procore's rate limit is used up until {clock_time(exc.until_wall)}, {span(exc.seconds)} "
-                    f"from now: longer than the {span(exc.cap)} a run waits",
-                    system=SYSTEM,
-                    retryable=True,
-                    hint="the run stopped calling Procore; what is left runs with the next sync after the reset "
-                    "(`runs.rate_limit_wait` in joist.yaml sets the longest wait)",
-                )
-            ) from None
+        except (CircuitOpen, WaitTooLong) as exc:
+            raise self._halt(stopped_calling(exc, "Procore", SYSTEM, RateLimited)) from None
 
     def _halt(self, error: ConnectorError) -> ConnectorError:
         if self.halted is None:

@@ -20,7 +20,17 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Attachment, BatchOp, BatchResult, ConnectorError, Credentials, FileRef, Page, Record, outage
+from connectors.base import (
+    Attachment,
+    BatchOp,
+    BatchResult,
+    ConnectorError,
+    Credentials,
+    FileRef,
+    Page,
+    Record,
+    stopped_calling,
+)
 from connectors.http import (
     TRANSIENT_ERRORS,
     CircuitBreaker,
@@ -30,9 +40,7 @@ from connectors.http import (
     Sleep,
     TokenBucket,
     WaitTooLong,
-    clock_time,
     send_with_retries,
-    span,
 )
 from connectors.qbo import entities as ents
 from connectors.qbo import errors
@@ -140,20 +148,8 @@ class QBOConnector:
             return self._call_once(
                 method, path, params=params, content=content, content_type=content_type, safe=safe, reading=reading
             )
-        except CircuitOpen as exc:
-            b = exc.breaker
-            raise self._halt(outage("QuickBooks", "qbo", b.failures, b.url, b.last_error)) from None
-        except WaitTooLong as exc:
-            raise self._halt(
-                errors.QBOThrottled(
-                    f"QuickBooks' rate limit is used up until {clock_time(exc.until_wall)}, {span(exc.seconds)} "
-                    f"from now: longer than the {span(exc.cap)} a run waits",
-                    system="qbo",
-                    retryable=True,
-                    hint="the run stopped calling QuickBooks; what is left runs with the next sync after the reset "
-                    "(`runs.rate_limit_wait` in joist.yaml sets the longest wait)",
-                )
-            ) from None
+        except (CircuitOpen, WaitTooLong) as exc:
+            raise self._halt(stopped_calling(exc, "QuickBooks", "qbo", errors.QBOThrottled)) from None
 
     def _halt(self, error: ConnectorError) -> ConnectorError:
         if self.halted is None:

@@ -40,7 +40,7 @@ from engine.sync.plan import Planner
 from engine.sync.report import FlowReport, Outcome, RunReport
 from engine.sync.writes import Writer
 
-READ_BY_ID_UP_TO = 20  # run_records: more changed records of one flow than this are read by cursor
+READ_BY_ID_UP_TO = 3  # run_records: more changed records of one flow than this are read by cursor
 
 
 class FlowRun:
