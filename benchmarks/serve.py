@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--sustained-rate", type=float, default=50.0)
     parser.add_argument("--sustained-seconds", type=float, default=120.0)
-    parser.add_argument("--procore-hourly", type=int, default=72_000, help="the Procore sandbox's hourly budget")
+    parser.add_argument("--procore-hourly", type=int, default=3_600_000, help="the Procore sandbox's hourly budget")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,

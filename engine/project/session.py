@@ -25,6 +25,7 @@ from engine.state.store import SQLiteState
 from engine.sync.outcomes import Listener
 from engine.sync.report import RunReport
 from engine.sync.run import Sync
+from engine.sync.twins import MatchIndex
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Session:
     state: SQLiteState
     transports: Mapping[str, httpx.BaseTransport] = field(default_factory=dict)
     _connectors: dict[str, Connector] = field(default_factory=dict)
+    _match_cache: dict[str, MatchIndex] = field(default_factory=dict)  # the service's, across its runs
 
     @classmethod
     def open(
@@ -144,7 +146,15 @@ class Session:
         """Sync only these source records of these flows (the service's webhook events), under the run lock."""
         connectors = self.connectors(self.systems_for(list(self.ruleset.rules)))  # a waiting record may pull any flow
         with self.lock("serve", wait=lock_wait):
-            sync = Sync(self.ruleset, connectors, self.state, params=self.project.params, listener=listener, stop=stop)
+            sync = Sync(
+                self.ruleset,
+                connectors,
+                self.state,
+                params=self.project.params,
+                listener=listener,
+                stop=stop,
+                match_cache=self._match_cache,
+            )
             report = sync.run_records(targets)
         report.halted = [conn.halted for conn in connectors.values() if conn.halted is not None]
         return report

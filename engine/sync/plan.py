@@ -52,11 +52,21 @@ class Planner:
     """Plans the records of one flow (see the module docstring)."""
 
     def __init__(
-        self, rule: Rule, mapper: Mapper, links: FlowLinks, src: Connector, tgt: Connector, *, dry_run: bool
+        self,
+        rule: Rule,
+        mapper: Mapper,
+        links: FlowLinks,
+        src: Connector,
+        tgt: Connector,
+        *,
+        dry_run: bool,
+        match: MatchIndex | None = None,
     ) -> None:
         self.rule, self.mapper, self.links, self.src, self.tgt = rule, mapper, links, src, tgt
         self.dry_run = dry_run
-        self.match = MatchIndex(tgt, rule.target.entity, rule.match) if rule.match else None
+        if match is None and rule.match:
+            match = MatchIndex(tgt, rule.target.entity, rule.match)
+        self.match = match
         self.ignore_item = partial(tgt.is_system_line, rule.target.entity)
 
     def plan(self, record: dict[str, Any], sid: str, *, force: bool = False) -> Step:

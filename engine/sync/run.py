@@ -38,6 +38,7 @@ from engine.sync.links import FlowLinks
 from engine.sync.outcomes import DEFERRED, Listener, Outcomes
 from engine.sync.plan import Planner
 from engine.sync.report import FlowReport, Outcome, RunReport
+from engine.sync.twins import MatchIndex
 from engine.sync.writes import Writer
 
 READ_BY_ID_UP_TO = 3  # run_records: more changed records of one flow than this are read by cursor
@@ -69,7 +70,11 @@ class FlowRun:
             listener=sync.listener,
             known_failures=sync.known_failures,
         )
-        self.planner = Planner(rule, self.mapper, self.links, self.src, tgt, dry_run=sync.dry_run)
+        match = None
+        if rule.match and sync.match_cache is not None:  # the service: one index per flow across its runs
+            match = sync.match_cache.setdefault(rule.flow, MatchIndex(tgt, rule.target.entity, rule.match))
+            match.catch_up(tgt)
+        self.planner = Planner(rule, self.mapper, self.links, self.src, tgt, dry_run=sync.dry_run, match=match)
         self.writer = Writer(
             rule,
             self.state,
@@ -230,8 +235,10 @@ class Sync:
         listener: Listener | None = None,
         batch_size: int = 30,
         stop: threading.Event | None = None,
+        match_cache: dict[str, MatchIndex] | None = None,
     ) -> None:
         self.ruleset, self.connectors, self.state = ruleset, dict(connectors), state
+        self.match_cache = match_cache  # kept by the service between runs; None: each run reads its own
         self.stop = stop  # set by the service when it shuts down: finish the record in hand, take no more
         self.fetched: dict[tuple[str, str], dict[str, Any] | None] = {}  # run_records: one read per record
         self.params = dict(params or {})

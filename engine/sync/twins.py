@@ -41,20 +41,43 @@ def _at(record: Mapping[str, Any], dotted: str) -> Any:
 
 
 class MatchIndex:
-    """Target records by the values of a rule's `match` fields, read once per run when first needed."""
+    """Target records by the values of a rule's `match` fields, read whole when first needed.
+
+    A run reads it once. The service keeps one per flow across its runs: `catch_up()` marks
+    it to read only what changed on the target since (one feed request, not every record
+    again) before its next use."""
 
     def __init__(self, connector: Connector, entity: str, match: Mapping[str, Compiled]) -> None:
         self.connector, self.entity, self.match = connector, entity, match
         self._index: dict[tuple[str, ...], list[dict[str, Any]]] | None = None
+        self._keys: dict[str, tuple[str, ...]] = {}  # record id -> its key in the index
+        self._cursor: str | None = None
+        self._behind = False
 
-    def _build(self) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-        index: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for page in self.connector.read(self.entity):
+    def _put(self, record: Mapping[str, Any]) -> None:
+        assert self._index is not None
+        record_id = self.connector.record_id(self.entity, dict(record))
+        old = self._keys.pop(record_id, None)
+        if old is not None:
+            self._index[old] = [
+                r for r in self._index.get(old, []) if self.connector.record_id(self.entity, r) != record_id
+            ]
+        if self.connector.is_deleted(self.entity, dict(record)):
+            return
+        key = tuple(_norm(_at(record, path)) for path in self.match)
+        if all(key):
+            self._index.setdefault(key, []).append(dict(record))
+            self._keys[record_id] = key
+
+    def _read(self, since: str | None) -> None:
+        for page in self.connector.read(self.entity, since=since):
             for record in page.records:
-                key = tuple(_norm(_at(record, path)) for path in self.match)
-                if all(key):
-                    index.setdefault(key, []).append(record)
-        return index
+                self._put(record)
+            self._cursor = page.cursor or self._cursor
+
+    def catch_up(self, connector: Connector) -> None:
+        """Before the next use, read what changed on the target since the last read (through `connector`)."""
+        self.connector, self._behind = connector, self._index is not None
 
     def key_for(self, ctx: dict[str, Any], rt: Runtime) -> tuple[str, ...] | None:
         """The match key of a source record (None when a match value is empty).
@@ -77,15 +100,17 @@ class MatchIndex:
 
     def candidates(self, key: tuple[str, ...]) -> list[dict[str, Any]]:
         if self._index is None:
-            self._index = self._build()
+            self._index = {}
+            self._read(None)
+        elif self._behind:
+            self._behind = False
+            self._read(self._cursor)
         return self._index.get(key, [])
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Remember a record Joist just created, so a second source record cannot adopt it."""
         if self._index is not None:
-            key = tuple(_norm(_at(record, path)) for path in self.match)
-            if all(key):
-                self._index.setdefault(key, []).append(dict(record))
+            self._put(record)
 
 
 def sparse_payload(payload: Mapping[str, Any], changed_paths: Iterable[str]) -> dict[str, Any]:
