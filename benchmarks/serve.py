@@ -97,7 +97,7 @@ def main() -> None:
         sandbox_pair(Path(tmp) / "p", loopback=True, packs=["joist:master"]) as pair,
     ):
         assert pair.session.run(None).ok
-        service = Served(pair.project_dir, poll_every=300).start()
+        service = Served(pair.project_dir, poll_every=300, window=1.0).start()  # the default window
         desk = person(pair.boxes["procore"], pair.servers["procore"].base_url)
         realm = pair.session.project.connections["qbo"].account_id
         try:
