@@ -70,12 +70,28 @@ class Watcher(threading.Thread):
 
 
 def _stream(desk: Any, prefix: str, count: int, rate: float, made: dict[str, float]) -> None:
+    """Vendors made through the Procore API by a person's app, at `rate` a second."""
     start = time.monotonic()
     for n in range(count):
         due = start + n / rate
         time.sleep(max(0.0, due - time.monotonic()))
         name = f"{prefix} {n:05d}"
         desk.create("vendors", {"name": name}, idempotency_key=f"{prefix}-{n}")
+        made[name] = time.monotonic()
+
+
+def _stream_in_store(box: Any, prefix: str, count: int, rate: float, made: dict[str, float]) -> None:
+    """Vendors made in the Procore sandbox's store, as its own UI would: each change fires the
+    same webhook event as an API write, without spending an app's request budget (a person's
+    app cannot make 50 writes a second for two minutes under Procore's limits)."""
+    from sandbox.procore.resources import RESOURCES
+
+    start = time.monotonic()
+    for n in range(count):
+        due = start + n / rate
+        time.sleep(max(0.0, due - time.monotonic()))
+        name = f"{prefix} {n:05d}"
+        box.store.insert(RESOURCES["vendors"], {"name": name}, company_id=box.company_id)
         made[name] = time.monotonic()
 
 
@@ -121,7 +137,9 @@ def main() -> None:
             sustained: dict[str, float] = {}
             count = int(args.sustained_rate * args.sustained_seconds)
             writer = threading.Thread(
-                target=_stream, args=(desk, "Bench Sustained", count, args.sustained_rate, sustained), daemon=True
+                target=_stream_in_store,
+                args=(pair.boxes["procore"], "Bench Sustained", count, args.sustained_rate, sustained),
+                daemon=True,
             )
             assert service.proc is not None
             samples: list[tuple[float, int, float]] = []

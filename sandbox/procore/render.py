@@ -211,7 +211,9 @@ class Renderer:
         out["parent"] = self._ref("vendors", record.get("parent_id"), "name")
         if self._child_counts is None:
             self._child_counts = {}
-            for row in self.store.tables["vendors"].values():
+            with self.store.lock:  # a write on another thread may add a vendor meanwhile
+                rows = list(self.store.tables["vendors"].values())
+            for row in rows:
                 if row.get("parent_id") is not None:
                     self._child_counts[row["parent_id"]] = self._child_counts.get(row["parent_id"], 0) + 1
         out["children_count"] = self._child_counts.get(record["id"], 0)

@@ -176,6 +176,12 @@ def test_a_match_key_can_come_from_a_lookup_table() -> None:
 
             yield Page([{"Id": "23", "Name": "Material"}], cursor=None)
 
+        def record_id(self, entity: str, record: Any) -> str:
+            return str(record["Id"])
+
+        def is_deleted(self, entity: str, record: Any) -> bool:
+            return False
+
     index = MatchIndex(OneClass(), "Class", rule.match)  # type: ignore[arg-type]
     ctx = {"source": {"code": "M", "name": "Materials"}, "params": {}}
     key = index.key_for(ctx, Runtime(lookups=ruleset.lookups))

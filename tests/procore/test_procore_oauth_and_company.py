@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -208,16 +209,17 @@ def test_a_reused_refresh_token_is_a_typed_error_without_secrets(box: Any, trans
 
 def _pypi_procore() -> None:
     try:
-        import procore  # noqa: F401
+        from procore import Procore  # noqa: F401
 
         return
-    except ImportError:
-        pass
+    except ImportError:  # not installed, or tests/procore (on sys.path) taken for it as a namespace package
+        sys.modules.pop("procore", None)
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "procore==0.1.0"], capture_output=True, text=True, timeout=120
     )
     if done.returncode != 0:
         pytest.skip(f"the PyPI procore 0.1.0 client could not be installed: {done.stderr.strip()[-200:]}")
+    importlib.invalidate_caches()  # the finders cached site-packages before the install
 
 
 def test_pypi_procore_client_lists_companies_and_projects_over_loopback() -> None:
