@@ -109,6 +109,10 @@ def up(
         from engine.project.writing import update_sandbox_project
 
         changes = update_sandbox_project(project_dir, info)[1]
+    # Before anything says "Ctrl-C to stop": a Ctrl-C from then on stops cleanly and saves the data.
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if as_json:
         click.echo(json.dumps(info[names[0]] if len(names) == 1 else info), nl=True)
     else:
@@ -123,9 +127,6 @@ def up(
             for change in changes or ["up to date"]:
                 click.echo(change if change.startswith("wrote ") else f"{project_dir / 'joist.yaml'}: {change}")
         click.echo("Ctrl-C to stop.")
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if pid_file:
         pid_file.write_text(f"{os.getpid()}\n")
     stop.wait()
