@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from connectors.base import Connector
+from engine.errors import JoistError
 from engine.language.graph import build_graph, select
 from engine.language.loading import load_rules
 from engine.language.rules import RuleSet
@@ -132,7 +133,7 @@ class Session:
             stop=stop,
         )
         report = sync.run(chosen, full=full, retry_only=retry_only, command=command, selection=selector or "")
-        report.halted = [conn.halted for conn in connectors.values() if conn.halted is not None]
+        report.halted = _halted(connectors)
         return report
 
     def run_records(
@@ -156,7 +157,7 @@ class Session:
                 match_cache=self._match_cache,
             )
             report = sync.run_records(targets)
-        report.halted = [conn.halted for conn in connectors.values() if conn.halted is not None]
+        report.halted = _halted(connectors)
         return report
 
     def fresh_connectors(self) -> None:
@@ -184,3 +185,8 @@ def session_params(session: Any) -> dict[str, Any]:
         params.update(rule.default_params())
     params.update(session.project.params)
     return params
+
+
+def _halted(connectors: Mapping[str, Connector]) -> list[JoistError]:
+    """Why the run stopped calling each system it stopped calling (an outage, a long rate limit)."""
+    return [conn.halted for conn in connectors.values() if conn.halted is not None]

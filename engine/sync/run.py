@@ -22,7 +22,8 @@ and twin, mapped once, decided: create, update, skip, lock, defer, error) -> wri
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from connectors.base import Connector
@@ -32,6 +33,7 @@ from engine.language.rules import Rule, RuleSet
 from engine.language.tree import truthy
 from engine.mapping.mapper import Mapper
 from engine.mapping.split import NO_GROUP, SEPARATOR, groups, parent_id
+from engine.state.records import Failure
 from engine.state.store import SQLiteState
 from engine.sync.crashpoints import crashpoint
 from engine.sync.links import FlowLinks
@@ -273,20 +275,14 @@ class Sync:
     ) -> RunReport:
         """Run (or plan) `flows` in dependency order; the report says what happened to every record."""
         chosen = order(self.graph, set(flows) if flows is not None else None)
-        report = RunReport(command)
-        if not self.dry_run:
-            self.run_id = self.state.start_run(command, selection)
-            report.run_id = self.run_id
-        # A sync retries deferred records and failures whose next attempt is due; `retry`
-        # (after the user fixed something) takes every failure at once.
-        due = {(f.flow, f.source_id) for f in self.state.failures(due=True)}
-        for failure in self.state.failures():
-            self.known_failures.setdefault(failure.flow, set()).add(failure.source_id)
-            if retry_only or failure.code == DEFERRED or (failure.flow, failure.source_id) in due:
-                self.failing.setdefault(failure.flow, set()).add(failure.source_id)
-        runs: list[FlowRun] = []
-        status = "failed"
-        try:
+        with self._recorded(command, selection) as (report, failures):
+            # A sync retries deferred records and failures whose next attempt is due; `retry`
+            # (after the user fixed something) takes every failure at once.
+            due = {(f.flow, f.source_id) for f in self.state.failures(due=True)}
+            for failure in failures:
+                if retry_only or failure.code == DEFERRED or (failure.flow, failure.source_id) in due:
+                    self.failing.setdefault(failure.flow, set()).add(failure.source_id)
+            runs: list[FlowRun] = []
             for flow in chosen:
                 rule = self.ruleset.rules[flow]
                 off = self.enabled(rule)
@@ -300,13 +296,27 @@ class Sync:
             for flow_run in runs:
                 if flow_run.deferred:
                     flow_run.rerun_deferred()
+        return report
+
+    @contextmanager
+    def _recorded(self, command: str, selection: str) -> Iterator[tuple[RunReport, list[Failure]]]:
+        """A run's report and its row in the runs table (none in a dry run), finished however the
+        run ends; also every failure recorded so far, which a record clears when it succeeds."""
+        report = RunReport(command)
+        if not self.dry_run:
+            self.run_id = self.state.start_run(command, selection)
+            report.run_id = self.run_id
+        failures = self.state.failures()
+        for failure in failures:
+            self.known_failures.setdefault(failure.flow, set()).add(failure.source_id)
+        status = "failed"
+        try:
+            yield report, failures
             report.interrupted = self.stopping()
             status = "ok" if report.ok else "failed"
         finally:
             if self.run_id is not None:
-                totals = report.totals()
-                self.state.finish_run(self.run_id, status, dict(totals))
-        return report
+                self.state.finish_run(self.run_id, status, dict(report.totals()))
 
     def run_records(self, targets: Mapping[str, Iterable[str]], *, command: str = "serve") -> RunReport:
         """Sync only the named source records of the named flows (what webhooks reported).
@@ -315,15 +325,8 @@ class Sync:
         (a new vendor's first bill) pulls that flow's record in, by the id its `ref()` named,
         then runs again in the same call, so it does not wait for the next poll.
         """
-        report = RunReport(command)
-        if not self.dry_run:
-            self.run_id = self.state.start_run(command, ",".join(sorted(targets)))
-            report.run_id = self.run_id
-        for failure in self.state.failures():
-            self.known_failures.setdefault(failure.flow, set()).add(failure.source_id)
-        runs: dict[str, FlowRun] = {}
-        status = "failed"
-        try:
+        with self._recorded(command, ",".join(sorted(targets))) as (report, _):
+            runs: dict[str, FlowRun] = {}
             for flow in order(self.graph, set(targets)):
                 rule = self.ruleset.rules[flow]
                 off = self.enabled(rule)
@@ -336,11 +339,6 @@ class Sync:
                 flow_report = runs[flow].run(full=False) if len(ids) > READ_BY_ID_UP_TO else runs[flow].run_records(ids)
                 report.flows.append(flow_report)
             self._pull_dependencies(runs, report)
-            report.interrupted = self.stopping()
-            status = "ok" if report.ok else "failed"
-        finally:
-            if self.run_id is not None:
-                self.state.finish_run(self.run_id, status, dict(report.totals()))
         return report
 
     def _producer(self, link_set: str, waiting: Rule) -> Rule | None:
