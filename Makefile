@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench clean lint
+.PHONY: demo test venv bench clean lint system
 
 venv: $(STAMP)
 
@@ -20,7 +20,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: $(STAMP) lint
+# Debian packages the suite runs for real (chromium, postgresql, redis-server), when missing.
+system:
+	bash scripts/system-packages.sh
+
+test: $(STAMP) system lint
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
