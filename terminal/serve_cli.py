@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import click
 import uvicorn
 
-from serve.app import Logger, Service, create_app
+from serve.app import Logger, Service
+from web.app import create_web_app
 
 
 class _Server(uvicorn.Server):
@@ -71,6 +72,7 @@ def serve_command(
     Events are committed to the project's state before they are answered, and marked done
     only once their records synced: a crash or a restart loses nothing. SIGTERM (Ctrl-C)
     finishes the sync in hand, then stops. Health: /healthz, /readyz; metrics: /metrics.
+    The dashboard is at the same address (docs/dashboard.md): the first visit creates the admin.
 
     \b
     Examples:
@@ -88,5 +90,5 @@ def serve_command(
         register=not no_register,
         log=Logger(as_json=log_json),
     )
-    config = uvicorn.Config(create_app(service), host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_web_app(service), host=host, port=port, log_level="warning", lifespan="on")
     _Server(config).run()

@@ -231,6 +231,37 @@ _V6 = (
     "CREATE INDEX inbox_state ON inbox (state, id)",
 )
 
+# Version 7: the web dashboard (`web/`). Its users (scrypt hash, role, language), the audit
+# log of every change a user makes, each user's overview layout (JSON), and failed sign-ins
+# per address and name (the login rate limit, shared by every process serving the project);
+# links by change time, for what moved per flow today and this week.
+_V7 = (
+    """CREATE TABLE web_users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        language TEXT,
+        created_at TEXT NOT NULL,
+        layout TEXT
+    )""",
+    """CREATE TABLE web_audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT
+    )""",
+    "CREATE INDEX web_audit_by_at ON web_audit (at)",
+    """CREATE TABLE web_logins (
+        id INTEGER PRIMARY KEY,
+        client TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX web_logins_by_client ON web_logins (client, at)",
+    "CREATE INDEX links_by_updated ON links (updated_at, flow)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
@@ -238,6 +269,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "what Joist last wrote to each side", _V4),
     Migration(5, "the project's run lock", _V5),
     Migration(6, "the service's inbox", _V6),
+    Migration(7, "web dashboard users, audit log, layouts and sign-in attempts", _V7),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,4 +1,4 @@
-"""docs/errors.md documents every error code of engine/, connectors/ and serve/, and no stale one.
+"""docs/errors.md documents every error code of engine/, connectors/, serve/ and web/, and no stale one.
 
 Codes are found twice: from the JoistError classes (with the class named in its section),
 and by reading the source for `code = "X123"`, so a class no import reaches counts too.
@@ -14,6 +14,7 @@ from pathlib import Path
 import connectors
 import engine
 import serve
+import web
 from engine.errors import JoistError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ CODE_IN_SOURCE = re.compile(r'^\s+code = "(?P<code>[A-Z]\d{3})"', re.M)
 
 def engine_error_classes() -> dict[str, list[type[JoistError]]]:
     """Every JoistError subclass defined in an engine, connectors or serve module, by code."""
-    for package in (engine, connectors, serve):
+    for package in (engine, connectors, serve, web):
         for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
             importlib.import_module(module.name)
     found: dict[str, list[type[JoistError]]] = {}
@@ -33,7 +34,7 @@ def engine_error_classes() -> dict[str, list[type[JoistError]]]:
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith(("engine.", "connectors.", "serve.")) and "code" in vars(cls):
+        if cls.__module__.startswith(("engine.", "connectors.", "serve.", "web.")) and "code" in vars(cls):
             found.setdefault(cls.code, []).append(cls)
     return found
 
@@ -54,7 +55,7 @@ def test_every_code_in_the_source_is_documented() -> None:
     """`code = "X123"` anywhere in engine/, connectors/ or serve/ has its `### X123` section."""
     raised = {
         m["code"]: path.relative_to(ROOT)
-        for top in ("engine", "connectors", "serve")
+        for top in ("engine", "connectors", "serve", "web")
         for path in sorted((ROOT / top).rglob("*.py"))
         for m in CODE_IN_SOURCE.finditer(path.read_text(encoding="utf-8"))
     }

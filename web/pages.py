@@ -1,0 +1,327 @@
+"""The dashboard's pages: overview, failures, runs, records, flows, reconcile, audit, users.
+
+Each reads what the engine already offers (the state store, `engine.reports.explain`,
+`engine.reports.reconcile`, the flows' DAG) and renders a template; changes (retry, the
+layout, users) are admin-only POSTs, each written to the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from engine.errors import JoistError
+from engine.expressions.functions import Runtime
+from engine.language.graph import build_graph
+from engine.language.tree import truthy
+from engine.reports.explain import explain
+from engine.reports.reconcile import FIGURES
+from web.board import Context, Dashboard, guard
+from web.charts import bars_svg, graph_svg
+from web.errors import BadLayout, WebError
+from web.i18n import N_
+from web.settings import settings_routes
+from web.widgets import DEFAULT_LAYOUT, SIZES, TITLES, Widgets, change_layout
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+FIGURE_NAMES = {
+    "contract value": N_("Contract value"),
+    "billed": N_("Billed"),
+    "retainage held": N_("Retainage held"),
+    "paid": N_("Paid"),
+    "committed": N_("Committed"),
+    "billed by subcontractors": N_("Billed by subcontractors"),
+    "retainage payable": N_("Retainage payable"),
+}
+assert set(FIGURE_NAMES) == set(FIGURES)
+
+
+class Pages:
+    """The page handlers of one dashboard."""
+
+    def __init__(self, board: Dashboard) -> None:
+        self.board = board
+        self.widgets = Widgets(board)
+
+    # -- overview ---------------------------------------------------------------------------
+
+    def _layout(self, ctx: Context) -> list[dict[str, str]]:
+        assert ctx.user is not None
+        return self.board.accounts.layout(ctx.user.name) or [dict(i) for i in DEFAULT_LAYOUT]
+
+    @guard()
+    async def overview(self, ctx: Context) -> Response:
+        def gather() -> tuple[list[dict[str, Any]], list[str]]:
+            layout = self._layout(ctx)
+            cards = [
+                {**item, "title": TITLES[item["widget"]], "data": self.widgets.data(item["widget"])} for item in layout
+            ]
+            missing = [w for w in TITLES if w not in {i["widget"] for i in layout}]
+            return cards, missing
+
+        cards, missing = await run_in_threadpool(gather)
+        return self.board.render(ctx, "overview.html", cards=cards, missing=missing, titles=TITLES, sizes=SIZES)
+
+    @guard()
+    async def widget(self, ctx: Context) -> Response:
+        """One widget's body (the overview refreshes each in place every few seconds)."""
+        name = ctx.request.path_params["name"]
+        if name not in TITLES:
+            raise BadLayout(f"there is no widget {name!r}", allowed=sorted(TITLES))
+        data = await run_in_threadpool(self.widgets.data, name)
+        return self.board.render(ctx, "widget_body.html", card={"widget": name, "data": data})
+
+    @guard()
+    async def layout(self, ctx: Context) -> Response:
+        """Add, remove, resize or move a widget on the user's own dashboard (viewers too: it is theirs)."""
+        assert ctx.user is not None
+        user = ctx.user.name
+
+        def change() -> None:
+            new = change_layout(
+                self._layout(ctx),
+                str(ctx.form.get("action") or ""),
+                str(ctx.form.get("widget") or ""),
+                str(ctx.form.get("value") or ""),
+            )
+            self.board.accounts.save_layout(user, new, set(TITLES), set(SIZES))
+
+        await run_in_threadpool(change)
+        return RedirectResponse("/overview", status_code=303)
+
+    # -- failures ---------------------------------------------------------------------------
+
+    @guard()
+    async def failures(self, ctx: Context) -> Response:
+        state, rules = self.board.state, self.board.session.ruleset.rules
+        found = await run_in_threadpool(state.failures)
+        flow = ctx.request.query_params.get("flow") or ""
+        code = ctx.request.query_params.get("code") or ""
+        shown = [f for f in found if (not flow or f.flow == flow) and (not code or f.code == code)]
+        where = {f: (rules[f].location.file, rules[f].location.line) for f in {x.flow for x in shown} if f in rules}
+        return self.board.render(
+            ctx,
+            "failures.html",
+            failures=shown,
+            where=where,
+            flows=sorted({f.flow for f in found}),
+            codes=sorted({f.code for f in found}),
+            flow=flow,
+            code=code,
+            done=ctx.request.query_params.get("done"),
+        )
+
+    @guard(admin=True)
+    async def retry(self, ctx: Context) -> Response:
+        """Sync the chosen failed records again now (one, the selected, or all), as `joist retry` would."""
+        assert ctx.user is not None
+        state = self.board.state
+        chosen = ctx.form.get("record") or []
+        picked = {str(chosen)} if isinstance(chosen, str) else {str(c) for c in chosen}
+        everything = ctx.form.get("all") == "1"
+
+        def run() -> int:
+            targets: dict[str, set[str]] = {}
+            for f in state.failures():
+                if everything or f"{f.flow}:{f.source_id}" in picked:
+                    targets.setdefault(f.flow, set()).add(f.source_id)
+            if not targets:
+                return 0
+            self.board.accounts.audit(
+                ctx.user.name if ctx.user else "?",
+                "failures.retry",
+                None,
+                sorted(f"{flow}:{sid}" for flow, ids in targets.items() for sid in ids),
+            )
+            self.board.session.run_records(targets)
+            left = {(f.flow, f.source_id) for f in state.failures()}
+            return sum(1 for flow, ids in targets.items() for sid in ids if (flow, sid) not in left)
+
+        try:
+            fixed = await run_in_threadpool(run)
+        except JoistError as exc:
+            raise WebError(exc.message, hint=exc.hint) from None
+        return RedirectResponse(f"/failures?done={fixed}", status_code=303)
+
+    # -- runs -------------------------------------------------------------------------------
+
+    @guard()
+    async def runs(self, ctx: Context) -> Response:
+        status = ctx.request.query_params.get("status") or ""
+        found = await run_in_threadpool(self.board.state.runs, 200)
+        shown = [r for r in found if not status or r.status == status]
+        return self.board.render(
+            ctx, "runs.html", runs=shown, chosen=status, statuses=sorted({r.status for r in found})
+        )
+
+    @guard()
+    async def run(self, ctx: Context) -> Response:
+        """One run: its counts, and the records that failed in it (filterable by flow)."""
+        run_id = int(ctx.request.path_params["run_id"])
+        flow = ctx.request.query_params.get("flow") or ""
+        rows = await run_in_threadpool(self.board.state.query, "SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise WebError(f"there is no run {run_id}")
+        failed = await run_in_threadpool(
+            self.board.state.query,
+            "SELECT flow, source_id, code, message FROM failures WHERE run_id = ? ORDER BY flow, source_id",
+            (run_id,),
+        )
+        run = dict(rows[0])
+        run["counts"] = json.loads(run["counts"]) if run["counts"] else {}
+        records = [dict(r) for r in failed if not flow or r["flow"] == flow]
+        return self.board.render(
+            ctx, "run.html", run=run, records=records, flow=flow, flows=sorted({r["flow"] for r in failed})
+        )
+
+    # -- records ----------------------------------------------------------------------------
+
+    @guard()
+    async def records(self, ctx: Context) -> Response:
+        """Search links by a Procore or QBO id (or a number written on the record)."""
+        q = (ctx.request.query_params.get("q") or "").strip()
+        found: list[dict[str, Any]] = []
+        if q:
+            rows = await run_in_threadpool(
+                self.board.state.query,
+                "SELECT link_set, flow, procore_id, qbo_id, origin, locked, updated_at FROM links "
+                "WHERE procore_id = ? OR qbo_id = ? ORDER BY link_set LIMIT 100",
+                (q, q),
+            )
+            found = [dict(r) for r in rows]
+        rules = self.board.session.ruleset.rules
+        for row in found:
+            rule = rules.get(row["flow"] or "")
+            row["source_id"] = (
+                row["procore_id"] if rule is not None and rule.source.system == "procore" else row["qbo_id"]
+            )
+        return self.board.render(ctx, "records.html", q=q, found=found)
+
+    @guard()
+    async def explain(self, ctx: Context) -> Response:
+        flow, source_id = ctx.request.path_params["flow"], ctx.request.path_params["source_id"]
+        try:
+            doc = await run_in_threadpool(explain, self.board.session, flow, source_id)
+        except JoistError as exc:
+            raise WebError(f"{exc.code} {exc.message}", hint=exc.hint) from None
+        return self.board.render(ctx, "explain.html", doc=doc)
+
+    # -- flows ------------------------------------------------------------------------------
+
+    def _enabled(self, rule: Any) -> bool:
+        """Whether a flow runs with the project's params (as the sync decides it)."""
+        if isinstance(rule.enabled, bool):
+            return rule.enabled
+        params = {**rule.default_params(), **self.board.service.project.params}
+        return bool(truthy(rule.enabled.evaluate({"params": params}, Runtime())))
+
+    @guard()
+    async def flows(self, ctx: Context) -> Response:
+        ruleset = self.board.session.ruleset
+        graph = build_graph(ruleset)
+        last = await run_in_threadpool(
+            self.board.state.query,
+            "SELECT flow, COUNT(*) AS links, MAX(updated_at) AS last FROM links GROUP BY flow",
+        )
+        by_flow = {r["flow"]: dict(r) for r in last}
+        rows = [
+            {
+                "flow": name,
+                "rule": rule,
+                "links": (by_flow.get(name) or {}).get("links", 0),
+                "last": (by_flow.get(name) or {}).get("last"),
+                "enabled": self._enabled(rule),
+                "condition": None if isinstance(rule.enabled, bool) else rule.enabled.text,
+            }
+            for name, rule in sorted(ruleset.rules.items())
+        ]
+        return self.board.render(ctx, "flows.html", svg=graph_svg(graph), rows=rows)
+
+    @guard()
+    async def rule_source(self, ctx: Context) -> Response:
+        """A flow's rule file with line numbers (what a failure's "rule line" link opens)."""
+        flow = ctx.request.path_params["flow"]
+        rule = self.board.session.ruleset.rules.get(flow)
+        if rule is None or not rule.location.file:
+            raise WebError(f"there is no flow {flow!r}", allowed=sorted(self.board.session.ruleset.rules))
+        with open(rule.location.file, encoding="utf-8") as source:
+            lines = source.read().splitlines()
+        return self.board.render(ctx, "rule.html", flow=flow, file=rule.location.file, lines=lines)
+
+    # -- reconcile --------------------------------------------------------------------------
+
+    @guard()
+    async def reconcile(self, ctx: Context) -> Response:
+        try:
+            report = await run_in_threadpool(self.board.reconciliation)
+        except JoistError as exc:
+            raise WebError(f"{exc.code} {exc.message}", hint=exc.hint) from None
+        labels = {k: ctx._(v) for k, v in FIGURE_NAMES.items()}
+        charts = {p.project_id: bars_svg(p.figures, labels) for p in report.projects}
+        return self.board.render(ctx, "reconcile.html", report=report, charts=charts, labels=labels)
+
+    # -- audit and users --------------------------------------------------------------------
+
+    @guard()
+    async def audit(self, ctx: Context) -> Response:
+        entries = await run_in_threadpool(self.board.accounts.audit_log, 500)
+        return self.board.render(ctx, "audit.html", entries=entries)
+
+    @guard()
+    async def users(self, ctx: Context) -> Response:
+        error = None
+        if ctx.request.method == "POST":
+            assert ctx.user is not None
+            if not ctx.user.admin:
+                from web.errors import NotAllowed
+
+                raise NotAllowed("only an admin may do this; you are signed in as a viewer")
+            try:
+                if ctx.form.get("remove"):
+                    await run_in_threadpool(
+                        lambda: self.board.accounts.remove_user(str(ctx.form["remove"]), by=ctx.user.name)  # type: ignore[union-attr]
+                    )
+                else:
+                    await run_in_threadpool(
+                        lambda: self.board.accounts.add_user(
+                            str(ctx.form.get("name") or ""),
+                            str(ctx.form.get("password") or ""),
+                            str(ctx.form.get("role") or "viewer"),
+                            by=ctx.user.name,  # type: ignore[union-attr]
+                        )
+                    )
+            except WebError as exc:
+                error = f"{exc.code} {exc.message}"
+            else:
+                return RedirectResponse("/users", status_code=303)
+        found = await run_in_threadpool(self.board.accounts.users)
+        return self.board.render(ctx, "users.html", users=found, error=error, status=400 if error else 200)
+
+
+def page_routes(board: Dashboard) -> list[Route]:
+    """The routes of every page of `board`."""
+    p = Pages(board)
+    table: list[tuple[str, Callable[..., Any], list[str]]] = [
+        ("/overview", p.overview, ["GET"]),
+        ("/overview/layout", p.layout, ["POST"]),
+        ("/widgets/{name}", p.widget, ["GET"]),
+        ("/failures", p.failures, ["GET"]),
+        ("/failures/retry", p.retry, ["POST"]),
+        ("/runs", p.runs, ["GET"]),
+        ("/runs/{run_id:int}", p.run, ["GET"]),
+        ("/records", p.records, ["GET"]),
+        ("/records/{flow}/{source_id}", p.explain, ["GET"]),
+        ("/flows", p.flows, ["GET"]),
+        ("/flows/{flow}/rule", p.rule_source, ["GET"]),
+        ("/reconcile", p.reconcile, ["GET"]),
+        ("/audit", p.audit, ["GET"]),
+        ("/users", p.users, ["GET", "POST"]),
+    ]
+    routes = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
+    return routes + settings_routes(board)
