@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench clean lint system
+.PHONY: demo test venv bench clean lint system messages catalogs
 
 venv: $(STAMP)
 
@@ -29,6 +29,16 @@ test: $(STAMP) system lint
 
 demo: $(STAMP)
 	$(PY) -m terminal.demo
+
+# The dashboard's languages (docs/dashboard.md): `messages` extracts every string of web/
+# into web/locale/messages.pot and merges it into each language's .po (translate the empty
+# ones); `catalogs` compiles the .po files to the .mo files the dashboard reads (committed).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o web/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale -D messages --no-location --omit-header --width 100
+
+catalogs: $(STAMP)
+	$(VENV)/bin/pybabel compile -d web/locale -D messages --statistics
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from engine.language import jsonio
 from engine.project.session import session_params
 from engine.reports.reconcile import Reconciliation, reconcile
 from serve.app import Service
@@ -31,6 +32,13 @@ from web.security import SESSION_COOKIE, SESSION_MAX_AGE, Session, Signer, load_
 
 HERE = Path(__file__).resolve().parent
 LANG_COOKIE = "joist_lang"
+
+
+def show(value: Any) -> str:
+    """A value of a record as the explain page writes it: text as is, anything else as exact JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else jsonio.dumps(value)
 
 
 @dataclass
@@ -106,6 +114,7 @@ class Dashboard:
             lstrip_blocks=True,
         )
         self.env.filters["todate"] = datetime.fromisoformat
+        self.env.filters["show"] = show
 
     # -- request plumbing -------------------------------------------------------------------
 

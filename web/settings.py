@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -56,11 +58,25 @@ class Param:
     errors: list[str] = field(default_factory=list)
 
 
+def plain(value: Any) -> Any:
+    """A value read from YAML with its positions (subclasses of list, dict, str) as plain Python."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 def as_text(value: Any) -> str:
     """A value as the form's text box holds it (YAML flow style; a plain string as itself)."""
     if isinstance(value, str):
-        return value
-    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
+        return str(value)
+    text = yaml.safe_dump(plain(value), default_flow_style=True, allow_unicode=True).strip()
+    return text.removesuffix("...").strip()
 
 
 def parse(name: str, text: str, default: Any) -> Any:
@@ -132,7 +148,7 @@ class SettingsPage:
             return []
         text = project.file.read_text(encoding="utf-8")
         block = ["params:"] + [
-            "  " + line for line in yaml.safe_dump(new, sort_keys=True, allow_unicode=True).splitlines()
+            "  " + line for line in yaml.safe_dump(plain(new), sort_keys=True, allow_unicode=True).splitlines()
         ]
         candidate = project.file.with_name(f".{project.file.name}.{os.getpid()}.new")
         candidate.write_text(replace_block(text, "params", block), encoding="utf-8")
