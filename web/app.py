@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,4 +32,15 @@ def create_web_app(service: Service) -> Starlette:
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app.router.routes.extend(routes)
+    served = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(started: Any) -> AsyncIterator[None]:
+        async with served(started):
+            try:
+                yield
+            finally:
+                board.session.fresh_connectors()  # the pages' connectors; the service closes its own
+
+    app.router.lifespan_context = lifespan
     return app

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from engine.language import jsonio
+from engine.project.session import Session as ProjectSession
 from engine.project.session import session_params
 from engine.reports.reconcile import Reconciliation, reconcile
 from serve.app import Service
@@ -102,7 +103,12 @@ class Dashboard:
 
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.session = service.session
+        # The pages' own session on the service's project, rules and state store: its own
+        # connectors, because the worker closes and reopens its own between syncs. A retry
+        # still waits for the worker's sync in hand (the project's run lock).
+        self.session = ProjectSession(
+            service.project, service.session.ruleset, service.session.state, service.transports
+        )
         self.state = service.session.state
         self.accounts = Accounts(self.state)
         self.signer = Signer(load_secret(service.project.state_path.parent))

@@ -139,7 +139,12 @@ class Pages:
                 None,
                 sorted(f"{flow}:{sid}" for flow, ids in targets.items() for sid in ids),
             )
-            self.board.session.run_records(targets)
+            if (
+                everything
+            ):  # as `joist retry`: every flow in dependency order, so a record waiting for another follows it
+                self.board.session.run(None, retry_only=True, command="retry")
+            else:
+                self.board.session.run_records(targets)
             left = {(f.flow, f.source_id) for f in state.failures()}
             return sum(1 for flow, ids in targets.items() for sid in ids if (flow, sid) not in left)
 

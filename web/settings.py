@@ -73,6 +73,8 @@ def plain(value: Any) -> Any:
 
 def as_text(value: Any) -> str:
     """A value as the form's text box holds it (YAML flow style; a plain string as itself)."""
+    if value is None:
+        return ""
     if isinstance(value, str):
         return str(value)
     text = yaml.safe_dump(plain(value), default_flow_style=True, allow_unicode=True).strip()
@@ -81,6 +83,8 @@ def as_text(value: Any) -> str:
 
 def parse(name: str, text: str, default: Any) -> Any:
     """The value typed for parameter `name` (YAML, read as a string when the default is one)."""
+    if not text.strip() and default is None:
+        return None
     if isinstance(default, str) or (default is None and not text.strip().startswith(("[", "{"))):
         return text
     try:
@@ -137,12 +141,10 @@ class SettingsPage:
         declared = {p.name: p for p in self.params()}
         new = dict(project.params)
         for name, param in declared.items():
-            if f"p.{name}" not in form:
-                continue
-            value = parse(name, str(form[f"p.{name}"]), param.default)
-            if value == param.default and name not in project.params:
-                continue
-            new[name] = value
+            typed = form.get(f"p.{name}")
+            if typed is None or str(typed) == param.text:
+                continue  # not changed in the form: left as it is (set or not)
+            new[name] = parse(name, str(typed), param.default)
         changed = {k: v for k, v in new.items() if project.params.get(k) != v}
         if not changed:
             return []
