@@ -35,7 +35,7 @@ demo: $(STAMP)
 # ones); `catalogs` compiles the .po files to the .mo files the dashboard reads (committed).
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o web/locale/messages.pot .
-	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale -D messages --no-location --omit-header --width 100
+	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale -D messages --width 100 --no-fuzzy-matching --ignore-obsolete
 
 catalogs: $(STAMP)
 	$(VENV)/bin/pybabel compile -d web/locale -D messages --statistics

@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 230, 44, 60, 16, 12
+BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 204, 44, 38, 14, 12
 
 
 def graph_svg(graph: nx.DiGraph, disabled: set[str] | None = None) -> str:
@@ -46,7 +46,7 @@ def graph_svg(graph: nx.DiGraph, disabled: set[str] | None = None) -> str:
     for flow, (x, y) in place.items():
         rule = graph.nodes[flow]["rule"]
         kind = "node off" if disabled and flow in disabled else "node"
-        label = flow if len(flow) <= 30 else flow[:29] + "…"
+        label = flow if len(flow) <= 27 else flow[:26] + "…"
         parts.append(
             f'<g class="{kind}"><a href="/flows#{escape(flow)}"><title>{escape(flow)}</title>'
             f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'

@@ -105,10 +105,15 @@ class Pages:
         code = ctx.request.query_params.get("code") or ""
         shown = [f for f in found if (not flow or f.flow == flow) and (not code or f.code == code)]
         where = {f: (rules[f].location.file, rules[f].location.line) for f in {x.flow for x in shown} if f in rules}
+        groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for f in shown:
+            key = (f.flow, f.code, f.hint or "")
+            groups.setdefault(key, {"flow": f.flow, "code": f.code, "hint": f.hint, "records": []})["records"].append(f)
         return self.board.render(
             ctx,
             "failures.html",
             failures=shown,
+            groups=list(groups.values()),
             where=where,
             flows=sorted({f.flow for f in found}),
             codes=sorted({f.code for f in found}),

@@ -149,12 +149,12 @@ def test_a_change_in_procore_appears_on_the_overview(live: Live) -> None:
 def test_a_failure_fixed_through_settings_then_retried_is_gone(live: Live) -> None:
     page = live.signed_in()
     page.goto(live.url + "/failures?code=C533")
-    first = page.locator("article.failure").first
+    first = page.locator("section.failure").first
     assert "C533" in first.inner_text() and "IncomeAccountRef" in first.inner_text()
     assert "How to fix" in first.inner_text()
     assert first.locator("a", has_text="Rule").get_attribute("href").startswith("/flows/cost_codes_to_items/rule#L")
     shoot(page, "failures")
-    first.locator("a", has_text="Explain").click()
+    first.locator("a", has_text="Explain").first.click()
     page.wait_for_url(re.compile(r".*/records/cost_codes_to_items/\d+"))
     assert "IncomeAccountRef.value" in page.inner_text("main")
     shoot(page, "explain")
