@@ -220,7 +220,10 @@ class Pages:
             doc = await run_in_threadpool(explain, self.board.session, flow, source_id)
         except JoistError as exc:
             raise WebError(f"{exc.code} {exc.message}", hint=exc.hint) from None
-        return self.board.render(ctx, "explain.html", doc=doc)
+        failure = next(
+            (f for f in await run_in_threadpool(self.board.state.failures, flow) if f.source_id == source_id), None
+        )
+        return self.board.render(ctx, "explain.html", doc=doc, failure=failure)
 
     # -- flows ------------------------------------------------------------------------------
 

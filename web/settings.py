@@ -43,6 +43,8 @@ CHOICES: tuple[tuple[str, str, str, str], ...] = (
     (r"project_id$", "procore", "projects", "name"),
 )
 
+US_LINE_CODES = ("TAX", "NON")
+
 
 @dataclass
 class Param:
@@ -111,6 +113,8 @@ class SettingsPage:
                     connector = self.board.session.connectors({system})[system]
                     records = read_all(connector, entity)
                     found = [(str(r.get("Id", r.get("id"))), str(r.get(label) or r.get("Name") or "")) for r in records]
+                    if entity == "TaxCode":  # US lines name these two pseudo codes, which no TaxCode query returns
+                        found += [(code, code) for code in US_LINE_CODES if code not in {c[0] for c in found}]
                     self._choices[key] = sorted(found, key=lambda c: c[1].lower())
                 return self._choices[key]
         return None

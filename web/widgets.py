@@ -124,7 +124,9 @@ class Widgets:
                 }
             )
         poll = service.worker.last_poll_at
+        last = self.state.runs(1)
         return {
+            "last_run": last[0] if last else None,
             "systems": systems,
             "last_poll": _stamp(datetime.fromtimestamp(poll, UTC)) if poll else None,
             "worker": "running" if service.worker.alive else "stopped",
