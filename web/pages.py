@@ -24,7 +24,7 @@ from web.board import Context, Dashboard, guard
 from web.charts import bars_svg, graph_svg
 from web.errors import BadLayout, WebError
 from web.i18n import N_
-from web.settings import settings_routes
+from web.settings import SettingsPage, settings_routes, switch_param
 from web.widgets import DEFAULT_LAYOUT, SIZES, TITLES, Widgets, change_layout
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class Pages:
     def __init__(self, board: Dashboard) -> None:
         self.board = board
         self.widgets = Widgets(board)
+        self.settings = SettingsPage(board)
 
     # -- overview ---------------------------------------------------------------------------
 
@@ -250,11 +251,32 @@ class Pages:
                 "links": (by_flow.get(name) or {}).get("links", 0),
                 "last": (by_flow.get(name) or {}).get("last"),
                 "enabled": self._enabled(rule),
+                "switch": switch_param(rule),
                 "condition": None if isinstance(rule.enabled, bool) else rule.enabled.text,
             }
             for name, rule in sorted(ruleset.rules.items())
         ]
         return self.board.render(ctx, "flows.html", svg=graph_svg(graph), rows=rows)
+
+    @guard(admin=True)
+    async def toggle(self, ctx: Context) -> Response:
+        """Switch a flow on or off through the param its `enabled:` names, saved like Settings."""
+        assert ctx.user is not None
+        user = ctx.user.name
+        flow = str(ctx.form.get("flow") or "")
+        rule = self.board.session.ruleset.rules.get(flow)
+        param = switch_param(rule) if rule is not None else None
+        if rule is None or param is None:
+            raise WebError(
+                f"flow {flow!r} has no on/off param",
+                hint="a flow switches on and off when its rule says `enabled: params.NAME`",
+            )
+        on = not self._enabled(rule)
+        errors = await run_in_threadpool(self.settings.save, {f"p.{param}": "true" if on else "false"}, user)
+        if errors:
+            raise WebError("; ".join(errors))
+        await run_in_threadpool(self.board.accounts.audit, user, "flow.enable" if on else "flow.disable", flow, param)
+        return RedirectResponse(f"/flows#{flow}", status_code=303)
 
     @guard()
     async def rule_source(self, ctx: Context) -> Response:
@@ -331,10 +353,11 @@ def page_routes(board: Dashboard) -> list[Route]:
         ("/records", p.records, ["GET"]),
         ("/records/{flow}/{source_id}", p.explain, ["GET"]),
         ("/flows", p.flows, ["GET"]),
+        ("/flows/toggle", p.toggle, ["POST"]),
         ("/flows/{flow}/rule", p.rule_source, ["GET"]),
         ("/reconcile", p.reconcile, ["GET"]),
         ("/audit", p.audit, ["GET"]),
         ("/users", p.users, ["GET", "POST"]),
     ]
     routes = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
-    return routes + settings_routes(board)
+    return routes + settings_routes(p.settings)

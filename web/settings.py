@@ -198,6 +198,12 @@ class SettingsPage:
         )
 
 
-def settings_routes(board: Dashboard) -> list[Route]:
-    page = SettingsPage(board)
+def switch_param(rule: Any) -> str | None:
+    """The param that switches a flow on and off, when its `enabled:` is just `params.NAME`."""
+    text = getattr(rule.enabled, "text", None)
+    found = re.fullmatch(r"\s*params\.(\w+)\s*", text or "")
+    return found.group(1) if found else None
+
+
+def settings_routes(page: SettingsPage) -> list[Route]:
     return [Route("/settings", page.page, methods=["GET", "POST"])]

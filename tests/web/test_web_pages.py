@@ -1,0 +1,113 @@
+"""The dashboard's pages read the engine's own answers: a project synced once with the sandboxes,
+its service's web app in-process, an admin signed in."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from webkit import PASSWORD, client, csrf_of, dashboard, sign_in
+
+from engine.language.graph import build_graph
+from web.accounts import Accounts
+from web.errors import BadLayout
+from web.widgets import DEFAULT_LAYOUT, change_layout
+
+
+@pytest.fixture(scope="module")
+def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, Any]]:
+    with dashboard(tmp_path_factory.mktemp("pages") / "p") as (pair, service, app):
+        report = service.session.run(None)
+        assert report.ok
+        Accounts(service.session.state).add_user("ana", PASSWORD, "admin")
+        c = client(app)
+        sign_in(c, "ana")
+        yield pair, service, c
+
+
+def test_layout_edits() -> None:
+    layout = [dict(i) for i in DEFAULT_LAYOUT]
+    moved = change_layout(layout, "move", "inbox", "-1")
+    assert [i["widget"] for i in moved][1:3] == ["inbox", "failures"]
+    assert change_layout(layout, "move", "connections", "-1") == layout  # the first stays first
+    assert change_layout(layout, "size", "inbox", "large")[2] == {"widget": "inbox", "size": "large"}
+    assert "inbox" not in [i["widget"] for i in change_layout(layout, "remove", "inbox")]
+    assert change_layout(layout, "add", "reconcile", "small")[-1] == {"widget": "reconcile", "size": "small"}
+    with pytest.raises(BadLayout):
+        change_layout(layout, "add", "weather")
+    with pytest.raises(BadLayout):
+        change_layout(layout, "size", "inbox", "huge")
+
+
+def test_flows_page_draws_every_flow_and_edge_of_the_graph(admin: Any) -> None:
+    pair, service, c = admin
+    page = c.get("/flows").text
+    graph = build_graph(service.session.ruleset)
+    assert page.count('<g class="node') == graph.number_of_nodes()
+    assert page.count('class="edge"') == graph.number_of_edges()
+    assert "<script" not in page.split("<main>", 1)[1]  # server-side SVG, no script
+
+
+def test_a_flow_is_switched_on_through_its_param(admin: Any) -> None:
+    pair, service, c = admin
+    page = c.get("/flows").text
+    assert 'value="bills_to_requisitions"' in page  # enabled: params.bills_to_requisitions
+    done = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "bills_to_requisitions"})
+    assert done.status_code == 303
+    assert "bills_to_requisitions: true" in (pair.project_dir / "joist.yaml").read_text()
+    assert service.project.params["bills_to_requisitions"] is True
+    refused = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "companies_to_vendors"})
+    assert refused.status_code == 400  # always on: no param to switch
+    assert "flow.enable" in c.get("/audit").text
+    c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "bills_to_requisitions"})
+    assert "bills_to_requisitions: false" in (pair.project_dir / "joist.yaml").read_text()
+
+
+def test_records_search_and_explain(admin: Any) -> None:
+    pair, service, c = admin
+    link = next(l for l in service.session.state.links() if l.flow == "companies_to_vendors")
+    found = html.unescape(c.get(f"/records?q={link.qbo_id}").text)
+    assert f"/records/companies_to_vendors/{link.procore_id}" in found
+    explained = html.unescape(c.get(f"/records/companies_to_vendors/{link.procore_id}").text)
+    assert "DisplayName" in explained and f"qbo.Vendor {link.qbo_id}" in explained
+    missing = c.get("/records/companies_to_vendors/1")
+    assert missing.status_code == 400 and "Traceback" not in missing.text
+
+
+def test_runs_and_one_run(admin: Any) -> None:
+    pair, service, c = admin
+    runs = c.get("/runs").text
+    last = service.session.state.runs(1)[0]
+    assert f'href="/runs/{last.id}"' in runs
+    one = c.get(f"/runs/{last.id}").text
+    assert last.status in one and "create" in one
+    assert c.get("/runs?status=nonesuch").text.count('href="/runs/') == 0
+
+
+def test_reconcile_highlights_what_differs(admin: Any) -> None:
+    pair, service, c = admin
+    report = service.session.state  # the page reads the same report as `joist reconcile`
+    page = c.get("/reconcile").text
+    assert page.count('class="card project') >= 1 and "<svg" in page
+    differing = page.count('<tr class="differs">')
+    from engine.project.session import session_params
+    from engine.reports.reconcile import reconcile
+
+    connectors = service.session.connectors({"procore", "qbo"})
+    expected = reconcile(connectors["procore"], connectors["qbo"], report, session_params(service.session))
+    assert differing == sum(1 for p in expected.projects for f in p.figures if not f.equal) + len(expected.mismatches)
+
+
+def test_settings_save_refuses_what_validate_refuses(admin: Any) -> None:
+    pair, service, c = admin
+    page = c.get("/settings").text
+    assert 'name="p.item_income_account"' in page and "Construction Income (14)" in html.unescape(page)
+    before = (pair.project_dir / "joist.yaml").read_text()
+    bad = c.post("/settings", data={"csrf": csrf_of(page), "p.customer_company_ids": "[5000000026"})
+    assert bad.status_code == 400 and "S659" in bad.text
+    assert (pair.project_dir / "joist.yaml").read_text() == before
+    saved = c.post("/settings", data={"csrf": csrf_of(page), "p.customer_name_suffix": " (client)"})
+    assert saved.status_code == 303
+    assert "customer_name_suffix: ' (client)'" in (pair.project_dir / "joist.yaml").read_text()
