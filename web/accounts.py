@@ -119,6 +119,7 @@ class Accounts:
         stored = rows[0]["password_hash"] if rows else "scrypt$16384$8$1$00$00"
         if not check_password(password, stored) or not rows:
             with self.state.transaction():
+                self.state.execute("DELETE FROM web_logins WHERE at < ?", (since,))  # only the window counts
                 self.state.execute("INSERT INTO web_logins (client, at) VALUES (?, ?)", (client, self.state.stamp()))
             raise BadSignIn("wrong user name or password")
         with self.state.transaction():

@@ -30,6 +30,8 @@ def test_first_visit_asks_for_the_admin_then_signs_in(board: Any) -> None:
     cookie = first.headers["set-cookie"].lower()
     page = c.get("/setup")
     assert page.status_code == 200 and "Create the admin" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["x-frame-options"] == "DENY"
     assert "httponly" in cookie and "samesite=lax" in cookie
     short = c.post("/setup", data={"csrf": csrf_of(page.text), "name": "ana", "password": "short", "confirm": "short"})
     assert short.status_code == 400 and "S652" in short.text
