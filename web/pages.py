@@ -128,9 +128,10 @@ class Pages:
         """Sync the chosen failed records again now (one, the selected, or all), as `joist retry` would."""
         assert ctx.user is not None
         state = self.board.state
-        chosen = ctx.form.get("record") or []
+        one = ctx.form.get("one")  # a row's own Retry button: that record only, whatever is ticked
+        chosen = [one] if one else (ctx.form.get("record") or [])
         picked = {str(chosen)} if isinstance(chosen, str) else {str(c) for c in chosen}
-        everything = ctx.form.get("all") == "1"
+        everything = ctx.form.get("all") == "1" and not one
 
         def run() -> int:
             targets: dict[str, set[str]] = {}
@@ -205,6 +206,15 @@ class Pages:
                 "WHERE procore_id = ? OR qbo_id = ? ORDER BY link_set LIMIT 100",
                 (q, q),
             )
+            if not rows:  # a number written on the record (DocNumber, invoice_number, ...): what Joist wrote
+                quoted = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                written = f'%"{quoted}"%'
+                rows = await run_in_threadpool(
+                    self.board.state.query,
+                    "SELECT link_set, flow, procore_id, qbo_id, origin, locked, updated_at FROM links "
+                    "WHERE procore_payload LIKE ? ESCAPE '\\' OR qbo_payload LIKE ? ESCAPE '\\' ORDER BY link_set LIMIT 100",
+                    (written, written),
+                )
             found = [dict(r) for r in rows]
         rules = self.board.session.ruleset.rules
         for row in found:

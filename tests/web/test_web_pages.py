@@ -4,6 +4,7 @@ its service's web app in-process, an admin signed in."""
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,6 +73,11 @@ def test_records_search_and_explain(admin: Any) -> None:
     assert f"/records/companies_to_vendors/{link.procore_id}" in found
     explained = html.unescape(c.get(f"/records/companies_to_vendors/{link.procore_id}").text)
     assert "DisplayName" in explained and f"qbo.Vendor {link.qbo_id}" in explained
+    numbered = next(l for l in service.session.state.links() if l.qbo_payload and '"DocNumber"' in l.qbo_payload)
+    number = json.loads(numbered.qbo_payload)["DocNumber"]
+    by_number = html.unescape(c.get("/records", params={"q": number}).text)
+    assert f"<td>{numbered.qbo_id}</td>" in by_number and f"<td>{numbered.link_set}</td>" in by_number
+    assert "No linked record" in c.get("/records", params={"q": number[:-1] + "%"}).text  # no wildcard
     missing = c.get("/records/companies_to_vendors/1")
     assert missing.status_code == 400 and "Traceback" not in missing.text
 
