@@ -233,7 +233,7 @@ _V6 = (
 
 # Version 7: the web dashboard (`web/`). Its users (scrypt hash, role, language), the audit
 # log of every change a user makes, each user's overview layout (JSON), and failed sign-ins
-# per address and name (the login rate limit, shared by every process serving the project);
+# per address (the sign-in rate limit, shared by every process serving the project);
 # links by change time, for what moved per flow today and this week.
 _V7 = (
     """CREATE TABLE web_users (
