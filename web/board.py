@@ -240,7 +240,8 @@ class Dashboard:
         """Choose the language: saved for a signed-in user, a cookie before signing in."""
         chosen = str(ctx.form.get("language") or "")
         back = str(ctx.form.get("next") or "/overview")
-        response = RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+        local = back.startswith("/") and not back.startswith(("//", "/\\"))  # never to another site
+        response = RedirectResponse(back if local else "/", 303)
         if chosen not in LANGUAGES:
             chosen = DEFAULT
         if ctx.user is not None:

@@ -112,6 +112,9 @@ def test_pages_follow_accept_language_then_the_users_choice(board: Any) -> None:
     assert "Resumen" in overview and "Conexiones" in overview and "Registros bloqueados" in overview
     chosen = spanish.post("/language", data={"csrf": csrf_of(overview), "language": "fr", "next": "/failures"})
     assert chosen.status_code == 303 and chosen.headers["location"] == "/failures"
+    for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        away = spanish.post("/language", data={"csrf": csrf_of(overview), "language": "fr", "next": elsewhere})
+        assert away.headers["location"] == "/"
     failures = spanish.get("/failures").text
     assert "Échecs" in failures and "Aucun enregistrement en échec" in failures
     assert Accounts(service.session.state).user("lena").language == "fr"  # type: ignore[union-attr]
