@@ -187,10 +187,28 @@ class Pages:
         )
         run = dict(rows[0])
         run["counts"] = json.loads(run["counts"]) if run["counts"] else {}
-        records = [dict(r) for r in failed if not flow or r["flow"] == flow]
-        return self.board.render(
-            ctx, "run.html", run=run, records=records, flow=flow, flows=sorted({r["flow"] for r in failed})
+        # Runs hold the project's run lock, one at a time: links changed between a run's start
+        # and end were written by it.
+        written = await run_in_threadpool(
+            self.board.state.query,
+            "SELECT link_set, flow, procore_id, qbo_id, origin, updated_at FROM links "
+            "WHERE updated_at >= ? AND updated_at <= ? ORDER BY updated_at LIMIT 1000",
+            (run["started_at"], run["finished_at"] or run["started_at"]),
         )
+        rules = self.board.session.ruleset.rules
+        linked = []
+        for r in written:
+            if flow and r["flow"] != flow:
+                continue
+            row = dict(r)
+            rule = rules.get(row["flow"] or "")
+            row["source_id"] = (
+                row["procore_id"] if rule is not None and rule.source.system == "procore" else row["qbo_id"]
+            )
+            linked.append(row)
+        records = [dict(r) for r in failed if not flow or r["flow"] == flow]
+        flows = sorted({r["flow"] for r in failed} | {r["flow"] for r in written if r["flow"]})
+        return self.board.render(ctx, "run.html", run=run, records=records, linked=linked, flow=flow, flows=flows)
 
     # -- records ----------------------------------------------------------------------------
 

@@ -89,6 +89,10 @@ def test_runs_and_one_run(admin: Any) -> None:
     assert f'href="/runs/{last.id}"' in runs
     one = c.get(f"/runs/{last.id}").text
     assert last.status in one and "create" in one
+    made = [l for l in service.session.state.links() if l.flow == "companies_to_vendors"]
+    vendors = c.get(f"/runs/{last.id}", params={"flow": "companies_to_vendors"}).text
+    assert all(f"<td>{l.qbo_id}</td>" in vendors for l in made)  # the records this run wrote
+    assert "wbs_to_items</td>" not in vendors  # filtered to one flow
     assert c.get("/runs?status=nonesuch").text.count('href="/runs/') == 0
 
 
