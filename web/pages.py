@@ -143,8 +143,10 @@ class Pages:
             self.board.accounts.audit(
                 ctx.user.name if ctx.user else "?",
                 "failures.retry",
-                None,
-                sorted(f"{flow}:{sid}" for flow, ids in targets.items() for sid in ids),
+                "all" if everything else f"{sum(len(ids) for ids in targets.values())} record(s)",
+                sorted(f"{flow}:{sid}" for flow, ids in targets.items() for sid in ids)
+                if sum(len(ids) for ids in targets.values()) <= 10
+                else {flow: len(ids) for flow, ids in sorted(targets.items())},  # records per flow
             )
             if (
                 everything
