@@ -56,6 +56,7 @@ from connectors.procore.writes import ProcoreWriter, encode_json
 from connectors.tokens import TokenStore
 
 Record = dict[str, Any]
+VOID = "Void"  # the status of a voided commitment: it counts as deleted
 VOLATILE = frozenset({"updated_at", "created_at"})  # change without an edit: left out of hashes
 BULK_THRESHOLD = 20  # more records than this in a page: read the project's line items in bulk
 
@@ -143,8 +144,11 @@ class ProcoreConnector:
         return str(record["id"])
 
     def is_deleted(self, entity: str, record: Record) -> bool:
-        """A soft-deleted record (`deleted_at` set)."""
-        return bool(record.get("deleted_at"))
+        """A soft-deleted record (`deleted_at` set), or a commitment voided (status `Void`)."""
+        if record.get("deleted_at"):
+            return True
+        spec = ENTITIES.get(entity)
+        return spec is not None and spec.void_status == VOID and record.get("status") == VOID
 
     def is_system_line(self, entity: str, item: Any) -> bool:
         return False  # Procore adds no lines of its own

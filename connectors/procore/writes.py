@@ -439,10 +439,15 @@ class ProcoreWriter:
         `void` sets the void status; returns the changed record, or None once deleted."""
         spec = self.api.spec(entity)
         project_id = self._project(spec, current, scope) if spec.scope == "project" else None
+        local_scope = {"project_id": project_id} if project_id else scope
         if mode == "deactivate" and spec.active_field:
-            return self.update(entity, record_id, {spec.active_field: False}, scope=scope)
+            return self.update(entity, record_id, {spec.active_field: False}, current=current, scope=local_scope)
         if mode == "void" and spec.void_status:
-            return self.update(entity, record_id, {"status": spec.void_status}, scope=scope)
+            return self.update(entity, record_id, {"status": spec.void_status}, current=current, scope=local_scope)
+        if spec.contracts and mode in ("void", "delete"):
+            if current is not None and current.get("origin_id"):
+                return self._reverse_payment(entity, current, local_scope)
+            mode = "delete"  # Procore payments have no void status: one not synced is removed
         if mode != "delete" or spec.delete is None:
             raise ReadOnlyEntity(
                 f"Procore {entity} cannot be handled with on_delete: {mode}",
@@ -459,6 +464,26 @@ class ProcoreWriter:
         return None
 
     # ---- attachments --------------------------------------------------------------------
+    def _reverse_payment(self, entity: str, payment: Record, scope: Mapping[str, Any] | None) -> Record:
+        """Void a synced payment, which Procore locks against edits and deletes: a payment of the
+        opposite amount on the same contract, invoice and date, so the two net to zero. Its
+        `origin_id` derives from the original's, so a retried void never reverses twice."""
+        reversal: Record = {
+            "contract_id": payment.get("contract_id"),
+            "date": payment.get("date"),
+            "amount": -Decimal(str(payment.get("amount") or "0")),
+            "payment_method": payment.get("payment_method"),
+            "notes": f"Void of payment {payment['id']}" + (f": {payment['notes']}" if payment.get("notes") else ""),
+        }
+        if payment.get("requisition_id"):
+            reversal["requisition_id"] = payment["requisition_id"]
+        if payment.get("project_id"):
+            reversal["project_id"] = payment["project_id"]
+        key = f"void:{payment['origin_id']}"
+        return self.find_created(entity, key, scope=scope) or self.create(
+            entity, {k: v for k, v in reversal.items() if v is not None}, idempotency_key=key, scope=scope
+        )
+
     def attach(
         self,
         entity: str,

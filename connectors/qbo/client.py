@@ -225,8 +225,9 @@ class QBOConnector:
         return str(record["Id"])
 
     def is_deleted(self, entity: str, record: Record) -> bool:
-        """A CDC deletion stub (`status: Deleted`)."""
-        return record.get("status") == "Deleted"
+        """A CDC deletion stub (`status: Deleted`), or a voided transaction: QBO keeps it readable
+        with its amounts zeroed and "Voided" at the start of its private note."""
+        return record.get("status") in ("Deleted", "Voided") or ents.is_voided(entity, record)
 
     def is_system_line(self, entity: str, item: Any) -> bool:
         """QBO's subtotal line, which QBO adds to sales documents on its own."""
@@ -394,10 +395,13 @@ class QBOConnector:
         current: Record | None = None,
         scope: Mapping[str, Any] | None = None,
     ) -> Record | None:
-        """delete | void | deactivate. Name lists cannot be deleted in QBO: they are made inactive."""
+        """delete | void | deactivate. Name lists cannot be deleted in QBO: they are made inactive;
+        a purchase order, which QBO cannot void, is closed."""
         entity = ents.canonical(entity)
         if mode == "deactivate" or (mode == "delete" and ents.is_name_list(entity)):
             return self.update(entity, record_id, {"Active": False}, current=current)
+        if mode == "void" and entity in ents.CLOSE:  # no void in QBO: closed keeps it, out of the open list
+            return self.update(entity, record_id, dict(ents.CLOSE[entity]), current=current)
         if current is None or str(current.get("Id")) != str(record_id):
             current = self.get(entity, record_id)
             if current is None:

@@ -87,6 +87,8 @@ class Writer:
             return self.delete(step)
         if step.unchanged:
             return out.out(step.sid, "skip", reason="unchanged since the last sync")
+        if step.gone is not None:
+            return out.out(step.sid, "skip", reason=step.gone)
         if step.error is not None:
             return out.fail(step.sid, step.error)
         assert step.decision is not None
