@@ -109,6 +109,7 @@ class FlowRun:
     def run(self, *, full: bool, only: set[str] | None = None) -> FlowReport:
         """Every changed record of the flow (or only `only`), then the failures due for a retry."""
         rule, state, dry = self.rule, self.state, self.sync.dry_run
+        self.writer.full = full
         done: set[str] = set() if dry else self.recover()
         retry = set(self.sync.failing.get(rule.flow, ()))
         cursor_name = f"{rule.source.entity}#{rule.flow}"
