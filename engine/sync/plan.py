@@ -93,7 +93,8 @@ class Planner:
                 if not self.dry_run:
                     links.remove(sid)
                 step.link = None
-        if step.twin is None and self.match is not None:
+        # a record the rule's `where` leaves out is not matched either (it would not be written)
+        if step.twin is None and self.match is not None and self.mapper.kept(record, links=links.resolve):
             try:
                 step.twin = self.find_twin(record)
             except JoistError as exc:
