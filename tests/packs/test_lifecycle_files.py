@@ -127,3 +127,23 @@ def test_a_pdf_attached_in_qbo_later_reaches_the_commitment_once_and_never_comes
     _writes_nothing(pair)
     _writes_nothing(pair, full=True)
     assert [a["FileName"] for a in _qbo(pair).attachments("PurchaseOrder", po["Id"])] == ["QB-PO-88-quote.pdf"]
+
+
+def test_a_receipt_added_in_qbo_to_an_imported_expense_is_reported_not_forced(tmp_path: Path) -> None:
+    from .test_costs_sync import RULES, _conns, _errors, _flow, _qbo_entries, open_pair
+
+    packs = [str(RULES / "master"), str(RULES / "costs")]
+    for pair, ids in open_pair(tmp_path / "project", packs):
+        check = _qbo_entries(pair, ids)["check"]
+        assert _errors(pair.session.run(None)) == []
+        link = pair.session.state.find_link("expense_costs", qbo_id=check["Id"])
+        procore, qbo = _conns(pair)
+        cost = procore.get("direct_costs", link.procore_id, scope={"project_id": ids["project_id"]})
+        assert cost["origin_id"] and not cost.get("attachments")  # Procore froze the imported cost
+        qbo.upload("Purchase", check["Id"], "per-diem-receipt.pdf", b"%PDF-1.4 receipt", "application/pdf")
+        pair.clear_logs()
+        report = pair.reopen().run(None)
+        assert _errors(report) == []
+        [locked] = [o for o in _flow(report, "expenses_to_costs").outcomes if o.source_id == check["Id"]]
+        assert locked.action == "lock" and "per-diem-receipt.pdf" in (locked.reason or "")
+        assert pair.writes("procore") == [] and pair.writes("qbo") == []
