@@ -95,10 +95,13 @@ class Connector(Protocol):
         idempotency_key: str,
         scope: Mapping[str, Any] | None = None,
         attachments: Sequence[Attachment] | None = None,
+        synced: bool = True,
     ) -> Record:
         """Create a record. The same `idempotency_key` twice never makes two records.
 
-        `attachments` go with the create where `files_go_with_create()` says the system needs them."""
+        `attachments` go with the create where `files_go_with_create()` says the system needs them.
+        `synced` is false for a record made from another record of the same system: where a
+        system marks (and freezes) records that stand for an accounting system's, it is not marked."""
 
     def find_created(
         self, entity: str, idempotency_key: str, *, scope: Mapping[str, Any] | None = None
@@ -155,6 +158,13 @@ class Connector(Protocol):
 
     def files_go_with_create(self) -> bool:
         """Whether files must be sent with the create itself (the record freezes after it)."""
+
+    def files_in_record(self) -> bool:
+        """Whether a record lists its files itself, so that adding one changes the record (and
+        its hash); otherwise `read(since=...)` also yields the records whose files changed."""
+
+    def frozen(self, entity: str, record: Record) -> bool:
+        """Whether the system refuses any change to this record, files included (synced with an ERP)."""
 
     def attach_file(self, entity: str, record_id: str, file: FileRef, content: bytes, *, idempotency_key: str) -> str:
         """Attach one file to a record; the new file's id on this system."""

@@ -56,6 +56,11 @@ from connectors.procore.writes import ProcoreWriter, encode_json
 from connectors.tokens import TokenStore
 
 Record = dict[str, Any]
+#: What Procore locks once it carries an origin_id ("synced with ERP"): no edits, no files.
+LOCKED_ON_ORIGIN = frozenset(
+    {"direct_costs", "requisitions", "payment_applications", "prime_contract_payments", "commitment_payments"}
+)
+VOID = "Void"  # the status of a voided commitment: it counts as deleted
 VOLATILE = frozenset({"updated_at", "created_at"})  # change without an edit: left out of hashes
 BULK_THRESHOLD = 20  # more records than this in a page: read the project's line items in bulk
 
@@ -143,8 +148,11 @@ class ProcoreConnector:
         return str(record["id"])
 
     def is_deleted(self, entity: str, record: Record) -> bool:
-        """A soft-deleted record (`deleted_at` set)."""
-        return bool(record.get("deleted_at"))
+        """A soft-deleted record (`deleted_at` set), or a commitment voided (status `Void`)."""
+        if record.get("deleted_at"):
+            return True
+        spec = ENTITIES.get(entity)
+        return spec is not None and spec.void_status == VOID and record.get("status") == VOID
 
     def is_system_line(self, entity: str, item: Any) -> bool:
         return False  # Procore adds no lines of its own
@@ -486,10 +494,11 @@ class ProcoreConnector:
         idempotency_key: str,
         scope: Mapping[str, Any] | None = None,
         attachments: Sequence[Attachment] | None = None,
+        synced: bool = True,
     ) -> Record:
         """Create once per `idempotency_key` (see `connectors.procore.writes`)."""
         return self.writer.create(
-            entity, payload, idempotency_key=idempotency_key, scope=scope, attachments=attachments
+            entity, payload, idempotency_key=idempotency_key, scope=scope, attachments=attachments, synced=synced
         )
 
     def find_created(
@@ -542,6 +551,13 @@ class ProcoreConnector:
 
     def files_go_with_create(self) -> bool:
         return True  # invoices lock once they carry an origin_id: files must come with the create
+
+    def files_in_record(self) -> bool:
+        return True  # `attachments` in the record; adding one moves updated_at
+
+    def frozen(self, entity: str, record: Record) -> bool:
+        """Invoices, direct costs and payments with an `origin_id` refuse edits and files alike."""
+        return entity in LOCKED_ON_ORIGIN and record.get("origin_id") not in (None, "")
 
     def attach_file(self, entity: str, record_id: str, file: FileRef, content: bytes, *, idempotency_key: str) -> str:
         current = self.get(entity, record_id) or {}

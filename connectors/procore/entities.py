@@ -128,6 +128,8 @@ ENTITIES: dict[str, Entity] = {
             "company",
             f"{V1}/companies/{{company_id}}/people",
             f"{V1}/companies/{{company_id}}/people/{{id}}",
+            f"{V1}/companies/{{company_id}}/people",  # create only (qbo_employees_to_people)
+            root="person",
             scope_in_body=False,
         ),
         _company("departments", "departments", "department", delete=f"{V1}/departments/{{id}}"),

@@ -33,6 +33,7 @@ from connectors.procore.errors import SYSTEM, OriginIdTaken, ReadOnlyEntity, err
 Record = dict[str, Any]
 READ_ONLY_FIELDS = ("id", "created_at", "updated_at", "deleted_at", "project_id", "project", "company_id")
 PENDING = "joist-pending:"
+KEYED = "joist-key:"  # origin_data of a record Joist made from another Procore record (not synced)
 
 
 def _encode(value: Any, out: list[str]) -> None:
@@ -188,13 +189,20 @@ class ProcoreWriter:
         idempotency_key: str,
         scope: Mapping[str, Any] | None = None,
         attachments: Sequence[Attachment] | None = None,
+        synced: bool = True,
     ) -> Record:
-        """Create once per `idempotency_key` (see the module docstring); `attachments` go as multipart."""
+        """Create once per `idempotency_key` (see the module docstring); `attachments` go as multipart.
+
+        Not `synced` (made from another Procore record): no `origin_id`, which would mark the
+        record as an ERP's and freeze it; the key goes in `origin_data` (`KEYED`) instead."""
         spec = self._writable(entity, self.api.spec(entity).create)
         payload = self._with_contract(spec, payload, scope)
         project_id = self._project(spec, payload, scope)
         fields = self._outgoing(spec, payload)
-        if spec.origin:
+        if spec.origin and not synced:
+            fields.pop("origin_id", None)
+            fields["origin_data"] = KEYED + idempotency_key
+        elif spec.origin:
             if spec.items:
                 fields["origin_data"] = PENDING + idempotency_key
             else:
@@ -337,10 +345,11 @@ class ProcoreWriter:
         if not spec.origin:
             return None
         found = self.api.find_by(spec, {"filters[origin_id]": str(origin_value(spec, idempotency_key))}, scope)
-        if found is None and spec.items:
+        if found is None:  # a create in progress (PENDING), or one made without origin_id (KEYED)
+            marks = (PENDING + idempotency_key, KEYED + idempotency_key)
             for page in self.api.read(entity, scope=scope):
                 for record in page.records:
-                    if record.get("origin_data") == PENDING + idempotency_key:
+                    if record.get("origin_data") in marks:
                         return record
         if found is not None and spec.detail:
             return self.api.get(entity, str(found["id"]), scope={"project_id": found.get("project_id")})
@@ -394,12 +403,21 @@ class ProcoreWriter:
                 json=self._body(spec, fields, project_id, spec.update_root),
             )
         lines_path = str(spec.lines).format(id=record_id, project_id=project_id)
-        for line in payload.get("line_items") or [] if spec.lines else []:
+        wanted = payload.get("line_items") or [] if spec.lines else []
+        # The lines sent are the record's lines: a line without an id takes the place of the
+        # line at its position, and lines past the last one sent are removed.
+        had = (
+            ((fresh or self.api.get(entity, record_id, scope=local_scope) or {}).get("line_items") or [])
+            if wanted
+            else []
+        )
+        for n, line in enumerate(wanted):
             line_fields = self._outgoing(spec, dict(line))
-            if line.get("id"):
+            line_id = line.get("id") or (had[n].get("id") if n < len(had) else None)
+            if line_id:
                 self.api.call(
                     "PATCH",
-                    f"{lines_path}/{line['id']}",
+                    f"{lines_path}/{line_id}",
                     entity=entity,
                     action="update a line of",
                     params={"project_id": project_id},
@@ -414,6 +432,12 @@ class ProcoreWriter:
                     params={"project_id": project_id},
                     json={"line_item": line_fields},
                 )
+        for surplus in had[len(wanted) :]:
+            response = self.api.send(
+                "DELETE", f"{lines_path}/{surplus['id']}", params={"project_id": project_id} if project_id else None
+            )
+            if response.status_code >= 400 and response.status_code != 404:
+                raise error_for(response, entity=entity, action="remove a line of")
         if spec.items and payload.get("items"):
             self._write_items(
                 spec,
@@ -439,10 +463,15 @@ class ProcoreWriter:
         `void` sets the void status; returns the changed record, or None once deleted."""
         spec = self.api.spec(entity)
         project_id = self._project(spec, current, scope) if spec.scope == "project" else None
+        local_scope = {"project_id": project_id} if project_id else scope
         if mode == "deactivate" and spec.active_field:
-            return self.update(entity, record_id, {spec.active_field: False}, scope=scope)
+            return self.update(entity, record_id, {spec.active_field: False}, current=current, scope=local_scope)
         if mode == "void" and spec.void_status:
-            return self.update(entity, record_id, {"status": spec.void_status}, scope=scope)
+            return self.update(entity, record_id, {"status": spec.void_status}, current=current, scope=local_scope)
+        if spec.contracts and mode in ("void", "delete"):
+            if current is not None and current.get("origin_id"):
+                return self._reverse_payment(entity, current, local_scope)
+            mode = "delete"  # Procore payments have no void status: one not synced is removed
         if mode != "delete" or spec.delete is None:
             raise ReadOnlyEntity(
                 f"Procore {entity} cannot be handled with on_delete: {mode}",
@@ -459,6 +488,26 @@ class ProcoreWriter:
         return None
 
     # ---- attachments --------------------------------------------------------------------
+    def _reverse_payment(self, entity: str, payment: Record, scope: Mapping[str, Any] | None) -> Record:
+        """Void a synced payment, which Procore locks against edits and deletes: a payment of the
+        opposite amount on the same contract, invoice and date, so the two net to zero. Its
+        `origin_id` derives from the original's, so a retried void never reverses twice."""
+        reversal: Record = {
+            "contract_id": payment.get("contract_id"),
+            "date": payment.get("date"),
+            "amount": -Decimal(str(payment.get("amount") or "0")),
+            "payment_method": payment.get("payment_method"),
+            "notes": f"Void of payment {payment['id']}" + (f": {payment['notes']}" if payment.get("notes") else ""),
+        }
+        if payment.get("requisition_id"):
+            reversal["requisition_id"] = payment["requisition_id"]
+        if payment.get("project_id"):
+            reversal["project_id"] = payment["project_id"]
+        key = f"void:{payment['origin_id']}"
+        return self.find_created(entity, key, scope=scope) or self.create(
+            entity, {k: v for k, v in reversal.items() if v is not None}, idempotency_key=key, scope=scope
+        )
+
     def attach(
         self,
         entity: str,

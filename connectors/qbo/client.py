@@ -225,8 +225,9 @@ class QBOConnector:
         return str(record["Id"])
 
     def is_deleted(self, entity: str, record: Record) -> bool:
-        """A CDC deletion stub (`status: Deleted`)."""
-        return record.get("status") == "Deleted"
+        """A CDC deletion stub (`status: Deleted`), or a voided transaction: QBO keeps it readable
+        with its amounts zeroed and "Voided" at the start of its private note."""
+        return record.get("status") in ("Deleted", "Voided") or ents.is_voided(entity, record)
 
     def is_system_line(self, entity: str, item: Any) -> bool:
         """QBO's subtotal line, which QBO adds to sales documents on its own."""
@@ -304,10 +305,15 @@ class QBOConnector:
         return moment.timestamp() < self.wall() - CDC_WINDOW
 
     def _read_changes(self, entity: str, since: str) -> Iterator[Page]:
-        data = self._json("GET", "cdc", params={"entities": entity, "changedSince": since}, safe=True)
+        """What changed since the cursor, and the records a file was attached to since (a QBO
+        Attachable is a record of its own: attaching one leaves its transaction as it was)."""
+        entities = entity if entity == "Attachable" else f"{entity},Attachable"
+        data = self._json("GET", "cdc", params={"entities": entities, "changedSince": since}, safe=True)
         cursor = self._cursor(data["time"])
         groups = data["CDCResponse"][0]["QueryResponse"] if data.get("CDCResponse") else []
         rows = [r for group in groups for r in group.get(entity, [])]
+        if entity != "Attachable":
+            rows += self._with_new_files(entity, rows, [r for group in groups for r in group.get("Attachable", [])])
         if len(rows) < CDC_CAP:
             yield Page(rows, cursor)
             return
@@ -317,6 +323,20 @@ class QBOConnector:
         records = list(self.find(entity, where, include_inactive=True))
         stubs = [r for r in rows if r.get("status") == "Deleted"]
         yield Page(records + stubs, cursor)
+
+    def _with_new_files(self, entity: str, rows: list[Record], attachables: list[Record]) -> list[Record]:
+        """The records of `entity` that changed Attachables point at, other than `rows`."""
+        have = {str(r.get("Id")) for r in rows}
+        wanted: list[str] = []
+        for a in attachables:
+            for ref in a.get("AttachableRef") or []:
+                target = ref.get("EntityRef") or {}
+                record_id = str(target.get("value") or "")
+                if target.get("type", target.get("Type")) == entity and record_id and record_id not in have:
+                    have.add(record_id)
+                    wanted.append(record_id)
+        found = (self.get(entity, record_id) for record_id in wanted)
+        return [r for r in found if r is not None]
 
     def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
         entity = ents.canonical(entity)
@@ -334,8 +354,10 @@ class QBOConnector:
         idempotency_key: str,
         scope: Mapping[str, Any] | None = None,
         attachments: Sequence[Attachment] | None = None,
+        synced: bool = True,
     ) -> Record:
         """Create with `requestid` derived from `idempotency_key`: a repeat returns the first result.
+        (QBO marks no record as synced: `synced` changes nothing.)
 
         Files are attached after the create (`attach_file`): a QBO create carries none."""
         if attachments:
@@ -394,10 +416,13 @@ class QBOConnector:
         current: Record | None = None,
         scope: Mapping[str, Any] | None = None,
     ) -> Record | None:
-        """delete | void | deactivate. Name lists cannot be deleted in QBO: they are made inactive."""
+        """delete | void | deactivate. Name lists cannot be deleted in QBO: they are made inactive;
+        a purchase order, which QBO cannot void, is closed."""
         entity = ents.canonical(entity)
         if mode == "deactivate" or (mode == "delete" and ents.is_name_list(entity)):
             return self.update(entity, record_id, {"Active": False}, current=current)
+        if mode == "void" and entity in ents.CLOSE:  # no void in QBO: closed keeps it, out of the open list
+            return self.update(entity, record_id, dict(ents.CLOSE[entity]), current=current)
         if current is None or str(current.get("Id")) != str(record_id):
             current = self.get(entity, record_id)
             if current is None:
@@ -553,6 +578,12 @@ class QBOConnector:
 
     def files_go_with_create(self) -> bool:
         return False  # an Attachable points at a transaction that already exists
+
+    def files_in_record(self) -> bool:
+        return False  # Attachables are records of their own: the feed reports their parents (`read`)
+
+    def frozen(self, entity: str, record: Record) -> bool:
+        return False  # QBO takes Attachables on any transaction, paid or closed
 
     def attach_file(self, entity: str, record_id: str, file: FileRef, content: bytes, *, idempotency_key: str) -> str:
         made = self.upload(

@@ -43,6 +43,8 @@ VOID = {
     "BillPayment": ("update", True),
     "SalesReceipt": ("update", True),
 }
+#: What stands for a void where QBO has none: a purchase order is closed by hand.
+CLOSE: dict[str, dict[str, Any]] = {"PurchaseOrder": {"POStatus": "Closed", "ManuallyClosed": True}}
 _BY_LOWER = {name.lower(): name for name in ALL}
 
 
@@ -64,6 +66,14 @@ def segment(entity: str) -> str:
 
 def is_name_list(entity: str) -> bool:
     return entity in NAME_LISTS
+
+
+def is_voided(entity: str, record: Any) -> bool:
+    """A transaction QBO voided: still readable, its total zeroed, "Voided" opening its private note."""
+    if entity not in VOID or not isinstance(record, dict):
+        return False
+    note = str(record.get("PrivateNote") or "")
+    return note.startswith("Voided") and str(record.get("TotalAmt", "0")) in ("0", "0.0", "0.00")
 
 
 def is_subtotal_line(item: Any) -> bool:

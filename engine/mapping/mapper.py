@@ -147,6 +147,15 @@ class Mapper:
             return False
         return truthy(self.rule.lock_when.evaluate(self.context(record, target), Runtime(lookups=self.lookups)))
 
+    def kept(self, record: Mapping[str, Any], *, links: LinkResolver | None = None) -> bool:
+        """Whether `source.where` lets the record in (True when it fails: `map` reports why)."""
+        if self._where is None:
+            return True
+        try:
+            return truthy(self._where(self.context(record), Runtime(links, self.lookups)))
+        except Exception:  # noqa: BLE001 - the same expression fails again in map(), which names the field
+            return True
+
     def map(
         self, record: Mapping[str, Any], *, links: LinkResolver | None = None, target: Mapping[str, Any] | None = None
     ) -> MapResult:

@@ -21,6 +21,20 @@ def file_key(file_id: str, target_id: str) -> str:
     return f"{file_id}@{target_id}"
 
 
+def new_files(
+    state: SQLiteState, link_set: str, src: Connector, src_entity: str, record: Mapping[str, Any], target_id: str
+) -> list[FileRef]:
+    """The record's files that its twin `target_id` does not have yet (each file goes once)."""
+    files_set = f"{link_set}.files"
+    new = []
+    for f in src.files(src_entity, dict(record)):
+        if state.find_link(files_set, **{f"{src.system}_id": f.id}) is not None:
+            continue  # a file that came from the other side (or a copy made before per-twin keys)
+        if state.find_link(files_set, **{f"{src.system}_id": file_key(f.id, target_id)}) is None:
+            new.append(f)
+    return new
+
+
 def copy_files(
     state: SQLiteState,
     link_set: str,
@@ -31,22 +45,46 @@ def copy_files(
     tgt_entity: str,
     target_id: str,
     flow: str,
+    files: list[FileRef] | None = None,
 ) -> int:
-    """Copy the record's files that its twin does not have yet; returns how many were copied."""
+    """Copy the record's files that its twin does not have yet (or `files`, found so by
+    `new_files`); returns how many were copied."""
     files_set = f"{link_set}.files"
     copied = 0
-    for f in src.files(src_entity, dict(record)):
-        if state.find_link(files_set, **{f"{src.system}_id": f.id}) is not None:
-            continue  # a file that came from the other side (or a copy made before per-twin keys)
+    todo = new_files(state, link_set, src, src_entity, record, target_id) if files is None else files
+    for f in todo:
         mine = file_key(f.id, target_id)
-        if state.find_link(files_set, **{f"{src.system}_id": mine}) is not None:
-            continue
         key = intent_key(flow, "file", f.id, target_id)
         new_id = tgt.attach_file(tgt_entity, target_id, f, f.fetch(), idempotency_key=key)
         ids: dict[str, Any] = {f"{src.system}_id": mine, f"{tgt.system}_id": new_id}
         state.put_link(Link(files_set, **ids, origin=src.system, flow=flow))
         copied += 1
     return copied
+
+
+def follow_files(
+    state: SQLiteState,
+    link_set: str,
+    src: Connector,
+    src_entity: str,
+    record: Mapping[str, Any],
+    tgt: Connector,
+    tgt_entity: str,
+    target_id: str,
+    twin: Mapping[str, Any] | None,
+    flow: str,
+) -> tuple[int, list[FileRef]]:
+    """Files attached at the source since the last sync, copied to a twin whose fields need no
+    write: (how many were copied, the files its system refuses because the twin is frozen)."""
+    files = new_files(state, link_set, src, src_entity, record, target_id)
+    if not files:
+        return 0, []
+    current = twin if twin is not None else tgt.get(tgt_entity, target_id)
+    if current is None:
+        return 0, []
+    if tgt.frozen(tgt_entity, dict(current)):
+        return 0, files
+    return copy_files(state, link_set, src, src_entity, record, tgt, tgt_entity, target_id, flow, files=files), []
 
 
 def files_for_create(src: Connector, src_entity: str, record: Mapping[str, Any], tgt: Connector) -> list[FileRef]:

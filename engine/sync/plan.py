@@ -46,6 +46,7 @@ class Step:
     deleted: bool = False  # deleted at the source: the writer applies the flow's on_delete
     unchanged: bool = False  # same content hash as at the last sync: nothing to do
     error: JoistError | None = None  # the twin could not be found (an ambiguous match)
+    gone: str | None = None  # the twin came from the target and was deleted there: why it is left alone
 
 
 class Planner:
@@ -83,11 +84,17 @@ class Planner:
         target_id = links.target_id(link)
         if link is not None and target_id:
             step.twin = self.tgt.get(rule.target.entity, target_id)
+            if step.twin is None and link.origin == self.tgt.system and self.links.reverse is not None:
+                # Made from the target side and deleted there: a deletion at the reverse flow's
+                # source, which applies its on_delete to this record; nothing to make again.
+                step.gone = f"deleted in {self.tgt.system}, where it came from: the reverse flow applies its on_delete"
+                return step
             if step.twin is None:
                 if not self.dry_run:
                     links.remove(sid)
                 step.link = None
-        if step.twin is None and self.match is not None:
+        # a record the rule's `where` leaves out is not matched either (it would not be written)
+        if step.twin is None and self.match is not None and self.mapper.kept(record, links=links.resolve):
             try:
                 step.twin = self.find_twin(record)
             except JoistError as exc:

@@ -109,6 +109,7 @@ class FlowRun:
     def run(self, *, full: bool, only: set[str] | None = None) -> FlowReport:
         """Every changed record of the flow (or only `only`), then the failures due for a retry."""
         rule, state, dry = self.rule, self.state, self.sync.dry_run
+        self.writer.full = full
         done: set[str] = set() if dry else self.recover()
         retry = set(self.sync.failing.get(rule.flow, ()))
         cursor_name = f"{rule.source.entity}#{rule.flow}"
@@ -196,12 +197,12 @@ class FlowRun:
         sid = self.src.record_id(entity, record)
         if self.src.is_deleted(entity, record) or self.rule.source.split is None:
             if self.rule.source.split is not None:  # a deleted record takes all its groups with it
-                prefix = sid + SEPARATOR
+                prefix = sid + SEPARATOR  # (a record of one group is linked by its own id)
                 column = f"{self.links.src_col}_id"
                 return [
                     (getattr(link, column), record)
                     for link in self.state.links(self.rule.links)
-                    if str(getattr(link, column) or "").startswith(prefix)
+                    if str(getattr(link, column) or "").startswith(prefix) or getattr(link, column) == sid
                 ]
             return [(sid, record)]
         return list(groups(self.rule, record, sid, lookups=self.sync.ruleset.lookups, params=self.mapper.params))

@@ -25,7 +25,7 @@ from engine.mapping.diff import same
 from engine.mapping.mapper import Mapper
 from engine.state.records import content_hash, intent_key
 from engine.state.store import SQLiteState
-from engine.sync.attachments import copy_files, files_for_create, link_sent_files
+from engine.sync.attachments import copy_files, files_for_create, follow_files, link_sent_files
 from engine.sync.crashpoints import crashpoint
 from engine.sync.links import FlowLinks
 from engine.sync.outcomes import Outcomes
@@ -77,6 +77,7 @@ class Writer:
         self.dry_run = dry_run
         self.batch_size = min(batch_size, tgt.batch_size())
         self.queue: list[PendingCreate] = []
+        self.full = False  # `sync --full`: every record's files are looked at, changed or not
 
     # -- one step ------------------------------------------------------------------------
 
@@ -86,7 +87,16 @@ class Writer:
         if step.deleted:
             return self.delete(step)
         if step.unchanged:
+            # A file added at the source leaves the record's hash alone where the system keeps
+            # files apart (QBO); `sync --full` looks at every record's files.
+            if step.link is not None and (self.full or not self.src.files_in_record()):
+                linked_id = self.links.target_id(step.link) or ""
+                followed = self.follow_files(step.sid, step.record, self.rule.target.entity, linked_id, None)
+                if followed is not None:
+                    return followed
             return out.out(step.sid, "skip", reason="unchanged since the last sync")
+        if step.gone is not None:
+            return out.out(step.sid, "skip", reason=step.gone)
         if step.error is not None:
             return out.fail(step.sid, step.error)
         assert step.decision is not None
@@ -144,6 +154,9 @@ class Writer:
             out.succeeded(sid)
             if step.adopted:
                 return out.out(sid, "adopt", reason="matched an existing record", target_id=twin_id)
+            followed = self.follow_files(sid, step.record, entity, twin_id or "", twin)
+            if followed is not None:
+                return followed
             return out.out(sid, "skip", reason=decision.reason, target_id=twin_id)
         if action == "lock":
             if not self.dry_run and link is not None and not link.locked:
@@ -158,6 +171,10 @@ class Writer:
                     lock_reason=decision.reason,
                 )
             out.succeeded(sid)
+            # files still follow a twin locked by the rule, unless its system refuses them
+            followed = self.follow_files(sid, step.record, entity, twin_id or "", twin, quiet_when_frozen=True)
+            if followed is not None:
+                return followed
             return out.out(sid, "lock", reason=decision.reason, changes=decision.changes or [], target_id=twin_id)
         return self.update(dataclasses.replace(step, link=link), entity)
 
@@ -267,7 +284,13 @@ class Writer:
                         (f, f.fetch()) for f in files_for_create(self.src, self.rule.source.entity, c.source, self.tgt)
                     ]
                 sent = [(f.filename, body, f.content_type) for f, body in files]
-                created = self.tgt.create(c.entity, c.payload, idempotency_key=c.key, attachments=sent or None)
+                created = self.tgt.create(
+                    c.entity,
+                    c.payload,
+                    idempotency_key=c.key,
+                    attachments=sent or None,
+                    synced=self.rule.source.system != self.tgt.system,
+                )
             crashpoint("after_write")
         except AuthError:
             raise
@@ -425,6 +448,32 @@ class Writer:
             except ConnectorError as exc:
                 problem = exc
         return self.outcomes.fail(sid, problem) if problem is not None else None
+
+    def follow_files(
+        self, sid: str, record: dict[str, Any], entity: str, twin_id: str, twin: Any, *, quiet_when_frozen: bool = False
+    ) -> Outcome | None:
+        """Files attached at the source since the last sync, copied to a twin whose fields need
+        no write (S18): an update outcome when some were copied, a lock outcome when the target
+        refuses any change to the twin, a failure, or None when there was nothing to copy."""
+        if not self.rule.attachments or self.dry_run or not twin_id:
+            return None
+        try:
+            src, links, flow = self.src, self.rule.links, self.rule.flow
+            args = (self.rule.source.entity, record, self.tgt, entity, twin_id, twin, flow)
+            copied, refused = follow_files(self.state, links, src, *args)
+        except AuthError:
+            raise
+        except ConnectorError as exc:
+            return self.outcomes.fail(sid, exc)
+        if refused and not quiet_when_frozen:
+            system, names = self.tgt.system, ", ".join(f.filename for f in refused)
+            reason = f"{system} refuses changes to this {entity}: added file(s) {names} stay at the source"
+            return self.outcomes.out(sid, "lock", reason=reason, target_id=twin_id)
+        if copied:
+            return self.outcomes.out(
+                sid, "update", entity=entity, target_id=twin_id, reason=f"{copied} file(s) attached"
+            )
+        return None
 
     def verify(self, source: dict[str, Any], written: Mapping[str, Any]) -> JoistError | None:
         """A `TotalMismatch` when a checked field of the written twin differs from the source's figure."""

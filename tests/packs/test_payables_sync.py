@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sandbox_pair import sandbox_pair
 
 from engine.project.session import session_params
@@ -131,11 +130,6 @@ def test_a_subcontractor_invoice_pdf_travels_to_the_bill_once(tmp_path: Path) ->
         assert len(qbo.attachments("Bill", bill["Id"])) == 1 and pair.writes("qbo") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: files are copied only after a create or update; a file added to an "
-    "already synced record whose fields did not change is never copied",
-)
 def test_a_pdf_added_after_the_bill_was_made_follows_it(synced_once: Any) -> None:
     pair, ids = synced_once  # the last user of the module's shared sync: it may add a file
     _attach_pdf(pair, ids, "SUMC-1001-lien-waiver.pdf")

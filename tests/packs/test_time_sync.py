@@ -10,7 +10,7 @@ writes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -81,10 +81,9 @@ def test_timecards_become_payroll_costs_inside_procore(timed: tuple[SandboxPair,
         # a flow inside one system keeps its target in the other column of the link
         assert link is not None and link.qbo_id and link.qbo_id != link.procore_id
         cost = procore.get("direct_costs", link.qbo_id, scope={"project_id": ids["project_id"]})
-        assert (
-            cost["direct_cost_type"] == "payroll"
-            and cost["origin_data"] == f"joist:procore:timecard_entry:{entry['id']}"
-        )
+        # made inside Procore: no origin_id (which would freeze it), the create's key in origin_data
+        assert cost["direct_cost_type"] == "payroll" and cost["origin_id"] is None
+        assert cost["origin_data"].startswith("joist-key:")
         (line,) = cost["line_items"]
         assert line["cost_code"]["full_code"] == "01-100"
         assert line["amount"] == (Decimal(entry["hours"]) * RATE_01_100).quantize(Decimal("0.01"))
@@ -154,17 +153,32 @@ def test_a_resync_writes_nothing(timed: tuple[SandboxPair, dict[str, Any]]) -> N
     assert _costs(pair).ok
 
 
-def test_corrected_hours_update_the_time_activity_and_lock_the_frozen_cost(
+def test_corrected_hours_update_the_time_activity_the_payroll_cost_and_its_expense(
     timed: tuple[SandboxPair, dict[str, Any]],
 ) -> None:
     pair, ids = timed
-    procore, qbo = _conns(pair)
+    procore, _ = _conns(pair)
     entry = next(e for e in _timecards(pair) if Decimal(e["hours"]) == Decimal("7.5"))
     procore.update("timecard_entries", str(entry["id"]), {"hours": "6.25"}, scope={"project_id": ids["project_id"]})
-    report = pair.session.run(None)
+    report = pair.reopen().run(None)
     assert _errors(report) == []
-    link = pair.session.state.find_link("timecards", procore_id=str(entry["id"]))
+    procore, qbo = _conns(pair)
+    state = pair.session.state
+    link = state.find_link("timecards", procore_id=str(entry["id"]))
     activity = qbo.get("TimeActivity", link.qbo_id)
     assert (activity["Hours"], activity["Minutes"]) == (6, 15)
-    (locked,) = [o for o in _flow(report, "timecards_to_payroll_costs").outcomes if o.source_id == str(entry["id"])]
-    assert locked.action == "lock" and "origin_id" in (locked.reason or "")
+    # the payroll cost follows the corrected hours (not a stale, locked cost) ...
+    [updated] = [o for o in _flow(report, "timecards_to_payroll_costs").outcomes if o.source_id == str(entry["id"])]
+    assert updated.action == "update"
+    cost_link = state.find_link("timecard_costs", procore_id=str(entry["id"]))
+    cost = procore.get("direct_costs", cost_link.qbo_id, scope={"project_id": ids["project_id"]})
+    (line,) = cost["line_items"]
+    amount = (Decimal("6.25") * RATE_01_100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # 390.625
+    assert (Decimal(line["quantity"]), line["amount"]) == (Decimal("6.25"), amount)
+    # ... and so does its QBO payroll expense, in the same sync
+    pushed = state.find_link("payroll_costs", procore_id=str(cost["id"]))
+    assert qbo.get("Purchase", pushed.qbo_id)["TotalAmt"] == amount
+    assert _costs(pair).ok
+    pair.clear_logs()
+    pair.reopen().run(None)
+    assert pair.writes("qbo") == [] and pair.writes("procore") == []

@@ -440,11 +440,6 @@ def test_on_delete_follows_a_deletion_in_the_qbo_feed(world: World, mode: str) -
     assert world.state.find_link("commitments", qbo_id=kept["Id"]) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connectors/procore/writes.py: delete(mode='void') calls update() without "
-    "`current`, so a project-scoped record has no project (C506)",
-)
 def test_on_delete_void_voids_the_procore_commitment(world: World) -> None:
     project = seed_project(world.procore)
     rules = world.rules(ON_DELETE.format(mode="void", project=project["id"]))
