@@ -14,7 +14,7 @@ from engine.project.session import session_params
 from engine.reports.reconcile import reconcile
 from sandbox.procore.resources import RESOURCES
 
-from .test_receivables_support import MINE, PACKS, prepare, records, reopen
+from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params
 
 RECEIVABLES = "tag:receivables"
 
@@ -99,3 +99,57 @@ def test_a_payment_reaches_procore_without_the_tax_share_of_the_invoice_it_pays(
         assert link is not None
         paid = next(p for p in records(procore, "prime_contract_payments") if str(p["id"]) == str(link.procore_id))
         assert Decimal(str(paid["amount"])) == Decimal("207000.00")
+
+
+def _tax_commitment_line(pair: SandboxPair, number: str, code: str) -> None:
+    store = pair.boxes["procore"].store
+    by_code = {row["code"]: row for row in store.rows("tax_codes")}
+    [contract] = [c for c in store.rows("work_order_contracts") if c["number"] == number]
+    for line in store.children("WorkOrderContract", contract["id"]):
+        store.update(RESOURCES["line_items"], line, {"tax_code_id": by_code[code]["id"]})
+
+
+def test_au_realm_every_flow_takes_the_gst_code_each_line_s_own_tax_code_links_to(tmp_path: Path) -> None:
+    from .test_receivables_au_realm import _use_au_realm
+
+    with sandbox_pair(tmp_path / "project", packs=PACKS) as pair:
+        _use_au_realm(pair)
+        qbo = pair.session.connectors({"qbo"})["qbo"]
+        codes = {c["Name"]: c["Id"] for c in records(qbo, "TaxCode")}
+        services = next(i["Id"] for i in records(qbo, "Item") if i["Name"] == "Services")
+        prepare(pair)
+        # an Australian Procore company's TX8 is GST at 10%; the third schedule-of-values line and
+        # subcontract SC-001 are GST-free in Procore (EXEMPT maps to FRE)
+        by_code = _tax_schedule_of_values(pair, ["TX8", "TX8", "EXEMPT"])
+        pair.boxes["procore"].store.update(RESOURCES["tax_codes"], by_code["TX8"], {"rate1": Decimal("10")})
+        _tax_commitment_line(pair, "SC-001", "EXEMPT")
+        session = set_params(
+            pair,
+            qbo_region="AU",
+            change_order_item=services,
+            sales_tax_calculation="TaxExcluded",
+            sales_line_tax_code=codes["GST"],
+            retainage_tax_code=codes["FRE"],
+            purchase_tax_calculation="TaxInclusive",
+            purchase_line_tax_code=codes["GST"],
+        )
+        assert _errors(session.run(MINE)) == []
+        qbo = session.connectors({"qbo"})["qbo"]
+
+        def line_codes(entity: str, number: str) -> list[str]:
+            doc = next(d for d in records(qbo, entity) if d.get("DocNumber") == number)
+            return [
+                detail["TaxCodeRef"]["value"]
+                for ln in doc["Line"]
+                for detail in [ln.get(ln["DetailType"]) or {}]
+                if "TaxCodeRef" in detail
+            ]
+
+        gst, fre = codes["GST"], codes["FRE"]
+        assert line_codes("Estimate", "PC-001") == [gst, gst, fre, gst]  # the change-order line has no code: GST
+        assert line_codes("Invoice", "NSDC-2024-01") == [gst, gst, fre, fre]  # the last is the retainage
+        assert line_codes("PurchaseOrder", "SC-001")[0] == fre
+        invoice = next(d for d in records(qbo, "Invoice") if d.get("DocNumber") == "NSDC-2024-01")
+        # GST on the 180,000.00 of taxed lines only, as Procore taxes them: the check passed
+        assert invoice["TxnTaxDetail"]["TotalTax"] == Decimal("18000.00")
+        assert invoice["TotalAmt"] == Decimal("225000.00")
