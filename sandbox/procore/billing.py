@@ -25,27 +25,57 @@ HOLDERS = {
 }
 
 
+CHANGE_ORDERS = {
+    "PrimeContract": ("prime_change_orders", "PrimeChangeOrder"),
+    "WorkOrderContract": ("commitment_change_orders", "CommitmentChangeOrder"),
+    "PurchaseOrderContract": ("commitment_change_orders", "CommitmentChangeOrder"),
+}
+APPROVED_ORDERS = ("approved", "Approved")
+
+
+def _item(store: Store, line: Record, position: int, item_type: str, description: Any, value: Any) -> Record:
+    return {
+        "id": store.new_id(),
+        "item_type": item_type,
+        "line_item_id": line["id"],
+        "cost_code_id": line.get("cost_code_id"),
+        "wbs_code_id": line.get("wbs_code_id"),
+        "description_of_work": description,
+        "scheduled_value": value or ZERO,
+        "work_completed_this_period": ZERO,
+        "materials_presently_stored": ZERO,
+        "work_completed_retainage_released_this_period": ZERO,
+        "status": "draft",
+        "comment": None,
+        "position": position,
+    }
+
+
 def initial_items(store: Store, holder_type: str, contract_id: int) -> list[Record]:
-    """One zero-progress item per schedule-of-values line of the contract."""
+    """One zero-progress item per schedule-of-values line of the contract, then the approved
+    change orders, as Procore bills them: on an owner invoice one item per change-order line
+    (`change_order_item`), on a subcontractor invoice one per change order
+    (`whole_change_order_item`, the commitment's purchase order has a line for each)."""
     rows = sorted(store.children(holder_type, contract_id), key=lambda r: (r.get("position") or 0, r["id"]))
-    return [
-        {
-            "id": store.new_id(),
-            "item_type": "contract_item",
-            "line_item_id": line["id"],
-            "cost_code_id": line.get("cost_code_id"),
-            "wbs_code_id": line.get("wbs_code_id"),
-            "description_of_work": line.get("description"),
-            "scheduled_value": line.get("amount") or ZERO,
-            "work_completed_this_period": ZERO,
-            "materials_presently_stored": ZERO,
-            "work_completed_retainage_released_this_period": ZERO,
-            "status": "draft",
-            "comment": None,
-            "position": n + 1,
-        }
+    items = [
+        _item(store, line, n + 1, "contract_item", line.get("description"), line.get("amount"))
         for n, line in enumerate(rows)
     ]
+    table, co_holder = CHANGE_ORDERS[holder_type]
+    orders = [o for o in store.rows(table, contract_id=contract_id) if o.get("status") in APPROVED_ORDERS]
+    for order in sorted(orders, key=lambda o: (str(o.get("number") or ""), o["id"])):
+        lines = sorted(store.children(co_holder, order["id"]), key=lambda r: (r.get("position") or 0, r["id"]))
+        if not lines:
+            continue
+        if holder_type == "PrimeContract":
+            for line in lines:
+                text = f"{order.get('number')} {line.get('description') or order.get('title') or ''}".strip()
+                items.append(_item(store, line, len(items) + 1, "change_order_item", text, line.get("amount")))
+        else:
+            total = sum((line.get("amount") or ZERO for line in lines), ZERO)
+            text = f"{order.get('number')} {order.get('title') or ''}".strip()
+            items.append(_item(store, lines[0], len(items) + 1, "whole_change_order_item", text, total))
+    return items
 
 
 def coerce_item_changes(changes: Record) -> Record:
@@ -251,7 +281,7 @@ class BillingRenderer(Renderer):
         code = self._row("cost_codes", item.get("cost_code_id"))
         line.update(
             item_number=str(n + 1),
-            type="line_item",
+            type="change_order" if item.get("item_type") == "change_order_item" else "line_item",
             origin_id=None,
             origin_type=None,
             cost_code=code and {"id": code["id"], "full_code": self.cost_code_full(code), "name": code.get("name")},

@@ -73,7 +73,12 @@ def test_payment_application_status_and_g702(raw: Any) -> None:
     assert shown["g702"]["original_contract_sum"] == "880000.0"
     assert shown["g702"]["contract_sum_to_date"] == "905000.0"
     assert shown["g702"]["current_payment_due"] == "207000.0"
-    assert [line["work_completed_this_period"] for line in shown["g703"]] == ["30000.0", "150000.0", "50000.0"]
+    assert [line["work_completed_this_period"] for line in shown["g703"]] == ["30000.0", "150000.0", "50000.0", "0.0"]
+    # the approved change order's line follows the schedule of values, as a G703 line of its own
+    assert [(line["type"], line["description_of_work"]) for line in shown["g703"]][3] == (
+        "change_order",
+        "PCO-001 Additional footing",
+    )
     assert shown["formatted_contract_company"] == "Northside Development Corp"
 
 
