@@ -345,9 +345,9 @@ class _Reconciler:
     def _not_compared(self, figure: str) -> str | None:
         """Why a figure cannot be compared under the project's params, or None."""
         if figure in ("billed", "retainage held") and not self.retainage_item:
-            return "param retainage_receivable_item is not set: QBO's retainage lines cannot be told from billed ones"
+            return "param retainage_receivable_item is not set (retainage lines look billed)"
         if figure in ("billed by subcontractors", "retainage payable") and not self.retention_account:
-            return "param retention_payable_account is not set: QBO's retainage lines cannot be told from billed ones"
+            return "param retention_payable_account is not set (retainage lines look billed)"
         return None
 
     @staticmethod
