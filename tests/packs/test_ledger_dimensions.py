@@ -10,6 +10,9 @@ from typing import Any
 
 from sandbox_pair import sandbox_pair
 
+from engine.project.session import session_params
+from engine.reports.reconcile import reconcile
+
 from .test_receivables_support import PACKS, RULES, prepare, records, reopen, set_params
 
 EVERY = "+tag:receivables +tag:payables +tag:costs"
@@ -48,6 +51,9 @@ def test_transactions_carry_their_project_location_and_cost_type_classes(tmp_pat
         order = _doc(qbo, "PurchaseOrder", "SC-001")
         # SC-001's line is on 03-300.S: the Subcontract class
         assert order["Line"][0]["ItemBasedExpenseLineDetail"]["ClassRef"]["value"] == classes["Subcontract"]
+        conns = session.connectors({"procore", "qbo"})
+        result = reconcile(conns["procore"], conns["qbo"], session.state, session_params(session))
+        assert result.ok, result.to_dict()
 
 
 def test_no_dimension_is_set_unless_a_param_says_so(tmp_path: Path) -> None:
