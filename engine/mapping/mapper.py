@@ -1,7 +1,8 @@
 """Apply a rule to one source record: the target payload, or why there is none.
 
-Pure: the record, the links (as a resolver), params and lookup tables in; a `MapResult`
-out. Outcomes:
+Pure but for `source_record()`: the record, the links (as a resolver), params, lookup
+tables and a reader of the source system's records (`Mapper.records`, set by a run) in;
+a `MapResult` out. Outcomes:
 
 - `mapped`: `payload` is what the target should hold;
 - `skipped`: `source.where` is false (the reason names the expression);
