@@ -12,7 +12,13 @@ from engine.language import jsonio
 from engine.project.session import Session, session_params
 from engine.reports.figures import money_text
 from engine.reports.job_cost import CostReconciliation, reconcile_session_costs
-from engine.reports.reconcile import Reconciliation, reconcile
+from engine.reports.reconcile import Figure, Reconciliation, reconcile
+
+
+def _verdict(fig: Figure) -> str:
+    if fig.not_compared is not None:
+        return f"[yellow]not compared[/]: {fig.not_compared}"
+    return "equal" if fig.equal else "[red]DIFFERS[/]"
 
 
 def render(report: Reconciliation, console: Console) -> None:
@@ -35,7 +41,7 @@ def render(report: Reconciliation, console: Console) -> None:
                 money_text(fig.procore),
                 money_text(fig.qbo),
                 money_text(fig.difference),
-                "equal" if fig.equal else "[red]DIFFERS[/]",
+                _verdict(fig),
             )
         console.print(table)
     for m in report.mismatches:

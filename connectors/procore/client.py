@@ -433,6 +433,10 @@ class ProcoreConnector:
                     for page in self.pages(path, {"project_id": project_id or self._pid(row)}, entity=spec.name)
                     for li in page
                 ]
+        if spec.orders:
+            for row in rows:
+                if "change_order_packages" not in row:
+                    row["change_order_packages"] = self._change_orders(spec, row, project_id)
         shape = catalog()[spec.name]["fields"]
         out = []
         for row in rows:
@@ -442,6 +446,17 @@ class ProcoreConnector:
                 record["project_number"] = self.project_number(record["project_id"])
             out.append(record)
         return out
+
+    def _change_orders(self, spec: Entity, row: Record, project_id: int | None) -> list[Record]:
+        """A contract's change orders as its show view lists them (`change_order_packages`)."""
+        pid = project_id or self._pid(row)
+        path = spec.orders.format(project_id=pid)  # type: ignore[union-attr]
+        keep = ("id", "number", "title", "status", "executed", "grand_total")
+        return [
+            {k: order.get(k) for k in keep}
+            for page in self.pages(path, {"filters[contract_id]": row["id"]}, entity=spec.name)
+            for order in page
+        ]
 
     @staticmethod
     def _pid(row: Record) -> int | None:

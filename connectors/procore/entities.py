@@ -42,6 +42,7 @@ class Entity:
     origin: str | None = "string"  # "string" | "integer" | None (no origin_id)
     incremental: bool = True  # supports filters[updated_at]
     lines: str | None = None  # line items of one record
+    orders: str | None = None  # a contract's change orders (served on its show view only)
     bulk_lines: str | None = None  # all line items of a project (read in bulk when many)
     nested_lines: bool = False  # line items go inside the create body
     detail: bool = False  # list view lacks fields: read each record's show
@@ -152,6 +153,7 @@ ENTITIES: dict[str, Entity] = {
             item=f"{V1}/prime_contract/{{id}}",
             create=f"{V1}/prime_contract",
             lines=f"{V1}/prime_contracts/{{id}}/line_items",
+            orders=f"{V1}/projects/{{project_id}}/prime_change_orders",
             void_status="Terminated",
         ),
         _project(
@@ -183,6 +185,7 @@ ENTITIES: dict[str, Entity] = {
             "work_order_contracts",
             "work_order_contract",
             lines=f"{V1}/work_order_contracts/{{id}}/line_items",
+            orders=f"{V1}/projects/{{project_id}}/commitment_change_orders",
             void_status="Void",
         ),
         _project(
@@ -190,6 +193,7 @@ ENTITIES: dict[str, Entity] = {
             "purchase_order_contracts",
             "purchase_order_contract",
             lines=f"{V1}/purchase_order_contracts/{{id}}/line_items",
+            orders=f"{V1}/projects/{{project_id}}/commitment_change_orders",
             void_status="Void",
         ),
         Entity(

@@ -19,6 +19,8 @@ from engine.errors import JoistError, suggest
 from engine.expressions.limits import check_replace
 
 LinkResolver = Callable[[str, str], "str | None"]
+RecordReader = Callable[[str, str], "Mapping[str, Any] | None"]
+"""Reads one record of the source system by entity and id (None when there is none)."""
 
 
 class FunctionError(JoistError):
@@ -42,17 +44,19 @@ class UnknownLookupTable(JoistError):
 class Runtime:
     """What functions may consult while one record is mapped (one is made per record)."""
 
-    __slots__ = ("links", "lookups", "missing", "steps")
+    __slots__ = ("links", "lookups", "missing", "records", "steps")
 
     def __init__(
         self,
         links: LinkResolver | None = None,
         lookups: Mapping[str, Mapping[str, Any]] | None = None,
         missing: list[tuple[str, str]] | None = None,
+        records: RecordReader | None = None,
     ) -> None:
         self.links = links
         self.lookups = lookups if lookups is not None else {}
         self.missing = missing if missing is not None else []
+        self.records = records
         self.steps = 0  # the evaluation budget spent on this record (engine.expressions.limits)
 
 
@@ -242,6 +246,52 @@ def fn_lookup(rt: Runtime, table: Any, key: Any, *default: Any) -> Any:
         f"lookup table {table!r} has no key {text!r}",
         hint=("closest keys: " + ", ".join(near)) if near else f"add {text!r} to the table {table!r}",
     )
+
+
+@_register(
+    "source_record",
+    2,
+    2,
+    "A record of the flow's source system by entity and id (read once per run), such as the invoice "
+    "a QBO payment line pays; null when it does not exist or the id is null.",
+    "source_record('Invoice', '130').TotalAmt  ->  228275.00",
+    "object",
+)
+def fn_source_record(rt: Runtime, entity: Any, record_id: Any) -> Mapping[str, Any] | None:
+    if record_id is None or record_id == "" or rt.records is None:
+        return None
+    return rt.records(str(entity), str(record_id))
+
+
+@_register(
+    "without_tax",
+    2,
+    2,
+    "The part of `amount`, paid on a QBO invoice or bill, that is not tax: the amount less the "
+    "document's tax in proportion to what it pays (amount x TxnTaxDetail.TotalTax / TotalAmt), "
+    "to the cent. Untaxed lines (retainage, non-taxable work) carry no tax, so they stay whole.",
+    "without_tax('228275.00', source_record('Invoice', '130'))  ->  207000.00",
+    "number",
+)
+def fn_without_tax(rt: Runtime, amount: Any, document: Any) -> Decimal:
+    return tax_exclusive(to_decimal(amount, "without_tax"), document)
+
+
+def tax_exclusive(paid: Decimal, document: Any) -> Decimal:
+    """`paid` less the tax share of the QBO document it pays (its TotalTax in proportion to
+    its TotalAmt), to the cent; FunctionError (M401) when there is no document."""
+    if not isinstance(document, Mapping):
+        raise FunctionError(
+            "without_tax() got no document to read the tax from",
+            hint="pass the invoice or bill the amount pays, e.g. source_record('Invoice', id); "
+            "it may have been deleted",
+        )
+    total_value, detail = document.get("TotalAmt"), document.get("TxnTaxDetail")
+    tax_value = detail.get("TotalTax") if isinstance(detail, Mapping) else None
+    total = to_decimal(total_value if total_value is not None else "0", "without_tax")
+    tax = to_decimal(tax_value if tax_value is not None else "0", "without_tax")
+    share = paid * tax / total if tax and total else Decimal("0")
+    return (paid - share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @_register(

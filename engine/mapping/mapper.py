@@ -1,7 +1,8 @@
 """Apply a rule to one source record: the target payload, or why there is none.
 
-Pure: the record, the links (as a resolver), params and lookup tables in; a `MapResult`
-out. Outcomes:
+Pure but for `source_record()`: the record, the links (as a resolver), params, lookup
+tables and a reader of the source system's records (`Mapper.records`, set by a run) in;
+a `MapResult` out. Outcomes:
 
 - `mapped`: `payload` is what the target should hold;
 - `skipped`: `source.where` is false (the reason names the expression);
@@ -21,7 +22,7 @@ from typing import Any, cast
 from engine.errors import JoistError
 from engine.expressions.base import Compiled, EvaluationError, guard_hint
 from engine.expressions.compiler import RUNTIME_ERRORS
-from engine.expressions.functions import LinkResolver, Runtime
+from engine.expressions.functions import LinkResolver, RecordReader, Runtime
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
 from engine.mapping.codegen import compile_tree, generate
@@ -118,6 +119,7 @@ class Mapper:
         self.rule = rule
         self.params = {**rule.default_params(), **(params or {})}
         self.lookups = lookups or {}
+        self.records: RecordReader | None = None  # source_record(): set by a run that has the source system
         # The fast tree runs unguarded; only when it raises is the record mapped again
         # through the guarded tree, which says which field and expression failed.
         self._fast = compile_tree(rule.fields)
@@ -141,11 +143,15 @@ class Mapper:
             "index": None,
         }
 
+    def runtime(self, links: LinkResolver | None = None) -> Runtime:
+        """A fresh runtime for one record: the links, the lookup tables, the source reader."""
+        return Runtime(links, self.lookups, records=self.records)
+
     def locked(self, record: Mapping[str, Any], target: Mapping[str, Any] | None) -> bool:
         """Whether the rule's `lock_when` freezes this twin."""
         if target is None or self.rule.lock_when is None:
             return False
-        return truthy(self.rule.lock_when.evaluate(self.context(record, target), Runtime(lookups=self.lookups)))
+        return truthy(self.rule.lock_when.evaluate(self.context(record, target), self.runtime()))
 
     def kept(self, record: Mapping[str, Any], *, links: LinkResolver | None = None) -> bool:
         """Whether `source.where` lets the record in (True when it fails: `map` reports why)."""
@@ -160,7 +166,7 @@ class Mapper:
         self, record: Mapping[str, Any], *, links: LinkResolver | None = None, target: Mapping[str, Any] | None = None
     ) -> MapResult:
         """Map one record. Never raises for bad data: a failure is an `error` outcome."""
-        rt = Runtime(links, self.lookups)
+        rt = self.runtime(links)
         ctx = {
             "source": record,
             "target": target,
@@ -219,7 +225,7 @@ class Mapper:
         self, record: Mapping[str, Any], *, links: LinkResolver | None = None, target: Mapping[str, Any] | None = None
     ) -> list[FieldTrace]:
         """Per target field: the layer and expression that made it, the values it read, the value."""
-        rt = Runtime(links=links, lookups=self.lookups)
+        rt = self.runtime(links)
         traces: list[FieldTrace] = []
         self._explain(self.rule.fields, self.context(record, target), rt, "", traces, "")
         return traces

@@ -13,6 +13,7 @@ from typing import Any
 from engine.errors import JoistError
 from engine.mapping.mapper import Mapper
 from engine.project.session import Session
+from engine.sync.run import source_reader
 
 
 class RecordNotFound(JoistError):
@@ -70,6 +71,7 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
     if twin_id:
         twin = tgt.get(rule.target.entity, twin_id)
     mapper = Mapper(rule, session.project.params, session.ruleset.lookups)
+    mapper.records = source_reader(src)
     resolvers: dict[str, Any] = {}
 
     def links(link_set: str, key: str) -> str | None:

@@ -8,13 +8,15 @@ adds up, on each side, what an accountant ties out at month end:
 | contract value | revised value of the approved prime contracts | estimates of the project, before tax (with it where amounts include tax) |
 | billed | work completed + materials stored on approved owner invoices | invoice lines other than retainage |
 | retainage held | retained less released on those invoices | retainage lines of the invoices, negated |
-| paid | payments received on the prime contracts | payments applied to the project's invoices, tax taken out as `owner_payments_to_contract_payments` does |
+| paid | payments received on the prime contracts | payments applied to the project's invoices, less each invoice's own tax share as `owner_payments_to_contract_payments` takes it out |
 | committed | revised value of approved commitments | purchase order lines of the project |
 | billed by subcontractors | work + stored on approved subcontractor invoices | lines of bills entered against a purchase order, other than retainage |
 | retainage payable | retained less released on those invoices | retainage lines of those bills, negated |
 
 Then every linked document is checked on its own: the twin's total (which QBO computes,
 tax included) must equal the Procore total; a difference is listed with its amount.
+A figure the report cannot compare (QBO's retainage lines cannot be told from billed ones
+while `retainage_receivable_item` is not set) says why, and is no difference.
 Nothing is written anywhere.
 """
 
@@ -26,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Connector
+from engine.expressions.functions import tax_exclusive
 from engine.reports.figures import ZERO, SideBySide, amount, cents, read_all
 from engine.state.store import SQLiteState
 
@@ -60,6 +63,12 @@ class Figure(SideBySide):
     name: str
     procore: Decimal
     qbo: Decimal
+    not_compared: str | None = None  # why the two sides cannot be compared (then it is no difference)
+
+    @property
+    def agrees(self) -> bool:
+        """Equal to the cent, or not comparable (the reason says why)."""
+        return self.not_compared is not None or self.equal
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ class ProjectFigures:
 
     @property
     def equal(self) -> bool:
-        return all(f.equal for f in self.figures)
+        return all(f.agrees for f in self.figures)
 
 
 @dataclass
@@ -121,7 +130,13 @@ class Reconciliation:
                     "qbo_customer_id": p.customer_id,
                     "equal": p.equal,
                     "figures": [
-                        {"name": f.name, "procore": f.procore, "qbo": f.qbo, "difference": f.difference}
+                        {
+                            "name": f.name,
+                            "procore": f.procore,
+                            "qbo": f.qbo,
+                            "difference": f.difference,
+                            "not_compared": f.not_compared,
+                        }
                         for f in p.figures
                     ],
                 }
@@ -201,7 +216,6 @@ class _Reconciler:
         self.retainage_item = str(params.get("retainage_receivable_item") or "")
         self.retention_account = str(params.get("retention_payable_account") or "")
         self.strip_tax = params.get("strip_payment_tax", True) not in (False, "false", "no", 0)
-        self.tax_percent = amount(params.get("payment_tax_percent") or "0")
         self.procore_records: dict[str, list[Record]] = {}
         self.qbo_records: dict[str, list[Record]] = {}
 
@@ -251,7 +265,7 @@ class _Reconciler:
             return out
         mine = [d for d in q["Estimate"] if _ref(d, "CustomerRef") == customer_id]
         out["contract value"] = sum((_net(d) for d in mine), ZERO)
-        invoices = {str(d["Id"]) for d in q["Invoice"] if _ref(d, "CustomerRef") == customer_id}
+        invoices = {str(d["Id"]): d for d in q["Invoice"] if _ref(d, "CustomerRef") == customer_id}
         for doc in q["Invoice"]:
             if str(doc["Id"]) not in invoices:
                 continue
@@ -263,20 +277,17 @@ class _Reconciler:
                 else:
                     out["billed"] += _amount(doc, line)
         for pay in q["Payment"]:
-            applied = sum(
-                (
-                    amount(line.get("Amount"))
-                    for line in pay.get("Line") or []
-                    if any(
-                        str(t.get("TxnId")) in invoices and t.get("TxnType") == "Invoice"
-                        for t in line.get("LinkedTxn") or []
-                    )
-                ),
-                ZERO,
-            )
-            if applied and self.strip_tax:
-                applied = cents(applied / (1 + self.tax_percent / 100))
-            out["paid"] += applied
+            for line in pay.get("Line") or []:
+                paid = [
+                    invoices[str(t.get("TxnId"))]
+                    for t in line.get("LinkedTxn") or []
+                    if t.get("TxnType") == "Invoice" and str(t.get("TxnId")) in invoices
+                ]
+                if not paid:
+                    continue
+                applied = amount(line.get("Amount"))
+                # the tax share of the invoice it pays, as the payments flow takes it out
+                out["paid"] += tax_exclusive(applied, paid[0]) if self.strip_tax else applied
         for po in q["PurchaseOrder"]:
             out["committed"] += sum(
                 (
@@ -331,6 +342,14 @@ class _Reconciler:
                     out.append(DocumentMismatch(link_set, str(link.procore_id), str(link.qbo_id), label, mine, theirs))
         return out
 
+    def _not_compared(self, figure: str) -> str | None:
+        """Why a figure cannot be compared under the project's params, or None."""
+        if figure in ("billed", "retainage held") and not self.retainage_item:
+            return "param retainage_receivable_item is not set (retainage lines look billed)"
+        if figure in ("billed by subcontractors", "retainage payable") and not self.retention_account:
+            return "param retention_payable_account is not set (retainage lines look billed)"
+        return None
+
     @staticmethod
     def _bill_total(bill: Mapping[str, Any]) -> Decimal:
         gross, held = _progress(bill.get("g703") or bill.get("items") or [])
@@ -349,14 +368,16 @@ class _Reconciler:
             if customer is None and not any(mine.values()):
                 continue
             name = " ".join(str(x) for x in (project.get("project_number"), project.get("name")) if x)
-            projects.append(
-                ProjectFigures(pid, name, customer, [Figure(n, cents(mine[n]), cents(theirs[n])) for n in FIGURES])
-            )
+            figures = [Figure(n, cents(mine[n]), cents(theirs[n]), self._not_compared(n)) for n in FIGURES]
+            projects.append(ProjectFigures(pid, name, customer, figures))
         warnings = []
         if not self.retainage_item:
-            warnings.append("param retainage_receivable_item is not set: retainage on invoices counts as billed")
+            warnings.append("param retainage_receivable_item is not set: billed and retainage held are not compared")
         if not self.retention_account:
-            warnings.append("param retention_payable_account is not set: retainage on bills counts as billed")
+            warnings.append(
+                "param retention_payable_account is not set: billed by subcontractors and retainage payable "
+                "are not compared"
+            )
         return Reconciliation(projects, self.documents(), warnings)
 
 
@@ -366,7 +387,7 @@ def reconcile(
     """Add up both sides per linked project and check every linked document's total.
 
     `params` are the project's (with the rules' defaults): `retainage_receivable_item`,
-    `retention_payable_account`, `strip_payment_tax` and `payment_tax_percent` tell
-    retainage lines and the tax part of payments apart, as the rule packs write them.
+    `retention_payable_account` and `strip_payment_tax` tell retainage lines and the tax
+    part of payments apart, as the rule packs write them.
     """
     return _Reconciler(procore, qbo, state, params or {}).run()

@@ -16,7 +16,6 @@ from typing import Any
 
 from connectors.base import Connector
 from engine.errors import JoistError
-from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
 from engine.mapping.diff import Decision, plan_record
 from engine.mapping.mapper import Mapper
@@ -118,7 +117,7 @@ class Planner:
     def find_twin(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """The one unlinked target record the rule's `match` finds for `record` (AmbiguousMatch for several)."""
         assert self.match is not None
-        rt = Runtime(links=self.links.resolve, lookups=self.mapper.lookups)
+        rt = self.mapper.runtime(self.links.resolve)
         key = self.match.key_for(self.mapper.context(record), rt)
         if key is None:
             return None

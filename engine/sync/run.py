@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from connectors.base import Connector
-from engine.expressions.functions import Runtime
+from engine.expressions.functions import RecordReader, Runtime
 from engine.language.graph import build_graph, order
 from engine.language.rules import Rule, RuleSet
 from engine.language.tree import truthy
@@ -46,6 +46,19 @@ from engine.sync.writes import Writer
 READ_BY_ID_UP_TO = 3  # run_records: more changed records of one flow than this are read by cursor
 
 
+def source_reader(connector: Connector) -> RecordReader:
+    """`source_record()`'s reader for one flow's run: each record read once, then remembered."""
+    seen: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    def read(entity: str, record_id: str) -> dict[str, Any] | None:
+        key = (entity, record_id)
+        if key not in seen:
+            seen[key] = connector.get(entity, record_id)
+        return seen[key]
+
+    return read
+
+
 class FlowRun:
     """One flow's part of a run: reads its records and walks each through plan and write."""
 
@@ -55,6 +68,7 @@ class FlowRun:
         self.src: Connector = sync.connectors[rule.source.system]
         tgt: Connector = sync.connectors[rule.target.system]
         self.mapper = Mapper(rule, sync.params, sync.ruleset.lookups)
+        self.mapper.records = source_reader(self.src)
         reverse = [
             r
             for r in sync.ruleset.rules.values()

@@ -19,7 +19,6 @@ from typing import Any
 
 from connectors.base import AuthError, BatchOp, Conflict, Connector, ConnectorError, FileRef
 from engine.errors import JoistError
-from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
 from engine.mapping.diff import same
 from engine.mapping.mapper import Mapper
@@ -478,7 +477,7 @@ class Writer:
     def verify(self, source: dict[str, Any], written: Mapping[str, Any]) -> JoistError | None:
         """A `TotalMismatch` when a checked field of the written twin differs from the source's figure."""
         for path, expr in self.rule.checks.items():
-            rt = Runtime(links=self.links.resolve, lookups=self.mapper.lookups)
+            rt = self.mapper.runtime(self.links.resolve)
             expected = expr.evaluate(self.mapper.context(source), rt)
             actual: Any = written
             for step in path.split("."):

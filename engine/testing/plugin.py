@@ -180,6 +180,8 @@ def run_case(ruleset: RuleSet, doc: Mapping[str, Any], case: Mapping[str, Any], 
     links = _merge_links(doc.get("links"), case.get("links"))
     twin = case.get("target")
     mapper = Mapper(rule, params, lookups)
+    records = {**(doc.get("records") or {}), **(case.get("records") or {})}
+    mapper.records = lambda entity, record_id: (records.get(entity) or {}).get(record_id)
     group_keys: list[str] = []
     if rule.source.split is not None:
         from engine.mapping.split import NO_GROUP, SEPARATOR, groups

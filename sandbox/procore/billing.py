@@ -10,7 +10,7 @@ does: previous work, totals to date, retainage held, previous certificates, paym
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.procore.render import CENT, ZERO, Renderer, _money, _pct, _sum, rails_decimal
@@ -25,27 +25,57 @@ HOLDERS = {
 }
 
 
+CHANGE_ORDERS = {
+    "PrimeContract": ("prime_change_orders", "PrimeChangeOrder"),
+    "WorkOrderContract": ("commitment_change_orders", "CommitmentChangeOrder"),
+    "PurchaseOrderContract": ("commitment_change_orders", "CommitmentChangeOrder"),
+}
+APPROVED_ORDERS = ("approved", "Approved")
+
+
+def _item(store: Store, line: Record, position: int, item_type: str, description: Any, value: Any) -> Record:
+    return {
+        "id": store.new_id(),
+        "item_type": item_type,
+        "line_item_id": line["id"],
+        "cost_code_id": line.get("cost_code_id"),
+        "wbs_code_id": line.get("wbs_code_id"),
+        "description_of_work": description,
+        "scheduled_value": value or ZERO,
+        "work_completed_this_period": ZERO,
+        "materials_presently_stored": ZERO,
+        "work_completed_retainage_released_this_period": ZERO,
+        "status": "draft",
+        "comment": None,
+        "position": position,
+    }
+
+
 def initial_items(store: Store, holder_type: str, contract_id: int) -> list[Record]:
-    """One zero-progress item per schedule-of-values line of the contract."""
+    """One zero-progress item per schedule-of-values line of the contract, then the approved
+    change orders, as Procore bills them: on an owner invoice one item per change-order line
+    (`change_order_item`), on a subcontractor invoice one per change order
+    (`whole_change_order_item`, the commitment's purchase order has a line for each)."""
     rows = sorted(store.children(holder_type, contract_id), key=lambda r: (r.get("position") or 0, r["id"]))
-    return [
-        {
-            "id": store.new_id(),
-            "item_type": "contract_item",
-            "line_item_id": line["id"],
-            "cost_code_id": line.get("cost_code_id"),
-            "wbs_code_id": line.get("wbs_code_id"),
-            "description_of_work": line.get("description"),
-            "scheduled_value": line.get("amount") or ZERO,
-            "work_completed_this_period": ZERO,
-            "materials_presently_stored": ZERO,
-            "work_completed_retainage_released_this_period": ZERO,
-            "status": "draft",
-            "comment": None,
-            "position": n + 1,
-        }
+    items = [
+        _item(store, line, n + 1, "contract_item", line.get("description"), line.get("amount"))
         for n, line in enumerate(rows)
     ]
+    table, co_holder = CHANGE_ORDERS[holder_type]
+    orders = [o for o in store.rows(table, contract_id=contract_id) if o.get("status") in APPROVED_ORDERS]
+    for order in sorted(orders, key=lambda o: (str(o.get("number") or ""), o["id"])):
+        lines = sorted(store.children(co_holder, order["id"]), key=lambda r: (r.get("position") or 0, r["id"]))
+        if not lines:
+            continue
+        if holder_type == "PrimeContract":
+            for line in lines:
+                text = f"{order.get('number')} {line.get('description') or order.get('title') or ''}".strip()
+                items.append(_item(store, line, len(items) + 1, "change_order_item", text, line.get("amount")))
+        else:
+            total = sum((line.get("amount") or ZERO for line in lines), ZERO)
+            text = f"{order.get('number')} {order.get('title') or ''}".strip()
+            items.append(_item(store, lines[0], len(items) + 1, "whole_change_order_item", text, total))
+    return items
 
 
 def coerce_item_changes(changes: Record) -> Record:
@@ -56,6 +86,8 @@ def coerce_item_changes(changes: Record) -> Record:
             out[key] = Decimal(str(value)) if value is not None else None
         elif key in ("comment", "status", "description_of_work"):
             out[key] = value
+        elif key == "tax_code_id":  # a line taxed otherwise than its schedule-of-values line
+            out[key] = int(value) if value not in (None, "") else None
     return out
 
 
@@ -83,6 +115,7 @@ class BillingRenderer(Renderer):
                     - (item.get("work_completed_retainage_released_this_period") or ZERO)
                 )
         rendered, totals = [], {k: ZERO for k in ("scheduled", "to_date", "retained", "gross", "net", "prev")}
+        taxable: dict[Any, Decimal] = {}
         for item in bill.get("items") or []:
             key = item.get("line_item_id")
             this = item.get("work_completed_this_period") or ZERO
@@ -116,6 +149,9 @@ class BillingRenderer(Renderer):
             out = {k: (_money(v) if k in ITEM_MONEY and isinstance(v, Decimal) else v) for k, v in out.items()}
             out["cost_code_id"] = item.get("cost_code_id")
             out["wbs_code"] = self._ref("wbs_codes", item.get("wbs_code_id"), "flat_code", "description")
+            out["tax_code_id"] = self._item_tax_code(item)
+            if out["tax_code_id"] is not None:
+                taxable[out["tax_code_id"]] = taxable.get(out["tax_code_id"], ZERO) + this + stored
             rendered.append(out)
             totals["scheduled"] += scheduled
             totals["to_date"] += to_date
@@ -123,7 +159,25 @@ class BillingRenderer(Renderer):
             totals["gross"] += this + stored
             totals["net"] += this + stored - retained_now + released
             totals["prev"] += prev
+        totals["tax"] = self._tax(taxable)
         return rendered, totals
+
+    def _item_tax_code(self, item: Record) -> Any:
+        """The tax code of a billed line: its own when set, else its schedule-of-values line's."""
+        if "tax_code_id" in item:
+            return item["tax_code_id"]
+        line = self._row("line_items", item.get("line_item_id"))
+        return (line or {}).get("tax_code_id")
+
+    def _tax(self, taxable: dict[Any, Decimal]) -> Decimal:
+        """Tax on the work and materials billed, per tax code: the code's rate on what its lines
+        bill this period, rounded to the cent once per code. Retainage carries no tax."""
+        total = ZERO
+        for code_id, base in taxable.items():
+            code = self._row("tax_codes", code_id) or {}
+            rate = Decimal(str(code.get("rate1") or 0))
+            total += (base * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        return total
 
     @staticmethod
     def _retained(item: Record, retainage: Decimal) -> Decimal:
@@ -166,7 +220,7 @@ class BillingRenderer(Renderer):
             "less_previous_certificates_for_payment": previous_certificates,
             "current_payment_due": earned - previous_certificates,
             "balance_to_finish_including_retainage": original + changes - earned,
-            "tax_applicable_to_this_payment": ZERO,
+            "tax_applicable_to_this_payment": totals["tax"],
             "change_orders_approved_in_previous_months_positive": ZERO,
             "change_orders_approved_this_month_positive": changes if changes > 0 else ZERO,
         }
@@ -221,12 +275,13 @@ class BillingRenderer(Renderer):
             "materials_stored_retainage_currently_retained",
             "total_retainage_currently_retained",
             "wbs_code",
+            "tax_code_id",
         )
         line = {k: item.get(k) for k in keep}
         code = self._row("cost_codes", item.get("cost_code_id"))
         line.update(
             item_number=str(n + 1),
-            type="line_item",
+            type="change_order" if item.get("item_type") == "change_order_item" else "line_item",
             origin_id=None,
             origin_type=None,
             cost_code=code and {"id": code["id"], "full_code": self.cost_code_full(code), "name": code.get("name")},

@@ -286,6 +286,17 @@ class Renderer:
         if view == "show":
             out["line_items"] = [self.line_item(li) for li in self.lines(holder, record["id"])]
             out["attachments"] = self.attachments(record)
+            out["change_order_packages"] = [
+                {
+                    "id": c["id"],
+                    "number": c.get("number"),
+                    "title": c.get("title"),
+                    "status": c.get("status"),
+                    "executed": bool(c.get("executed")),
+                    "grand_total": _money(self.lines_total(co_holder, c["id"])),
+                }
+                for c in sorted(cos, key=lambda c: (str(c.get("number") or ""), c["id"]))
+            ]
         out["_revised"], out["_pending"], out["_payments"] = revised, pending, payments
         return total
 

@@ -3,7 +3,7 @@
 Three active projects with sub jobs (and one inactive), a directory of vendors (one of
 them the owner on the prime contract, one inactive), employees and workers, departments,
 cost codes in two tiers with cost types and their budget (WBS) codes, tax codes, a prime
-contract with a change order, an owner invoice and a payment received, commitments
+contract with a change order and an owner invoice (not paid yet), commitments
 (subcontracts and a purchase order) with a change order, subcontractor invoices and a
 payment issued, direct costs of every type, and this week's timecards.
 """
@@ -107,7 +107,7 @@ def seed_demo(box: Box) -> None:
             ("O", "Other", "other"),
         )
     }
-    tax = s.add("tax_codes", code="TX8", description="Sales tax 8.25%", rate1=Decimal("8.25"))
+    tax = s.add("tax_codes", code="TX8", description="Sales tax 9.25% (Alameda County)", rate1=Decimal("9.25"))
     s.add("tax_codes", code="EXEMPT", description="Tax exempt", rate1=Decimal("0"))
     s.add("tax_types", name="Sales Tax", description="State and local sales tax")
     vendors = {
@@ -361,17 +361,8 @@ def seed_demo(box: Box) -> None:
     app["items"] = billing.initial_items(store, "PrimeContract", prime["id"])
     for item, done in zip(app["items"], ("30000.00", "150000.00", "50000.00")):
         item["work_completed_this_period"] = Decimal(done)
-    s.add(
-        "contract_payments",
-        p1["id"],
-        contract_id=prime["id"],
-        amount=Decimal("207000.00"),
-        date="2024-04-20",
-        invoice_number="NSDC-2024-01",
-        check_number="100452",
-        payment_method="check",
-        notes="Owner payment for application 1",
-    )
+    # No payment received yet: the owner's payments are recorded in QBO and reach Procore
+    # from there (a payment keyed into Procore alone would leave the two books apart).
 
     commitments = []
     commitment_specs: tuple[tuple[str, str, str, str, str, tuple[tuple[str, str, str | None], ...]], ...] = (

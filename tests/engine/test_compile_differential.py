@@ -370,7 +370,7 @@ def _doc_function_examples() -> list[tuple[Compiled, dict[str, Any]]]:
             block = None
             continue
         key, _, rest = line.partition(":")
-        if key in ("source", "links", "lookups", "params") and rest.strip().startswith("{"):
+        if key in ("source", "links", "lookups", "params", "records") and rest.strip().startswith("{"):
             block[key] = json.loads(rest, parse_float=Decimal)
             continue
         text = line.partition("  ->  ")[0].strip()

@@ -57,7 +57,7 @@ def parse(doc: Path = DOC) -> dict[str, Section]:
         if block is None:
             continue
         key, _, rest = line.partition(":")
-        if key in ("source", "links", "lookups", "params") and rest.strip().startswith("{"):
+        if key in ("source", "links", "lookups", "params", "records") and rest.strip().startswith("{"):
             block[key] = json.loads(rest, parse_float=Decimal)
             continue
         text, arrow, result = line.partition("  ->  ")
@@ -121,7 +121,12 @@ def _floats(value: Any) -> bool:
 def test_example_holds(example: Example) -> None:
     where = f"docs/functions.md:{example.line}: {example.text}"
     links = {tuple(k.split(":", 1)): v for k, v in example.data.get("links", {}).items()}
-    rt = Runtime(links=lambda s, i: links.get((s, i)), lookups=example.data.get("lookups", {}))
+    records = example.data.get("records", {})
+    rt = Runtime(
+        links=lambda s, i: links.get((s, i)),
+        lookups=example.data.get("lookups", {}),
+        records=lambda entity, record_id: records.get(entity, {}).get(record_id),
+    )
     ctx = {
         "source": example.data.get("source", {}),
         "params": example.data.get("params", {}),

@@ -97,10 +97,11 @@ def test_payables_figures_reconcile(synced_once: Any) -> None:
     assert report.mismatches == [] and report.warnings == []
     unset = reconcile(conns["procore"], conns["qbo"], pair.session.state, {})
     assert unset.warnings == [
-        "param retainage_receivable_item is not set: retainage on invoices counts as billed",
-        "param retention_payable_account is not set: retainage on bills counts as billed",
+        "param retainage_receivable_item is not set: billed and retainage held are not compared",
+        "param retention_payable_account is not set: billed by subcontractors and retainage payable are not compared",
     ]
-    assert unset.project(str(ids["project_id"])).figure("billed by subcontractors").qbo == Decimal("108000.00")
+    billed = unset.project(str(ids["project_id"])).figure("billed by subcontractors")
+    assert billed.qbo == Decimal("108000.00") and "retention_payable_account is not set" in (billed.not_compared or "")
 
 
 def _attach_pdf(pair: Any, ids: dict[str, Any], name: str) -> None:

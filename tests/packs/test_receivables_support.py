@@ -80,6 +80,32 @@ def prepare(pair: SandboxPair) -> dict[str, Any]:
     return ids
 
 
+def key_owner_payment_into_procore(pair: SandboxPair) -> dict[str, Any]:
+    """The owner's payment of the first owner invoice keyed into Procore by hand (207,000.00 on
+    2024-04-20, check 100452), before anyone records it in QBO: the seed has no payment.
+    Made in the sandbox's store, as Procore's own screens would, so it has no `origin_id`."""
+    from decimal import Decimal
+
+    from sandbox.procore.resources import RESOURCES
+
+    store = pair.boxes["procore"].store
+    [prime] = [c for c in store.rows("prime_contracts") if c["number"] == "PC-001"]
+    return store.insert(
+        RESOURCES["contract_payments"],
+        {
+            "contract_id": prime["id"],
+            "date": "2024-04-20",
+            "amount": Decimal("207000.00"),
+            "invoice_number": "NSDC-2024-01",
+            "check_number": "100452",
+            "payment_method": "check",
+            "notes": "Owner payment for application 1",
+        },
+        company_id=prime["company_id"],
+        project_id=prime["project_id"],
+    )
+
+
 def _synced(folder: Path) -> Iterator[tuple[SandboxPair, dict[str, Any]]]:
     with sandbox_pair(folder, packs=PACKS) as pair:
         ids = prepare(pair)

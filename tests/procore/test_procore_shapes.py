@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
+
+from sandbox.procore.resources import RESOURCES
 
 
 def shape(value: Any) -> Any:
@@ -70,7 +73,12 @@ def test_payment_application_status_and_g702(raw: Any) -> None:
     assert shown["g702"]["original_contract_sum"] == "880000.0"
     assert shown["g702"]["contract_sum_to_date"] == "905000.0"
     assert shown["g702"]["current_payment_due"] == "207000.0"
-    assert [line["work_completed_this_period"] for line in shown["g703"]] == ["30000.0", "150000.0", "50000.0"]
+    assert [line["work_completed_this_period"] for line in shown["g703"]] == ["30000.0", "150000.0", "50000.0", "0.0"]
+    # the approved change order's line follows the schedule of values, as a G703 line of its own
+    assert [(line["type"], line["description_of_work"]) for line in shown["g703"]][3] == (
+        "change_order",
+        "PCO-001 Additional footing",
+    )
     assert shown["formatted_contract_company"] == "Northside Development Corp"
 
 
@@ -142,6 +150,8 @@ def test_malformed_dates_are_stored_as_null(raw: Any) -> None:
 )
 def test_list_shapes_match_the_snapshot(raw: Any, snapshot: Any, path: Any) -> None:
     project = raw.project()
+    if "contract_payments" in path:
+        _owner_payment(raw.box)
     answer = raw.client.get(path.format(c=raw.company, p=project["id"]), headers=raw.headers())
     assert answer.status_code == 200
     assert shape(answer.json()[0]) == snapshot
@@ -159,8 +169,33 @@ def _undeclared(value: Any, shape: Any, path: str, out: set[str]) -> None:
             _undeclared(item, shape[0], f"{path}[].", out)
 
 
-def test_every_field_the_connector_hands_over_is_in_the_catalogue(connector: Any) -> None:
+def _owner_payment(box: Any) -> None:
+    """A payment received on the seeded prime contract (the seed has none: the owner's
+    payments reach Procore from QBO), so every entity has a record to show."""
+    [prime] = box.store.rows("prime_contracts")
+    [app] = box.store.rows("payment_applications")
+    box.store.insert(
+        RESOURCES["contract_payments"],
+        {
+            "contract_id": prime["id"],
+            "requisition_id": app["id"],
+            "amount": Decimal("207000.00"),
+            "date": "2024-04-20",
+            "invoice_number": "NSDC-2024-01",
+            "check_number": "100452",
+            "payment_method": "check",
+            "notes": "Owner payment for application 1",
+        },
+        company_id=prime["company_id"],
+        project_id=prime["project_id"],
+        source=(None, None),
+    )
+
+
+def test_every_field_the_connector_hands_over_is_in_the_catalogue(connector: Any, box: Any) -> None:
     from connectors.procore.entities import catalog
+
+    _owner_payment(box)
 
     for entity in connector.entities():
         records = [r for page in connector.read(entity) for r in page.records]
@@ -175,12 +210,13 @@ def test_every_field_the_connector_hands_over_is_in_the_catalogue(connector: Any
         assert not missing, f"{entity}: {sorted(missing)}"
 
 
-def test_every_field_the_catalogue_declares_is_served_unless_write_only(connector: Any) -> None:
+def test_every_field_the_catalogue_declares_is_served_unless_write_only(connector: Any, box: Any) -> None:
     """The sandbox's own list of what Procore serves (sandbox/procore/served.py, from the API
     reference) checks the catalogue the other way: a field the catalogue declares must come
     back from a read, or be marked `write_only` (accepted on write, served under another name)."""
     from engine.language import catalog
 
+    _owner_payment(box)
     for entity in connector.entities():
         spec = catalog.load("procore")[entity]
         records = [r for page in connector.read(entity) for r in page.records]
