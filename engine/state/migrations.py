@@ -231,6 +231,14 @@ _V6 = (
     "CREATE INDEX inbox_state ON inbox (state, id)",
 )
 
+# Version 7: each side keeps the fingerprint of the rule and params that produced Joist's last
+# write there, so a changed mapping or param reaches records whose source did not move. Links
+# from before have none: the first run adopts the current fingerprint without writing.
+_V7 = (
+    "ALTER TABLE links ADD COLUMN procore_rule TEXT",
+    "ALTER TABLE links ADD COLUMN qbo_rule TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
@@ -238,6 +246,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "what Joist last wrote to each side", _V4),
     Migration(5, "the project's run lock", _V5),
     Migration(6, "the service's inbox", _V6),
+    Migration(7, "the rule fingerprint of each side's last write", _V7),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -4,7 +4,10 @@
 twin on the target (read by the link, or adopted through the rule's `match`), and the
 decision (create, update, skip, lock, defer, error) that the mapped payload calls for
 against that twin, after the three-way merge with what Joist last wrote there. A deleted
-record, or one whose content hash has not moved since the last sync, stops here unmapped.
+record, or one whose content hash has not moved since the last sync, stops here unmapped,
+unless the rule or the params it reads changed since the last write to its twin (the
+link's fingerprint): then it is mapped and, where its payload differs, updated ("rule
+changed"). A link without a fingerprint (made before Joist kept one) adopts the current one.
 The planner writes nothing; `engine.sync.writes.Writer` carries the step out.
 """
 
@@ -45,6 +48,7 @@ class Step:
     decision: Decision | None = None
     deleted: bool = False  # deleted at the source: the writer applies the flow's on_delete
     unchanged: bool = False  # same content hash as at the last sync: nothing to do
+    rule_changed: bool = False  # the source did not move, but the rule or params behind the last write did
     error: JoistError | None = None  # the twin could not be found (an ambiguous match)
 
 
@@ -76,9 +80,14 @@ class Planner:
         if self.src.is_deleted(rule.source.entity, record):
             return Step(sid, record, link, deleted=True)
         source_hash = record_hash(self.src, rule.source.entity, record)
+        rule_changed = False
         if link is not None and not force and links.source_hash(link) == source_hash:
-            return Step(sid, record, link, source_hash=source_hash, unchanged=True)
-        step = Step(sid, record, link, source_hash=source_hash)
+            rule_changed = links.rule_changed(link) is True
+            if not rule_changed:
+                if links.rule_changed(link) is None and not self.dry_run:
+                    link = links.adopt_fingerprint(link)  # written before fingerprints: adopt, never rewrite
+                return Step(sid, record, link, source_hash=source_hash, unchanged=True)
+        step = Step(sid, record, link, source_hash=source_hash, rule_changed=rule_changed)
         step.version = self.src.record_version(rule.source.entity, record)
         target_id = links.target_id(link)
         if link is not None and target_id:
@@ -95,6 +104,8 @@ class Planner:
                 return step
             step.adopted = step.twin is not None
         step.decision = self.decide(record, step.twin, step.link)
+        if rule_changed and step.decision.action in ("update", "lock") and step.decision.reason is None:
+            step.decision.reason = "rule changed"
         return step
 
     def decide(self, record: dict[str, Any], twin: dict[str, Any] | None, link: Link | None) -> Decision:

@@ -63,7 +63,7 @@ class FlowRun:
             and (r.source.system, r.target.system) == (rule.target.system, rule.source.system)
         ]
         back = Mapper(reverse[0], sync.params, sync.ruleset.lookups) if reverse else None
-        self.links = FlowLinks(rule, self.state, tgt, back)
+        self.links = FlowLinks(rule, self.state, tgt, back, self.mapper.params)
         self.outcomes = Outcomes(
             rule.flow,
             self.state,

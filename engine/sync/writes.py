@@ -140,6 +140,7 @@ class Writer:
                     source_version=step.version,
                     target=None,
                     payload=decision.payload if decision.reason == "unchanged" else None,
+                    refresh_rule=decision.result is not None and decision.result.outcome == "mapped",
                 )
             out.succeeded(sid)
             if step.adopted:
@@ -167,7 +168,9 @@ class Writer:
         twin, decision, link, sid = step.twin, step.decision, step.link, step.sid
         twin_id = self.tgt.record_id(entity, twin)
         if self.dry_run:
-            return self.outcomes.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
+            return self.outcomes.out(
+                sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [], reason=decision.reason
+            )
         for attempt in (1, 2, 3):
             changed = [c.path for c in decision.changes or []]
             payload = (
@@ -207,7 +210,9 @@ class Writer:
             problem = self.after_write(sid, step.record, entity, twin_id, written)
             if problem is not None:
                 return problem
-            return self.outcomes.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
+            return self.outcomes.out(
+                sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [], reason=decision.reason
+            )
         return None
 
     def delete(self, step: Step) -> Outcome:
