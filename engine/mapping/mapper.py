@@ -22,9 +22,11 @@ from engine.errors import JoistError
 from engine.expressions.base import Compiled, EvaluationError, guard_hint
 from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import LinkResolver, Runtime
+from engine.language import catalog
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
 from engine.mapping.codegen import compile_tree, generate
+from engine.mapping.shape import NeedsItems, check_items, ids_as_text, list_paths, with_empty_lists
 
 # What a rule's expressions may raise on a record: reported against the field, never raised.
 _CAUGHT: tuple[type[BaseException], ...] = (JoistError, *RUNTIME_ERRORS)
@@ -129,6 +131,7 @@ class Mapper:
         ]
         self._id_field = rule.source_entity.id_field
         self._entity = rule.target.entity
+        self._lists = list_paths(rule.fields)  # sent as [] when they map to no items (engine.mapping.shape)
 
     def context(self, record: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -187,6 +190,24 @@ class Mapper:
             return MapResult("error", error=self._error(record, failed))
         if rt.missing:
             return MapResult("deferred", missing=_unique(rt.missing), reason=_missing_reason(rt.missing))
+        return self._shaped(record, with_empty_lists(payload, self._lists), entity)
+
+    def _shaped(self, record: Mapping[str, Any], payload: dict[str, Any], entity: str) -> MapResult:
+        """The payload as the target's catalogue wants it: ids as text, needed lists not empty."""
+        spec = catalog.entity(self.rule.target.system, entity)
+        if spec.ids_as_text:
+            ids_as_text(payload, spec.fields)
+        empty = check_items(payload, spec, self._lists)
+        if empty is not None:
+            node = self.rule.fields.children[empty]
+            error = NeedsItems(
+                f"{self.rule.target.system} {entity} needs at least one {empty} item, and this record maps to none",
+                location=node.origin.location if node.origin else self.rule.location,
+                path=f"flow {self.rule.flow}, record {record.get(self._id_field)}, field {empty}",
+                hint=f"give the record a {empty} item that the rule's `when:` keeps, or skip such records "
+                "with `source.where`; it is tried again on the next sync",
+            )
+            return MapResult("error", error=error, entity=entity)
         return MapResult("mapped", payload=payload, entity=entity)
 
     def _error(self, record: Mapping[str, Any], failed: _Failed) -> JoistError:
