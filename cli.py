@@ -128,6 +128,16 @@ def _root(ws: Any) -> Any:
     return ws.project.root if ws.project is not None else None
 
 
+def _param_problems(project: Any, layers: Any, ruleset: Any) -> list[Any]:
+    """joist.yaml's params against the project's rules: required ones unset, unknown names."""
+    from engine.language.loading import load_rules
+    from engine.project.config import display_path
+    from engine.project.params import check_params
+
+    rules = ruleset if ruleset is not None else load_rules(layers)
+    return check_params(rules, project.params, display_path(project.file), locations=project.param_locations)
+
+
 def _echo_json(value: Any) -> None:
     from engine.language import jsonio
 
@@ -166,6 +176,8 @@ def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> No
         layers, _project = resolve_layers(paths, ctx.find_root().meta.get("joist.project"))
         summary, ruleset = validation(layers)
         n_tests, problems = check_test_files([p for _, layer in layers for p in layer], summary["flows"])
+        if _project is not None and not problems:
+            problems = _param_problems(_project, layers, ruleset)
         if problems:
             raise ErrorGroup(problems)
         if explain_compile and ruleset is None:
