@@ -475,21 +475,30 @@ def init(directory: str, name: str | None) -> None:
 
 @main.command()
 @select_option
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Plan what `sync --full` would do: re-read everything and check that every linked twin still exists.",
+)
 @json_option
 @verbose_option
 @click.pass_context
-def plan(ctx: click.Context, selector: str | None, as_json: bool, verbose: bool) -> None:
+def plan(ctx: click.Context, selector: str | None, full: bool, as_json: bool, verbose: bool) -> None:
     """Show what a sync would do, writing nothing: creates, updates field by field, skips, deferrals, errors.
+
+    Updates a changed rule or param calls for say "rule changed"; a twin gone on the target
+    shows as a create that says "twin gone" (with --full, for every linked record).
 
     \b
     Examples:
       joist plan
+      joist plan --full
       joist plan --select tag:payables
       joist plan --select +commitment_invoices_to_bills --json
     """
     _show_waits()
     with _session(ctx) as session:
-        report = session.run(selector, dry_run=True)
+        report = session.run(selector, dry_run=True, full=full)
     if as_json:
         _echo_json(report.to_dict())
         return
@@ -567,7 +576,11 @@ def _run_with_progress(
 
 @main.command()
 @select_option
-@click.option("--full", is_flag=True, help="Re-read everything, not only what changed since the last sync.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-read everything, not only what changed since the last sync, and check that every linked twin still exists.",
+)
 @wait_option
 @json_option
 @verbose_option

@@ -8,6 +8,11 @@ record, or one whose content hash has not moved since the last sync, stops here 
 unless the rule or the params it reads changed since the last write to its twin (the
 link's fingerprint): then it is mapped and, where its payload differs, updated ("rule
 changed"). A link without a fingerprint (made before Joist kept one) adopts the current one.
+
+A twin found gone (not found, or deleted by the connector's `is_deleted`: read whenever the
+record is planned, and for every linked record under `sync --full`) is made again through
+the usual create, behind its intent; a flow with `on_delete: report` reports it instead
+(`TwinGone`, M413) and keeps the link.
 The planner writes nothing; `engine.sync.writes.Writer` carries the step out.
 """
 
@@ -25,13 +30,19 @@ from engine.mapping.diff import Decision, plan_record
 from engine.mapping.mapper import Mapper
 from engine.state.records import Link
 from engine.sync.links import FlowLinks
-from engine.sync.twins import MatchIndex, record_hash
+from engine.sync.twins import MatchIndex, TwinCheck, record_hash
 
 
 class AmbiguousMatch(JoistError):
     """Several target records match one source record: Joist will not guess."""
 
     code = "M407"
+
+
+class TwinGone(JoistError):
+    """The target record a link points at is gone, and the flow's `on_delete: report` says not to recreate it."""
+
+    code = "M413"
 
 
 @dataclass
@@ -49,6 +60,7 @@ class Step:
     deleted: bool = False  # deleted at the source: the writer applies the flow's on_delete
     unchanged: bool = False  # same content hash as at the last sync: nothing to do
     rule_changed: bool = False  # the source did not move, but the rule or params behind the last write did
+    gone: str | None = None  # the id of a twin found gone on the target (recreated, or reported)
     error: JoistError | None = None  # the twin could not be found (an ambiguous match)
 
 
@@ -72,9 +84,13 @@ class Planner:
             match = MatchIndex(tgt, rule.target.entity, rule.match)
         self.match = match
         self.ignore_item = partial(tgt.is_system_line, rule.target.entity)
+        # Where a linked twin may live (entity_when may have chosen another entity), and whether it still does.
+        self.twins = TwinCheck(tgt, [rule.target.entity, *rule.target.entity_when])
 
-    def plan(self, record: dict[str, Any], sid: str, *, force: bool = False) -> Step:
-        """Read the link and twin of one record, map it and decide (see the module docstring)."""
+    def plan(self, record: dict[str, Any], sid: str, *, force: bool = False, verify: bool = False) -> Step:
+        """Read the link and twin of one record, map it and decide (see the module docstring).
+
+        `verify` (sync --full) checks that the twin of an unchanged record still exists."""
         rule, links = self.rule, self.links
         link = links.find(sid)
         if self.src.is_deleted(rule.source.entity, record):
@@ -83,7 +99,8 @@ class Planner:
         rule_changed = False
         if link is not None and not force and links.source_hash(link) == source_hash:
             rule_changed = links.rule_changed(link) is True
-            if not rule_changed:
+            target_id = links.target_id(link)
+            if not rule_changed and not (verify and target_id and self.twins.gone(target_id)):
                 if links.rule_changed(link) is None and not self.dry_run:
                     link = links.adopt_fingerprint(link)  # written before fingerprints: adopt, never rewrite
                 return Step(sid, record, link, source_hash=source_hash, unchanged=True)
@@ -91,8 +108,17 @@ class Planner:
         step.version = self.src.record_version(rule.source.entity, record)
         target_id = links.target_id(link)
         if link is not None and target_id:
-            step.twin = self.tgt.get(rule.target.entity, target_id)
+            step.twin = self.twins.read(target_id)
             if step.twin is None:
+                step.gone = target_id
+                if rule.on_delete == "report":
+                    step.error = TwinGone(
+                        f"its {rule.target.system} {rule.target.entity} {target_id} is gone "
+                        f"(deleted there, or the company was reset); on_delete: report keeps it so",
+                        hint=f"restore it in {rule.target.system}, or make it again: "
+                        f"joist unlink {rule.links} --{rule.source.system} {sid}, then joist sync",
+                    )
+                    return step
                 if not self.dry_run:
                     links.remove(sid)
                 step.link = None

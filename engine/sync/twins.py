@@ -175,6 +175,40 @@ class MatchIndex:
             self._put(record)
 
 
+class TwinCheck:
+    """Which linked twins still exist on the target: `joist sync --full` verifies every twin.
+
+    The target entity's records are read once, page by page (not one request per link); an
+    id missing from them is then read by id, so a record the listing leaves out (an
+    inactive name in QBO) is not taken for gone. Gone means not found in any entity the
+    flow writes (its target entity and those of `entity_when`), or deleted by the
+    connector's own judgement (`is_deleted`).
+    """
+
+    def __init__(self, connector: Connector, entities: Iterable[str]) -> None:
+        self.connector, self.entities = connector, list(dict.fromkeys(entities))
+        self._ids: set[str] | None = None
+
+    def read(self, target_id: str) -> dict[str, Any] | None:
+        """The twin `target_id` as it is now, from the first entity holding it (None: gone)."""
+        for entity in self.entities:
+            twin = self.connector.get(entity, target_id)
+            if twin is not None and not self.connector.is_deleted(entity, twin):
+                return twin
+        return None
+
+    def gone(self, target_id: str) -> bool:
+        """Whether the twin `target_id` no longer exists on the target."""
+        if self._ids is None:
+            self._ids = set()
+            for entity in self.entities:
+                for page in self.connector.read(entity, since=None):
+                    for record in page.records:
+                        if not self.connector.is_deleted(entity, record):
+                            self._ids.add(self.connector.record_id(entity, record))
+        return target_id not in self._ids and self.read(target_id) is None
+
+
 def sparse_payload(payload: Mapping[str, Any], changed_paths: Iterable[str]) -> dict[str, Any]:
     """The top-level fields of `payload` that hold a change (a list or object is sent whole)."""
     tops = {p.split(".")[0].split("[")[0] for p in changed_paths}
