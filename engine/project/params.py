@@ -51,7 +51,7 @@ def shipped_params() -> dict[str, dict[str, Any]]:
             if path.name.endswith(".test.yaml") or path.name.startswith("_"):
                 continue
             try:
-                doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+                doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             except yaml.YAMLError:
                 continue
             if isinstance(doc, dict) and isinstance(doc.get("params"), dict):
@@ -116,11 +116,10 @@ def check_params(
                 )
             )
     declared = {name for rule in ruleset.rules.values() for name in rule.params}
-    known = declared | shipped_param_names()
     for name in params:
-        if name in known:
+        if name in declared or name in shipped_param_names():  # the shipped packs are read only when needed
             continue
-        near = suggest(name, declared) or suggest(name, known)
+        near = suggest(name, declared) or suggest(name, shipped_param_names())
         problems.append(
             UnknownProjectParam(
                 f"params.{name} is set, but no rule declares a param {name!r}",
