@@ -47,6 +47,8 @@ class FlowLinks:
         self._resolvers: dict[str, Callable[[str], str | None]] = {}
         # What produces this flow's writes (the rule and the params it reads), kept with each write.
         self.fingerprint = rule_fingerprint(rule, params if params is not None else rule.default_params())
+        # The reverse flow's: what the agreed state of the source side (`reverse_base`) was mapped by.
+        self.reverse_fingerprint = rule_fingerprint(reverse.rule, reverse.params) if reverse is not None else None
 
     def resolve(self, link_set: str, key: str) -> str | None:
         """The id on the target side linked to `key` in `link_set` (what `ref()` returns)."""
@@ -140,6 +142,8 @@ class FlowLinks:
             fields[f"{self.tgt_col}_rule"] = self.fingerprint
         if source_base is not None:
             fields[f"{self.src_col}_payload"] = jsonio.dumps(source_base)
+            # The reverse flow treats this base as its own last write: a later change of its rule reaches it.
+            fields[f"{self.src_col}_rule"] = self.reverse_fingerprint
         if origin and link is None:
             fields["origin"] = origin
         return self.state.put_link(dataclasses.replace(base, **fields))
