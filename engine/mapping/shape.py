@@ -17,12 +17,14 @@ Three rules, applied to every payload the mapper makes:
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from engine.errors import JoistError
+from engine.expressions.functions import Runtime
 from engine.language import catalog
-from engine.language.tree import ListNode, ObjectNode
+from engine.language.tree import ListNode, ObjectNode, walk_values
 
 
 class NeedsItems(JoistError):
@@ -57,7 +59,7 @@ def with_empty_lists(payload: dict[str, Any], paths: list[tuple[str, ...]]) -> d
 
 
 def _as_text(value: Any) -> Any:
-    if isinstance(value, bool):
+    if value.__class__ is str or isinstance(value, bool):
         return value
     if isinstance(value, int):
         return str(value)
@@ -68,18 +70,73 @@ def _as_text(value: Any) -> Any:
     return value
 
 
-def ids_as_text(value: Any, shape: catalog.Shape) -> Any:
-    """`value` with every number in a field that `shape` types `id` turned into its text."""
-    if isinstance(shape, str):
-        return _as_text(value) if shape == "id" else value
-    if isinstance(value, dict) and isinstance(shape, dict):
-        for key, item in value.items():
-            if key in shape:
-                value[key] = ids_as_text(item, shape[key])
-        return value
-    if isinstance(value, list) and isinstance(shape, list) and shape:
-        return [ids_as_text(item, shape[0]) for item in value]
-    return value
+_PARAM = re.compile(r"params\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def id_paths(tree: ObjectNode, entity: catalog.Entity) -> tuple[list[tuple[str, ...]], set[str]]:
+    """Where the rule writes into fields the entity's catalogue types `id`, where the system
+    sends ids as text (nowhere elsewhere). Worked out once per rule and entity: the paths
+    (`[]` for list items) to turn into text after mapping, and the params that are the
+    whole of such a field's expression (turned into text once, in the mapper's params). An
+    expression that is a `ref()` or a text constant always makes text, so it is not listed."""
+    if not entity.ids_as_text:
+        return [], set()
+    paths: list[tuple[str, ...]] = []
+    params: set[str] = set()
+    for path, node in walk_values(tree):
+        try:
+            shape = catalog.walk(entity.fields, path, what="target")
+        except JoistError:
+            continue
+        if shape != "id":
+            continue
+        expr = node.expr
+        whole = _PARAM.fullmatch(expr.text.strip()) if expr.kind == "jmespath" else None
+        if whole:
+            params.add(whole.group(1))
+        elif expr.kind == "const" and isinstance(expr.evaluate({}, Runtime()), str):
+            continue
+        elif (
+            expr.kind == "jmespath"
+            and (expr.ast or {}).get("type") == "function_expression"
+            and (expr.ast or {}).get("value") == "ref"
+        ):
+            continue
+        else:
+            paths.append(path)
+    return paths, params
+
+
+def params_as_text(params: dict[str, Any], names: set[str]) -> None:
+    """Turn the numbers among these params into their text, in place (the mapper's own copy)."""
+    for name in names:
+        if params.get(name) is not None:
+            params[name] = _as_text(params[name])
+
+
+def ids_as_text(payload: Any, paths: list[tuple[str, ...]]) -> None:
+    """Turn the numbers at `paths` (from `id_paths`) of a payload into their text, in place."""
+    for path in paths:
+        _set_text(payload, path, 0)
+
+
+def _set_text(node: Any, path: tuple[str, ...], at: int) -> None:
+    last = len(path) - 1
+    while at < last:
+        step = path[at]
+        if step == "[]":
+            if isinstance(node, list):
+                for item in node:
+                    _set_text(item, path, at + 1)
+            return
+        if not isinstance(node, dict):
+            return
+        node = node.get(step)
+        at += 1
+    if isinstance(node, dict):
+        value = node.get(path[last])
+        if value is not None and value.__class__ is not str:
+            node[path[last]] = _as_text(value)
 
 
 def check_items(payload: dict[str, Any], entity: catalog.Entity, mapped: list[tuple[str, ...]]) -> str | None:
