@@ -129,6 +129,16 @@ def _root(ws: Any) -> Any:
     return ws.project.root if ws.project is not None else None
 
 
+def _param_problems(project: Any, layers: Any, ruleset: Any) -> list[Any]:
+    """joist.yaml's params against the project's rules: required ones unset, unknown names."""
+    from engine.language.loading import load_rules
+    from engine.project.config import display_path
+    from engine.project.params import check_params
+
+    rules = ruleset if ruleset is not None else load_rules(layers)
+    return check_params(rules, project.params, display_path(project.file), locations=project.param_locations)
+
+
 def _echo_json(value: Any) -> None:
     from engine.language import jsonio
 
@@ -167,6 +177,8 @@ def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> No
         layers, _project = resolve_layers(paths, ctx.find_root().meta.get("joist.project"))
         summary, ruleset = validation(layers)
         n_tests, problems = check_test_files([p for _, layer in layers for p in layer], summary["flows"])
+        if _project is not None and not problems:
+            problems = _param_problems(_project, layers, ruleset)
         if problems:
             raise ErrorGroup(problems)
         if explain_compile and ruleset is None:
@@ -464,21 +476,30 @@ def init(directory: str, name: str | None) -> None:
 
 @main.command()
 @select_option
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Plan what `sync --full` would do: re-read everything and check that every linked twin still exists.",
+)
 @json_option
 @verbose_option
 @click.pass_context
-def plan(ctx: click.Context, selector: str | None, as_json: bool, verbose: bool) -> None:
+def plan(ctx: click.Context, selector: str | None, full: bool, as_json: bool, verbose: bool) -> None:
     """Show what a sync would do, writing nothing: creates, updates field by field, skips, deferrals, errors.
+
+    Updates a changed rule or param calls for say "rule changed"; a twin gone on the target
+    shows as a create that says "twin gone" (with --full, for every linked record).
 
     \b
     Examples:
       joist plan
+      joist plan --full
       joist plan --select tag:payables
       joist plan --select +commitment_invoices_to_bills --json
     """
     _show_waits()
     with _session(ctx) as session:
-        report = session.run(selector, dry_run=True)
+        report = session.run(selector, dry_run=True, full=full)
     if as_json:
         _echo_json(report.to_dict())
         return
@@ -556,7 +577,11 @@ def _run_with_progress(
 
 @main.command()
 @select_option
-@click.option("--full", is_flag=True, help="Re-read everything, not only what changed since the last sync.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-read everything, not only what changed since the last sync, and check that every linked twin still exists.",
+)
 @wait_option
 @json_option
 @verbose_option

@@ -18,7 +18,13 @@ import yaml
 
 
 @cache
-def catalog_entities(system: str) -> dict[str, Any]:
-    """The `entities` mapping of `catalog/<system>.yaml` as written (parsed once per process)."""
+def catalog_document(system: str) -> dict[str, Any]:
+    """The whole of `catalog/<system>.yaml` as written (parsed once per process)."""
     text = resources.files("schemas").joinpath("catalog", f"{system}.yaml").read_text(encoding="utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["entities"]
+    return dict(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+def catalog_entities(system: str) -> dict[str, Any]:
+    """The `entities` mapping of `catalog/<system>.yaml` as written."""
+    entities: dict[str, Any] = catalog_document(system)["entities"]
+    return entities

@@ -55,6 +55,8 @@ def print_explanation(doc: dict[str, Any], console: Console) -> None:
         console.print(f"  [dim]{escape(str(doc['reason']))}[/]", highlight=False)
     if doc["locked"]:
         console.print(f"  [magenta]locked: {escape(str(doc['lock_reason']))}[/]", highlight=False)
+    for warning in doc.get("warnings") or []:
+        console.print(f"  [yellow]warning: {escape(str(warning))}[/]", highlight=False)
     linked = bool(doc.get("linked"))
     for field in doc["fields"]:
         console.print("")

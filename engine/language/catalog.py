@@ -9,7 +9,9 @@ Beside `fields`, an entity may list `read_only` paths (computed or assigned by t
 `write_only` paths, each mapped to the field it is served back as (`vendor_id: vendor`:
 Procore takes a commitment's `vendor_id` and serves a `vendor` object; a rule may write
 them but an expression may not read them from `target`, R120). A path is dotted, `[]`
-stepping into a list's items: `line_items[].wbs_code_id`.
+stepping into a list's items: `line_items[].wbs_code_id`. `needs_items` names the lists the
+entity cannot be saved without (a QBO Bill's `Line`), and a system's `id_values: string`
+says its ids (every field typed `id`) travel as JSON strings.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from engine.errors import JoistError, Location, suggest
-from schemas import catalog_entities
+from schemas import catalog_document, catalog_entities
 
 OPEN = frozenset({"any", "object"})
 Shape = Any  # dict (object) | list (one-element: the item shape) | str (a type name)
@@ -62,6 +64,8 @@ class Entity:
     description: str = ""
     read_only: frozenset[tuple[str, ...]] = frozenset()
     write_only: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    needs_items: tuple[str, ...] = ()  # top-level lists that must hold at least one item
+    ids_as_text: bool = False  # fields typed `id` are sent as strings (QBO)
 
     def read_only_at(self, path: Sequence[str]) -> tuple[str, ...] | None:
         """The read-only field that `path` (steps, `[]` for list items) writes into, if any."""
@@ -111,6 +115,7 @@ def _write_only(system: str, name: str, spec: dict[str, Any]) -> dict[tuple[str,
 @cache
 def load(system: str) -> dict[str, Entity]:
     """Every entity of `system` (`qbo` or `procore`), from the shipped catalogue."""
+    ids_as_text = catalog_document(system).get("id_values") == "string"
     return {
         name: Entity(
             system,
@@ -121,9 +126,20 @@ def load(system: str) -> dict[str, Entity]:
             spec.get("description", ""),
             _read_only(system, name, spec),
             _write_only(system, name, spec),
+            tuple(_needs_items(system, name, spec)),
+            ids_as_text,
         )
         for name, spec in catalog_entities(system).items()
     }
+
+
+def _needs_items(system: str, name: str, spec: dict[str, Any]) -> list[str]:
+    """The `needs_items` lists of one entity, each checked to be a list field."""
+    out = [str(p) for p in spec.get("needs_items") or ()]
+    for path in out:
+        if not isinstance(walk(spec.get("fields") or {}, [path], what=f"{system} {name} needs_items"), list):
+            raise ValueError(f"{system} {name} needs_items: {path} is not a list")
+    return out
 
 
 def entity(system: str, name: str, location: Location | None = None, path: str | None = None) -> Entity:

@@ -4,7 +4,8 @@
 map are the target's own business (QBO's computed TotalAmt, a Procore status...) and never
 count as a change. Numbers compare by value (`"12.5"` equals `12.50`), ids compare as text
 (`57` equals `"57"`). Lists compare item by item, after dropping the twin's items that the
-system adds on its own (`ignore_item`: QBO's subtotal line, say).
+system adds on its own (`ignore_item`: QBO's subtotal line, say); an empty list equals a
+list the twin leaves out (systems do not serve empty lists).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def changes(payload: Any, twin: Any, path: str = "", ignore_item: IgnoreItem | N
             found += changes(value, twin.get(key), f"{path}.{key}" if path else key, ignore_item)
         return found
     if isinstance(payload, list):
+        if not payload and twin is None:  # an empty list and a list the twin leaves out are the same
+            return []
         theirs = [t for t in twin if not (ignore_item and ignore_item(t))] if isinstance(twin, list) else None
         if theirs is None or len(theirs) != len(payload):
             return [Change(path, twin, payload)]

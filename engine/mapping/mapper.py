@@ -23,9 +23,19 @@ from engine.errors import JoistError
 from engine.expressions.base import Compiled, EvaluationError, guard_hint
 from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import LinkResolver, RecordReader, Runtime
+from engine.language import catalog
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode, truthy
 from engine.mapping.codegen import compile_tree, generate
+from engine.mapping.shape import (
+    NeedsItems,
+    check_items,
+    id_paths,
+    ids_as_text,
+    list_paths,
+    params_as_text,
+    with_empty_lists,
+)
 
 # What a rule's expressions may raise on a record: reported against the field, never raised.
 _CAUGHT: tuple[type[BaseException], ...] = (JoistError, *RUNTIME_ERRORS)
@@ -131,6 +141,14 @@ class Mapper:
         ]
         self._id_field = rule.source_entity.id_field
         self._entity = rule.target.entity
+        self._lists = list_paths(rule.fields)  # sent as [] when they map to no items (engine.mapping.shape)
+        # Per target entity: its catalogue entry and the id fields to send as text (engine.mapping.shape).
+        self._targets: dict[str, tuple[catalog.Entity, list[tuple[str, ...]]]] = {}
+        for name in dict.fromkeys([rule.target.entity, *rule.target.entity_when]):
+            spec = catalog.entity(rule.target.system, name)
+            paths, id_params = id_paths(rule.fields, spec)
+            params_as_text(self.params, id_params)
+            self._targets[name] = (spec, paths)
 
     def context(self, record: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -202,6 +220,24 @@ class Mapper:
             return MapResult("error", error=self._error(record, failed))
         if rt.missing:
             return MapResult("deferred", missing=_unique(rt.missing), reason=_missing_reason(rt.missing))
+        return self._shaped(record, with_empty_lists(payload, self._lists), entity)
+
+    def _shaped(self, record: Mapping[str, Any], payload: dict[str, Any], entity: str) -> MapResult:
+        """The payload as the target's catalogue wants it: ids as text, needed lists not empty."""
+        spec, ids = self._targets[entity]
+        if ids:
+            ids_as_text(payload, ids)
+        empty = check_items(payload, spec, self._lists) if spec.needs_items else None
+        if empty is not None:
+            node = self.rule.fields.children[empty]
+            error = NeedsItems(
+                f"{self.rule.target.system} {entity} needs at least one {empty} item, and this record maps to none",
+                location=node.origin.location if node.origin else self.rule.location,
+                path=f"flow {self.rule.flow}, record {record.get(self._id_field)}, field {empty}",
+                hint=f"give the record a {empty} item that the rule's `when:` keeps, or skip such records "
+                "with `source.where`; it is tried again on the next sync",
+            )
+            return MapResult("error", error=error, entity=entity)
         return MapResult("mapped", payload=payload, entity=entity)
 
     def _error(self, record: Mapping[str, Any], failed: _Failed) -> JoistError:

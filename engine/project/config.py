@@ -180,6 +180,7 @@ class Project:
     tokens_path: Path
     description: str | None = None
     runs: RunSettings = field(default_factory=RunSettings)
+    param_locations: dict[str, Location] = field(default_factory=dict)  # where joist.yaml sets each param
 
     def connection(self, system: str, *, placeholder_ok: bool = False) -> Connection:
         """The connection to `system`: `NoConnection` when there is none, `PlaceholderId` while
@@ -462,4 +463,8 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
         tokens_path=(root / Path(str(data.get("tokens", DEFAULT_TOKENS_PATH))).expanduser()).resolve(),
         description=data.get("description"),
         runs=RunSettings.from_yaml(data.get("runs")),
+        param_locations={
+            str(key): yamlload.locate(data, ["params", key], key=True) or Location(shown)
+            for key in (data.get("params") or {})
+        },
     )

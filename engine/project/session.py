@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from connectors.base import Connector
-from engine.errors import JoistError
+from engine.errors import ErrorGroup, JoistError
 from engine.language.graph import build_graph, select
 from engine.language.loading import load_rules
 from engine.language.rules import RuleSet
@@ -64,6 +64,22 @@ class Session:
     def systems_for(self, flows: list[str]) -> set[str]:
         return {s for f in flows for s in (self.ruleset.rules[f].source.system, self.ruleset.rules[f].target.system)}
 
+    def check_params(self, flows: list[str] | None = None) -> None:
+        """Refuse to run while a flow's required param is unset or joist.yaml names an unknown param
+        (`engine.project.params`): one error, or an `ErrorGroup` of them."""
+        from engine.project.config import display_path
+        from engine.project.params import check_params
+
+        problems = check_params(
+            self.ruleset,
+            self.project.params,
+            display_path(self.project.file),
+            flows=flows,
+            locations=self.project.param_locations,
+        )
+        if problems:
+            raise problems[0] if len(problems) == 1 else ErrorGroup(problems)
+
     def lock(self, command: str, *, wait: float | None = None) -> ProjectLock:
         """The project's run lock for `command`, not yet taken: use it as `with session.lock("link"):`.
 
@@ -100,6 +116,7 @@ class Session:
         for the next run.
         """
         chosen = flows if flows is not None else self.flows(selector)
+        self.check_params(chosen)
         command = command or ("plan" if dry_run else ("retry" if retry_only else "sync"))
         if dry_run:
             return self._run(

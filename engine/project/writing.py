@@ -345,6 +345,13 @@ def render_project(
         lines.append("# Set for the seeded sandboxes (each pack's _sandbox_params.yaml); your company's ids differ.")
         lines.append("params:")
         lines += [f"  {key}: {_scalar(value)}" for key, value in params.items()]
+    elif packs:
+        from engine.project.params import shipped_required_params
+
+        lines.append("# Required by the packs: set each to your company's id (`joist validate` names any still empty).")
+        lines.append("params:")
+        for key, about in shipped_required_params().items():
+            lines.append(f"  {key}: ~" + (f"  # {about}" if about else ""))
     else:
         lines.append("params: {}")
     lines += [

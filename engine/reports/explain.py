@@ -68,8 +68,20 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
     link = session.state.find_link(rule.links, **{f"{src_col}_id": str(source_id)})
     twin = None
     twin_id = getattr(link, f"{tgt_col}_id") if link else None
+    warnings: list[str] = []
     if twin_id:
         twin = tgt.get(rule.target.entity, twin_id)
+        if twin is None or tgt.is_deleted(rule.target.entity, twin):
+            twin = None
+            then = (
+                "the next sync reports it (on_delete: report)"
+                if rule.on_delete == "report"
+                else "the next sync that reads this record makes it again (`joist sync --full` checks every twin)"
+            )
+            warnings.append(
+                f"its twin {rule.target.system} {rule.target.entity} {twin_id} is gone "
+                f"(deleted there, or the company was reset): {then}"
+            )
     mapper = Mapper(rule, session.project.params, session.ruleset.lookups)
     mapper.records = source_reader(src)
     resolvers: dict[str, Any] = {}
@@ -105,4 +117,5 @@ def explain(session: Session, flow: str, source_id: str) -> dict[str, Any]:
         "locked": bool(link and link.locked),
         "lock_reason": link.lock_reason if link else None,
         "fields": fields,
+        "warnings": warnings,
     }

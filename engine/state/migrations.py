@@ -262,6 +262,14 @@ _V7 = (
     "CREATE INDEX links_by_updated ON links (updated_at, flow)",
 )
 
+# Version 8: each side keeps the fingerprint of the rule and params that produced Joist's last
+# write there, so a changed mapping or param reaches records whose source did not move. Links
+# from before have none: the first run adopts the current fingerprint without writing.
+_V8 = (
+    "ALTER TABLE links ADD COLUMN procore_rule TEXT",
+    "ALTER TABLE links ADD COLUMN qbo_rule TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
@@ -270,6 +278,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "the project's run lock", _V5),
     Migration(6, "the service's inbox", _V6),
     Migration(7, "web dashboard users, audit log, layouts and sign-in attempts", _V7),
+    Migration(8, "the rule fingerprint of each side's last write", _V8),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

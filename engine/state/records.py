@@ -88,6 +88,8 @@ class Link:
     updated_at: str | None = None  # ISO, set by the store
     procore_payload: str | None = None  # JSON of the fields Joist last wrote to the Procore side
     qbo_payload: str | None = None  # ... and to the QBO side: the base of a three-way merge
+    procore_rule: str | None = None  # fingerprint of the rule and params behind the last write to the Procore side
+    qbo_rule: str | None = None  # ... and to the QBO side (None: written before Joist kept it)
 
 
 @dataclass

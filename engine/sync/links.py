@@ -3,7 +3,8 @@
 A link row holds both sides (`procore_*` and `qbo_*` columns); a flow reads and writes the
 columns of its source side and of its target side. Besides the ids it keeps each side's
 content hash (an echo is recognised by it), version, and the payload Joist last wrote to
-each side: the base of the three-way merge (`engine.mapping.diff.three_way`).
+each side: the base of the three-way merge (`engine.mapping.diff.three_way`), and the
+fingerprint of the rule and params behind that write (`twins.rule_fingerprint`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from engine.language.rules import Rule
 from engine.mapping.mapper import Mapper
 from engine.state.records import Link
 from engine.state.store import SQLiteState
-from engine.sync.twins import record_hash
+from engine.sync.twins import record_hash, rule_fingerprint
 
 _OTHER_COLUMN = {"procore": "qbo", "qbo": "procore"}
 
@@ -32,11 +33,22 @@ def link_columns(source_system: str, target_system: str) -> tuple[str, str]:
 class FlowLinks:
     """The links of one flow's link set, seen from its source side (see the module docstring)."""
 
-    def __init__(self, rule: Rule, state: SQLiteState, tgt: Connector, reverse: Mapper | None) -> None:
+    def __init__(
+        self,
+        rule: Rule,
+        state: SQLiteState,
+        tgt: Connector,
+        reverse: Mapper | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         self.rule, self.state, self.tgt, self.reverse = rule, state, tgt, reverse
         self.src_side, self.tgt_side = rule.source.system, rule.target.system
         self.src_col, self.tgt_col = link_columns(self.src_side, self.tgt_side)
         self._resolvers: dict[str, Callable[[str], str | None]] = {}
+        # What produces this flow's writes (the rule and the params it reads), kept with each write.
+        self.fingerprint = rule_fingerprint(rule, params if params is not None else rule.default_params())
+        # The reverse flow's: what the agreed state of the source side (`reverse_base`) was mapped by.
+        self.reverse_fingerprint = rule_fingerprint(reverse.rule, reverse.params) if reverse is not None else None
 
     def resolve(self, link_set: str, key: str) -> str | None:
         """The id on the target side linked to `key` in `link_set` (what `ref()` returns)."""
@@ -60,6 +72,17 @@ class FlowLinks:
 
     def target_hash(self, link: Link | None) -> str | None:
         return getattr(link, f"{self.tgt_col}_hash", None) if link is not None else None
+
+    def rule_changed(self, link: Link | None) -> bool | None:
+        """Whether the rule or params changed since the last write to this record's twin
+        (None: the link predates fingerprints, so nothing is known)."""
+        stored = getattr(link, f"{self.tgt_col}_rule", None) if link is not None else None
+        return None if stored is None else stored != self.fingerprint
+
+    def adopt_fingerprint(self, link: Link) -> Link:
+        """Take the current fingerprint for a link written before Joist kept one (no write)."""
+        fields: dict[str, Any] = {f"{self.tgt_col}_rule": self.fingerprint}
+        return self.state.put_link(dataclasses.replace(link, **fields))
 
     def remove(self, sid: str) -> None:
         self.state.remove_link(self.rule.links, **{f"{self.src_col}_id": sid})
@@ -95,8 +118,12 @@ class FlowLinks:
         lock_reason: str | None = None,
         payload: Mapping[str, Any] | None = None,
         source_base: Mapping[str, Any] | None = None,
+        refresh_rule: bool = False,
     ) -> Link:
-        """Write the link of `sid` (a new one when `link` is None); None arguments leave a column as it is."""
+        """Write the link of `sid` (a new one when `link` is None); None arguments leave a column as it is.
+
+        With a `payload` (what was written) or `refresh_rule` (mapped by the current rule, nothing
+        to write) the link takes the flow's current fingerprint."""
         base = link or Link(self.rule.links, None, None, origin=origin or self.src_side, flow=self.rule.flow)
         fields: dict[str, Any] = {f"{self.src_col}_id": sid, f"{self.tgt_col}_id": str(target_id)}
         if source_hash is not None:
@@ -111,8 +138,12 @@ class FlowLinks:
             fields.update(locked=locked, lock_reason=lock_reason)
         if payload is not None:
             fields[f"{self.tgt_col}_payload"] = jsonio.dumps(payload)
+        if payload is not None or refresh_rule:
+            fields[f"{self.tgt_col}_rule"] = self.fingerprint
         if source_base is not None:
             fields[f"{self.src_col}_payload"] = jsonio.dumps(source_base)
+            # The reverse flow treats this base as its own last write: a later change of its rule reaches it.
+            fields[f"{self.src_col}_rule"] = self.reverse_fingerprint
         if origin and link is None:
             fields["origin"] = origin
         return self.state.put_link(dataclasses.replace(base, **fields))

@@ -77,7 +77,7 @@ class FlowRun:
             and (r.source.system, r.target.system) == (rule.target.system, rule.source.system)
         ]
         back = Mapper(reverse[0], sync.params, sync.ruleset.lookups) if reverse else None
-        self.links = FlowLinks(rule, self.state, tgt, back)
+        self.links = FlowLinks(rule, self.state, tgt, back, self.mapper.params)
         self.outcomes = Outcomes(
             rule.flow,
             self.state,
@@ -110,9 +110,11 @@ class FlowRun:
     def report(self) -> FlowReport:
         return self.outcomes.report
 
-    def process(self, record: dict[str, Any], sid: str, *, force: bool = False) -> Outcome | None:
-        """One record, read -> plan -> write; a deferred one is kept for the same run's second pass."""
-        step = self.planner.plan(record, sid, force=force)
+    def process(self, record: dict[str, Any], sid: str, *, force: bool = False, verify: bool = False) -> Outcome | None:
+        """One record, read -> plan -> write; a deferred one is kept for the same run's second pass.
+
+        `verify` (sync --full): check that an unchanged record's twin still exists."""
+        step = self.planner.plan(record, sid, force=force, verify=verify)
         outcome = self.writer.apply(step)
         if outcome is not None and outcome.action == "defer":
             self.deferred[sid] = (record, outcome)
@@ -142,7 +144,7 @@ class FlowRun:
                         if sid in done:
                             continue
                         done.add(sid)
-                        self.process(part, sid, force=sid in retry)
+                        self.process(part, sid, force=sid in retry, verify=full)
                 cursor = page.cursor or cursor
                 crashpoint("after_read")
                 self.writer.flush()

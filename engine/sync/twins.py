@@ -16,6 +16,8 @@ from connectors.base import Connector
 from engine.expressions.base import Compiled, EvaluationError, guard_hint
 from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import Runtime
+from engine.language.rules import Rule
+from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode
 from engine.state.records import content_hash
 
 
@@ -23,6 +25,66 @@ def record_hash(connector: Connector, entity: str, record: Mapping[str, Any]) ->
     """The content hash of a record, without the fields its system changes on its own."""
     skip = connector.volatile_fields(entity)
     return content_hash({k: v for k, v in record.items() if k not in skip})
+
+
+def _expr(expr: Compiled | None) -> list[str] | None:
+    return None if expr is None else [expr.kind, expr.text]
+
+
+def _shape(node: Node) -> Any:
+    """The fields tree as plain data: each expression's kind and text, lists with their `each`/`when`."""
+    if isinstance(node, ValueNode):
+        return _expr(node.expr)
+    if isinstance(node, ObjectNode):
+        return {key: _shape(child) for key, child in node.children.items()}
+    assert isinstance(node, ListNode)
+    return [_item(item) for item in node.items]
+
+
+def _item(item: ItemNode) -> dict[str, Any]:
+    return {"each": _expr(item.each), "when": _expr(item.when), "fields": _shape(item.fields)}
+
+
+def rule_fingerprint(rule: Rule, params: Mapping[str, Any]) -> str:
+    """What produces a flow's writes, as one hash: the compiled rule (every layer merged) and
+    the values of the params its expressions read.
+
+    It covers what decides a payload: `source.where` and `split`, the target entity and its
+    `entity_when`, `update`, and every field with the layer-merged expression that makes it.
+    A link keeps the fingerprint of its last write; a different one makes the record an
+    update candidate ("rule changed") even when its source did not move. Params the rule
+    declares but never reads, descriptions, tags and `lock_when` do not count.
+    """
+    exprs = rule.all_expressions()
+    split = rule.source.split
+    if split is not None:
+        exprs += [split.each, split.key]
+    read = sorted({path[0] for e in exprs for root, path in e.reads if root == "params" and path})
+    if any(root == "params" and not path for e in exprs for root, path in e.reads) or any(
+        "params" in e.roots and not any(root == "params" for root, _ in e.reads) for e in exprs
+    ):
+        read = sorted(params)  # an expression reads params as a whole: every value counts
+    shape = {
+        "target": [rule.target.system, rule.target.entity],
+        "entity_when": {name: _expr(e) for name, e in rule.target.entity_when.items()},
+        "where": _expr(rule.source.where),
+        "split": None if split is None else [_expr(split.each), _expr(split.key), list(split.path)],
+        "update": rule.update,
+        "fields": _shape(rule.fields),
+        "params": {name: _param(params.get(name)) for name in read},
+    }
+    return content_hash(shape)
+
+
+def _param(value: Any) -> Any:
+    """A param value as the hash sees it (JSON-like; anything else by its text)."""
+    if value is None or isinstance(value, (bool, int, float, Decimal, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _param(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_param(v) for v in value]
+    return str(value)
 
 
 def _norm(value: Any) -> str:
@@ -111,6 +173,40 @@ class MatchIndex:
         """Remember a record Joist just created, so a second source record cannot adopt it."""
         if self._index is not None:
             self._put(record)
+
+
+class TwinCheck:
+    """Which linked twins still exist on the target: `joist sync --full` verifies every twin.
+
+    The target entity's records are read once, page by page (not one request per link); an
+    id missing from them is then read by id, so a record the listing leaves out (an
+    inactive name in QBO) is not taken for gone. Gone means not found in any entity the
+    flow writes (its target entity and those of `entity_when`), or deleted by the
+    connector's own judgement (`is_deleted`).
+    """
+
+    def __init__(self, connector: Connector, entities: Iterable[str]) -> None:
+        self.connector, self.entities = connector, list(dict.fromkeys(entities))
+        self._ids: set[str] | None = None
+
+    def read(self, target_id: str) -> dict[str, Any] | None:
+        """The twin `target_id` as it is now, from the first entity holding it (None: gone)."""
+        for entity in self.entities:
+            twin = self.connector.get(entity, target_id)
+            if twin is not None and not self.connector.is_deleted(entity, twin):
+                return twin
+        return None
+
+    def gone(self, target_id: str) -> bool:
+        """Whether the twin `target_id` no longer exists on the target."""
+        if self._ids is None:
+            self._ids = set()
+            for entity in self.entities:
+                for page in self.connector.read(entity, since=None):
+                    for record in page.records:
+                        if not self.connector.is_deleted(entity, record):
+                            self._ids.add(self.connector.record_id(entity, record))
+        return target_id not in self._ids and self.read(target_id) is None
 
 
 def sparse_payload(payload: Mapping[str, Any], changed_paths: Iterable[str]) -> dict[str, Any]:

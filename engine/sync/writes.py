@@ -52,6 +52,7 @@ class PendingCreate:
     source_hash: str
     version: str | None
     source: dict[str, Any] | None = None
+    reason: str | None = None  # why a linked record is created (its twin is gone)
 
 
 class Writer:
@@ -94,8 +95,8 @@ class Writer:
                 if followed is not None:
                     return followed
             return out.out(step.sid, "skip", reason="unchanged since the last sync")
-        if step.gone is not None:
-            return out.out(step.sid, "skip", reason=step.gone)
+        if step.left_alone is not None:
+            return out.out(step.sid, "skip", reason=step.left_alone)
         if step.error is not None:
             return out.fail(step.sid, step.error)
         assert step.decision is not None
@@ -109,10 +110,18 @@ class Writer:
             error = decision.result.error if decision.result and decision.result.error else None
             return out.fail(sid, error or JoistError(decision.reason or "error"))
         if action == "create":
+            reason = self.gone_reason(step.gone, entity)
             if self.dry_run:
-                return out.out(sid, "create", entity=entity, payload=decision.payload)
+                return out.out(sid, "create", entity=entity, payload=decision.payload, reason=reason)
             create = PendingCreate(
-                sid, self.create_key(sid), entity, decision.payload or {}, step.source_hash, step.version, step.record
+                sid,
+                self.create_key(sid),
+                entity,
+                decision.payload or {},
+                step.source_hash,
+                step.version,
+                step.record,
+                reason,
             )
             if self.batch_size > 1:
                 self.queue.append(create)
@@ -149,6 +158,7 @@ class Writer:
                     source_version=step.version,
                     target=None,
                     payload=decision.payload if decision.reason == "unchanged" else None,
+                    refresh_rule=decision.result is not None and decision.result.outcome == "mapped",
                 )
             out.succeeded(sid)
             if step.adopted:
@@ -183,7 +193,9 @@ class Writer:
         twin, decision, link, sid = step.twin, step.decision, step.link, step.sid
         twin_id = self.tgt.record_id(entity, twin)
         if self.dry_run:
-            return self.outcomes.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
+            return self.outcomes.out(
+                sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [], reason=decision.reason
+            )
         for attempt in (1, 2, 3):
             changed = [c.path for c in decision.changes or []]
             payload = (
@@ -223,15 +235,17 @@ class Writer:
             problem = self.after_write(sid, step.record, entity, twin_id, written)
             if problem is not None:
                 return problem
-            return self.outcomes.out(sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [])
+            return self.outcomes.out(
+                sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [], reason=decision.reason
+            )
         return None
 
     def delete(self, step: Step) -> Outcome:
         """Apply the flow's `on_delete` to the twin of a record deleted at the source."""
         mode, link, sid = self.rule.on_delete, step.link, step.sid
         twin_id = self.links.target_id(link)
-        if link is None or mode == "ignore" or not twin_id:
-            reason = "deleted at the source" + (" (on_delete: ignore)" if link else "")
+        if link is None or mode in ("ignore", "report") or not twin_id:
+            reason = "deleted at the source" + (f" (on_delete: {mode})" if link else "")
             return self.outcomes.out(sid, "skip", reason=reason)
         if self.dry_run:
             return self.outcomes.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
@@ -249,6 +263,12 @@ class Writer:
         return self.outcomes.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
 
     # -- creates ---------------------------------------------------------------------------
+
+    def gone_reason(self, gone: str | None, entity: str) -> str | None:
+        """What a create says when it makes again a twin found gone on the target."""
+        if gone is None:
+            return None
+        return f"twin gone: {self.tgt.system} {entity} {gone} no longer exists; made again"
 
     def create_key(self, sid: str) -> str:
         """The idempotency key of the next create of `sid` (a fresh one after a done or abandoned intent)."""
@@ -339,7 +359,7 @@ class Writer:
         problem = self.after_write(c.source_id, c.source, c.entity, target_id, record)
         if problem is not None:
             return problem
-        return self.outcomes.out(c.source_id, "create", entity=c.entity, target_id=target_id)
+        return self.outcomes.out(c.source_id, "create", entity=c.entity, target_id=target_id, reason=c.reason)
 
     def flush(self) -> None:
         """Send the queued creates as one batch request."""

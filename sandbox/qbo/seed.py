@@ -254,4 +254,15 @@ def seed(company: Company, company_name: str) -> None:
         company.create("Vendor", {"DisplayName": name, "CompanyName": name})
     for given, family in EMPLOYEES:
         company.create("Employee", {"GivenName": given, "FamilyName": family})
+    # Retainage billed on owner invoices posts to Retainage Receivable through an item (made
+    # last, so the ids above stay as they were).
+    company.create(
+        "Item",
+        {
+            "Name": "Retainage Receivable",
+            "Type": "Service",
+            "IncomeAccountRef": {"value": accounts["Retainage Receivable"]},
+            "UnitPrice": Decimal("0"),
+        },
+    )
     realm.requestids.clear()

@@ -157,6 +157,8 @@ def clean(entity: str, body: dict[str, Any]) -> dict[str, Any]:
             out.pop("TxnTaxDetail")
     if "Line" in out:
         out["Line"] = [ln for ln in (_clean_line(dict(x)) for x in out["Line"] if isinstance(x, dict)) if ln]
+    elif body.get("Line") == []:  # sent empty: a list is replaced whole, so the lines go (a Payment becomes a credit)
+        out["Line"] = []
     return out
 
 

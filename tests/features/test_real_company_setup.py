@@ -1,7 +1,8 @@
 """Setting up a real company goes somewhere: init, validate, connect (over loopback to the QBO sandbox).
 
-- `joist init`'s placeholders do not block `validate` or `ls`; a command that needs the
-  connection names the placeholder (S624) and where the id comes from;
+- `joist init`'s placeholders do not block `validate` or `ls` once the packs' required
+  params (listed empty, S640 until set) have values; a command that needs the connection
+  names the placeholder (S624) and where the id comes from;
 - `joist connect qbo` runs while the realm id is a placeholder and writes the realm id of
   the company signed in to into joist.yaml, keeping the rest of the file;
 - S612 does not tell `joist connect` to fix what makes `joist connect` fail;
@@ -26,6 +27,19 @@ from sandbox.server import ServerThread, create, free_port
 def test_init_placeholders_do_not_block_validate_or_ls(tmp_path: Path, joist: Any) -> None:
     assert joist("init", "acme", cwd=tmp_path).returncode == 0
     project = tmp_path / "acme"
+    # The packs' required params are listed empty; validate names each until it is set (S640).
+    unset = joist("validate", cwd=project)
+    assert unset.returncode == 1 and unset.stderr.count("S640") == 4, unset.stderr
+    for name in ("item_income_account", "retainage_receivable_item", "retention_payable_account"):
+        assert f"param {name!r}" in unset.stderr
+    text = (project / "joist.yaml").read_text()
+    for name, value in (
+        ("item_income_account", "14"),
+        ("retainage_receivable_item", "43"),
+        ("retention_payable_account", "12"),
+    ):
+        text = text.replace(f"  {name}: ~", f'  {name}: "{value}"')
+    (project / "joist.yaml").write_text(text)
     for command in (["validate"], ["ls"]):
         result = joist(*command, cwd=project)
         assert result.returncode == 0, result.stdout + result.stderr
