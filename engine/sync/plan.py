@@ -98,7 +98,9 @@ class Planner:
         source_hash = record_hash(self.src, rule.source.entity, record)
         rule_changed = False
         if link is not None and not force and links.source_hash(link) == source_hash:
-            rule_changed = links.rule_changed(link) is True
+            # A record this rule's `where` leaves out belongs to another flow writing the same link
+            # set (two reverse flows of QBO purchase orders, say): the fingerprint there is not ours.
+            rule_changed = links.rule_changed(link) is True and self.mapper.kept(record, links=links.resolve)
             target_id = links.target_id(link)
             if not rule_changed and not (verify and target_id and self.twins.gone(target_id)):
                 if links.rule_changed(link) is None and not self.dry_run:
