@@ -31,8 +31,9 @@ from engine.language import yamlload
 from engine.language.rules import Layer
 from engine.language.schema_check import UnknownKey, check
 from engine.project.settings import RunSettings
+from engine.state.backends import is_server, open_state, state_file
 from engine.state.migrations import StateError
-from engine.state.store import DEFAULT_STATE_PATH, SQLiteState
+from engine.state.store import DEFAULT_STATE_PATH, State
 
 __all__ = [
     "PROJECT_FILE",
@@ -179,6 +180,7 @@ class Project:
     state_path: Path
     tokens_path: Path
     description: str | None = None
+    state_url: str | None = None  # `state:` when it names a PostgreSQL database; state_path is then unused
     runs: RunSettings = field(default_factory=RunSettings)
 
     def connection(self, system: str, *, placeholder_ok: bool = False) -> Connection:
@@ -265,9 +267,12 @@ class Project:
             extra=extra,
         )
 
-    def open_state(self, **options: Any) -> SQLiteState:
-        """Open the project's state store (options go to `SQLiteState`)."""
-        return SQLiteState(self.state_path, **options)
+    def open_state(self, **options: Any) -> State:
+        """Open the project's state store: its PostgreSQL schema when `state:` names one, else its SQLite file.
+
+        `options` go to the backend (`now`, `busy_timeout`, `retry_base`, `retry_cap`).
+        """
+        return open_state(self.state_url or self.state_path, **options)
 
 
 def shipped_packs() -> dict[str, Path]:
@@ -446,6 +451,7 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
             if not error.location.file:  # a whole-file problem (an empty file, say)
                 error.location = Location(shown)
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    spec = str(data.get("state", DEFAULT_STATE_PATH))
     connections = {
         system: _build_connection(system, raw, yamlload.locate(data, ["connections", system]) or Location(shown))
         for system, raw in data["connections"].items()
@@ -458,7 +464,8 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
         packs=packs,
         pack_specs=[str(s) for s in data["packs"]],
         params=dict(data.get("params") or {}),
-        state_path=(root / Path(str(data.get("state", DEFAULT_STATE_PATH))).expanduser()).resolve(),
+        state_path=state_file(DEFAULT_STATE_PATH.as_posix() if is_server(spec) else spec, root),
+        state_url=spec if is_server(spec) else None,
         tokens_path=(root / Path(str(data.get("tokens", DEFAULT_TOKENS_PATH))).expanduser()).resolve(),
         description=data.get("description"),
         runs=RunSettings.from_yaml(data.get("runs")),

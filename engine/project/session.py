@@ -22,7 +22,7 @@ from engine.language.graph import build_graph, select
 from engine.language.loading import load_rules
 from engine.language.rules import RuleSet
 from engine.state.lock import ProjectLock
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.outcomes import Listener
 from engine.sync.report import RunReport
 from engine.sync.run import Sync
@@ -33,7 +33,7 @@ from engine.sync.twins import MatchIndex
 class Session:
     project: Any  # engine.project.config.Project
     ruleset: RuleSet
-    state: SQLiteState
+    state: State
     transports: Mapping[str, httpx.BaseTransport] = field(default_factory=dict)
     _connectors: dict[str, Connector] = field(default_factory=dict)
     _match_cache: dict[str, MatchIndex] = field(default_factory=dict)  # the service's, across its runs

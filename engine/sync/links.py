@@ -17,7 +17,7 @@ from engine.language import jsonio
 from engine.language.rules import Rule
 from engine.mapping.mapper import Mapper
 from engine.state.records import Link
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.twins import record_hash
 
 _OTHER_COLUMN = {"procore": "qbo", "qbo": "procore"}
@@ -32,7 +32,7 @@ def link_columns(source_system: str, target_system: str) -> tuple[str, str]:
 class FlowLinks:
     """The links of one flow's link set, seen from its source side (see the module docstring)."""
 
-    def __init__(self, rule: Rule, state: SQLiteState, tgt: Connector, reverse: Mapper | None) -> None:
+    def __init__(self, rule: Rule, state: State, tgt: Connector, reverse: Mapper | None) -> None:
         self.rule, self.state, self.tgt, self.reverse = rule, state, tgt, reverse
         self.src_side, self.tgt_side = rule.source.system, rule.target.system
         self.src_col, self.tgt_col = link_columns(self.src_side, self.tgt_side)
