@@ -19,6 +19,7 @@ LAZY_COMMANDS = {
     "sandbox": ("terminal.sandbox_cli", "sandbox_group"),
     "reconcile": ("terminal.reconcile", "reconcile_command"),
     "serve": ("terminal.serve_cli", "serve_command"),
+    "connections": ("terminal.connections_cli", "connections_group"),
 }
 
 
