@@ -20,6 +20,7 @@ LAZY_COMMANDS = {
     "reconcile": ("terminal.reconcile", "reconcile_command"),
     "serve": ("terminal.serve_cli", "serve_command"),
     "connections": ("terminal.connections_cli", "connections_group"),
+    "worker": ("terminal.worker_cli", "worker_command"),
 }
 
 

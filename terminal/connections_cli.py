@@ -150,3 +150,12 @@ def rekey_command(database: str | None) -> None:
             with registry.open_state(entry.name) as state:
                 count += EncryptedTokenStore(state, cipher).rekey()
     click.echo(f"re-encrypted {count} token documents")
+
+
+def _poll() -> click.Command:
+    from terminal.worker_cli import poll_command  # celery only when it is used
+
+    return poll_command
+
+
+connections_group.add_command(_poll())

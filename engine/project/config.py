@@ -181,6 +181,9 @@ class Project:
     tokens_path: Path
     description: str | None = None
     state_url: str | None = None  # `state:` when it names a PostgreSQL database; state_path is then unused
+    tokens: Any = (
+        None  # a TokenStore used instead of the token file (a deployment's connection: encrypted, in its state)
+    )
     runs: RunSettings = field(default_factory=RunSettings)
 
     def connection(self, system: str, *, placeholder_ok: bool = False) -> Connection:
@@ -214,9 +217,9 @@ class Project:
         """The token file key of a connection: `procore:<company_id>` or `qbo:<realm_id>`."""
         return f"{system}:{self.connection(system, placeholder_ok=True).account_id}"
 
-    def token_store(self) -> FileTokenStore:
-        """The token file (0600), where connectors keep rotated refresh tokens."""
-        return FileTokenStore(self.tokens_path)
+    def token_store(self) -> Any:
+        """Where connectors keep rotated refresh tokens: the token file (0600), unless `tokens` names another store."""
+        return self.tokens if self.tokens is not None else FileTokenStore(self.tokens_path)
 
     def credentials(self, system: str, environ: Mapping[str, str] | None = None) -> Credentials:
         """The OAuth client credentials and latest token pair for `system`.
