@@ -31,7 +31,7 @@ from celery import Celery, Task
 from engine.errors import JoistError
 from engine.project.config import Project, load_project
 from engine.project.deployment import open_connection
-from engine.state.inbox import Inbox
+from engine.state.inbox import Event, Inbox
 from engine.state.lock import ProjectLocked
 from engine.state.registry import Registry
 from engine.state.secrets import TokenCipher
@@ -146,6 +146,32 @@ def make_celery(
             raise task.retry(countdown=retry_after) from None
 
     return app
+
+
+class Dispatcher:
+    """The deployment's intake: change notices of a company or realm into its connection's inbox, then a task.
+
+    `dispatch` commits the events to the connection's inbox (deduplicated by event id, as
+    in `joist serve`) before it queues one `events` task for the batch, so an event
+    accepted here is never lost: a task lost with the broker is made up by the next one,
+    or by the next poll, which both read the inbox. Notices for an account no connection
+    holds are counted and dropped.
+    """
+
+    def __init__(self, app: Celery, registry: Registry) -> None:
+        self.app = app
+        self.registry = registry
+
+    def dispatch(self, system: str, account: str, events: list[Event]) -> tuple[str | None, int, int]:
+        """(connection, added, duplicates) for one batch of `system` events of company/realm `account`."""
+        entry = self.registry.find(system, account)
+        if entry is None:
+            return None, 0, len(events)
+        with self.registry.open_state(entry.name) as state:
+            added, dropped = Inbox(state).add(events)
+        if added:
+            enqueue(self.app, [entry.name], "events")
+        return entry.name, added, dropped
 
 
 def enqueue(app: Celery, names: list[str], kind: str = "poll") -> int:

@@ -159,6 +159,15 @@ class Registry:
             raise UnknownConnection(name, [e.name for e in self.entries()], self.where)
         return _entry(row)
 
+    def find(self, system: str, account: str) -> ConnectionEntry | None:
+        """The connection of a Procore company (system "procore") or a QBO realm ("qbo"), or None."""
+        column = {"procore": "procore_company", "qbo": "qbo_realm"}[system]
+        with self._db.errors():
+            row = self._db.execute(
+                f"SELECT * FROM {REGISTRY_SCHEMA}.connections WHERE {column} = ?", (str(account),)
+            ).fetchone()
+        return _entry(row) if row is not None else None
+
     def add(
         self, name: str, procore_company: str, qbo_realm: str, packs: list[str], params: dict[str, Any]
     ) -> ConnectionEntry:
