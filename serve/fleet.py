@@ -15,6 +15,8 @@ Guarantees:
   (engine.state.lock, a row in its schema) without waiting; when another worker holds it,
   the task is retried `retry_after` seconds later instead of blocking a worker. A holder
   that died is taken over at once on its host, or when its heartbeat ages elsewhere.
+- Rate limits per account: with a Redis broker, a connection's connectors pace their calls
+  with its realm's and its company's bucket in Redis (serve.ratelimit), shared by all workers.
 - Connections never mix: the session a task opens is bound to its connection's schema,
   accounts and tokens (engine.project.deployment).
 """
@@ -35,6 +37,7 @@ from engine.state.inbox import Event, Inbox
 from engine.state.lock import ProjectLocked
 from engine.state.registry import Registry
 from engine.state.secrets import TokenCipher
+from serve.ratelimit import shared_buckets
 
 TASK = "joist.sync_connection"
 BROKER_ENV = "JOIST_BROKER_URL"
@@ -67,13 +70,17 @@ class Fleet:
     Opened lazily in the process that runs tasks (after Celery forked it), never shared.
     """
 
-    def __init__(self, database: str, project_dir: Path | None, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, database: str, project_dir: Path | None, environ: Mapping[str, str], broker: str | None = None
+    ) -> None:
         self.database = database
+        self.broker = broker  # rate limits are shared through it (serve.ratelimit) when it is Redis
         self.project_dir = project_dir
         self.environ = dict(environ)
         self._base: Project | None = None
         self._registry: Registry | None = None
         self._cipher: TokenCipher | None = None
+        self._redis: Any = None
         self.pid = 0
 
     def _open(self) -> tuple[Project, Registry, TokenCipher]:
@@ -81,6 +88,10 @@ class Fleet:
             self._base = load_project(self.project_dir)
             self._registry = Registry(self.database)
             self._cipher = TokenCipher.from_env(self.environ)
+            if self.broker and self.broker.startswith(("redis://", "rediss://")):
+                import redis
+
+                self._redis = redis.Redis.from_url(self.broker)
             self.pid = os.getpid()
         assert self._base is not None and self._cipher is not None
         return self._base, self._registry, self._cipher
@@ -91,6 +102,8 @@ class Fleet:
             raise ValueError(f"unknown task kind {kind!r} (one of {', '.join(KINDS)})")
         base, registry, cipher = self._open()
         with open_connection(registry, base, name, cipher) as session:
+            if self._redis is not None:
+                session.options = shared_buckets(self._redis, session.project)
             if kind == "poll":
                 report = session.run(None, lock_wait=0, command="worker")
                 return {"connection": name, "kind": kind, "ok": report.ok, "totals": dict(report.totals())}
@@ -123,7 +136,7 @@ def make_celery(
     `visibility_timeout` is how long Redis waits for a task's acknowledgement before it hands
     the task to another worker: longer than the longest sync of one connection.
     """
-    fleet = Fleet(database, project_dir, os.environ if environ is None else environ)
+    fleet = Fleet(database, project_dir, os.environ if environ is None else environ, broker)
     app = Celery("joist", broker=broker, set_as_current=False)
     app.conf.update(
         task_acks_late=True,

@@ -153,13 +153,14 @@ class Deployment:
             return {int(row[0]) for row in conn.execute(union) if alive(int(row[0]))}
 
     def in_flight(self, pid: int) -> bool:
-        """Whether process `pid` is mid-run on some connection with its first links already written."""
+        """Whether process `pid` is mid-run on some connection with creates announced and not yet linked."""
         with psycopg.connect(self.database) as conn:
             for name in self.names:
                 started = conn.execute(
                     f"SELECT started_at FROM c_{name}.runs WHERE status = 'running' AND pid = %s", (pid,)
                 ).fetchone()
-                if started and conn.execute(f"SELECT COUNT(*) FROM c_{name}.links").fetchone()[0] > 0:
+                pending = f"SELECT COUNT(*) FROM c_{name}.intents WHERE state = 'pending'"
+                if started and conn.execute(pending).fetchone()[0] > 0:  # type: ignore[index]
                     return True
         return False
 

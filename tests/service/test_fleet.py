@@ -2,8 +2,8 @@
 
 One Procore sandbox holds 20 companies and one QBO sandbox 20 realms, both served on
 127.0.0.1; PostgreSQL and Redis are the session's throw-away servers (tests/fleetkit.py
-builds the rest). Worker 0 is killed while it is writing one connection's records; a
-replacement starts. Then every vendor of every company is in its own realm exactly once,
+builds the rest). Worker 0 is killed while a batch of one connection's creates is in
+flight (announced by its intents, not yet linked); a replacement starts. Then every vendor of every company is in its own realm exactly once,
 and every link of a connection pairs a record of its company with one of its realm.
 """
 
@@ -38,7 +38,8 @@ def test_twenty_connections_two_workers_one_killed_each_record_once(
         workers = [fleet.worker(tmp_path / f"worker{n}.log") for n in range(2)]
         assert enqueue(make_celery(fleet.broker, fleet.database, fleet.project), fleet.names) == CONNECTIONS
         victim = workers[0]
-        wait_for(lambda: fleet.in_flight(victim.pid), timeout=180, what="worker 0 writing a connection's records")
+        fleet.qbo.control.set_faults(latency=0.5, path_pattern="/batch$")  # each batch of creates in flight 0.5 s
+        wait_for(lambda: fleet.in_flight(victim.pid), timeout=180, what="worker 0 with a batch of creates in flight")
         victim.send_signal(signal.SIGKILL)
         assert victim.wait(timeout=30) == -signal.SIGKILL
         workers.append(fleet.worker(tmp_path / "worker2.log"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import redis
 from fleetkit import Deployment, stop
 from servekit import wait_for
 
@@ -50,6 +51,9 @@ def test_events_of_one_company_are_synced_by_a_worker_into_its_realm_only(
                 assert "serve" in [run.command for run in state.runs()]  # a targeted run, not a poll
         assert sorted(fleet.realm_names(first)) == sorted([*fleet.vendors[first].values(), *(r["name"] for r in made)])
         assert len(fleet.realm_names(second)) == 3
+        shared = redis.Redis.from_url(fleet.broker)  # the worker paced its calls with the accounts' shared buckets
+        assert shared.exists(f"joist:rate:qbo:{fleet.realms[first]}", f"joist:rate:qbo:{fleet.realms[second]}") == 2
+        assert shared.exists(f"joist:rate:procore:{fleet.companies[first]}") == 1
     finally:
         stop(worker)
         fleet.close()
