@@ -1,8 +1,9 @@
 """A deployment on real parts, for the fleet test and the scale benchmark.
 
 `Deployment.build` serves one Procore sandbox holding N companies and one QBO sandbox
-holding N realms on 127.0.0.1, gives each company `vendors` vendors, writes the
-deployment's joist.yaml (one vendors flow), and registers N connections in a fresh
+holding N realms on 127.0.0.1, gives each company `vendors` vendors and `bills` invoice
+direct costs (on a project of its own, round robin over its vendors), writes the
+deployment's joist.yaml (vendors, then bills, which depend on them), and registers N connections in a fresh
 PostgreSQL database with their refresh tokens encrypted. `worker()` starts a `joist
 worker` process on the Redis broker; `realm_names()` reads a realm's vendors from the
 sandbox's store (not the API: watching must not spend the realm's rate limit).
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,25 @@ fields:
   DisplayName: "source.name"
   CompanyName: "source.name"
 """
+BILLS_RULE = """flow: costs_to_bills
+direction: procore > qbo
+source: {system: procore, entity: direct_costs, where: "source.direct_cost_type == 'invoice'"}
+target: {system: qbo, entity: Bill}
+links: bills
+depends_on: [vendors_to_qbo]
+params:
+  expense_account: {}
+fields:
+  VendorRef.value: "ref('vendors', source.vendor_id)"
+  DocNumber: "source.invoice_number"
+  TxnDate: "source.direct_cost_date"
+  Line:
+    - each: "source.line_items"
+      fields:
+        DetailType: {const: AccountBasedExpenseLineDetail}
+        Amount: "item.amount"
+        AccountBasedExpenseLineDetail.AccountRef.value: "params.expense_account"
+"""
 
 
 def fresh_database(server: PostgresServer) -> str:
@@ -68,6 +89,7 @@ class Deployment:
     companies: dict[str, int] = field(default_factory=dict)
     realms: dict[str, str] = field(default_factory=dict)
     vendors: dict[str, dict[str, str]] = field(default_factory=dict)  # connection -> Procore id -> name
+    bills: dict[str, dict[str, str]] = field(default_factory=dict)  # connection -> Procore id -> invoice number
 
     @property
     def project(self) -> Path:
@@ -75,7 +97,15 @@ class Deployment:
 
     @classmethod
     def build(
-        cls, folder: Path, pg: PostgresServer, redis: RedisServer, connections: int, vendors: int, *, redis_db: int = 3
+        cls,
+        folder: Path,
+        pg: PostgresServer,
+        redis: RedisServer,
+        connections: int,
+        vendors: int,
+        *,
+        bills: int = 0,
+        redis_db: int = 3,
     ) -> Deployment:
         procore = create("procore", seed=False, deliver_webhooks=False, hourly_limit=10**9, spike_limit=10**9)
         qbo = create("qbo")
@@ -97,7 +127,7 @@ class Deployment:
         cipher = TokenCipher([key])
         with Registry(deployment.database) as registry:
             for n in range(connections):
-                deployment._add(registry, cipher, f"co{n:03d}", n, vendors)
+                deployment._add(registry, cipher, f"co{n:03d}", n, vendors, bills)
         return deployment
 
     def _write_project(self) -> None:
@@ -106,6 +136,7 @@ class Deployment:
         rules = self.folder / "rules"
         rules.mkdir(parents=True, exist_ok=True)
         (rules / "vendors.yaml").write_text(RULE, encoding="utf-8")
+        (rules / "bills.yaml").write_text(BILLS_RULE, encoding="utf-8")
         doc = yaml.safe_load((self.project / "joist.yaml").read_text())
         doc["packs"] = [str(rules)]
         (self.project / "joist.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
@@ -113,7 +144,7 @@ class Deployment:
     def _boxes(self) -> dict[str, Any]:
         return {"procore": self.procore, "qbo": self.qbo}
 
-    def _add(self, registry: Registry, cipher: TokenCipher, name: str, n: int, vendors: int) -> None:
+    def _add(self, registry: Registry, cipher: TokenCipher, name: str, n: int, vendors: int, bills: int) -> None:
         cid, realm_id = 7000 + n, f"4620816365{n:06d}"
         self.procore.store.companies[cid] = {"id": cid, "name": f"Builder {name}", "is_active": True}
         self.procore.installed_companies.add(cid)
@@ -127,12 +158,47 @@ class Deployment:
         self.names.append(name)
         self.companies[name], self.realms[name] = cid, realm_id
         self.vendors[name] = {str(row["id"]): row["name"] for row in rows}
-        registry.add(name, str(cid), realm_id, [], {})
+        self.bills[name] = {}
+        if bills:
+            project = self.procore.store.insert(RESOURCES["projects"], {"name": f"Job {name}"}, company_id=cid)
+            for b in range(bills):
+                self.bills[name][str(self._bill(cid, project["id"], rows[b % len(rows)]["id"], f"{name}-{b:04d}"))] = (
+                    f"{name}-{b:04d}"
+                )
+        accounts = realm.table("Account").values()
+        expense = next(str(a["Id"]) for a in accounts if a.get("AccountType") == "Expense")
+        registry.add(name, str(cid), realm_id, [], {"expense_account": expense})
         with registry.open_state(name) as state:
             tokens = EncryptedTokenStore(state, cipher)
             refresh = self.procore.oauth.new_refresh_token(self.procore.client_id, self.procore.demo_user_id)
             tokens.save(f"procore:{cid}", {"refresh_token": refresh})
             tokens.save(f"qbo:{realm_id}", {"refresh_token": self.qbo.refresh_token(realm_id)})
+
+    def _bill(self, cid: int, project_id: int, vendor_id: int, number: str) -> int:
+        """One approved invoice direct cost of one line; its id."""
+        cost = self.procore.store.insert(
+            RESOURCES["direct_costs"],
+            {
+                "direct_cost_type": "invoice",
+                "vendor_id": vendor_id,
+                "invoice_number": number,
+                "status": "approved",
+                "direct_cost_date": "2026-11-20",
+                "description": f"Invoice {number}",
+            },
+            company_id=cid,
+            project_id=project_id,
+        )
+        amount = Decimal("100.00") + len(number)
+        line = {"holder_type": "DirectCost", "holder_id": cost["id"], "position": 1, "description": "Work"}
+        line.update(amount=amount, quantity=Decimal("1"), unit_cost=amount, uom="LS")
+        self.procore.store.insert(RESOURCES["line_items"], line, company_id=cid, project_id=project_id)
+        return int(cost["id"])
+
+    def realm_bills(self, name: str) -> list[dict[str, Any]]:
+        """The bills in connection `name`'s realm."""
+        with self.qbo.store.lock:
+            return [dict(r) for r in self.qbo.store.realms[self.realms[name]].table("Bill").values()]
 
     def worker(self, log: Path, *, visibility_timeout: float = 6.0, concurrency: int = 1) -> subprocess.Popen[bytes]:
         """A `joist worker` process on this deployment, its output appended to `log`."""
