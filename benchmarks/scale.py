@@ -1,21 +1,22 @@
 """A deployment's throughput: N connections synced by 1, 2 and 4 Celery workers, and SQLite for comparison.
 
-    .venv/bin/python benchmarks/scale.py [--connections 200] [--vendors 50] [--workers 1,2,4]
-                                         [--skip-sqlite]
+    .venv/bin/python benchmarks/scale.py [--connections 200] [--vendors 50] [--bills 20]
+                                         [--workers 1,2,4] [--skip-sqlite]
 
 Real parts throughout (tests/fleetkit.py, tests/parts.py): a throw-away PostgreSQL and
 Redis on loopback, one Procore sandbox with N companies and one QBO sandbox with N realms
-on 127.0.0.1, `joist worker` processes (one task at a time each). Per worker count, a fresh
-deployment; then:
+on 127.0.0.1, `joist worker` processes (one task at a time each). Each company has
+`--vendors` vendors and `--bills` invoices (QBO bills, depending on the vendors). Per
+worker count, a fresh deployment; then:
 
 1. initial sync: one poll task per connection, until every connection's run finished;
 2. no-op re-sync: the same again, nothing to write.
 
-Reported per phase: records/s (connections x vendors / wall time), fairness (the slowest
+Reported per phase: records/s (connections x (vendors + bills) / wall time), fairness (the slowest
 connection's finish time over the median's, from the enqueue), PostgreSQL transactions
 per record (`pg_stat_database.xact_commit`, every statement outside a transaction counts
 one), Redis commands per record (`INFO stats` total_commands_processed: idle workers'
-polls included), and each worker's RSS at the end. Then the same workload in one process
+polls included), each worker's RSS at the end, and the database's size per record. Then the same workload in one process
 on the SQLite default (one state file per connection, run one after another).
 """
 
@@ -53,6 +54,13 @@ def _pg_commits(database: str) -> int:
             "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
         )
         return int(row.fetchone()[0])  # type: ignore[index]
+
+
+def _database_bytes(database: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database) as conn:
+        return int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
 
 
 def _redis_commands(url: str) -> int:
@@ -99,16 +107,18 @@ def _phase(fleet: Any, app: Any, runs_each: int, records: int) -> dict[str, floa
     }
 
 
-def run_workers(pg: Any, redis_server: Any, folder: Path, workers: int, connections: int, vendors: int) -> None:
+def run_workers(
+    pg: Any, redis_server: Any, folder: Path, workers: int, connections: int, vendors: int, bills: int
+) -> None:
     from fleetkit import Deployment, stop
 
     from serve.fleet import make_celery
 
-    fleet = Deployment.build(folder, pg, redis_server, connections, vendors, redis_db=workers)
+    fleet = Deployment.build(folder, pg, redis_server, connections, vendors, bills=bills, redis_db=workers)
     procs = [fleet.worker(folder / f"worker{n}.log", visibility_timeout=3600) for n in range(workers)]
     try:
         app = make_celery(fleet.broker, fleet.database, fleet.project)
-        records = connections * vendors
+        records = connections * (vendors + bills)
         for label, runs_each in (("initial", 1), ("no-op", 2)):
             m = _phase(fleet, app, runs_each, records)
             print(
@@ -119,13 +129,15 @@ def run_workers(pg: Any, redis_server: Any, folder: Path, workers: int, connecti
             )
         rss = ", ".join(f"{_rss_mb(p.pid):.0f}" for p in procs)
         print(f"{workers} worker(s) RSS MB: {rss}", flush=True)
+        size = _database_bytes(fleet.database)
+        print(f"{workers} worker(s) database {size / 2**20:.1f} MB: {size / records:.0f} bytes/record", flush=True)
     finally:
         for proc in procs:
             stop(proc)
         fleet.close()
 
 
-def run_sqlite(pg: Any, redis_server: Any, folder: Path, connections: int, vendors: int) -> None:
+def run_sqlite(pg: Any, redis_server: Any, folder: Path, connections: int, vendors: int, bills: int) -> None:
     """The same workload in this process, each connection on its own SQLite file, one after another."""
     from dataclasses import replace
 
@@ -139,7 +151,7 @@ def run_sqlite(pg: Any, redis_server: Any, folder: Path, connections: int, vendo
     from engine.state.secrets import EncryptedTokenStore, TokenCipher
     from engine.state.store import SQLiteState
 
-    fleet = Deployment.build(folder, pg, redis_server, connections, vendors, redis_db=15)
+    fleet = Deployment.build(folder, pg, redis_server, connections, vendors, bills=bills, redis_db=15)
     cipher = TokenCipher.from_env(fleet.env)
     base = load_project(fleet.project)
     import os
@@ -147,7 +159,7 @@ def run_sqlite(pg: Any, redis_server: Any, folder: Path, connections: int, vendo
     saved = {k: os.environ.get(k) for k in fleet.env if k.startswith("JOIST_")}
     os.environ.update({k: v for k, v in fleet.env.items() if k.startswith("JOIST_")})
     try:
-        records = connections * vendors
+        records = connections * (vendors + bills)
         for label in ("initial", "no-op"):
             started = time.monotonic()
             with Registry(fleet.database) as registry:
@@ -179,6 +191,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--vendors", type=int, default=50, help="Procore vendors per connection")
+    parser.add_argument("--bills", type=int, default=20, help="Procore invoices (QBO bills) per connection")
     parser.add_argument("--workers", default="1,2,4", help="worker counts to measure, comma-separated")
     parser.add_argument("--skip-sqlite", action="store_true", help="leave out the SQLite single-process run")
     args = parser.parse_args()
@@ -195,11 +208,12 @@ def main() -> int:
         pg = PostgresServer.start(folder / "pg")
         redis_server = RedisServer.start(folder / "redis")
         try:
-            print(f"{args.connections} connections x {args.vendors} vendors", flush=True)
+            sizes = (args.connections, args.vendors, args.bills)
+            print(f"{args.connections} connections x ({args.vendors} vendors + {args.bills} bills)", flush=True)
             for workers in (int(w) for w in args.workers.split(",")):
-                run_workers(pg, redis_server, folder / f"w{workers}", workers, args.connections, args.vendors)
+                run_workers(pg, redis_server, folder / f"w{workers}", workers, *sizes)
             if not args.skip_sqlite:
-                run_sqlite(pg, redis_server, folder / "sqlite", args.connections, args.vendors)
+                run_sqlite(pg, redis_server, folder / "sqlite", *sizes)
         finally:
             redis_server.stop()
             pg.stop()
