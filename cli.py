@@ -20,6 +20,8 @@ LAZY_COMMANDS = {
     "reconcile": ("terminal.reconcile", "reconcile_command"),
     "serve": ("terminal.serve_cli", "serve_command"),
     "user": ("terminal.users_cli", "user_group"),
+    "connections": ("terminal.connections_cli", "connections_group"),
+    "worker": ("terminal.worker_cli", "worker_command"),
 }
 
 

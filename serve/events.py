@@ -31,25 +31,31 @@ class BadDelivery(JoistError):
     code = "S631"
 
 
-def qbo_events(body: bytes, signature: str | None, verifier: str, realm_id: str) -> list[Event]:
-    """The events of one QBO delivery for this project's realm (others are ignored)."""
+def qbo_events_by_realm(body: bytes, signature: str | None, verifier: str) -> dict[str, list[Event]]:
+    """The events of one QBO delivery, by realm (one delivery may carry several realms of the app)."""
     if not signature or not verify_webhook(body, signature, verifier):
         raise BadSignature("the intuit-signature header does not match the body", hint="check the verifier token")
     try:
         notes = parse_webhook(body)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BadDelivery("a QBO webhook delivery was not a notification payload") from None
-    return [
-        Event(
-            f"qbo:{n.realm_id}:{n.entity}:{n.record_id}:{n.operation}:{n.last_updated or ''}",
-            "qbo",
-            n.entity,
-            n.record_id,
-            n.operation,
+    found: dict[str, list[Event]] = {}
+    for n in notes:
+        found.setdefault(str(n.realm_id), []).append(
+            Event(
+                f"qbo:{n.realm_id}:{n.entity}:{n.record_id}:{n.operation}:{n.last_updated or ''}",
+                "qbo",
+                n.entity,
+                n.record_id,
+                n.operation,
+            )
         )
-        for n in notes
-        if n.realm_id == str(realm_id)
-    ]
+    return found
+
+
+def qbo_events(body: bytes, signature: str | None, verifier: str, realm_id: str) -> list[Event]:
+    """The events of one QBO delivery for this project's realm (others are ignored)."""
+    return qbo_events_by_realm(body, signature, verifier).get(str(realm_id), [])
 
 
 class ProcoreIntake:
@@ -59,6 +65,11 @@ class ProcoreIntake:
         self.receiver = WebhookReceiver(secret, own_client_id=own_client_id)
 
     def events(self, headers: Mapping[str, str], body: bytes) -> list[Event]:
+        """The events of one delivery (the company it names aside)."""
+        return self.company_events(headers, body)[1]
+
+    def company_events(self, headers: Mapping[str, str], body: bytes) -> tuple[str | None, list[Event]]:
+        """(the company the delivery names, its events)."""
         try:
             event = self.receiver.accept(headers, body)
         except WebhookRejected as exc:
@@ -66,8 +77,9 @@ class ProcoreIntake:
                 raise BadSignature(exc.message, hint=exc.hint) from None
             raise BadDelivery(exc.message, hint=exc.hint) from None
         if event is None:  # a repeat this process already took, or Joist's own change coming back
-            return []
-        return [
+            return None, []
+        company = None if event.company_id is None else str(event.company_id)
+        return company, [
             Event(f"procore:{event.ulid}:{entity}", "procore", entity, str(event.record_id), event.event_type)
             for entity in event.entities
         ]

@@ -56,6 +56,15 @@ def _loopback(host: str) -> bool:
 )
 @click.option("--no-register", is_flag=True, help="Do not register webhooks with Procore and QBO on start.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+@click.option(
+    "--deployment",
+    is_flag=True,
+    help="Serve a deployment: route webhooks to its connections and queue polls for `joist worker` (docs/deploy.md).",
+)
+@click.option(
+    "--database", metavar="URL", help="With --deployment: its PostgreSQL database. Default: $JOIST_DATABASE_URL."
+)
+@click.option("--broker", metavar="URL", help="With --deployment: the Redis broker. Default: $JOIST_BROKER_URL.")
 @click.pass_context
 def serve_command(
     ctx: click.Context,
@@ -66,6 +75,9 @@ def serve_command(
     window: float,
     no_register: bool,
     log_json: bool,
+    deployment: bool,
+    database: str | None,
+    broker: str | None,
 ) -> None:
     """Keep the project in sync by itself: webhooks in, targeted syncs, a polling fallback.
 
@@ -79,9 +91,13 @@ def serve_command(
       joist serve
       joist serve --poll-every 60 --log-json
       joist serve --host 0.0.0.0 --public-url https://joist.example.com
+      joist serve --deployment --poll-every 300   # webhooks and polls of many connections, for workers
     """
     if not _loopback(host):
         click.echo(f"listening on {host}: put a TLS proxy in front (see docs/serve.md)", err=True)
+    if deployment:
+        _serve_deployment(ctx, host, port, poll_every, log_json, database, broker)
+        return
     service = Service(
         ctx.find_root().meta.get("joist.project"),
         public_url=public_url or f"http://{host}:{port}",
@@ -91,4 +107,31 @@ def serve_command(
         log=Logger(as_json=log_json),
     )
     config = uvicorn.Config(create_web_app(service), host=host, port=port, log_level="warning", lifespan="on")
+    _Server(config).run()
+
+
+def _serve_deployment(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    poll_every: float,
+    log_json: bool,
+    database: str | None,
+    broker: str | None,
+) -> None:
+    """The deployment's intake and poll schedule under uvicorn (serve.fleet_app); the syncs run on workers."""
+    import os
+
+    from engine.state.registry import database_url
+    from serve.fleet import broker_url
+    from serve.fleet_app import FleetService, create_fleet_app
+
+    service = FleetService(
+        ctx.find_root().meta.get("joist.project"),
+        database=database_url(database, os.environ),
+        broker=broker_url(broker, os.environ),
+        poll_every=poll_every,
+        log=Logger(as_json=log_json),
+    )
+    config = uvicorn.Config(create_fleet_app(service), host=host, port=port, log_level="warning", lifespan="on")
     _Server(config).run()

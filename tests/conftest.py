@@ -6,3 +6,44 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from parts import PostgresServer, RedisServer, missing  # noqa: E402
+
+
+def _parts_or_skip() -> None:
+    absent = missing()
+    if absent:
+        pytest.skip(
+            f"PostgreSQL 15 and redis-server are needed (`make test` installs them); missing: {', '.join(absent)}"
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL cluster on a free loopback port for the whole session."""
+    _parts_or_skip()
+    folder = tempfile.mkdtemp(prefix="joist-pg-")  # not under pytest's 0700 tmp: the postgres user must reach it
+    server = PostgresServer.start(Path(folder))
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throw-away redis-server on a free loopback port for the whole session."""
+    _parts_or_skip()
+    folder = tempfile.mkdtemp(prefix="joist-redis-")
+    server = RedisServer.start(Path(folder))
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

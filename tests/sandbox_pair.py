@@ -48,12 +48,16 @@ class SandboxPair:
 
 
 def _write_project(
-    project_dir: Path, info: dict[str, Any], packs: Sequence[str] | None, params: dict[str, Any] | None
+    project_dir: Path,
+    info: dict[str, Any],
+    packs: Sequence[str] | None,
+    params: dict[str, Any] | None,
+    state: str | None = None,
 ) -> None:
     from engine.project.writing import write_sandbox_project
 
     write_sandbox_project(project_dir, info)
-    if packs is None and not params:
+    if packs is None and not params and state is None:
         return
     import yaml
 
@@ -64,6 +68,8 @@ def _write_project(
         doc["packs"] = list(packs)
     if params:
         doc["params"] = {**(doc.get("params") or {}), **params}
+    if state is not None:
+        doc["state"] = state
     header = "".join(line + "\n" for line in text.splitlines()[:2] if line.startswith("#"))  # keeps the marker
     path.write_text(header + yaml.safe_dump(doc, sort_keys=False))
 
@@ -76,11 +82,13 @@ def sandbox_pair(
     params: dict[str, Any] | None = None,
     loopback: bool = False,
     options: dict[str, dict[str, Any]] | None = None,
+    state: str | None = None,
 ) -> Iterator[SandboxPair]:
     """Seeded sandboxes, a joist.yaml for them in `project_dir`, and a session on it.
 
     `packs` replaces the project's rule packs (e.g. `["joist:master"]` or a folder);
-    `params` adds project params; `options` go to each sandbox's `create_sandbox`.
+    `params` adds project params; `options` go to each sandbox's `create_sandbox`; `state`
+    replaces joist.yaml's `state:` (a postgresql:// URL puts the project's state there).
     """
     from engine.project.session import Session
 
@@ -95,7 +103,7 @@ def sandbox_pair(
     else:
         info = {n: b.connection_info(f"http://{n}.sandbox.localhost") for n, b in boxes.items()}
         transports = {n: InProcessTransport(b.app) for n, b in boxes.items()}
-    _write_project(project_dir, info, packs, params)
+    _write_project(project_dir, info, packs, params, state)
     session = Session.open(project_dir, transports=transports)
     pair = SandboxPair(boxes, project_dir, session, servers)
     try:

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import httpx
 from connectors.base import Credentials
 from connectors.procore.client import ProcoreConnector
 from connectors.tokens import FileTokenStore, MemoryTokenStore
+from engine.project.config import load_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,9 +108,10 @@ class Served:
         )
 
 
-def inbox_rows(project_dir: Path, where: str = "1", params: tuple[Any, ...] = ()) -> int:
-    with sqlite3.connect(project_dir / ".joist" / "state.db") as db:
-        return int(db.execute(f"SELECT COUNT(*) FROM inbox WHERE {where}", params).fetchone()[0])
+def inbox_rows(project_dir: Path, where: str = "1 = 1", params: tuple[Any, ...] = ()) -> int:
+    """Inbox rows of the project's state (its SQLite file or its PostgreSQL schema) matching `where`."""
+    with load_project(project_dir).open_state() as state:
+        return int(state.query(f"SELECT COUNT(*) FROM inbox WHERE {where}", params)[0][0])
 
 
 def webhook_secret(project_dir: Path, key: str, field: str) -> str:

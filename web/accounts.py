@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from web.errors import BadLayout, BadSignIn, BadUser, TooManySignIns, UnknownUser, UserExists
 from web.security import check_password, hash_password
 
@@ -51,7 +51,7 @@ class AuditEntry:
 class Accounts:
     """Users, roles, audit log, per-user layouts and the sign-in limit of one project."""
 
-    def __init__(self, state: SQLiteState) -> None:
+    def __init__(self, state: State) -> None:
         self.state = state
 
     # -- users ------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class ProcoreConnector:
         token_key: str | None = None,
         rate_limit_wait: float = 900.0,
         outage_after: int = 3,
+        bucket: TokenBucket | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.company_id = str(company_id)
@@ -120,7 +121,7 @@ class ProcoreConnector:
         self.per_page = per_page
         self.overlap = overlap
         self.policy = policy or RetryPolicy()
-        self.bucket = TokenBucket(
+        self.bucket = bucket or TokenBucket(  # a bucket shared with other processes may be given (serve.ratelimit)
             1000.0, 1.0, 1000.0, now=now, sleep=sleep, max_wait=rate_limit_wait, wall=wall, name="Procore"
         )
         self.breaker = CircuitBreaker(outage_after)

@@ -31,8 +31,9 @@ from engine.language import yamlload
 from engine.language.rules import Layer
 from engine.language.schema_check import UnknownKey, check
 from engine.project.settings import RunSettings
+from engine.state.backends import is_server, open_state, state_file
 from engine.state.migrations import StateError
-from engine.state.store import DEFAULT_STATE_PATH, SQLiteState
+from engine.state.store import DEFAULT_STATE_PATH, State
 
 __all__ = [
     "PROJECT_FILE",
@@ -179,6 +180,10 @@ class Project:
     state_path: Path
     tokens_path: Path
     description: str | None = None
+    state_url: str | None = None  # `state:` when it names a PostgreSQL database; state_path is then unused
+    tokens: Any = (
+        None  # a TokenStore used instead of the token file (a deployment's connection: encrypted, in its state)
+    )
     runs: RunSettings = field(default_factory=RunSettings)
     param_locations: dict[str, Location] = field(default_factory=dict)  # where joist.yaml sets each param
 
@@ -213,9 +218,9 @@ class Project:
         """The token file key of a connection: `procore:<company_id>` or `qbo:<realm_id>`."""
         return f"{system}:{self.connection(system, placeholder_ok=True).account_id}"
 
-    def token_store(self) -> FileTokenStore:
-        """The token file (0600), where connectors keep rotated refresh tokens."""
-        return FileTokenStore(self.tokens_path)
+    def token_store(self) -> Any:
+        """Where connectors keep rotated refresh tokens: the token file (0600), unless `tokens` names another store."""
+        return self.tokens if self.tokens is not None else FileTokenStore(self.tokens_path)
 
     def credentials(self, system: str, environ: Mapping[str, str] | None = None) -> Credentials:
         """The OAuth client credentials and latest token pair for `system`.
@@ -266,9 +271,12 @@ class Project:
             extra=extra,
         )
 
-    def open_state(self, **options: Any) -> SQLiteState:
-        """Open the project's state store (options go to `SQLiteState`)."""
-        return SQLiteState(self.state_path, **options)
+    def open_state(self, **options: Any) -> State:
+        """Open the project's state store: its PostgreSQL schema when `state:` names one, else its SQLite file.
+
+        `options` go to the backend (`now`, `busy_timeout`, `retry_base`, `retry_cap`).
+        """
+        return open_state(self.state_url or self.state_path, **options)
 
 
 def shipped_packs() -> dict[str, Path]:
@@ -447,6 +455,7 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
             if not error.location.file:  # a whole-file problem (an empty file, say)
                 error.location = Location(shown)
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    spec = str(data.get("state", DEFAULT_STATE_PATH))
     connections = {
         system: _build_connection(system, raw, yamlload.locate(data, ["connections", system]) or Location(shown))
         for system, raw in data["connections"].items()
@@ -459,7 +468,8 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
         packs=packs,
         pack_specs=[str(s) for s in data["packs"]],
         params=dict(data.get("params") or {}),
-        state_path=(root / Path(str(data.get("state", DEFAULT_STATE_PATH))).expanduser()).resolve(),
+        state_path=state_file(DEFAULT_STATE_PATH.as_posix() if is_server(spec) else spec, root),
+        state_url=spec if is_server(spec) else None,
         tokens_path=(root / Path(str(data.get("tokens", DEFAULT_TOKENS_PATH))).expanduser()).resolve(),
         description=data.get("description"),
         runs=RunSettings.from_yaml(data.get("runs")),

@@ -22,7 +22,7 @@ from engine.language.graph import build_graph, select
 from engine.language.loading import load_rules
 from engine.language.rules import RuleSet
 from engine.state.lock import ProjectLock
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.outcomes import Listener
 from engine.sync.report import RunReport
 from engine.sync.run import Sync
@@ -33,8 +33,9 @@ from engine.sync.twins import MatchIndex
 class Session:
     project: Any  # engine.project.config.Project
     ruleset: RuleSet
-    state: SQLiteState
+    state: State
     transports: Mapping[str, httpx.BaseTransport] = field(default_factory=dict)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per system, for its connector (a shared bucket)
     _connectors: dict[str, Connector] = field(default_factory=dict)
     _match_cache: dict[str, MatchIndex] = field(default_factory=dict)  # the service's, across its runs
 
@@ -53,8 +54,9 @@ class Session:
         from engine.project.connections import open_connector
 
         for system in sorted(systems - set(self._connectors)):
+            options = {**self.project.runs.connector_options(), **self.options.get(system, {})}
             self._connectors[system] = open_connector(
-                self.project, system, transport=self.transports.get(system), **self.project.runs.connector_options()
+                self.project, system, transport=self.transports.get(system), **options
             )
         return {s: self._connectors[s] for s in systems}
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from connectors.base import Connector
 from engine.reports.figures import ZERO, SideBySide, amount, cents, read_all
-from engine.state.store import SQLiteState
+from engine.state.store import State
 
 JOIST_MARK = "[Joist: "
 COST_TYPES = ("expense", "payroll")
@@ -115,7 +115,7 @@ class _CostReconciler:
         self,
         procore: Connector,
         qbo: Connector,
-        state: SQLiteState,
+        state: State,
         params: Mapping[str, Any],
         lookups: Mapping[str, Mapping[str, Any]],
         types: Iterable[str],
@@ -275,7 +275,7 @@ class _CostReconciler:
 def reconcile_costs(
     procore: Connector,
     qbo: Connector,
-    state: SQLiteState,
+    state: State,
     params: Mapping[str, Any] | None = None,
     *,
     lookups: Mapping[str, Mapping[str, Any]] | None = None,

@@ -30,7 +30,7 @@ from typing import Any
 from connectors.base import Connector
 from engine.expressions.functions import tax_exclusive
 from engine.reports.figures import ZERO, SideBySide, amount, cents, read_all
-from engine.state.store import SQLiteState
+from engine.state.store import State
 
 APPROVED_CONTRACT = ("Approved", "Complete")
 APPROVED_INVOICE = ("approved", "approved_as_noted")
@@ -211,7 +211,7 @@ def _amount(doc: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
 
 
 class _Reconciler:
-    def __init__(self, procore: Connector, qbo: Connector, state: SQLiteState, params: Mapping[str, Any]) -> None:
+    def __init__(self, procore: Connector, qbo: Connector, state: State, params: Mapping[str, Any]) -> None:
         self.procore, self.qbo, self.state = procore, qbo, state
         self.retainage_item = str(params.get("retainage_receivable_item") or "")
         self.retention_account = str(params.get("retention_payable_account") or "")
@@ -382,7 +382,7 @@ class _Reconciler:
 
 
 def reconcile(
-    procore: Connector, qbo: Connector, state: SQLiteState, params: Mapping[str, Any] | None = None
+    procore: Connector, qbo: Connector, state: State, params: Mapping[str, Any] | None = None
 ) -> Reconciliation:
     """Add up both sides per linked project and check every linked document's total.
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.state.store import SQLiteState
+from engine.state.store import State
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Event:
 class Inbox:
     """The inbox table of one state store (see the module docstring)."""
 
-    def __init__(self, state: SQLiteState) -> None:
+    def __init__(self, state: State) -> None:
         self.state = state
 
     def add(self, events: Iterable[Event]) -> tuple[int, int]:

@@ -111,7 +111,7 @@ class ProjectLock:
                 break
             waited = self.clock() - started
             if waited >= self.wait:
-                raise ProjectLocked(getattr(self.store, "path", ""), holder, round(waited, 1))
+                raise ProjectLocked(getattr(self.store, "where", ""), holder, round(waited, 1))
             self.sleep(min(self.poll, self.wait - waited))
         self.held = True
         self._stop.clear()

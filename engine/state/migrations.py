@@ -9,19 +9,25 @@ A file whose version is higher than the last migration here was written by a new
 it is refused (`StateTooNew`), never opened and half-understood.
 
 The SQL keeps to what SQLite and PostgreSQL share (plain types, UNIQUE constraints,
-CREATE INDEX), so a PostgreSQL backend can run the same statements with `INTEGER PRIMARY
-KEY` spelled as an identity column.
+CREATE INDEX), so both backends run the same statements; each `Driver` (engine.state.driver)
+spells `INTEGER PRIMARY KEY` its own way (PostgreSQL: an identity column) and takes the
+store's writer lock for each step.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import JoistError, Location
+
+if TYPE_CHECKING:
+    from engine.state.driver import Driver
+
+_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 class StateError(JoistError):
@@ -35,7 +41,7 @@ class StateUnreadable(StateError):
 
     code = "S601"
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         super().__init__(
             f"cannot open the state file: {reason}",
             location=Location(file=str(path)),
@@ -49,7 +55,7 @@ class StateTooNew(StateError):
 
     code = "S602"
 
-    def __init__(self, path: Path, found: int, known: int) -> None:
+    def __init__(self, path: Path | str, found: int, known: int) -> None:
         self.found = found
         self.known = known
         super().__init__(
@@ -65,7 +71,7 @@ class StateBusy(StateError):
 
     code = "S603"
 
-    def __init__(self, path: Path, waited: float) -> None:
+    def __init__(self, path: Path | str, waited: float) -> None:
         super().__init__(
             f"the state file stayed locked for {waited:g}s",
             location=Location(file=str(path)),
@@ -79,7 +85,7 @@ class StateUnwritable(StateError):
 
     code = "S606"
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         super().__init__(
             f"cannot write the state file: {reason}",
             location=Location(file=str(path)),
@@ -294,65 +300,65 @@ def _utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    """The schema version of an open database: 0 for an empty file."""
-    row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
-    if row is None:
+def current_version(db: Driver) -> int:
+    """The schema version of an open database: 0 for an empty one."""
+    if "schema_version" not in db.tables():
         return 0
-    found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    found = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
     return int(found or 0)
 
 
 def migrate(
-    conn: sqlite3.Connection,
-    path: Path,
+    db: Driver,
+    path: Path | str,
     *,
     target: int = LATEST_VERSION,
     now: Callable[[], str] = _utcnow,
 ) -> list[int]:
-    """Bring the database on `conn` (in autocommit mode) up to `target`; returns the versions applied.
+    """Bring the database on `db` (in autocommit mode) up to `target`; returns the versions applied.
 
-    Each migration commits on its own. A database newer than this Joist raises `StateTooNew`.
+    Each migration commits on its own, under the store's writer lock (`Driver.begin`), so
+    two processes opening one store at once apply each step once. A database newer than
+    this Joist raises `StateTooNew`.
     """
     applied: list[int] = []
-    conn.execute("BEGIN IMMEDIATE")
+    db.begin()
     try:
-        foreign = [
-            row[0]
-            for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        ]
+        foreign = db.tables()
         if foreign and "schema_version" not in foreign:
             raise StateUnreadable(
                 path,
-                "it is a SQLite database, but not a Joist state file "
+                f"it is a {_NAMES.get(db.kind, db.kind)} database, but not a Joist state file "
                 f"(it holds tables {', '.join(sorted(foreign)[:5])})",
             )
-        conn.execute(_VERSION_TABLE)
-        version = current_version(conn)
-        conn.execute("COMMIT")
+        db.execute(_VERSION_TABLE)
+        version = current_version(db)
+        db.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
     if version > LATEST_VERSION:
         raise StateTooNew(path, version, LATEST_VERSION)
     for step in MIGRATIONS:
         if step.version > target:
             break
-        conn.execute("BEGIN IMMEDIATE")
+        db.begin()
         try:
             # Re-read under the write lock: another process may have migrated meanwhile.
-            if step.version <= current_version(conn):
-                conn.execute("COMMIT")
+            if step.version <= current_version(db):
+                db.execute("COMMIT")
                 continue
             for statement in step.statements:
-                conn.execute(statement)
-            conn.execute(
+                db.execute(db.ddl(statement))
+            db.execute(
                 "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                 (step.version, step.description, now()),
             )
-            conn.execute("COMMIT")
+            db.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         applied.append(step.version)
     return applied

@@ -26,16 +26,16 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from engine.state.driver import Cursor, Driver
 from engine.state.lock import alive, stale
 from engine.state.migrations import StateBusy, StateError, StateTooNew, StateUnreadable, StateUnwritable, migrate
 from engine.state.records import (
@@ -51,6 +51,7 @@ from engine.state.records import (
     content_hash,
     intent_key,
 )
+from engine.state.sqlite import SQLiteDriver
 
 __all__ = [
     "DEFAULT_STATE_PATH",
@@ -59,6 +60,7 @@ __all__ = [
     "Failure",
     "Intent",
     "StateStore",
+    "State",
     "SQLiteState",
     "StateTokenStore",
     "LinkConflict",
@@ -90,34 +92,13 @@ _FAILURE_COLUMNS = tuple(f.name for f in fields(Failure))
 _INTENT_COLUMNS = tuple(f.name for f in fields(Intent))
 
 
-def _link(row: sqlite3.Row) -> Link:
+def _link(row: Any) -> Link:
     values = {name: row[name] for name in _LINK_COLUMNS}
     values["locked"] = bool(values["locked"])
     return Link(**values)
 
 
-def _private(path: Path) -> None:
-    """Create the state file readable by its owner only (0600), and narrow an existing one and its WAL files.
-
-    SQLite creates `-wal` and `-shm` with the database file's permissions, so they follow.
-    """
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
-    except IsADirectoryError:
-        return  # sqlite3 says what is wrong with the path
-    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        try:
-            if name.stat().st_mode & 0o077:
-                os.chmod(name, 0o600)
-        except FileNotFoundError:
-            continue
-        except PermissionError:  # someone else's file: leave it as its owner set it
-            continue
-
-
-def _run(row: sqlite3.Row) -> Run:
+def _run(row: Any) -> Run:
     counts = json.loads(row["counts"]) if row["counts"] else {}
     status = row["status"]
     if status == "running" and row["pid"] and row["host"] == socket.gethostname() and not alive(row["pid"]):
@@ -135,53 +116,45 @@ def _run(row: sqlite3.Row) -> Run:
     )
 
 
-class SQLiteState:
-    """The embedded state store: one SQLite file, one connection, safe to share between threads.
+class State:
+    """The state store on one database connection (`db`), safe to share between threads.
 
-    `now` returns the current time (aware datetime); tests pass a movable clock. A failed
-    record may be retried `retry_base * 2**(attempts-1)` seconds after its last failure, at
-    most `retry_cap` seconds. `busy_timeout` is how long a write waits for another process
-    holding the file before raising `StateBusy`.
+    The backend is the `Driver`: `SQLiteState` opens a file, `engine.state.postgres.PostgresState`
+    a PostgreSQL schema; `open_state` picks one from joist.yaml's `state:`. `now` returns
+    the current time (aware datetime); tests pass a movable clock. A failed record may be
+    retried `retry_base * 2**(attempts-1)` seconds after its last failure, at most
+    `retry_cap` seconds.
     """
 
     def __init__(
         self,
-        path: str | Path = DEFAULT_STATE_PATH,
+        db: Driver,
         *,
         now: Callable[[], datetime] = _utc_now,
-        busy_timeout: float = 10.0,
         retry_base: float = 60.0,
         retry_cap: float = 6 * 3600.0,
     ) -> None:
-        self.path = Path(path)
+        self._db = db
+        self.where = db.where
         self._now = now
-        self._busy_timeout = busy_timeout
         self.retry_base = retry_base
         self.retry_cap = retry_cap
         self._lock = threading.RLock()
         self._depth = 0
         self._owner: int | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _private(self.path)
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.OperationalError) as exc:
-            raise StateUnwritable(self.path, getattr(exc, "strerror", None) or str(exc)) from None
-        self._conn.row_factory = sqlite3.Row
-        try:
-            with self._errors():
-                mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise StateUnreadable(self.path, f"cannot switch it to WAL mode (got {mode})")
-                self._conn.execute("PRAGMA synchronous=FULL")
-                migrate(self._conn, self.path, now=self.stamp)
+            with db.errors():
+                migrate(db, getattr(db, "path", db.where), now=self.stamp)
         except BaseException:
-            self._conn.close()
+            db.close()
             raise
 
-    def __enter__(self) -> SQLiteState:
+    @property
+    def backend(self) -> str:
+        """Which database holds the store: "sqlite" or "postgresql"."""
+        return self._db.kind
+
+    def __enter__(self) -> State:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -190,7 +163,7 @@ class SQLiteState:
     def close(self) -> None:
         """Close the connection; the file stays consistent whether or not this is called."""
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -198,21 +171,8 @@ class SQLiteState:
         """The store's clock now, as the ISO text its rows hold."""
         return _iso(self._now())
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            name = getattr(exc, "sqlite_errorname", "")
-            if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-                raise StateBusy(self.path, self._busy_timeout) from None
-            if name.startswith(("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM")):
-                raise StateUnwritable(self.path, str(exc)) from None
-            raise
-        except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-                raise StateUnreadable(self.path, str(exc)) from None
-            raise
+    def _errors(self) -> AbstractContextManager[None]:
+        return self._db.errors()
 
     @property
     def in_transaction(self) -> bool:
@@ -229,29 +189,32 @@ class SQLiteState:
         """
         with self._lock, self._errors():
             savepoint = f"joist_{self._depth}" if self._depth else None
-            self._conn.execute(f"SAVEPOINT {savepoint}" if savepoint else "BEGIN IMMEDIATE")
+            if savepoint:
+                self._db.execute(f"SAVEPOINT {savepoint}")
+            else:
+                self._db.begin()
             self._depth += 1
             self._owner = threading.get_ident()
             try:
                 yield
             except BaseException:
                 self._depth -= 1
-                if self._conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
                     if savepoint:
-                        self._conn.execute(f"ROLLBACK TO {savepoint}")
-                        self._conn.execute(f"RELEASE {savepoint}")
+                        self._db.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                        self._db.execute(f"RELEASE SAVEPOINT {savepoint}")
                     else:
-                        self._conn.execute("ROLLBACK")
+                        self._db.execute("ROLLBACK")
                 raise
             self._depth -= 1
             if savepoint:
-                self._conn.execute(f"RELEASE {savepoint}")
+                self._db.execute(f"RELEASE SAVEPOINT {savepoint}")
             else:
                 try:
-                    self._conn.execute("COMMIT")
+                    self._db.execute("COMMIT")
                 except BaseException:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
                     raise
 
     @contextmanager
@@ -265,14 +228,14 @@ class SQLiteState:
             with self.transaction():
                 yield
 
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """Rows of one read, under the store's lock."""
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of one read (`?` placeholders; each row readable by index and by column name), under the store's lock."""
         with self._lock, self._errors():
-            return self._conn.execute(sql, params).fetchall()
+            return list(self._db.execute(sql, params).fetchall())
 
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """One statement; call it inside `transaction()`, which holds the lock and commits."""
-        return self._conn.execute(sql, params)
+        return self._db.execute(sql, params)
 
     # -- links ------------------------------------------------------------------------------
 
@@ -347,20 +310,21 @@ class SQLiteState:
                     cols = ", ".join(_LINK_COLUMNS)
                     marks = ", ".join("?" for _ in _LINK_COLUMNS)
                     cur = self.execute(
-                        f"INSERT INTO links ({cols}) VALUES ({marks})", tuple(values[n] for n in _LINK_COLUMNS)
+                        f"INSERT INTO links ({cols}) VALUES ({marks}) RETURNING id",
+                        tuple(values[n] for n in _LINK_COLUMNS),
                     )
-                    row_id = cur.lastrowid
+                    row_id = cur.fetchone()[0]
                 else:
                     sets = ", ".join(f"{n} = ?" for n in names)
                     self.execute(
                         f"UPDATE links SET {sets} WHERE id = ?", tuple(values[n] for n in names) + (existing["id"],)
                     )
                     row_id = existing["id"]
-            except sqlite3.IntegrityError:
+            except self._db.integrity_error:
                 raise LinkConflict(link.link_set, "procore", pid or "?", "another record", qid or "?") from None
             return _link(self.execute("SELECT * FROM links WHERE id = ?", (row_id,)).fetchone())
 
-    def _row(self, column: str, link_set: str, value: str | None) -> sqlite3.Row | None:
+    def _row(self, column: str, link_set: str, value: str | None) -> Any:
         if value is None:
             return None
         return self.execute(f"SELECT * FROM links WHERE link_set = ? AND {column} = ?", (link_set, value)).fetchone()
@@ -397,10 +361,11 @@ class SQLiteState:
         """Record that a run began (status "running"); returns its id."""
         with self.transaction():
             cur = self.execute(
-                "INSERT INTO runs (command, selection, status, started_at, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (command, selection, status, started_at, pid, host) VALUES (?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (command, selection, "running", self.stamp(), os.getpid(), socket.gethostname()),
             )
-            return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def finish_run(self, run_id: int, status: str, counts: Mapping[str, int]) -> None:
         """Record how a run ended and what it did (counts per action)."""
@@ -666,6 +631,28 @@ class SQLiteState:
             "SELECT token, pid, host, command, started_at, heartbeat_at FROM run_lock WHERE name = 'project'"
         ).fetchone()
         return LockHolder(*row) if row else None
+
+
+class SQLiteState(State):
+    """The embedded state store: one SQLite file, one connection, safe to share between threads.
+
+    `busy_timeout` is how long a write waits for another process holding the file before
+    raising `StateBusy`; the other options are `State`'s.
+    """
+
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_STATE_PATH,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+        busy_timeout: float = 10.0,
+        retry_base: float = 60.0,
+        retry_cap: float = 6 * 3600.0,
+    ) -> None:
+        self.path = Path(path)
+        super().__init__(
+            SQLiteDriver(self.path, busy_timeout=busy_timeout), now=now, retry_base=retry_base, retry_cap=retry_cap
+        )
 
 
 def _json_default(value: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from connectors.base import Connector, FileRef
 from engine.state.records import Link, intent_key
-from engine.state.store import SQLiteState
+from engine.state.store import State
 
 
 def file_key(file_id: str, target_id: str) -> str:
@@ -22,7 +22,7 @@ def file_key(file_id: str, target_id: str) -> str:
 
 
 def new_files(
-    state: SQLiteState, link_set: str, src: Connector, src_entity: str, record: Mapping[str, Any], target_id: str
+    state: State, link_set: str, src: Connector, src_entity: str, record: Mapping[str, Any], target_id: str
 ) -> list[FileRef]:
     """The record's files that its twin `target_id` does not have yet (each file goes once)."""
     files_set = f"{link_set}.files"
@@ -36,7 +36,7 @@ def new_files(
 
 
 def copy_files(
-    state: SQLiteState,
+    state: State,
     link_set: str,
     src: Connector,
     src_entity: str,
@@ -63,7 +63,7 @@ def copy_files(
 
 
 def follow_files(
-    state: SQLiteState,
+    state: State,
     link_set: str,
     src: Connector,
     src_entity: str,
@@ -93,7 +93,7 @@ def files_for_create(src: Connector, src_entity: str, record: Mapping[str, Any],
 
 
 def link_sent_files(
-    state: SQLiteState,
+    state: State,
     link_set: str,
     src: Connector,
     tgt: Connector,

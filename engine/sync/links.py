@@ -18,7 +18,7 @@ from engine.language import jsonio
 from engine.language.rules import Rule
 from engine.mapping.mapper import Mapper
 from engine.state.records import Link
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.twins import record_hash, rule_fingerprint
 
 _OTHER_COLUMN = {"procore": "qbo", "qbo": "procore"}
@@ -36,7 +36,7 @@ class FlowLinks:
     def __init__(
         self,
         rule: Rule,
-        state: SQLiteState,
+        state: State,
         tgt: Connector,
         reverse: Mapper | None,
         params: Mapping[str, Any] | None = None,

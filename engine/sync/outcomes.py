@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.errors import JoistError
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.report import FlowReport, Outcome
 
 Listener = Callable[[str, Outcome], None]
@@ -31,7 +31,7 @@ class Outcomes:
     def __init__(
         self,
         flow: str,
-        state: SQLiteState,
+        state: State,
         *,
         dry_run: bool,
         run_id: int | None,

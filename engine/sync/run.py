@@ -34,7 +34,7 @@ from engine.language.tree import truthy
 from engine.mapping.mapper import Mapper
 from engine.mapping.split import NO_GROUP, SEPARATOR, groups, parent_id
 from engine.state.records import Failure
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.crashpoints import crashpoint
 from engine.sync.links import FlowLinks
 from engine.sync.outcomes import DEFERRED, Listener, Outcomes
@@ -64,7 +64,7 @@ class FlowRun:
 
     def __init__(self, sync: Sync, rule: Rule) -> None:
         self.sync, self.rule = sync, rule
-        self.state: SQLiteState = sync.state
+        self.state: State = sync.state
         self.src: Connector = sync.connectors[rule.source.system]
         tgt: Connector = sync.connectors[rule.target.system]
         self.mapper = Mapper(rule, sync.params, sync.ruleset.lookups)
@@ -247,7 +247,7 @@ class Sync:
         self,
         ruleset: RuleSet,
         connectors: Mapping[str, Connector],
-        state: SQLiteState,
+        state: State,
         *,
         params: Mapping[str, Any] | None = None,
         dry_run: bool = False,

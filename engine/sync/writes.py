@@ -23,7 +23,7 @@ from engine.language.rules import Rule
 from engine.mapping.diff import same
 from engine.mapping.mapper import Mapper
 from engine.state.records import content_hash, intent_key
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.attachments import copy_files, files_for_create, follow_files, link_sent_files
 from engine.sync.crashpoints import crashpoint
 from engine.sync.links import FlowLinks
@@ -61,7 +61,7 @@ class Writer:
     def __init__(
         self,
         rule: Rule,
-        state: SQLiteState,
+        state: State,
         src: Connector,
         tgt: Connector,
         mapper: Mapper,

@@ -16,8 +16,17 @@ CHANGES = 500
 KILLS = 10
 
 
-def test_serve_killed_ten_times_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    with sandbox_pair(tmp_path / "p", loopback=True, packs=["joist:master"]) as pair:
+@pytest.fixture(params=("sqlite", "postgresql"))
+def state_url(request: pytest.FixtureRequest) -> str | None:
+    """The service's inbox and state on each backend: None keeps .joist/state.db."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_server").fresh_url())
+
+
+def test_serve_killed_ten_times_loses_and_repeats_nothing(tmp_path: Path, state_url: str | None) -> None:
+    with sandbox_pair(tmp_path / "p", loopback=True, packs=["joist:master"], state=state_url) as pair:
+        assert pair.session.state.backend == ("postgresql" if state_url else "sqlite")
         assert pair.session.run(None).ok
         desk = person(pair.boxes["procore"], pair.servers["procore"].base_url)
         service = Served(pair.project_dir, poll_every=5).start()

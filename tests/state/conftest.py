@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.state.store import SQLiteState
+from engine.state.backends import open_state
+from engine.state.store import State
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 class StepClock:
@@ -34,8 +37,22 @@ def state_path(tmp_path: Path) -> Path:
     return tmp_path / ".joist" / "state.db"
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test taking a store runs once on SQLite and once on PostgreSQL."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(state_path: Path, clock: StepClock) -> Iterator[SQLiteState]:
-    opened = SQLiteState(state_path, now=clock)
+def state_spec(backend: str, state_path: Path, request: pytest.FixtureRequest) -> str:
+    """What `state:` would say for this test's store: the SQLite file, or a fresh PostgreSQL schema."""
+    if backend == "sqlite":
+        return str(state_path)
+    return str(request.getfixturevalue("postgres_server").fresh_url())
+
+
+@pytest.fixture
+def store(state_spec: str, clock: StepClock) -> Iterator[State]:
+    opened = open_state(state_spec, now=clock)
     yield opened
     opened.close()

@@ -1,6 +1,6 @@
 """Child process for the SIGKILL test: writes intents, links, cursors and tokens in a loop.
 
-Run as `python crash_writer.py STATE_FILE`. It first heals what an earlier, killed writer
+Run as `python crash_writer.py STATE` (a SQLite file or a postgresql:// URL). It first heals what an earlier, killed writer
 left pending (as the sync engine does after a crash), then prints `ready` and loops,
 printing a line after each step is committed: `begun N`, `done N`, `token N`.
 """
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 
-from engine.state.store import Link, SQLiteState, intent_key
+from engine.state.backends import open_state
+from engine.state.store import Link, intent_key
 
 
 def main(path: str) -> None:
-    store = SQLiteState(path, busy_timeout=30)
+    store = open_state(path, busy_timeout=30)
     for pending in store.pending_intents():
         with store.transaction():
             store.put_link(Link("bills", pending.source_id, f"Q{pending.source_id}", origin="procore"))

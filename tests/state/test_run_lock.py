@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 from sandbox_pair import sandbox_pair
 
+from engine.state.backends import open_state
 from engine.state.lock import ProjectLock, ProjectLocked
 from engine.state.records import LockHolder
-from engine.state.store import SQLiteState
+from engine.state.store import SQLiteState, State
 
 if TYPE_CHECKING:
     from conftest import StepClock
@@ -44,8 +45,8 @@ class FakeTime:
         self.now += seconds
 
 
-def test_a_second_run_waits_a_bounded_time_and_names_the_holder(state_path: Path, clock: StepClock) -> None:
-    with SQLiteState(state_path, now=clock) as first, SQLiteState(state_path, now=clock) as second:
+def test_a_second_run_waits_a_bounded_time_and_names_the_holder(state_spec: str, clock: StepClock) -> None:
+    with open_state(state_spec, now=clock) as first, open_state(state_spec, now=clock) as second:
         held = ProjectLock(first, "sync").acquire()
         fake = FakeTime()
         waiting = ProjectLock(second, "retry", wait=30, clock=fake.clock, sleep=fake.sleep)
@@ -56,14 +57,14 @@ def test_a_second_run_waits_a_bounded_time_and_names_the_holder(state_path: Path
         assert error.code == "S607" and error.holder.command == "sync"
         text = error.format()
         assert f"held by pid {os.getpid()} on {socket.gethostname()} (joist sync, since 2026-03-01T12:00" in text
-        assert "waited 30s" in text and str(state_path) in text
+        assert "waited 30s" in text and state_spec in text
         held.release()
         with waiting:
             assert second.lock_holder() is not None and second.lock_holder().command == "retry"
         assert second.lock_holder() is None
 
 
-def test_a_holder_whose_process_is_gone_is_taken_over_at_once(store: SQLiteState) -> None:
+def test_a_holder_whose_process_is_gone_is_taken_over_at_once(store: State) -> None:
     child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(child.stdout)
     assert (
@@ -75,9 +76,7 @@ def test_a_holder_whose_process_is_gone_is_taken_over_at_once(store: SQLiteState
     assert fake.now == 0
 
 
-def test_a_silent_holder_on_another_host_is_taken_over_after_its_heartbeat_ages(
-    store: SQLiteState, clock: StepClock
-) -> None:
+def test_a_silent_holder_on_another_host_is_taken_over_after_its_heartbeat_ages(store: State, clock: StepClock) -> None:
     other = LockHolder("elsewhere", 4242, "another-host.example", "sync", "", "")
     assert store.acquire_lock(other, stale_after=120) is None
     clock.advance(119)
@@ -90,8 +89,8 @@ def test_a_silent_holder_on_another_host_is_taken_over_after_its_heartbeat_ages(
     assert store.refresh_lock(other.token) is False  # the old holder learns it lost the project
 
 
-def test_the_heartbeat_keeps_a_live_holder_from_going_stale(state_path: Path) -> None:
-    with SQLiteState(state_path) as first, SQLiteState(state_path) as second:
+def test_the_heartbeat_keeps_a_live_holder_from_going_stale(state_spec: str) -> None:
+    with open_state(state_spec) as first, open_state(state_spec) as second:
         with ProjectLock(first, "sync", stale_after=0.4) as held:
             time.sleep(1.0)  # two and a half times stale_after: only the heartbeat keeps it
             with pytest.raises(ProjectLocked):

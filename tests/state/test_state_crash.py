@@ -11,18 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-from engine.state.store import SQLiteState, intent_key
+from engine.state.backends import is_server, open_state
+from engine.state.store import intent_key
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 ROUNDS = 20
 
 
-def _check(path: Path, acknowledged: dict[str, set[int]], last_token: int) -> int:
+def _check(spec: str, acknowledged: dict[str, set[int]], last_token: int) -> int:
     """Assert every invariant; returns the highest record number done."""
-    conn = sqlite3.connect(str(path))
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
-    with SQLiteState(path) as store:
+    if not is_server(spec):
+        conn = sqlite3.connect(spec)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
+    with open_state(spec) as store:
         links = {int(link.procore_id): link for link in store.links("bills")}  # type: ignore[arg-type]
         done = {}
         pending = []
@@ -53,8 +55,8 @@ def _check(path: Path, acknowledged: dict[str, set[int]], last_token: int) -> in
         return high
 
 
-def test_sigkill_at_random_moments_leaves_a_consistent_store(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_sigkill_at_random_moments_leaves_a_consistent_store(state_spec: str) -> None:
+    path = state_spec
     rng = random.Random(20260301)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
     last_token = 0
@@ -83,8 +85,8 @@ def test_sigkill_at_random_moments_leaves_a_consistent_store(tmp_path: Path) -> 
     assert highest > ROUNDS  # the writers got real work done between kills
 
 
-def test_killed_between_intent_and_link_leaves_the_intent_to_replay(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_killed_between_intent_and_link_leaves_the_intent_to_replay(state_spec: str) -> None:
+    path = state_spec
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
     child = subprocess.Popen(
         [
@@ -92,8 +94,9 @@ def test_killed_between_intent_and_link_leaves_the_intent_to_replay(tmp_path: Pa
             "-c",
             (
                 "import os, signal, sys\n"
-                "from engine.state.store import SQLiteState, intent_key\n"
-                "s = SQLiteState(sys.argv[1])\n"
+                "from engine.state.backends import open_state\n"
+                "from engine.state.store import intent_key\n"
+                "s = open_state(sys.argv[1])\n"
                 "s.begin_intent('bills', '1', intent_key('bills', '1', 'v1'), action='create', target_system='qbo',"
                 " target_entity='Bill', payload_hash='h1')\n"
                 "os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -103,14 +106,14 @@ def test_killed_between_intent_and_link_leaves_the_intent_to_replay(tmp_path: Pa
         env=env,
     )
     assert child.wait(timeout=30) == -signal.SIGKILL
-    with SQLiteState(path) as store:
+    with open_state(path) as store:
         [pending] = store.pending_intents()
         assert pending.key == intent_key("bills", "1", "v1")  # the replay sends the same key
         assert store.links() == []
 
 
-def test_a_run_whose_process_died_shows_interrupted(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_a_run_whose_process_died_shows_interrupted(state_spec: str) -> None:
+    path = state_spec
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]))
     child = subprocess.Popen(
         [
@@ -118,8 +121,8 @@ def test_a_run_whose_process_died_shows_interrupted(tmp_path: Path) -> None:
             "-c",
             (
                 "import os, signal, sys\n"
-                "from engine.state.store import SQLiteState\n"
-                "s = SQLiteState(sys.argv[1])\n"
+                "from engine.state.backends import open_state\n"
+                "s = open_state(sys.argv[1])\n"
                 "s.finish_run(s.start_run('sync', 'a'), 'ok', {'create': 1})\n"
                 "s.start_run('sync', 'b')\n"
                 "os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -129,7 +132,7 @@ def test_a_run_whose_process_died_shows_interrupted(tmp_path: Path) -> None:
         env=env,
     )
     assert child.wait(timeout=30) == -signal.SIGKILL
-    with SQLiteState(path) as store:
+    with open_state(path) as store:
         crashed, finished = store.runs()
         assert (crashed.selection, crashed.status, crashed.pid) == ("b", "interrupted", child.pid)
         assert (finished.selection, finished.status) == ("a", "ok")

@@ -9,11 +9,12 @@ import pytest
 
 import engine.state.migrations as migrations
 from engine.state.migrations import LATEST_VERSION, Migration, current_version, migrate
-from engine.state.store import SQLiteState, StateBusy, StateTooNew, StateUnreadable, StateUnwritable
+from engine.state.sqlite import SQLiteDriver
+from engine.state.store import SQLiteState, State, StateBusy, StateTooNew, StateUnreadable, StateUnwritable
 
 
 def _v1_file(path: Path) -> None:
-    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn = SQLiteDriver(path, busy_timeout=5)
     assert migrate(conn, path, target=1) == [1]
     conn.execute(
         "INSERT INTO links (link_set, procore_id, qbo_id, qbo_sync_token, origin, locked) "
@@ -29,15 +30,15 @@ def _v1_file(path: Path) -> None:
 
 
 def _version(path: Path) -> int:
-    conn = sqlite3.connect(str(path))
+    conn = SQLiteDriver(path, busy_timeout=5)
     try:
         return current_version(conn)
     finally:
         conn.close()
 
 
-def test_new_file_is_at_the_latest_version(state_path: Path, store: SQLiteState) -> None:
-    assert _version(state_path) == LATEST_VERSION == migrations.MIGRATIONS[-1].version
+def test_new_file_is_at_the_latest_version(store: State) -> None:
+    assert LATEST_VERSION == migrations.MIGRATIONS[-1].version
     versions = [row[0] for row in store.query("SELECT version FROM schema_version ORDER BY version")]
     assert versions == [m.version for m in migrations.MIGRATIONS]
 

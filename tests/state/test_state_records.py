@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from engine.state.backends import open_state
 from engine.state.store import (
     Link,
     LinkConflict,
     SQLiteState,
+    State,
     StateTokenStore,
     UnknownIntent,
     canonical_json,
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from conftest import StepClock
 
 
-def test_cursors(store: SQLiteState) -> None:
+def test_cursors(store: State) -> None:
     assert store.cursor("qbo", "Bill") is None
     store.set_cursor("qbo", "Bill", "2026-03-01T00:00:00Z")
     store.set_cursor("qbo", "Bill", "2026-03-02T00:00:00Z")
@@ -36,7 +38,7 @@ def test_cursors(store: SQLiteState) -> None:
     assert store.cursor("qbo", "Bill") is None
 
 
-def test_runs_newest_first(store: SQLiteState, clock: StepClock) -> None:
+def test_runs_newest_first(store: State, clock: StepClock) -> None:
     first = store.start_run("sync", "+bills")
     clock.advance(60)
     store.finish_run(first, "ok", {"create": 3, "skip": 10})
@@ -54,7 +56,7 @@ def test_runs_newest_first(store: SQLiteState, clock: StepClock) -> None:
         store.finish_run(999, "ok", {})
 
 
-def test_failure_attempts_and_backoff(store: SQLiteState, clock: StepClock) -> None:
+def test_failure_attempts_and_backoff(store: State, clock: StepClock) -> None:
     first = store.record_failure("bills", "17", code="C506", message="vendor inactive", hint="reactivate it", run_id=4)
     assert (first.attempts, first.next_attempt) == (1, "2026-03-01T12:01:00.000+00:00")
     assert (first.hint, first.run_id) == ("reactivate it", 4)
@@ -71,7 +73,7 @@ def test_failure_attempts_and_backoff(store: SQLiteState, clock: StepClock) -> N
     assert capped.next_attempt == "2026-03-01T18:01:00.000+00:00"  # capped at 6 h
 
 
-def test_failures_due_and_by_flow(store: SQLiteState, clock: StepClock) -> None:
+def test_failures_due_and_by_flow(store: State, clock: StepClock) -> None:
     store.record_failure("bills", "1", code="C506", message="a")
     store.record_failure("vendors", "2", code="M401", message="b")
     assert store.failures(due=True) == []
@@ -86,7 +88,7 @@ def test_failures_due_and_by_flow(store: SQLiteState, clock: StepClock) -> None:
     assert store.record_failure("bills", "1", code="C506", message="a").attempts == 1
 
 
-def test_intent_lifecycle(store: SQLiteState) -> None:
+def test_intent_lifecycle(store: State) -> None:
     key = intent_key("bills", "17", "hash-1")
     intent = store.begin_intent(
         "bills", "17", key, action="create", target_system="qbo", target_entity="Bill", payload_hash="hash-1"
@@ -112,7 +114,7 @@ def test_intent_lifecycle(store: SQLiteState) -> None:
     assert store.intent(key).state == "done"  # type: ignore[union-attr]
 
 
-def test_abandoned_intent_reopens(store: SQLiteState) -> None:
+def test_abandoned_intent_reopens(store: State) -> None:
     key = intent_key("vendors", "5")
     store.begin_intent(
         "vendors", "5", key, action="create", target_system="procore", target_entity="vendors", payload_hash=None
@@ -126,7 +128,7 @@ def test_abandoned_intent_reopens(store: SQLiteState) -> None:
     assert (reopened.state, reopened.attempts, reopened.payload_hash) == ("pending", 2, "h")
 
 
-def test_pending_intents_by_flow_oldest_first(store: SQLiteState, clock: StepClock) -> None:
+def test_pending_intents_by_flow_oldest_first(store: State, clock: StepClock) -> None:
     for flow, source in (("bills", "2"), ("vendors", "1"), ("bills", "1")):
         store.begin_intent(
             flow,
@@ -146,7 +148,7 @@ def test_pending_intents_by_flow_oldest_first(store: SQLiteState, clock: StepClo
     assert [i.source_id for i in store.pending_intents("bills")] == ["2", "1"]
 
 
-def test_unknown_intent(store: SQLiteState) -> None:
+def test_unknown_intent(store: State) -> None:
     with pytest.raises(UnknownIntent) as caught:
         store.complete_intent("nope", target_id="1")
     assert caught.value.code == "S605" and "nope" in caught.value.format()
@@ -154,7 +156,7 @@ def test_unknown_intent(store: SQLiteState) -> None:
         store.abandon_intent("nope")
 
 
-def test_intent_key_reused_for_another_record(store: SQLiteState) -> None:
+def test_intent_key_reused_for_another_record(store: State) -> None:
     store.begin_intent("bills", "1", "k", action="create", target_system="qbo", target_entity="Bill", payload_hash=None)
     with pytest.raises(ValueError):
         store.begin_intent(
@@ -162,7 +164,7 @@ def test_intent_key_reused_for_another_record(store: SQLiteState) -> None:
         )
 
 
-def test_begin_intent_refuses_to_join_a_transaction(store: SQLiteState) -> None:
+def test_begin_intent_refuses_to_join_a_transaction(store: State) -> None:
     with store.transaction():
         with pytest.raises(RuntimeError, match="on disk"):
             store.begin_intent(
@@ -200,7 +202,7 @@ def test_canonical_json_and_content_hash() -> None:
         canonical_json(Decimal("NaN"))
 
 
-def test_transaction_commits_or_rolls_back(store: SQLiteState) -> None:
+def test_transaction_commits_or_rolls_back(store: State) -> None:
     with store.transaction():
         store.put_link(Link("v", "1", "a"))
         store.set_cursor("qbo", "Vendor", "c1")
@@ -214,7 +216,7 @@ def test_transaction_commits_or_rolls_back(store: SQLiteState) -> None:
     assert not store.in_transaction
 
 
-def test_nested_transaction_rolls_back_only_itself(store: SQLiteState) -> None:
+def test_nested_transaction_rolls_back_only_itself(store: State) -> None:
     with store.transaction():
         store.put_link(Link("v", "1", "a"))
         assert store.in_transaction
@@ -227,7 +229,7 @@ def test_nested_transaction_rolls_back_only_itself(store: SQLiteState) -> None:
     assert store.cursor("qbo", "Vendor") is None
 
 
-def test_outer_rollback_undoes_inner_commit(store: SQLiteState) -> None:
+def test_outer_rollback_undoes_inner_commit(store: State) -> None:
     with pytest.raises(RuntimeError):
         with store.transaction():
             with store.transaction():
@@ -236,7 +238,7 @@ def test_outer_rollback_undoes_inner_commit(store: SQLiteState) -> None:
     assert store.links() == []
 
 
-def test_token_store_in_state(store: SQLiteState, state_path: Path) -> None:
+def test_token_store_in_state(store: State, state_spec: str) -> None:
     tokens = StateTokenStore(store)
     assert tokens.load("qbo:1") is None
     tokens.save("qbo:1", {"refresh_token": "r1", "expires_at": 1234.5})
@@ -244,18 +246,20 @@ def test_token_store_in_state(store: SQLiteState, state_path: Path) -> None:
     assert tokens.load("qbo:1") == {"refresh_token": "r2", "expires_at": 1300.0}
     assert tokens.load("procore:1") is None
     store.close()
-    with SQLiteState(state_path) as reopened:
+    with open_state(state_spec) as reopened:
         assert StateTokenStore(reopened).load("qbo:1") == {"refresh_token": "r2", "expires_at": 1300.0}
 
 
-def test_state_file_settings(store: SQLiteState, state_path: Path) -> None:
+def test_state_file_settings(state_path: Path) -> None:
+    store = SQLiteState(state_path)
     assert state_path.exists()
     assert store.query("PRAGMA journal_mode")[0][0] == "wal"
     assert store.query("PRAGMA synchronous")[0][0] == 2  # FULL
     assert stat.S_ISREG(state_path.stat().st_mode)
+    store.close()
 
 
-def test_forget_old_intents_keeps_pending(store: SQLiteState, clock: StepClock) -> None:
+def test_forget_old_intents_keeps_pending(store: State, clock: StepClock) -> None:
     for source in ("1", "2", "3"):
         store.begin_intent(
             "bills", source, f"k{source}", action="create", target_system="qbo", target_entity="Bill", payload_hash=None
@@ -273,7 +277,7 @@ def test_forget_old_intents_keeps_pending(store: SQLiteState, clock: StepClock) 
     assert store.intent("k4").state == "done"  # type: ignore[union-attr]
 
 
-def test_a_run_of_this_process_is_running(store: SQLiteState) -> None:
+def test_a_run_of_this_process_is_running(store: State) -> None:
     run_id = store.start_run("sync", "")
     [run] = store.runs()
     assert (run.id, run.status, run.pid) == (run_id, "running", os.getpid())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
-from engine.state.store import Link, LinkConflict, SQLiteState, intent_key
+from engine.state.backends import open_state
+from engine.state.store import Link, LinkConflict, State, intent_key
 
 THREADS = 8
 PER_THREAD = 60
@@ -29,7 +29,7 @@ def _run_all(target: Callable[[int], None], count: int = THREADS) -> list[BaseEx
     return errors
 
 
-def test_threads_writing_links_intents_and_failures(store: SQLiteState) -> None:
+def test_threads_writing_links_intents_and_failures(store: State) -> None:
     def work(n: int) -> None:
         resolve = store.resolver("vendors", "qbo")
         for i in range(PER_THREAD):
@@ -50,7 +50,7 @@ def test_threads_writing_links_intents_and_failures(store: SQLiteState) -> None:
     assert sorted(f.attempts for f in store.failures("other")) == [PER_THREAD] * THREADS
 
 
-def test_a_transaction_is_not_seen_half_done_by_other_threads(store: SQLiteState) -> None:
+def test_a_transaction_is_not_seen_half_done_by_other_threads(store: State) -> None:
     store.set_cursor("qbo", "a", "0")
     store.set_cursor("qbo", "b", "0")
     stop = threading.Event()
@@ -74,7 +74,7 @@ def test_a_transaction_is_not_seen_half_done_by_other_threads(store: SQLiteState
     assert torn == []
 
 
-def test_racing_to_link_the_same_record_gives_one_link(store: SQLiteState) -> None:
+def test_racing_to_link_the_same_record_gives_one_link(store: State) -> None:
     outcomes: list[str] = []
     lock = threading.Lock()
 
@@ -93,9 +93,9 @@ def test_racing_to_link_the_same_record_gives_one_link(store: SQLiteState) -> No
     assert store.find_link("vendors", procore_id="57").qbo_id == winner.split()[1]  # type: ignore[union-attr]
 
 
-def test_two_stores_on_one_file(state_path: Path) -> None:
-    first = SQLiteState(state_path)
-    second = SQLiteState(state_path)
+def test_two_stores_on_one_file(state_spec: str) -> None:
+    first = open_state(state_spec)
+    second = open_state(state_spec)
     try:
 
         def work(n: int) -> None:

@@ -1,7 +1,8 @@
 """The sync tests' toolkit: both sandboxes, a project on them, rules written per test.
 
 `World` holds a Procore and a QBO sandbox (in-process, or on loopback for the crash tests),
-a project folder written by `write_sandbox_project`, a state store and connectors whose
+a project folder written by `write_sandbox_project`, a state store (its SQLite file, or a
+fresh PostgreSQL schema named by `state:` when the test runs on that backend) and connectors whose
 `sleep` moves the sandbox clock instead of waiting, so backoff and rate limits cost no
 real time. Tests write their own small rule folders (`world.rules(...)`) and seed records
 through the sandboxes' stores, so seeding never shows in the request logs.
@@ -23,7 +24,7 @@ from engine.language.rules import RuleSet
 from engine.project.config import Project, load_project
 from engine.project.connections import open_connectors
 from engine.project.writing import write_sandbox_project
-from engine.state.store import SQLiteState
+from engine.state.store import State
 from engine.sync.report import RunReport
 from engine.sync.run import Sync
 from sandbox.procore.resources import RESOURCES
@@ -104,15 +105,20 @@ class World:
         boxes: Mapping[str, Any],
         bases: Mapping[str, str],
         transports: Mapping[str, httpx.BaseTransport] | None,
+        state: str | None = None,
     ) -> None:
         self.root, self.boxes, self.bases = root, dict(boxes), dict(bases)
         self.procore, self.qbo = self.boxes["procore"], self.boxes["qbo"]
         info = {name: box.connection_info(self.bases[name]) for name, box in self.boxes.items()}
         self.project_dir = root / "project"
         write_sandbox_project(self.project_dir, info)
+        if state is not None:  # a PostgreSQL schema instead of .joist/state.db
+            config = self.project_dir / "joist.yaml"
+            lines = [line for line in config.read_text(encoding="utf-8").splitlines() if not line.startswith("state:")]
+            config.write_text("\n".join([*lines, f"state: {state}", ""]), encoding="utf-8")
         self.project: Project = load_project(self.project_dir)
         self.transports = dict(transports or {})
-        self.state: SQLiteState = self.project.open_state()
+        self.state: State = self.project.open_state()
         self.connectors: dict[str, Connector] = self.connect()
         self._rules = 0
 
