@@ -774,21 +774,46 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
 
 
 @main.command()
-@click.argument("link_set")
-@click.argument("procore_id")
-@click.argument("qbo_id")
+@click.argument("link_set", required=False)
+@click.argument("procore_id", required=False)
+@click.argument("qbo_id", required=False)
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Link every pair of a CSV file (columns entity, procore_id, qbo_id), e.g. another connector's export.",
+)
 @click.pass_context
-def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> None:
-    """Link two existing records by hand (for example after a duplicate-name error).
+def link(
+    ctx: click.Context, link_set: str | None, procore_id: str | None, qbo_id: str | None, import_file: str | None
+) -> None:
+    """Link two existing records by hand (for example after a duplicate-name error), or a whole file of pairs.
 
     Both records are looked up first, in the entities the link set's flow syncs. An id is
-    a number, or the number prefixed with its system (PROCORE:5000000021, QBO:57).
+    a number, or the number prefixed with its system (PROCORE:5000000021, QBO:57). With
+    --import, every row of the file is checked first (file and line named for each bad
+    row) and nothing is stored unless all are good.
 
     \b
     Examples:
       joist link vendors 5000000021 57
       joist link vendors PROCORE:5000000021 QBO:57
+      joist link --import other-connector-mapping.csv
     """
+    if import_file is not None:
+        if link_set or procore_id or qbo_id:
+            raise click.UsageError("give either --import FILE or LINK_SET PROCORE_ID QBO_ID, not both")
+        from engine.onboarding.transfer import describe, import_links
+
+        with _session(ctx) as session, session.lock("link"):
+            imported = import_links(import_file, session.ruleset, session.state, session.connectors({"procore", "qbo"}))
+        click.echo(f"linked {describe(imported)} from {import_file}")
+        return
+    if not (link_set and procore_id and qbo_id):
+        raise click.UsageError(
+            "give LINK_SET PROCORE_ID QBO_ID (e.g. joist link vendors 5000000021 57), or --import FILE"
+        )
     from engine.project.linking import link_records
 
     with _session(ctx) as session, session.lock("link"):

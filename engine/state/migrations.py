@@ -231,6 +231,32 @@ _V6 = (
     "CREATE INDEX inbox_state ON inbox (state, id)",
 )
 
+# Version 7: onboarding. The wizard's progress (one row per settled step, its answers as
+# JSON) so every step can be resumed, and the match candidates it proposed with what the
+# user decided for each (accept, pick another, create new, ignore).
+_V7 = (
+    """CREATE TABLE onboarding_steps (
+        step TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        done_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE match_candidates (
+        id INTEGER PRIMARY KEY,
+        link_set TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        source_system TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        source_label TEXT,
+        candidates TEXT NOT NULL,
+        confidence TEXT,
+        decision TEXT,
+        chosen_id TEXT,
+        decided_at TEXT,
+        UNIQUE (link_set, source_system, source_id)
+    )""",
+    "CREATE INDEX match_candidates_flow ON match_candidates (flow, decision)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
@@ -238,6 +264,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "what Joist last wrote to each side", _V4),
     Migration(5, "the project's run lock", _V5),
     Migration(6, "the service's inbox", _V6),
+    Migration(7, "onboarding progress and match decisions", _V7),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
