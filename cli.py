@@ -822,6 +822,42 @@ def link(
 
 
 @main.command()
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Run without questions: the answers in a YAML file (select, params, threshold, review, rest, go_live).",
+)
+@click.option("--restart", is_flag=True, help="Start over from the first step (links already made stay).")
+@click.pass_context
+def onboard(ctx: click.Context, answers_file: str | None, restart: bool) -> None:
+    """Set up a project step by step: connect, choose flows, answer params, match, review, preview, go live.
+
+    Records that already exist on both sides are matched before anything is written (the
+    other connector's marks, numbers, e-mails, names) and become links, so nothing is
+    created twice. Each step is kept in the state store: run it again to go on where it
+    stopped.
+
+    \b
+    Examples:
+      joist onboard
+      joist onboard --answers onboarding.yaml
+      joist onboard --restart
+    """
+    answers = None
+    if answers_file is not None:
+        from engine.onboarding.answers import load_answers
+
+        answers = load_answers(answers_file)
+    from terminal.onboard import run_wizard
+
+    _show_waits()
+    with _session(ctx) as session:
+        run_wizard(session, _console(), answers, restart=restart)
+
+
+@main.command()
 @click.argument("link_set")
 @click.option("--procore", "procore_id", default=None, help="The Procore id of the link to remove.")
 @click.option("--qbo", "qbo_id", default=None, help="The QBO id of the link to remove.")
