@@ -43,6 +43,11 @@ def _flows(wizard: Onboarding, console: Console, answers: Answers | None) -> Non
     console.print(f"[bold]flows[/]: {len(chosen['flows'])} from packs {', '.join(chosen['packs'])}")
 
 
+def asks(q: Question) -> bool:
+    """Whether the terminal asks this param: required, or with choices, and not answered yet."""
+    return not q.answered and (q.required or bool(q.choices))
+
+
 def _ask_param(q: Question) -> Any:
     click.echo(f"\n{q.name} ({'required' if q.required else 'optional'}; flows {', '.join(q.flows)})")
     if q.description:
@@ -62,7 +67,7 @@ def _params(wizard: Onboarding, console: Console, answers: Answers | None) -> No
     else:
         given = {}
         for q in wizard.questions():
-            if q.required and not q.answered or q.choices and not q.answered:
+            if asks(q):
                 value = _ask_param(q)
                 if value is not None:
                     given[q.name] = value

@@ -2,7 +2,7 @@
 
 A param's choices come from the system and entity its name says it holds: a QBO account
 (`..._account`), item (`..._item`), customer, vendor, class, department/location, tax code
-or term; a Procore company (`..._company_id`, `..._group_ids`) or project. A param the
+or term; a Procore company (`..._company_id`) or project. A param the
 rule marks `required: true` must be answered (or already set in joist.yaml); an answer
 given for a param with choices must be one of them. Answers are written into joist.yaml's
 `params:`, keeping the rest of the file as its owner wrote it.
@@ -33,7 +33,6 @@ SOURCES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("_tax_code", "qbo", "TaxCode", ("Name",)),
     ("_term", "qbo", "Term", ("Name",)),
     ("_company_id", "procore", "vendors", ("name",)),
-    ("_group_ids", "procore", "vendors", ("name",)),
     ("_project_id", "procore", "projects", ("display_name", "name")),
 )
 

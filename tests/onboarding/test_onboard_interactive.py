@@ -1,0 +1,33 @@
+"""`joist onboard` asks step by step, and a second run goes on where the first one stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from sandbox_pair import sandbox_pair
+
+from cli import main
+from engine.onboarding.steps import Onboarding
+from terminal.onboard import asks
+
+
+def test_the_wizard_asks_resumes_and_links_the_reviewed_pick(tmp_path: Path) -> None:
+    with sandbox_pair(tmp_path / "p", packs=["joist:master"], loopback=True) as pair:
+        qbo = pair.boxes["qbo"].company()
+        typo = qbo.create("Vendor", {"DisplayName": "Redwood Lumber Suply Co"})["Id"]
+        project = ["--project", str(pair.project_dir), "onboard"]
+        optional = sum(1 for q in Onboarding(pair.session).questions() if asks(q))
+        # flows: all; params: Enter keeps each; threshold 0.9; review: pick candidate 1; decline the sync
+        first = CliRunner().invoke(main, project, input="\n" + "\n" * optional + "0.9\n1\nn\n")
+        assert first.exit_code == 0, first.output
+        assert "Redwood Lumber Supply" in first.output and "names alike" in first.output
+        assert "Run the first sync now?" in first.output and "first sync done" not in first.output
+        session = pair.reopen()
+        link = session.state.find_link("vendors", qbo_id=typo)
+        assert link is not None and link.origin == "matched"
+        second = CliRunner().invoke(main, project, input="y\n")
+        assert second.exit_code == 0, second.output
+        assert second.output.count("settled earlier") == 7  # only going live is left
+        assert "first sync done" in second.output and "onboarding complete" in second.output
+        assert len([v for v in qbo.realm.table("Vendor").values() if "redwood" in v["DisplayName"].lower()]) == 1
