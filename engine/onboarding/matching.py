@@ -168,16 +168,21 @@ class FlowMatcher:
         }
 
     def proposals(self) -> list[Proposal]:
-        """Every unlinked source record with its candidates among the unlinked target records."""
+        """Every unlinked source record with its candidates among the unlinked target records.
+
+        The target side is read first: when it holds no unlinked record, there is nothing to
+        match and the source side is not read (Procore's hourly budget is the scarce one)."""
         rule = self.rule
         src_entity, tgt_entity = rule.source.entity, rule.target.entity
-        sources = [r for r in _read_all(self.src, src_entity) if self.src.record_id(src_entity, r)]
         linked_src, linked_tgt = self._linked(self.src_col), self._linked(self.tgt_col)
         targets = {
             tid: r
             for r in _read_all(self.tgt, tgt_entity)
             if (tid := self.tgt.record_id(tgt_entity, r)) not in linked_tgt
         }
+        if not targets:  # nothing on the other side to be a twin: the source side is not read at all
+            return []
+        sources = [r for r in _read_all(self.src, src_entity) if self.src.record_id(src_entity, r)]
         by_key: dict[tuple[str, ...], list[str]] = {}
         by_name: dict[str, list[str]] = {}
         by_email: dict[str, list[str]] = {}
