@@ -14,16 +14,46 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from connectors.base import AuthError
+from connectors.oauth_redirect import REDIRECT_PORT
 from engine.onboarding.answers import Answers
 from engine.onboarding.decisions import Stored
 from engine.onboarding.questions import Question
 from engine.onboarding.steps import STEPS, Onboarding
 
 Ask = Callable[..., Any]
+SIGN_IN_PORT = REDIRECT_PORT  # the redirect address registered with the OAuth apps (0 in tests: any free port)
+
+
+def _sign_in(wizard: Onboarding, system: str) -> None:
+    """The browser sign-in of `joist connect SYSTEM`, from inside the wizard."""
+    import sys
+    import webbrowser
+
+    from engine.project.connect import connect
+
+    def show(url: str) -> None:
+        click.echo(f"Open this address to sign in to {system}:\n  {url}")
+        webbrowser.open(url)
+
+    result = connect(wizard.session.project, system, open_url=show, pasted=sys.stdin.readline, port=SIGN_IN_PORT)
+    click.echo(result.get("note") or f"connected {system}")
+    wizard.session.fresh_connectors()
 
 
 def _connect(wizard: Onboarding, console: Console, answers: Answers | None) -> None:
-    found = wizard.connect()
+    signed_in: set[str] = set()
+    while True:
+        try:
+            found = wizard.connect()
+            break
+        except AuthError as exc:  # not signed in yet, or the sign-in was revoked
+            if answers is not None or exc.system in signed_in:
+                raise
+            if not click.confirm(f"{exc.system} needs a sign-in ({exc.message}). Sign in now?", default=True):
+                raise
+            _sign_in(wizard, exc.system)
+            signed_in.add(exc.system)
     console.print(
         f"[bold]connected[/]: Procore company {found['procore_company']} ({found['procore_company_id']}), "
         f"QBO {found['qbo_company']} (realm {found['qbo_realm_id']})"

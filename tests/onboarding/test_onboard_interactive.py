@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx
 from click.testing import CliRunner
 from sandbox_pair import sandbox_pair
 
 from cli import main
 from engine.onboarding.steps import Onboarding
+from engine.project.config import load_project
 from terminal.onboard import asks
 
 
@@ -31,3 +34,27 @@ def test_the_wizard_asks_resumes_and_links_the_reviewed_pick(tmp_path: Path) -> 
         assert second.output.count("settled earlier") == 7  # only going live is left
         assert "first sync done" in second.output and "onboarding complete" in second.output
         assert len([v for v in qbo.realm.table("Vendor").values() if "redwood" in v["DisplayName"].lower()]) == 1
+
+
+def test_the_connect_step_signs_in_when_a_system_has_no_tokens(tmp_path: Path, monkeypatch: Any) -> None:
+    import webbrowser
+
+    import terminal.onboard
+
+    monkeypatch.setattr(terminal.onboard, "SIGN_IN_PORT", 0)
+    monkeypatch.setattr(webbrowser, "open", lambda url: httpx.get(url, follow_redirects=True, timeout=10))
+    with sandbox_pair(tmp_path / "p", packs=["joist:master"], loopback=True) as pair:
+        project = load_project(pair.project_dir)
+        revoked = {"access_token": "revoked", "refresh_token": "revoked", "expires_at": 0}
+        project.token_store().save(project.token_key("procore"), revoked)  # the sign-in was revoked
+        pair.reopen()
+        answers = tmp_path / "answers.yaml"
+        answers.write_text("rest: create\n")
+        scripted = CliRunner().invoke(main, ["--project", str(pair.project_dir), "onboard", "--answers", str(answers)])
+        assert scripted.exit_code == 1 and "refresh token is invalid" in scripted.output
+        assert "joist connect procore" in scripted.output
+        asked = CliRunner().invoke(main, ["--project", str(pair.project_dir), "onboard"], input="y\n")
+        assert "procore needs a sign-in" in asked.output and "connected procore" in asked.output
+        assert "connected: Procore company Joist Demo Builders" in asked.output  # the step settled after the sign-in
+        saved = project.token_store().load(project.token_key("procore"))
+        assert saved and saved.get("refresh_token")
