@@ -112,10 +112,19 @@ class _Offers:
             self.best[tid] = Candidate(tid, round(confidence, 3), reason, self.labels.get(tid, ""))
 
 
-def _read_all(connector: Connector, entity: str) -> list[dict[str, Any]]:
+Reads = dict[tuple[str, str], list[dict[str, Any]]]
+
+
+def _read_all(connector: Connector, entity: str, reads: Reads | None = None) -> list[dict[str, Any]]:
+    """Every live record of `entity`; kept in `reads` so the link sets of one match step read it once."""
+    key = (connector.system, entity)
+    if reads is not None and key in reads:
+        return reads[key]
     found: list[dict[str, Any]] = []
     for page in connector.read(entity):
         found.extend(r for r in page.records if not connector.is_deleted(entity, r))
+    if reads is not None:
+        reads[key] = found
     return found
 
 
@@ -129,8 +138,9 @@ class FlowMatcher:
         state: SQLiteState,
         connectors: Mapping[str, Connector],
         params: Mapping[str, Any],
+        reads: Reads | None = None,
     ) -> None:
-        self.rule, self.state = rule, state
+        self.rule, self.state, self.reads = rule, state, reads
         self.src, self.tgt = connectors[rule.source.system], connectors[rule.target.system]
         self.mapper = Mapper(rule, params, ruleset.lookups)
         self.src_col, self.tgt_col = link_columns(rule.source.system, rule.target.system)
@@ -177,12 +187,12 @@ class FlowMatcher:
         linked_src, linked_tgt = self._linked(self.src_col), self._linked(self.tgt_col)
         targets = {
             tid: r
-            for r in _read_all(self.tgt, tgt_entity)
+            for r in _read_all(self.tgt, tgt_entity, self.reads)
             if (tid := self.tgt.record_id(tgt_entity, r)) not in linked_tgt
         }
         if not targets:  # nothing on the other side to be a twin: the source side is not read at all
             return []
-        sources = [r for r in _read_all(self.src, src_entity) if self.src.record_id(src_entity, r)]
+        sources = [r for r in _read_all(self.src, src_entity, self.reads) if self.src.record_id(src_entity, r)]
         by_key: dict[tuple[str, ...], list[str]] = {}
         by_name: dict[str, list[str]] = {}
         by_email: dict[str, list[str]] = {}

@@ -24,7 +24,7 @@ from typing import Any
 from engine.errors import ErrorGroup
 from engine.language import jsonio
 from engine.onboarding import decisions
-from engine.onboarding.matching import FlowMatcher, assign, matching_flows
+from engine.onboarding.matching import FlowMatcher, Reads, assign, matching_flows
 from engine.onboarding.questions import Question, check_answers, questions, write_params
 from engine.project.session import Session, session_params
 from engine.reports.reconcile import reconcile
@@ -50,10 +50,11 @@ def match_all(
     connectors = session.connectors({"procore", "qbo"})
     params = session_params(session)
     summary: dict[str, dict[str, int]] = {}
+    reads: Reads = {}  # each entity is read once for all link sets
     for rule in matching_flows(session.ruleset):
         if chosen is not None and not any(session.ruleset.rules[f].links == rule.links for f in chosen):
             continue
-        found = assign(FlowMatcher(rule, session.ruleset, session.state, connectors, params).proposals())
+        found = assign(FlowMatcher(rule, session.ruleset, session.state, connectors, params, reads).proposals())
         decisions.save_proposals(session.state, found)
         accepted = decisions.accept_above(session.state, threshold, link_set=rule.links) if threshold else 0
         with_candidate = sum(1 for p in found if p.best is not None)
