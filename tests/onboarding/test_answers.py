@@ -49,3 +49,8 @@ def test_param_answers_must_name_a_record_among_the_choices() -> None:
     assert "did you mean 'memo_prefix'?" in text
     assert "param retainage_receivable_item is required" in text
     assert check_answers(asked, {"retention_payable_account": "12", "retainage_receivable_item": "5"}) == []
+
+
+def test_the_transfer_scenario_needs_both_sandboxes() -> None:
+    result = CliRunner().invoke(main, ["sandbox", "up", "qbo", "--scenario", "transfer"])
+    assert result.exit_code == 2 and "--scenario transfer seeds both sandboxes" in result.output
