@@ -11,8 +11,10 @@ confidence between 0 and 1 and the reason:
 3. the e-mail address, equal: 0.92;
 4. the name, equal once case, punctuation and legal-form suffix are left out: 0.95; else
    alike by rapidfuzz's token-sort ratio (at least `FUZZY_FLOOR`), scaled to below 0.9,
-   never when the names' numbers differ. Only keys that are names are compared fuzzily:
-   "PO-101" and "PO-102" are different documents, however alike.
+   never when the names' numbers differ. Only keys that are names are compared fuzzily
+   ("PO-101" and "PO-102" are different documents, however alike), and only names with a
+   word in them ("F-1001-01-100" and "F-1001-01-100.S" are a cost code and a WBS code).
+   A target record already linked in any link set of its entity is no candidate.
 
 Candidates are then assigned one to one, highest confidence first, so one target record
 is proposed for at most one source record. The proposals are data; `decisions` turns the
@@ -140,7 +142,7 @@ class FlowMatcher:
         params: Mapping[str, Any],
         reads: Reads | None = None,
     ) -> None:
-        self.rule, self.state, self.reads = rule, state, reads
+        self.rule, self.ruleset, self.state, self.reads = rule, ruleset, state, reads
         self.src, self.tgt = connectors[rule.source.system], connectors[rule.target.system]
         self.mapper = Mapper(rule, params, ruleset.lookups)
         self.src_col, self.tgt_col = link_columns(rule.source.system, rule.target.system)
@@ -170,12 +172,25 @@ class FlowMatcher:
             values.append("" if cur is None else str(cur).strip())
         return tuple(values) if all(values) else None
 
-    def _linked(self, column: str) -> set[str]:
+    def _linked(self, column: str, link_sets: Iterable[str]) -> set[str]:
         return {
             str(getattr(link, f"{column}_id"))
-            for link in self.state.links(self.rule.links)
+            for link_set in link_sets
+            for link in self.state.links(link_set)
             if getattr(link, f"{column}_id") is not None
         }
+
+    def _sharing_target(self) -> set[str]:
+        """Link sets whose records on the target's system are of the target's entity (QBO items hold
+        both cost codes and WBS codes): a record linked in any of them is no candidate here."""
+        side, entity = self.rule.target.system, self.rule.target.entity
+        return {
+            r.links
+            for r in self.ruleset.rules.values()
+            if r.links
+            and side in (r.source.system, r.target.system)
+            and (r.source.entity if r.source.system == side else r.target.entity) == entity
+        } | {self.rule.links}
 
     def proposals(self) -> list[Proposal]:
         """Every unlinked source record with its candidates among the unlinked target records.
@@ -184,7 +199,8 @@ class FlowMatcher:
         match and the source side is not read (Procore's hourly budget is the scarce one)."""
         rule = self.rule
         src_entity, tgt_entity = rule.source.entity, rule.target.entity
-        linked_src, linked_tgt = self._linked(self.src_col), self._linked(self.tgt_col)
+        linked_src = self._linked(self.src_col, [rule.links])
+        linked_tgt = self._linked(self.tgt_col, self._sharing_target())
         targets = {
             tid: r
             for r in _read_all(self.tgt, tgt_entity, self.reads)
@@ -257,6 +273,8 @@ class FlowMatcher:
         for tid in by_name.get(wanted, []):
             share = len(by_name[wanted])
             offer(tid, CONFIDENCE["name"] / share, "names equal apart from case, punctuation or legal suffix")
+        if not _wordy(wanted):  # a code such as "F-1001-01-100" is not a name: no near misses
+            return
         for other, score, _ in process.extract(
             wanted, names, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_FLOOR, limit=5
         ):
@@ -264,6 +282,11 @@ class FlowMatcher:
                 continue
             for tid in by_name[other]:
                 offer(tid, 0.89 * score / 100.0, f"names alike ({score:.0f}%): {other!r}")
+
+
+def _wordy(key: str) -> bool:
+    """Whether a compared name holds a word (three letters or more), not only codes and numbers."""
+    return any(len(w) >= 3 and w.isalpha() for w in key.split())
 
 
 def assign(proposals: Iterable[Proposal]) -> list[Proposal]:

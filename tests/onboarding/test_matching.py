@@ -118,3 +118,16 @@ def test_accepted_matches_become_links_and_the_plan_creates_none_of_them(pair: S
     creates = [o for f in report.flows for o in f.outcomes if o.action == "create"]
     linked = {link.procore_id for link in s.state.links("vendors")}
     assert creates and not any(o.source_id in linked for o in creates)
+
+
+def test_a_code_is_not_a_near_miss_of_another_code(pair: SandboxPair) -> None:
+    qbo = pair.boxes["qbo"].company()
+    income = next(i for i, r in qbo.realm.table("Account").items() if r["Name"] == "Construction Income")
+    wbs_item = qbo.create(
+        "Item", {"Name": "2024-001-01-100.L", "Type": "Service", "IncomeAccountRef": {"value": income}}
+    )
+    cost_codes = _proposals(pair, "cost_code_items")
+    assert cost_codes["2024-001-01-100"].best is None  # a WBS code's item, not the cost code's
+    wbs = _proposals(pair, "wbs_items")
+    best = wbs["2024-001-01-100.L"].best
+    assert best is not None and (best.target_id, best.confidence) == (wbs_item["Id"], 0.98)
