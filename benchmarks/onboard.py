@@ -76,6 +76,10 @@ def main() -> None:
                         len(logs["procore"].entries) - before["procore"],
                         len(logs["qbo"].entries) - before["qbo"],
                     )
+                    print(
+                        f"  ... {step} took {times[step]:.1f} s, {calls[step][0]} Procore and {calls[step][1]} QBO requests",
+                        flush=True,
+                    )
 
             timed("connect", wizard.connect)
             timed("flows", wizard.flows, None)
