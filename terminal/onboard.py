@@ -96,7 +96,10 @@ def _params(wizard: Onboarding, console: Console, answers: Answers | None) -> No
         given = answers.params
     else:
         given = {}
-        for q in wizard.questions():
+        asked = wizard.questions()
+        for name, value in wizard.regional(asked).items():
+            console.print(f"  the QBO company's region sets {name}: {value}")
+        for q in asked:
             if asks(q):
                 value = _ask_param(q)
                 if value is not None:

@@ -126,6 +126,18 @@ def questions(
     return [found[n] for n in sorted(found)]
 
 
+def region_defaults(region: str, asked: list[Question]) -> dict[str, Any]:
+    """What the QBO company's region implies for the params asked (the region's column of the
+    tax-code lookups; outside the US, Procore's tax-exclusive amounts sent as TaxExcluded)."""
+    out: dict[str, Any] = {}
+    for q in asked:
+        if q.name == "qbo_region" and region in ("US", "AU"):
+            out[q.name] = region
+        elif q.name.endswith("_tax_calculation"):
+            out[q.name] = None if region == "US" else "TaxExcluded"
+    return {k: v for k, v in out.items() if v != next(q.current for q in asked if q.name == k)}
+
+
 def _scalar(value: Any) -> str:
     """A value as YAML text: JSON is valid flow-style YAML (strings quoted, lists and null as they are)."""
     if isinstance(value, bool) or value is None or isinstance(value, (int, float, list, dict)):

@@ -25,7 +25,7 @@ from engine.errors import ErrorGroup
 from engine.language import jsonio
 from engine.onboarding import decisions
 from engine.onboarding.matching import FlowMatcher, Reads, assign, matching_flows
-from engine.onboarding.questions import Question, check_answers, questions, write_params
+from engine.onboarding.questions import Question, check_answers, questions, region_defaults, write_params
 from engine.project.session import Session, session_params
 from engine.reports.reconcile import reconcile
 from engine.sync.outcomes import Listener
@@ -158,14 +158,22 @@ class Onboarding:
         return questions(self.session.ruleset, self.chosen_flows(), session_params(self.session), conns)
 
     def params(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        """Check the answers (all of them, before anything is written), write them into joist.yaml."""
+        """Check the answers (all of them, before anything is written), write them into joist.yaml.
+
+        Params the QBO region implies (`regional`) are set too, unless answered otherwise."""
         asked = self.questions()
         errors = check_answers(asked, answers)
         if errors:
             raise ErrorGroup(errors)
+        answers = {**self.regional(asked), **answers}
         changes = write_params(self.session.project.file, answers) if answers else []
         self.session.project.params.update(answers)
         return self._save("params", {"answers": dict(answers), "changes": changes})
+
+    def regional(self, asked: list[Question] | None = None) -> dict[str, Any]:
+        """The params the detected QBO region implies, where joist.yaml says otherwise (after `connect`)."""
+        region = self.settled().get("connect", {}).get("region")
+        return region_defaults(str(region), asked if asked is not None else self.questions()) if region else {}
 
     def match(self, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
         """Propose matches for every record already on both sides; accept those at least `threshold` sure."""

@@ -54,3 +54,20 @@ def test_param_answers_must_name_a_record_among_the_choices() -> None:
 def test_the_transfer_scenario_needs_both_sandboxes() -> None:
     result = CliRunner().invoke(main, ["sandbox", "up", "qbo", "--scenario", "transfer"])
     assert result.exit_code == 2 and "--scenario transfer seeds both sandboxes" in result.output
+
+
+def test_the_params_step_sets_what_the_qbo_region_implies(tmp_path: Path) -> None:
+    from sandbox_pair import sandbox_pair
+
+    from engine.onboarding.steps import Onboarding
+
+    with sandbox_pair(tmp_path / "p", packs=["joist:master", "joist:payables"]) as pair:
+        wizard = Onboarding(pair.session)
+        assert wizard.connect()["region"] == "US"
+        assert wizard.regional() == {}  # the sandbox project already says US
+        wizard._save("connect", {**wizard.settled()["connect"], "region": "AU"})  # as an AU realm reads
+        done = wizard.params({})
+        assert done["answers"] == {"qbo_region": "AU", "purchase_tax_calculation": "TaxExcluded"}
+        text = (pair.project_dir / "joist.yaml").read_text()
+        assert 'qbo_region: "AU"' in text and 'purchase_tax_calculation: "TaxExcluded"' in text
+        assert pair.reopen().project.params["qbo_region"] == "AU"
