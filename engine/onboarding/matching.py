@@ -31,6 +31,7 @@ from rapidfuzz import fuzz, process
 
 from connectors.base import Connector
 from engine.expressions.base import EvaluationError
+from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import Runtime
 from engine.language.graph import build_graph, order
 from engine.language.rules import Rule, RuleSet
@@ -39,6 +40,7 @@ from engine.onboarding.marks import digits, email_of, name_key, procore_origin_q
 from engine.state.store import SQLiteState
 from engine.sync.links import link_columns
 
+KEY_ERRORS: tuple[type[BaseException], ...] = (EvaluationError, *RUNTIME_ERRORS)
 FUZZY_FLOOR = 80.0  # rapidfuzz score (0-100) below which a name is not a candidate at all
 NAME_FIELDS = frozenset({"DisplayName", "Name", "name", "CompanyName", "FullyQualifiedName"})
 CONFIDENCE = {"mark": 1.0, "key": 0.98, "name": 0.95, "email": 0.92}
@@ -159,7 +161,7 @@ class FlowMatcher:
             for expr in self.rule.match.values():
                 value = expr.evaluate(self.mapper.context(record), rt)
                 values.append("" if value is None else str(value).strip())
-        except (EvaluationError, TypeError, ValueError, KeyError, AttributeError):
+        except KEY_ERRORS:  # a record whose key cannot be made has only the other evidence
             return None
         return tuple(values) if all(values) else None
 
