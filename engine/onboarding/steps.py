@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from engine.errors import ErrorGroup
+from engine.errors import ErrorGroup, JoistError
 from engine.language import jsonio
 from engine.onboarding import decisions
 from engine.onboarding.matching import FlowMatcher, Reads, assign, matching_flows
@@ -29,6 +29,13 @@ from engine.onboarding.questions import Question, check_answers, questions, regi
 from engine.project.session import Session, session_params
 from engine.reports.reconcile import reconcile
 from engine.sync.outcomes import Listener
+
+
+class CompanyNotVisible(JoistError):
+    """The Procore company joist.yaml names is not among the companies the sign-in can see."""
+
+    code = "M433"
+
 
 STEPS = ("connect", "flows", "params", "match", "review", "preview", "reconcile", "go_live")
 DEFAULT_THRESHOLD = 0.9
@@ -107,19 +114,22 @@ class Onboarding:
     def connect(self) -> dict[str, Any]:
         """Read both companies back; detect QBO's region, tax model and home currency."""
         conns = self.session.connectors({"procore", "qbo"})
+        company_id = str(self.session.project.connection("procore").account_id)
+        companies = {
+            str(r.get("id")): str(r.get("name")) for p in conns["procore"].read("companies") for r in p.records
+        }
+        if company_id not in companies:
+            raise CompanyNotVisible(
+                f"Procore company {company_id} (joist.yaml connections.procore.company_id) is not one this "
+                "sign-in can see",
+                path="connections.procore.company_id",
+                hint="set company_id to one of these, or install the app in that company and sign in again",
+                allowed=[f"{i} ({name})" for i, name in sorted(companies.items())],
+            )
+        procore_name = companies[company_id]
         qbo = conns["qbo"]
         info = next((r for p in qbo.read("CompanyInfo") for r in p.records), {})
         prefs = next((r for p in qbo.read("Preferences") for r in p.records), {})
-        company_id = str(self.session.project.connection("procore").account_id)
-        procore_name = next(
-            (
-                str(r.get("name"))
-                for p in conns["procore"].read("companies")
-                for r in p.records
-                if str(r.get("id")) == company_id
-            ),
-            "",
-        )
         country = str(info.get("Country") or "US")
         tax = prefs.get("TaxPrefs") or {}
         if country == "US":
@@ -132,6 +142,7 @@ class Onboarding:
             {
                 "procore_company_id": company_id,
                 "procore_company": procore_name,
+                "procore_companies": sorted(companies.items()),
                 "qbo_realm_id": str(self.session.project.connection("qbo").account_id),
                 "qbo_company": str(info.get("CompanyName") or ""),
                 "region": country,

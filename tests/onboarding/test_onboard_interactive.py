@@ -58,3 +58,22 @@ def test_the_connect_step_signs_in_when_a_system_has_no_tokens(tmp_path: Path, m
         assert "connected: Procore company Joist Demo Builders" in asked.output  # the step settled after the sign-in
         saved = project.token_store().load(project.token_key("procore"))
         assert saved and saved.get("refresh_token")
+
+
+def test_a_procore_company_the_sign_in_cannot_see_is_named_with_the_ones_it_can(tmp_path: Path) -> None:
+    with sandbox_pair(tmp_path / "p", packs=["joist:master"], loopback=True) as pair:
+        project = load_project(pair.project_dir)
+        store, old_key = project.token_store(), project.token_key("procore")
+        other = int(project.connection("procore").account_id) + 1  # a company of the sandbox the app is not in
+        yaml_file = pair.project_dir / "joist.yaml"
+        yaml_file.write_text(yaml_file.read_text().replace(project.connection("procore").account_id, str(other)))
+        for suffix in ("", ":client"):  # the same sign-in, filed under the other company
+            saved = store.load(old_key + suffix)
+            if saved:
+                store.save(f"procore:{other}{suffix}", saved)
+        answers = tmp_path / "answers.yaml"
+        answers.write_text("rest: create\n")
+        result = CliRunner().invoke(main, ["--project", str(pair.project_dir), "onboard", "--answers", str(answers)])
+        assert result.exit_code == 1, result.output
+        assert f"M433 Procore company {other} (joist.yaml connections.procore.company_id) is not one" in result.output
+        assert "allowed here: 4264807 (Joist Demo Builders)" in result.output
