@@ -802,26 +802,87 @@ def explain(ctx: click.Context, flow: str, source_id: str, as_json: bool) -> Non
 
 
 @main.command()
-@click.argument("link_set")
-@click.argument("procore_id")
-@click.argument("qbo_id")
+@click.argument("link_set", required=False)
+@click.argument("procore_id", required=False)
+@click.argument("qbo_id", required=False)
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Link every pair of a CSV file (columns entity, procore_id, qbo_id), e.g. another connector's export.",
+)
 @click.pass_context
-def link(ctx: click.Context, link_set: str, procore_id: str, qbo_id: str) -> None:
-    """Link two existing records by hand (for example after a duplicate-name error).
+def link(
+    ctx: click.Context, link_set: str | None, procore_id: str | None, qbo_id: str | None, import_file: str | None
+) -> None:
+    """Link two existing records by hand (for example after a duplicate-name error), or a whole file of pairs.
 
     Both records are looked up first, in the entities the link set's flow syncs. An id is
-    a number, or the number prefixed with its system (PROCORE:5000000021, QBO:57).
+    a number, or the number prefixed with its system (PROCORE:5000000021, QBO:57). With
+    --import, every row of the file is checked first (file and line named for each bad
+    row) and nothing is stored unless all are good.
 
     \b
     Examples:
       joist link vendors 5000000021 57
       joist link vendors PROCORE:5000000021 QBO:57
+      joist link --import other-connector-mapping.csv
     """
+    if import_file is not None:
+        if link_set or procore_id or qbo_id:
+            raise click.UsageError("give either --import FILE or LINK_SET PROCORE_ID QBO_ID, not both")
+        from engine.onboarding.transfer import describe, import_links
+
+        with _session(ctx) as session, session.lock("link"):
+            imported = import_links(import_file, session.ruleset, session.state, session.connectors({"procore", "qbo"}))
+        click.echo(f"linked {describe(imported)} from {import_file}")
+        return
+    if not (link_set and procore_id and qbo_id):
+        raise click.UsageError(
+            "give LINK_SET PROCORE_ID QBO_ID (e.g. joist link vendors 5000000021 57), or --import FILE"
+        )
     from engine.project.linking import link_records
 
     with _session(ctx) as session, session.lock("link"):
         made = link_records(session, link_set, procore_id, qbo_id)
     click.echo(f"linked {link_set}: procore {made.procore_id} <-> qbo {made.qbo_id} (flow {made.flow})")
+
+
+@main.command()
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Run without questions: the answers in a YAML file (select, params, threshold, review, rest, go_live).",
+)
+@click.option("--restart", is_flag=True, help="Start over from the first step (links already made stay).")
+@click.pass_context
+def onboard(ctx: click.Context, answers_file: str | None, restart: bool) -> None:
+    """Set up a project step by step: connect, choose flows, answer params, match, review, preview, go live.
+
+    Records that already exist on both sides are matched before anything is written (the
+    other connector's marks, numbers, e-mails, names) and become links, so nothing is
+    created twice. Each step is kept in the state store: run it again to go on where it
+    stopped.
+
+    \b
+    Examples:
+      joist onboard
+      joist onboard --answers onboarding.yaml
+      joist onboard --restart
+    """
+    answers = None
+    if answers_file is not None:
+        from engine.onboarding.answers import load_answers
+
+        answers = load_answers(answers_file)
+    from terminal.onboard import run_wizard
+
+    _show_waits()
+    with _session(ctx) as session:
+        run_wizard(session, _console(), answers, restart=restart)
 
 
 @main.command()

@@ -45,6 +45,20 @@ def sandbox_group() -> None:
     is_flag=True,
     help="Procore: accept a company_id parameter without the Procore-Company-Id header, as older clients send.",
 )
+@click.option(
+    "--scenario",
+    type=click.Choice(["demo", "transfer"]),
+    default="demo",
+    show_default=True,
+    help="transfer: add a firm that used another connector for a year (both sandboxes; see docs/onboarding.md).",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0.01, max=1.0),
+    default=1.0,
+    show_default=True,
+    help="Size of the transfer firm.",
+)
 @click.option("--pid-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
 def up(
     name: str | None,
@@ -55,6 +69,8 @@ def up(
     show_secrets: bool,
     background: bool,
     lenient_company_header: bool,
+    scenario: str,
+    scale: float,
     pid_file: Path | None,
 ) -> None:
     """Serve the sandbox NAME (procore or qbo), or both, until stopped with Ctrl-C.
@@ -66,10 +82,13 @@ def up(
       joist sandbox up --json --data .joist/sandbox
       joist sandbox up --show-secrets  # client ids, secrets and refresh tokens too
       joist sandbox up --project demo --background   # then: joist sandbox down --project demo
+      joist sandbox up --project firm --scenario transfer   # a firm moving from another connector
     """
     names = [name] if name else sorted(SANDBOXES)
     if port and len(names) > 1:
         raise click.UsageError("--port needs a sandbox name: joist sandbox up qbo --port 9000")
+    if scenario == "transfer" and len(names) < 2:
+        raise click.UsageError("--scenario transfer seeds both sandboxes: leave the sandbox name out")
     if lenient_company_header and "procore" not in names:
         raise click.UsageError("--lenient-company-header is an option of the procore sandbox")
     if port and not port_is_free(port):
@@ -85,13 +104,22 @@ def up(
     if background and data_dir:
         extra = ["--lenient-company-header"] if lenient_company_header else []
         extra += ["--show-secrets"] if show_secrets else []
+        extra += ["--scenario", scenario, "--scale", str(scale)] if scenario != "demo" else []
         _up_in_background(name, port, data_dir, project_dir, as_json, extra)
         return
     servers: dict[str, tuple[Sandbox, ServerThread]] = {}
     notes: list[str] = []
+    boxes: dict[str, Sandbox] = {}
+    fresh = {n: not (data_dir and (data_dir / f"{n}.json").exists()) for n in names}
     for n in names:
         options = {"strict_company_header": False} if n == "procore" and lenient_company_header else {}
-        box = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None, **options)
+        boxes[n] = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None, **options)
+    if scenario == "transfer" and all(fresh.values()):
+        from terminal.transfer_scenario import seed_firm
+
+        notes.append(seed_firm(boxes, scale))
+    for n in names:
+        box = boxes[n]
         chosen = port or SANDBOXES[n][1]
         if not port and not port_is_free(chosen):
             notes.append(f"port {chosen} is busy: the {n} sandbox serves on another (`--port` chooses one)")

@@ -276,6 +276,32 @@ _V8 = (
     "ALTER TABLE links ADD COLUMN qbo_rule TEXT",
 )
 
+# Version 9: onboarding. The wizard's progress (one row per settled step, its answers as
+# JSON) so every step can be resumed, and the match candidates it proposed with what the
+# user decided for each (accept, pick another, create new, ignore).
+_V9 = (
+    """CREATE TABLE onboarding_steps (
+        step TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        done_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE match_candidates (
+        id INTEGER PRIMARY KEY,
+        link_set TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        source_system TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        source_label TEXT,
+        candidates TEXT NOT NULL,
+        confidence TEXT,
+        decision TEXT,
+        chosen_id TEXT,
+        decided_at TEXT,
+        UNIQUE (link_set, source_system, source_id)
+    )""",
+    "CREATE INDEX match_candidates_flow ON match_candidates (flow, decision)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
@@ -285,6 +311,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "the service's inbox", _V6),
     Migration(7, "web dashboard users, audit log, layouts and sign-in attempts", _V7),
     Migration(8, "the rule fingerprint of each side's last write", _V8),
+    Migration(9, "onboarding progress and match decisions", _V9),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -54,6 +54,17 @@ ALLOWED: dict[str, set[str]] = {
         "engine.project",
         "connectors",
     },
+    "engine.onboarding": {
+        "engine.errors",
+        "engine.language",
+        "engine.expressions",
+        "engine.mapping",
+        "engine.state",
+        "engine.sync",
+        "engine.project",
+        "engine.reports",
+        "connectors",
+    },
     "engine.testing": {
         "engine.errors",
         "engine.language",
