@@ -20,6 +20,7 @@ LAZY_COMMANDS = {
     "reconcile": ("terminal.reconcile", "reconcile_command"),
     "serve": ("terminal.serve_cli", "serve_command"),
     "user": ("terminal.users_cli", "user_group"),
+    "flow": ("terminal.flows_cli", "flow_group"),
 }
 
 
@@ -166,6 +167,10 @@ def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> No
         ctx = click.get_current_context()
         layers, _project = resolve_layers(paths, ctx.find_root().meta.get("joist.project"))
         summary, ruleset = validation(layers)
+        if _project is not None:
+            from engine.project.switches import check_switches
+
+            check_switches(_project, summary["flows"])
         n_tests, problems = check_test_files([p for _, layer in layers for p in layer], summary["flows"])
         if problems:
             raise ErrorGroup(problems)

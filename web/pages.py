@@ -18,6 +18,7 @@ from engine.errors import JoistError
 from engine.expressions.functions import Runtime
 from engine.language.graph import build_graph
 from engine.language.tree import truthy
+from engine.project.switches import set_switch, switched_off
 from engine.reports.explain import explain
 from engine.reports.reconcile import FIGURES
 from web.board import Context, Dashboard, guard
@@ -258,8 +259,8 @@ class Pages:
 
     # -- flows ------------------------------------------------------------------------------
 
-    def _enabled(self, rule: Any) -> bool:
-        """Whether a flow runs with the project's params (as the sync decides it)."""
+    def _rule_on(self, rule: Any) -> bool:
+        """Whether the rule's own `enabled:` lets the flow run with the project's params."""
         if isinstance(rule.enabled, bool):
             return rule.enabled
         params = {**rule.default_params(), **self.board.service.project.params}
@@ -274,38 +275,56 @@ class Pages:
             "SELECT flow, COUNT(*) AS links, MAX(updated_at) AS last FROM links GROUP BY flow",
         )
         by_flow = {r["flow"]: dict(r) for r in last}
+        off = switched_off(self.board.service.project.flows)
+        enabled = {name: name not in off and self._rule_on(rule) for name, rule in ruleset.rules.items()}
         rows = [
             {
                 "flow": name,
                 "rule": rule,
                 "links": (by_flow.get(name) or {}).get("links", 0),
                 "last": (by_flow.get(name) or {}).get("last"),
-                "enabled": self._enabled(rule),
+                "enabled": enabled[name],
+                "switched_off": name in off,
                 "switch": switch_param(rule),
                 "condition": None if isinstance(rule.enabled, bool) else rule.enabled.text,
+                "upstream_off": sorted(dep for dep in graph.predecessors(name) if not enabled[dep]),
             }
             for name, rule in sorted(ruleset.rules.items())
         ]
         return self.board.render(ctx, "flows.html", svg=graph_svg(graph), rows=rows)
 
+    def _toggle(self, flow: str, user: str) -> str:
+        """Switch `flow` off (the project's switch) or back on (the switch removed and, when the
+        rule's `enabled: params.NAME` still keeps it off, that param set); the audit action."""
+        session = self.board.session
+        rule = session.ruleset.rules.get(flow)
+        if rule is None:
+            raise WebError(f"there is no flow {flow!r}", allowed=sorted(session.ruleset.rules))
+        project = self.board.service.project
+        if flow not in switched_off(project.flows) and self._rule_on(rule):
+            set_switch(project, session.ruleset, flow, False)
+            self.board.accounts.audit(user, "flow.disable", flow, "joist.yaml flows")
+            return "flow.disable"
+        set_switch(project, session.ruleset, flow, True)
+        if not self._rule_on(rule):
+            param = switch_param(rule)
+            if param is None:
+                raise WebError(
+                    f"flow {flow!r} stays off: its rule says `enabled: {getattr(rule.enabled, 'text', 'false')}`",
+                    hint="change the rule, or the params its `enabled:` reads (Settings)",
+                )
+            errors = self.settings.save({f"p.{param}": "true"}, user)
+            if errors:
+                raise WebError("; ".join(errors))
+        self.board.accounts.audit(user, "flow.enable", flow, "joist.yaml flows")
+        return "flow.enable"
+
     @guard(admin=True)
     async def toggle(self, ctx: Context) -> Response:
-        """Switch a flow on or off through the param its `enabled:` names, saved like Settings."""
+        """Switch a flow off or on in the project (joist.yaml's `flows:`, as `joist flow disable|enable`)."""
         assert ctx.user is not None
-        user = ctx.user.name
         flow = str(ctx.form.get("flow") or "")
-        rule = self.board.session.ruleset.rules.get(flow)
-        param = switch_param(rule) if rule is not None else None
-        if rule is None or param is None:
-            raise WebError(
-                f"flow {flow!r} has no on/off param",
-                hint="a flow switches on and off when its rule says `enabled: params.NAME`",
-            )
-        on = not self._enabled(rule)
-        errors = await run_in_threadpool(self.settings.save, {f"p.{param}": "true" if on else "false"}, user)
-        if errors:
-            raise WebError("; ".join(errors))
-        await run_in_threadpool(self.board.accounts.audit, user, "flow.enable" if on else "flow.disable", flow, param)
+        await run_in_threadpool(self._toggle, flow, ctx.user.name)
         return RedirectResponse(f"/flows#{flow}", status_code=303)
 
     @guard()

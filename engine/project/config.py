@@ -180,6 +180,7 @@ class Project:
     tokens_path: Path
     description: str | None = None
     runs: RunSettings = field(default_factory=RunSettings)
+    flows: dict[str, dict[str, Any]] = field(default_factory=dict)  # `flows:` switches (engine.project.switches)
 
     def connection(self, system: str, *, placeholder_ok: bool = False) -> Connection:
         """The connection to `system`: `NoConnection` when there is none, `PlaceholderId` while
@@ -462,4 +463,5 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
         tokens_path=(root / Path(str(data.get("tokens", DEFAULT_TOKENS_PATH))).expanduser()).resolve(),
         description=data.get("description"),
         runs=RunSettings.from_yaml(data.get("runs")),
+        flows={str(k): dict(v or {}) for k, v in (data.get("flows") or {}).items()},
     )

@@ -44,9 +44,11 @@ class Session:
     ) -> Session:
         """Load joist.yaml (searching upward from `project_dir` or the working folder)."""
         from engine.project.config import load_project
+        from engine.project.switches import check_switches
 
         project = load_project(project_dir)
         ruleset = load_rules(project.layers())
+        check_switches(project, ruleset.rules)
         return cls(project, ruleset, project.open_state(), dict(transports or {}))
 
     def connectors(self, systems: set[str]) -> dict[str, Connector]:
@@ -63,6 +65,12 @@ class Session:
 
     def systems_for(self, flows: list[str]) -> set[str]:
         return {s for f in flows for s in (self.ruleset.rules[f].source.system, self.ruleset.rules[f].target.system)}
+
+    def switched_off(self) -> frozenset[str]:
+        """The flows joist.yaml's `flows:` turns off (read at each run: the dashboard may change them)."""
+        from engine.project.switches import switched_off
+
+        return switched_off(self.project.flows)
 
     def lock(self, command: str, *, wait: float | None = None) -> ProjectLock:
         """The project's run lock for `command`, not yet taken: use it as `with session.lock("link"):`.
@@ -128,6 +136,7 @@ class Session:
             connectors,
             self.state,
             params=self.project.params,
+            switched_off=self.switched_off(),
             dry_run=dry_run,
             listener=listener,
             stop=stop,
@@ -152,6 +161,7 @@ class Session:
                 connectors,
                 self.state,
                 params=self.project.params,
+                switched_off=self.switched_off(),
                 listener=listener,
                 stop=stop,
                 match_cache=self._match_cache,

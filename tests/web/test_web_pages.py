@@ -51,19 +51,29 @@ def test_flows_page_draws_every_flow_and_edge_of_the_graph(admin: Any) -> None:
     assert "<script" not in page.split("<main>", 1)[1]  # server-side SVG, no script
 
 
-def test_a_flow_is_switched_on_through_its_param(admin: Any) -> None:
+def test_every_flow_is_switched_off_and_on_from_the_flows_page(admin: Any) -> None:
     pair, service, c = admin
     page = c.get("/flows").text
-    assert 'value="bills_to_requisitions"' in page  # enabled: params.bills_to_requisitions
+    assert 'value="bills_to_requisitions"' in page  # enabled: params.bills_to_requisitions (false)
+    assert 'value="companies_to_vendors"' in page  # always on by its rule: switched in the project
     done = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "bills_to_requisitions"})
     assert done.status_code == 303
     assert "bills_to_requisitions: true" in (pair.project_dir / "joist.yaml").read_text()
     assert service.project.params["bills_to_requisitions"] is True
-    refused = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "companies_to_vendors"})
-    assert refused.status_code == 400  # always on: no param to switch
-    assert "flow.enable" in c.get("/audit").text
-    c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "bills_to_requisitions"})
-    assert "bills_to_requisitions: false" in (pair.project_dir / "joist.yaml").read_text()
+    off = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "companies_to_vendors"})
+    assert off.status_code == 303
+    assert "flows:\n  companies_to_vendors:\n    enabled: false" in (pair.project_dir / "joist.yaml").read_text()
+    report = service.session.run(None, dry_run=True)  # the service's session honours it at once
+    assert {f.flow: f.disabled for f in report.flows}["companies_to_vendors"] is not None
+    page = c.get("/flows").text
+    assert "switched off in this project" in page
+    audit = c.get("/audit").text
+    assert "flow.enable" in audit and "flow.disable" in audit
+    assert c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "companies_to_vendors"}).status_code == 303
+    assert "flows:" not in (pair.project_dir / "joist.yaml").read_text()
+    assert c.post("/flows/toggle", data={"flow": "companies_to_vendors"}).status_code == 403  # no CSRF token
+    unknown = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "no_such_flow"})
+    assert unknown.status_code == 400
 
 
 def test_records_search_and_explain(admin: Any) -> None:
