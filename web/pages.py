@@ -23,6 +23,7 @@ from engine.reports.explain import explain
 from engine.reports.reconcile import FIGURES
 from web.board import Context, Dashboard, guard
 from web.charts import bars_svg, graph_svg
+from web.connections import ConnectionsPage, connection_routes
 from web.errors import BadLayout, WebError
 from web.i18n import N_
 from web.settings import SettingsPage, settings_routes, switch_param
@@ -409,4 +410,4 @@ def page_routes(board: Dashboard) -> list[Route]:
         ("/users", p.users, ["GET", "POST"]),
     ]
     routes = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
-    return routes + settings_routes(p.settings)
+    return routes + settings_routes(p.settings) + connection_routes(ConnectionsPage(board, p.widgets))
