@@ -26,6 +26,7 @@ from web.charts import bars_svg, graph_svg
 from web.connections import ConnectionsPage, connection_routes
 from web.errors import BadLayout, WebError
 from web.i18n import N_
+from web.linking import LinkPanel, link_routes
 from web.settings import SettingsPage, settings_routes, switch_param
 from web.widgets import DEFAULT_LAYOUT, SIZES, TITLES, Widgets, change_layout
 
@@ -51,6 +52,7 @@ class Pages:
         self.board = board
         self.widgets = Widgets(board)
         self.settings = SettingsPage(board)
+        self.links = LinkPanel(board)
 
     # -- overview ---------------------------------------------------------------------------
 
@@ -256,7 +258,9 @@ class Pages:
         failure = next(
             (f for f in await run_in_threadpool(self.board.state.failures, flow) if f.source_id == source_id), None
         )
-        return self.board.render(ctx, "explain.html", doc=doc, failure=failure)
+        query = ctx.request.query_params.get("twin_q", "")
+        panel = await run_in_threadpool(self.links.panel, flow, source_id, query)
+        return self.board.render(ctx, "explain.html", doc=doc, failure=failure, panel=panel, source_id=source_id)
 
     # -- flows ------------------------------------------------------------------------------
 
@@ -410,4 +414,9 @@ def page_routes(board: Dashboard) -> list[Route]:
         ("/users", p.users, ["GET", "POST"]),
     ]
     routes = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
-    return routes + settings_routes(p.settings) + connection_routes(ConnectionsPage(board, p.widgets))
+    return (
+        routes
+        + settings_routes(p.settings)
+        + connection_routes(ConnectionsPage(board, p.widgets))
+        + link_routes(p.links)
+    )

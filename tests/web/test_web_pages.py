@@ -92,6 +92,32 @@ def test_records_search_and_explain(admin: Any) -> None:
     assert missing.status_code == 400 and "Traceback" not in missing.text
 
 
+def test_a_record_is_unlinked_and_linked_again_from_its_page(admin: Any) -> None:
+    pair, service, c = admin
+    state = service.session.state
+    link = next(l for l in state.links() if l.flow == "companies_to_vendors")
+    page_url = f"/records/companies_to_vendors/{link.procore_id}"
+    page = html.unescape(c.get(page_url).text)
+    assert f"Linked to qbo Vendor {link.qbo_id}" in page
+    gone = c.post(f"{page_url}/unlink", data={"csrf": csrf_of(page)})
+    assert gone.status_code == 303
+    assert state.find_link("vendors", procore_id=link.procore_id) is None
+    name = json.loads(link.qbo_payload or "{}")["DisplayName"]
+    searched = html.unescape(c.get(page_url, params={"twin_q": name[2:-1].lower()}).text)
+    assert f'name="twin" value="{link.qbo_id}"' in searched and name in searched
+    with service.session.lock("sync"):  # a sync in hand: the page waits for it, then refuses
+        busy = c.post(f"{page_url}/link", data={"csrf": csrf_of(page), "twin": link.qbo_id})
+    assert busy.status_code == 400 and "S607" in busy.text
+    wrong = c.post(f"{page_url}/link", data={"csrf": csrf_of(page), "twin": "987654"})
+    assert wrong.status_code == 400 and "S623" in wrong.text  # checked in QBO first, as `joist link` does
+    made = c.post(f"{page_url}/link", data={"csrf": csrf_of(page), "twin": link.qbo_id})
+    assert made.status_code == 303
+    again = state.find_link("vendors", procore_id=link.procore_id)
+    assert again is not None and (again.qbo_id, again.origin) == (link.qbo_id, "manual")
+    audit = c.get("/audit").text
+    assert "record.link" in audit and "record.unlink" in audit
+
+
 def test_runs_and_one_run(admin: Any) -> None:
     pair, service, c = admin
     runs = c.get("/runs").text
