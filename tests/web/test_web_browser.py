@@ -220,6 +220,19 @@ def test_a_rearranged_dashboard_is_kept_after_a_reload(live: Live) -> None:
     page.context.close()
 
 
+def test_a_widget_dragged_to_another_place_stays_there_after_a_reload(live: Live) -> None:
+    page = live.signed_in()
+    order = lambda: page.eval_on_selector_all(".grid > .widget", "cards => cards.map(c => c.dataset.widget)")  # noqa: E731
+    start = order()
+    first, third = start[0], start[2]
+    page.drag_and_drop(f"#w-{first} > header h2", f"#w-{third} > .body")
+    page.wait_for_selector(".grid[data-saved='yes']")
+    assert order()[2] == first
+    page.reload()
+    assert order() == start[1:3] + [first] + start[3:]
+    page.context.close()
+
+
 def test_spanish_and_french_pages_are_translated(live: Live) -> None:
     page = live.signed_in()
     page.select_option("#language", "es")

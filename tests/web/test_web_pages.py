@@ -36,6 +36,9 @@ def test_layout_edits() -> None:
     assert change_layout(layout, "size", "inbox", "large")[2] == {"widget": "inbox", "size": "large"}
     assert "inbox" not in [i["widget"] for i in change_layout(layout, "remove", "inbox")]
     assert change_layout(layout, "add", "reconcile", "small")[-1] == {"widget": "reconcile", "size": "small"}
+    placed = [i["widget"] for i in change_layout(layout, "place", "connections", "2")]
+    assert placed[2] == "connections" and placed[:2] == [i["widget"] for i in layout][1:3]
+    assert [i["widget"] for i in change_layout(layout, "place", "connections", "99")][-1] == "connections"
     with pytest.raises(BadLayout):
         change_layout(layout, "add", "weather")
     with pytest.raises(BadLayout):
