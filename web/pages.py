@@ -292,7 +292,7 @@ class Pages:
                 "switched_off": name in off,
                 "switch": switch_param(rule),
                 "condition": None if isinstance(rule.enabled, bool) else rule.enabled.text,
-                "upstream_off": sorted(dep for dep in graph.predecessors(name) if not enabled[dep]),
+                "upstream_off": sorted(set(graph.predecessors(name)) & off),
             }
             for name, rule in sorted(ruleset.rules.items())
         ]

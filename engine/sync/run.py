@@ -269,11 +269,10 @@ class Sync:
         return None
 
     def _upstream_off(self, flow_report: FlowReport) -> FlowReport:
-        """Name, in the report of a flow that runs, the flows it depends on that are off: its
-        records that need their links wait instead of failing, and the user should know why."""
-        flow_report.upstream_off = sorted(
-            dep for dep in self.graph.predecessors(flow_report.flow) if self.enabled(self.ruleset.rules[dep])
-        )
+        """Name, in the report of a flow that runs, the flows it depends on that the project switched
+        off: its records that need their links wait, and the user should know why. (A flow its own
+        rule keeps off, the other of two alternatives, is by design and not named.)"""
+        flow_report.upstream_off = sorted(set(self.graph.predecessors(flow_report.flow)) & self.switched_off)
         return flow_report
 
     def run(

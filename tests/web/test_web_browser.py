@@ -233,6 +233,31 @@ def test_a_widget_dragged_to_another_place_stays_there_after_a_reload(live: Live
     page.context.close()
 
 
+def test_the_flows_graph_fits_its_card_and_every_label_its_box(live: Live) -> None:
+    page = live.signed_in()
+    page.goto(live.url + "/flows")
+    measured = page.evaluate(
+        """() => {
+        const svg = document.querySelector("svg.graph"), card = svg.closest(".card");
+        const over = [];
+        for (const node of svg.querySelectorAll("g.node")) {
+          const box = node.querySelector("rect").getBBox();
+          for (const text of node.querySelectorAll("text")) {
+            const t = text.getBBox();
+            if (t.x + t.width > box.x + box.width - 4) over.push(text.textContent);
+          }
+        }
+        const c = card.getBoundingClientRect(), s = svg.getBoundingClientRect();
+        return {over, svgRight: s.right, cardRight: c.right, titles: svg.querySelectorAll("g.node title").length,
+                nodes: svg.querySelectorAll("g.node").length};
+        }"""
+    )
+    assert measured["over"] == []  # every label inside its box (cut with …, the whole text in the tooltip)
+    assert measured["svgRight"] <= measured["cardRight"]  # the right-most column is not cut off at 1280 px
+    assert measured["titles"] == measured["nodes"]
+    page.context.close()
+
+
 def test_spanish_and_french_pages_are_translated(live: Live) -> None:
     page = live.signed_in()
     page.select_option("#language", "es")
