@@ -21,6 +21,7 @@ from engine.language.tree import truthy
 from engine.project.switches import set_switch, switched_off
 from engine.reports.explain import explain
 from engine.reports.reconcile import FIGURES
+from engine.state.migrations import RUN_RECORDS_MIGRATION
 from web.board import Context, Dashboard, guard
 from web.charts import bars_svg, graph_svg
 from web.connections import ConnectionsPage, connection_routes
@@ -193,8 +194,16 @@ class Pages:
         )
         run = dict(rows[0])
         run["counts"] = json.loads(run["counts"]) if run["counts"] else {}
-        # Runs hold the project's run lock, one at a time: links changed between a run's start
-        # and end were written by it.
+        outcomes = await run_in_threadpool(self.board.state.run_outcomes, run_id, flow or None)
+        since = await run_in_threadpool(self._recorded_since)
+        if outcomes or (since is not None and run["started_at"] >= since):
+            records = [dict(r) for r in failed if not flow or r["flow"] == flow]
+            flows = sorted({r["flow"] for r in failed} | {r["flow"] for r in outcomes} | ({flow} if flow else set()))
+            return self.board.render(
+                ctx, "run.html", run=run, records=records, outcomes=outcomes, linked=[], flow=flow, flows=flows
+            )
+        # A run from before the state kept run_records: runs hold the project's run lock, one at
+        # a time, so links changed between its start and end were written by it.
         written = await run_in_threadpool(
             self.board.state.query,
             "SELECT link_set, flow, procore_id, qbo_id, origin, updated_at FROM links "
@@ -214,7 +223,16 @@ class Pages:
             linked.append(row)
         records = [dict(r) for r in failed if not flow or r["flow"] == flow]
         flows = sorted({r["flow"] for r in failed} | {r["flow"] for r in written if r["flow"]})
-        return self.board.render(ctx, "run.html", run=run, records=records, linked=linked, flow=flow, flows=flows)
+        return self.board.render(
+            ctx, "run.html", run=run, records=records, outcomes=None, linked=linked, flow=flow, flows=flows
+        )
+
+    def _recorded_since(self) -> str | None:
+        """When the state store began keeping run_records (runs from then on list their records)."""
+        rows = self.board.state.query(
+            "SELECT applied_at FROM schema_version WHERE description = ?", (RUN_RECORDS_MIGRATION,)
+        )
+        return str(rows[0]["applied_at"]) if rows else None
 
     # -- records ----------------------------------------------------------------------------
 

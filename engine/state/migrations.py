@@ -262,6 +262,21 @@ _V7 = (
     "CREATE INDEX links_by_updated ON links (updated_at, flow)",
 )
 
+RUN_RECORDS_MIGRATION = "what each run did to each record"  # its description, looked up by the run page
+# Version 8: what each run did to each record (created, updated, adopted, deleted, failed),
+# from the run's report, so a run's page lists them instead of inferring them from link times.
+_V8 = (
+    """CREATE TABLE run_records (
+        run_id INTEGER NOT NULL,
+        flow TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_id TEXT,
+        code TEXT
+    )""",
+    "CREATE INDEX run_records_by_run ON run_records (run_id, flow)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
@@ -270,6 +285,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "the project's run lock", _V5),
     Migration(6, "the service's inbox", _V6),
     Migration(7, "web dashboard users, audit log, layouts and sign-in attempts", _V7),
+    Migration(8, RUN_RECORDS_MIGRATION, _V8),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

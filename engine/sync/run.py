@@ -223,6 +223,17 @@ class FlowRun:
         self.writer.flush()
 
 
+RECORDED = ("create", "update", "adopt", "delete", "error")  # what a run remembers per record
+
+
+def _written(report: RunReport) -> Iterator[tuple[str, str, str, str | None, str | None]]:
+    """The records a run changed or failed on, as the state's run_records rows."""
+    for flow in report.flows:
+        for o in flow.outcomes:
+            if o.action in RECORDED:
+                yield o.flow, o.source_id, o.action, o.target_id, (o.error or {}).get("code")
+
+
 class Sync:
     """Plans or runs the selected flows of a rule set against open connectors."""
 
@@ -327,6 +338,7 @@ class Sync:
             status = "ok" if report.ok else "failed"
         finally:
             if self.run_id is not None:
+                self.state.record_run_outcomes(self.run_id, _written(report))
                 self.state.finish_run(self.run_id, status, dict(report.totals()))
 
     def run_records(self, targets: Mapping[str, Iterable[str]], *, command: str = "serve") -> RunReport:

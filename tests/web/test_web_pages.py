@@ -132,6 +132,26 @@ def test_runs_and_one_run(admin: Any) -> None:
     vendors = c.get(f"/runs/{last.id}", params={"flow": "companies_to_vendors"}).text
     assert all(f"<td>{l.qbo_id}</td>" in vendors for l in made)  # the records this run wrote
     assert "wbs_to_items</td>" not in vendors  # filtered to one flow
+
+
+def test_a_run_remembers_what_it_did_to_each_record(admin: Any) -> None:
+    pair, service, c = admin
+    first = min(r.id for r in service.session.state.runs(50))  # the fixture's sync, which created everything
+    recorded = service.session.state.run_outcomes(first)
+    counts = service.session.state.query("SELECT counts FROM runs WHERE id = ?", (first,))[0]["counts"]
+    totals = json.loads(counts)
+    for action in ("create", "update", "adopt", "error"):
+        assert sum(1 for r in recorded if r["action"] == action) == totals.get(action, 0)
+    assert totals["create"] > 0
+    vendor = next(l for l in service.session.state.links("vendors") if l.flow == "companies_to_vendors")
+    assert {"flow": "companies_to_vendors", "source_id": vendor.procore_id, "action": "create"}.items() <= next(
+        r for r in recorded if r["source_id"] == vendor.procore_id and r["flow"] == "companies_to_vendors"
+    ).items()
+    page = html.unescape(c.get(f"/runs/{first}", params={"flow": "companies_to_vendors"}).text)
+    assert f"<td>{vendor.procore_id}</td>" in page and f"<td>{vendor.qbo_id}</td>" in page
+    assert "created, updated or failed on" in page and "wbs_to_items</td>" not in page
+    quiet = service.session.run("companies_to_vendors")  # nothing changed since: a run that wrote nothing
+    assert "This run wrote no record." in c.get(f"/runs/{quiet.run_id}").text
     assert c.get("/runs?status=nonesuch").text.count('href="/runs/') == 0
 
 
