@@ -22,6 +22,7 @@ LAZY_COMMANDS = {
     "user": ("terminal.users_cli", "user_group"),
     "connections": ("terminal.connections_cli", "connections_group"),
     "worker": ("terminal.worker_cli", "worker_command"),
+    "flow": ("terminal.flows_cli", "flow_group"),
 }
 
 
@@ -178,6 +179,10 @@ def validate(paths: tuple[str, ...], as_json: bool, explain_compile: bool) -> No
         ctx = click.get_current_context()
         layers, _project = resolve_layers(paths, ctx.find_root().meta.get("joist.project"))
         summary, ruleset = validation(layers)
+        if _project is not None:
+            from engine.project.switches import check_switches
+
+            check_switches(_project, summary["flows"])
         n_tests, problems = check_test_files([p for _, layer in layers for p in layer], summary["flows"])
         if _project is not None and not problems:
             problems = _param_problems(_project, layers, ruleset)

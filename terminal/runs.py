@@ -20,6 +20,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def upstream_note(flow: FlowReport) -> str:
+    """Why a flow's records may wait: flows it depends on are off."""
+    names = ", ".join(flow.upstream_off)
+    return f"{flow.flow} depends on {names}, which {'is' if len(flow.upstream_off) == 1 else 'are'} off: its records that need their links wait."
+
+
 def print_plan(report: RunReport, console: Console, *, verbose: bool = False) -> None:
     """Per flow: every create, update (field by field), lock, deferral and error; skips counted.
 
@@ -39,6 +45,8 @@ def print_plan(report: RunReport, console: Console, *, verbose: bool = False) ->
             idle.append(flow.flow)
             continue
         console.print(f"[bold]{flow.flow}[/]  {counts or 'nothing to do'}", highlight=False)
+        if flow.upstream_off:
+            console.print(f"  [dim]{upstream_note(flow)}[/]", highlight=False)
         for outcome in flow.outcomes[:MAX_LISTED]:
             tag = {
                 "create": "[green]+ create[/]",
@@ -165,6 +173,7 @@ def print_summary(report: RunReport, console: Console, *, verbose: bool = False)
         notes.append("new/upd/del: created/updated/deleted; wait: waiting for a link; err: failed.")
     if "skip" in [a for a in ACTIONS if totals[a]] and not any(c.header == "skip" for c in table.columns):
         notes.append(f"{totals['skip']} skipped (unchanged or filtered out) in all.")
+    notes += [upstream_note(f) for f in report.flows if f.upstream_off and not f.disabled]
     if quiet:
         notes.append(f"{quiet} more flow{'s' if quiet != 1 else ''} had nothing to do (--verbose lists them).")
     for note in notes:

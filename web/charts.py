@@ -13,7 +13,16 @@ from typing import Any
 
 import networkx as nx
 
-BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 204, 44, 38, 14, 12
+BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 196, 44, 30, 14, 12
+# The widest character of each line's font in the page's CSS (12px and 10.5px system-ui, with
+# room to spare), so a label cut to fit the box never runs past it; the whole text is the tooltip.
+NAME_CHAR_W, DIR_CHAR_W, TEXT_INSET = 6.9, 6.0, 10
+
+
+def fit(text: str, char_w: float, box_w: float = BOX_W) -> str:
+    """`text` cut (with …) to what fits inside a box `box_w` wide at `char_w` pixels a character."""
+    room = int((box_w - 2 * TEXT_INSET) / char_w)
+    return text if len(text) <= room else text[: room - 1] + "…"
 
 
 def graph_svg(graph: nx.DiGraph, disabled: set[str] | None = None) -> str:
@@ -46,13 +55,12 @@ def graph_svg(graph: nx.DiGraph, disabled: set[str] | None = None) -> str:
     for flow, (x, y) in place.items():
         rule = graph.nodes[flow]["rule"]
         kind = "node off" if disabled and flow in disabled else "node"
-        label = flow if len(flow) <= 27 else flow[:26] + "…"
+        direction = f"{rule.source.system}.{rule.source.entity} → {rule.target.system}.{rule.target.entity}"
         parts.append(
-            f'<g class="{kind}"><a href="/flows#{escape(flow)}"><title>{escape(flow)}</title>'
+            f'<g class="{kind}"><a href="/flows#{escape(flow)}"><title>{escape(flow)}\n{escape(direction)}</title>'
             f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'
-            f'<text x="{x + 10}" y="{y + 18}" class="name">{escape(label)}</text>'
-            f'<text x="{x + 10}" y="{y + 35}" class="dir">{escape(rule.source.system)}.{escape(rule.source.entity)}'
-            f" → {escape(rule.target.system)}.{escape(rule.target.entity)}</text></a></g>"
+            f'<text x="{x + TEXT_INSET}" y="{y + 18}" class="name">{escape(fit(flow, NAME_CHAR_W))}</text>'
+            f'<text x="{x + TEXT_INSET}" y="{y + 35}" class="dir">{escape(fit(direction, DIR_CHAR_W))}</text></a></g>'
         )
     parts.append("</svg>")
     return "".join(parts)

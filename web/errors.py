@@ -77,3 +77,10 @@ class SecretUnreadable(WebError):
 
     code = "S660"
     status = 500
+
+
+class SignInRefused(WebError):
+    """A Connections sign-in came back with a state this dashboard did not start for this admin,
+    too late, or without the system's approval."""
+
+    code = "S662"

@@ -18,12 +18,16 @@ from engine.errors import JoistError
 from engine.expressions.functions import Runtime
 from engine.language.graph import build_graph
 from engine.language.tree import truthy
+from engine.project.switches import set_switch, switched_off
 from engine.reports.explain import explain
 from engine.reports.reconcile import FIGURES
+from engine.state.migrations import RUN_RECORDS_MIGRATION
 from web.board import Context, Dashboard, guard
 from web.charts import bars_svg, graph_svg
+from web.connections import ConnectionsPage, connection_routes
 from web.errors import BadLayout, WebError
 from web.i18n import N_
+from web.linking import LinkPanel, link_routes
 from web.settings import SettingsPage, settings_routes, switch_param
 from web.widgets import DEFAULT_LAYOUT, SIZES, TITLES, Widgets, change_layout
 
@@ -49,6 +53,7 @@ class Pages:
         self.board = board
         self.widgets = Widgets(board)
         self.settings = SettingsPage(board)
+        self.links = LinkPanel(board)
 
     # -- overview ---------------------------------------------------------------------------
 
@@ -189,8 +194,16 @@ class Pages:
         )
         run = dict(rows[0])
         run["counts"] = json.loads(run["counts"]) if run["counts"] else {}
-        # Runs hold the project's run lock, one at a time: links changed between a run's start
-        # and end were written by it.
+        outcomes = await run_in_threadpool(self.board.state.run_outcomes, run_id, flow or None)
+        since = await run_in_threadpool(self._recorded_since)
+        if outcomes or (since is not None and run["started_at"] >= since):
+            records = [dict(r) for r in failed if not flow or r["flow"] == flow]
+            flows = sorted({r["flow"] for r in failed} | {r["flow"] for r in outcomes} | ({flow} if flow else set()))
+            return self.board.render(
+                ctx, "run.html", run=run, records=records, outcomes=outcomes, linked=[], flow=flow, flows=flows
+            )
+        # A run from before the state kept run_records: runs hold the project's run lock, one at
+        # a time, so links changed between its start and end were written by it.
         written = await run_in_threadpool(
             self.board.state.query,
             "SELECT link_set, flow, procore_id, qbo_id, origin, updated_at FROM links "
@@ -210,7 +223,16 @@ class Pages:
             linked.append(row)
         records = [dict(r) for r in failed if not flow or r["flow"] == flow]
         flows = sorted({r["flow"] for r in failed} | {r["flow"] for r in written if r["flow"]})
-        return self.board.render(ctx, "run.html", run=run, records=records, linked=linked, flow=flow, flows=flows)
+        return self.board.render(
+            ctx, "run.html", run=run, records=records, outcomes=None, linked=linked, flow=flow, flows=flows
+        )
+
+    def _recorded_since(self) -> str | None:
+        """When the state store began keeping run_records (runs from then on list their records)."""
+        rows = self.board.state.query(
+            "SELECT applied_at FROM schema_version WHERE description = ?", (RUN_RECORDS_MIGRATION,)
+        )
+        return str(rows[0]["applied_at"]) if rows else None
 
     # -- records ----------------------------------------------------------------------------
 
@@ -254,12 +276,14 @@ class Pages:
         failure = next(
             (f for f in await run_in_threadpool(self.board.state.failures, flow) if f.source_id == source_id), None
         )
-        return self.board.render(ctx, "explain.html", doc=doc, failure=failure)
+        query = ctx.request.query_params.get("twin_q", "")
+        panel = await run_in_threadpool(self.links.panel, flow, source_id, query)
+        return self.board.render(ctx, "explain.html", doc=doc, failure=failure, panel=panel, source_id=source_id)
 
     # -- flows ------------------------------------------------------------------------------
 
-    def _enabled(self, rule: Any) -> bool:
-        """Whether a flow runs with the project's params (as the sync decides it)."""
+    def _rule_on(self, rule: Any) -> bool:
+        """Whether the rule's own `enabled:` lets the flow run with the project's params."""
         if isinstance(rule.enabled, bool):
             return rule.enabled
         params = {**rule.default_params(), **self.board.service.project.params}
@@ -274,38 +298,56 @@ class Pages:
             "SELECT flow, COUNT(*) AS links, MAX(updated_at) AS last FROM links GROUP BY flow",
         )
         by_flow = {r["flow"]: dict(r) for r in last}
+        off = switched_off(self.board.service.project.flows)
+        enabled = {name: name not in off and self._rule_on(rule) for name, rule in ruleset.rules.items()}
         rows = [
             {
                 "flow": name,
                 "rule": rule,
                 "links": (by_flow.get(name) or {}).get("links", 0),
                 "last": (by_flow.get(name) or {}).get("last"),
-                "enabled": self._enabled(rule),
+                "enabled": enabled[name],
+                "switched_off": name in off,
                 "switch": switch_param(rule),
                 "condition": None if isinstance(rule.enabled, bool) else rule.enabled.text,
+                "upstream_off": sorted(set(graph.predecessors(name)) & off),
             }
             for name, rule in sorted(ruleset.rules.items())
         ]
         return self.board.render(ctx, "flows.html", svg=graph_svg(graph), rows=rows)
 
+    def _toggle(self, flow: str, user: str) -> str:
+        """Switch `flow` off (the project's switch) or back on (the switch removed and, when the
+        rule's `enabled: params.NAME` still keeps it off, that param set); the audit action."""
+        session = self.board.session
+        rule = session.ruleset.rules.get(flow)
+        if rule is None:
+            raise WebError(f"there is no flow {flow!r}", allowed=sorted(session.ruleset.rules))
+        project = self.board.service.project
+        if flow not in switched_off(project.flows) and self._rule_on(rule):
+            set_switch(project, session.ruleset, flow, False)
+            self.board.accounts.audit(user, "flow.disable", flow, "joist.yaml flows")
+            return "flow.disable"
+        set_switch(project, session.ruleset, flow, True)
+        if not self._rule_on(rule):
+            param = switch_param(rule)
+            if param is None:
+                raise WebError(
+                    f"flow {flow!r} stays off: its rule says `enabled: {getattr(rule.enabled, 'text', 'false')}`",
+                    hint="change the rule, or the params its `enabled:` reads (Settings)",
+                )
+            errors = self.settings.save({f"p.{param}": "true"}, user)
+            if errors:
+                raise WebError("; ".join(errors))
+        self.board.accounts.audit(user, "flow.enable", flow, "joist.yaml flows")
+        return "flow.enable"
+
     @guard(admin=True)
     async def toggle(self, ctx: Context) -> Response:
-        """Switch a flow on or off through the param its `enabled:` names, saved like Settings."""
+        """Switch a flow off or on in the project (joist.yaml's `flows:`, as `joist flow disable|enable`)."""
         assert ctx.user is not None
-        user = ctx.user.name
         flow = str(ctx.form.get("flow") or "")
-        rule = self.board.session.ruleset.rules.get(flow)
-        param = switch_param(rule) if rule is not None else None
-        if rule is None or param is None:
-            raise WebError(
-                f"flow {flow!r} has no on/off param",
-                hint="a flow switches on and off when its rule says `enabled: params.NAME`",
-            )
-        on = not self._enabled(rule)
-        errors = await run_in_threadpool(self.settings.save, {f"p.{param}": "true" if on else "false"}, user)
-        if errors:
-            raise WebError("; ".join(errors))
-        await run_in_threadpool(self.board.accounts.audit, user, "flow.enable" if on else "flow.disable", flow, param)
+        await run_in_threadpool(self._toggle, flow, ctx.user.name)
         return RedirectResponse(f"/flows#{flow}", status_code=303)
 
     @guard()
@@ -390,4 +432,9 @@ def page_routes(board: Dashboard) -> list[Route]:
         ("/users", p.users, ["GET", "POST"]),
     ]
     routes = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
-    return routes + settings_routes(p.settings)
+    return (
+        routes
+        + settings_routes(p.settings)
+        + connection_routes(ConnectionsPage(board, p.widgets))
+        + link_routes(p.links)
+    )

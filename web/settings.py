@@ -26,6 +26,7 @@ from engine.errors import ErrorGroup, JoistError
 from engine.language.flowcache import validation
 from engine.project.config import load_project
 from engine.project.session import session_params
+from engine.project.switches import check_switches
 from engine.project.yamltext import replace_block
 from engine.reports.figures import read_all
 from web.board import Context, guard
@@ -160,7 +161,7 @@ class SettingsPage:
         candidate.write_text(replace_block(text, "params", block), encoding="utf-8")
         try:
             checked = load_project(candidate)
-            validation(checked.layers())
+            check_switches(checked, validation(checked.layers())[0]["flows"])
         except ErrorGroup as group:
             candidate.unlink()
             return [e.format().replace(str(candidate), str(project.file)) for e in group.errors]

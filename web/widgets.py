@@ -43,7 +43,8 @@ WAITING = "M406"  # a record waiting for a link, not a failure to fix
 
 
 def change_layout(layout: list[dict[str, str]], action: str, widget: str, value: str = "") -> list[dict[str, str]]:
-    """`layout` after one edit: add, remove, size (to `value`), move (`value` -1 or 1 places)."""
+    """`layout` after one edit: add, remove, size (to `value`), move (`value` -1 or 1 places),
+    place (at position `value`, counted from 0, where a drag dropped it)."""
     out = [dict(item) for item in layout]
     names = [item["widget"] for item in out]
     if widget not in TITLES:
@@ -62,8 +63,12 @@ def change_layout(layout: list[dict[str, str]], action: str, widget: str, value:
     elif action == "move" and value in ("-1", "1"):
         to = max(0, min(len(out) - 1, at + int(value)))
         out.insert(to, out.pop(at))
+    elif action == "place" and value.isdigit():  # dropped at this position (drag and drop)
+        out.insert(min(int(value), len(out) - 1), out.pop(at))
     else:
-        raise BadLayout(f"cannot {action!r} a widget with {value!r}", allowed=["add", "remove", "size", "move"])
+        raise BadLayout(
+            f"cannot {action!r} a widget with {value!r}", allowed=["add", "remove", "size", "move", "place"]
+        )
     return out
 
 

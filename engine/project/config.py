@@ -186,6 +186,7 @@ class Project:
     )
     runs: RunSettings = field(default_factory=RunSettings)
     param_locations: dict[str, Location] = field(default_factory=dict)  # where joist.yaml sets each param
+    flows: dict[str, dict[str, Any]] = field(default_factory=dict)  # `flows:` switches (engine.project.switches)
 
     def connection(self, system: str, *, placeholder_ok: bool = False) -> Connection:
         """The connection to `system`: `NoConnection` when there is none, `PlaceholderId` while
@@ -477,4 +478,5 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
             str(key): yamlload.locate(data, ["params", key], key=True) or Location(shown)
             for key in (data.get("params") or {})
         },
+        flows={str(k): dict(v or {}) for k, v in (data.get("flows") or {}).items()},
     )

@@ -9,7 +9,8 @@ saved by the connectors themselves.
 from __future__ import annotations
 
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -22,6 +23,115 @@ class ConnectFailed(JoistError):
     """The browser sign-in did not complete."""
 
     code = "C507"
+
+
+class _Authorizer:
+    """One system's authorization-code grant for a project: the consent address, then the
+    code traded for the first token pair (saved to the token file)."""
+
+    def __init__(self, project: Any, system: str, client: httpx.Client) -> None:
+        self.project, self.system = project, system
+        self.conn = project.connection(system, placeholder_ok=system == "qbo")
+        self.credentials = project.credentials(system)
+        self.store = project.token_store()
+        self.key = project.token_key(system)
+        self.client = client
+
+    def url(self, redirect_uri: str, state: str) -> str:
+        """Where the person signs in and approves Joist."""
+        if self.system == "qbo":
+            return self._qbo().authorization_url(redirect_uri, state)
+        return self._procore().authorize_url(redirect_uri, state)
+
+    def finish(self, received: Mapping[str, str], redirect_uri: str) -> dict[str, Any]:
+        """Trade the code the redirect brought back; what was connected (no secrets)."""
+        system, conn, key = self.system, self.conn, self.key
+        if system != "qbo":
+            self._procore().exchange_code(received["code"], redirect_uri)
+            return {"system": system, "token_key": key, "company_id": conn.account_id}
+        tokens = self._qbo().exchange_code(received["code"], redirect_uri)
+        pair = {k: tokens[k] for k in ("access_token", "refresh_token", "expires_at")}
+        realm = received.get("realmId", "")
+        if realm and conn.placeholder:
+            from engine.project.writing import set_account_id
+
+            key = f"qbo:{realm}"
+            self.store.save(key, pair)
+            changed = set_account_id(self.project, "qbo", realm)
+            return {"system": system, "token_key": key, "realm_id": realm, "changes": changed}
+        self.store.save(key, pair)
+        if realm and realm != conn.account_id:
+            return {
+                "system": system,
+                "token_key": key,
+                "realm_id": realm,
+                "note": f"QuickBooks connected realm {realm}; joist.yaml names {conn.account_id}: set "
+                f"connections.qbo.realm_id to {realm} and run `joist connect qbo` again",
+            }
+        return {"system": system, "token_key": key, "realm_id": realm or conn.account_id}
+
+    def revoke(self) -> None:
+        """Revoke the saved tokens at the system (when it answers) and forget them."""
+        if self.system == "qbo":
+            token = self.credentials.refresh_token or self.credentials.access_token
+            if token:
+                try:
+                    self._qbo().revoke(token)
+                except JoistError:
+                    pass  # forgotten here all the same: Intuit drops unused refresh tokens after 100 days
+            self.store.save(self.key, {"access_token": None, "refresh_token": None, "expires_at": None})
+            return
+        self._procore().revoke()
+
+    def _qbo(self) -> Any:
+        from connectors.qbo.auth import OAuthClient, endpoints_for
+
+        return OAuthClient(self.credentials, endpoints_for(self.conn.base_url), client=self.client)
+
+    def _procore(self) -> Any:
+        from connectors.procore.auth import ProcoreAuth
+
+        login = str(self.conn.get("login_url") or self.conn.base_url)
+        return ProcoreAuth(login, self.credentials, self.store, self.key, self.client)
+
+
+@contextmanager
+def _client(transport: httpx.BaseTransport | None) -> Iterator[httpx.Client]:
+    """An HTTP client for the sign-in; a transport the caller lent (the dashboard's) stays open."""
+    client = httpx.Client(transport=transport, timeout=30.0)
+    try:
+        yield client
+    finally:
+        if transport is None:
+            client.close()
+
+
+def sign_in_url(
+    project: Any, system: str, redirect_uri: str, state: str, *, transport: httpx.BaseTransport | None = None
+) -> str:
+    """The consent address of `system` for a sign-in coming back to `redirect_uri` with `state`
+    (the dashboard's Connections page; `connect` below for the terminal)."""
+    with _client(transport) as client:
+        return _Authorizer(project, system, client).url(redirect_uri, state)
+
+
+def finish_sign_in(
+    project: Any,
+    system: str,
+    received: Mapping[str, str],
+    redirect_uri: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Any]:
+    """Save the token pair for the code a sign-in's redirect brought back; what was connected."""
+    with _client(transport) as client:
+        return _Authorizer(project, system, client).finish(received, redirect_uri)
+
+
+def disconnect(project: Any, system: str, *, transport: httpx.BaseTransport | None = None) -> None:
+    """Revoke `system`'s tokens and remove them from the token file (the client id and secret stay)."""
+    with _client(transport) as client:
+        _Authorizer(project, system, client).revoke()
 
 
 def connect(
@@ -44,45 +154,14 @@ def connect(
     """
     from connectors.oauth_redirect import RedirectTimeout, receive_code
 
-    conn = project.connection(system, placeholder_ok=system == "qbo")
-    credentials = project.credentials(system)
-    store = project.token_store()
-    key = project.token_key(system)
     client = httpx.Client(transport=transport, timeout=30.0)
-    options: dict[str, Any] = {"timeout": timeout, "port": port, "pasted": pasted}
+    product = "Joist for QuickBooks" if system == "qbo" else "Joist for Procore"
     try:
-        if system == "qbo":
-            from connectors.qbo.auth import OAuthClient, endpoints_for
-
-            oauth = OAuthClient(credentials, endpoints_for(conn.base_url), client=client)
-            received, redirect_uri = receive_code(
-                open_url, oauth.authorization_url, product="Joist for QuickBooks", **options
-            )
-            tokens = oauth.exchange_code(received["code"], redirect_uri)
-            realm = received.get("realmId", "")
-            if realm and conn.placeholder:
-                from engine.project.writing import set_account_id
-
-                key = f"qbo:{realm}"
-                store.save(key, {k: tokens[k] for k in ("access_token", "refresh_token", "expires_at")})
-                changed = set_account_id(project, "qbo", realm)
-                return {"system": system, "token_key": key, "realm_id": realm, "changes": changed}
-            store.save(key, {k: tokens[k] for k in ("access_token", "refresh_token", "expires_at")})
-            if realm and realm != conn.account_id:
-                return {
-                    "system": system,
-                    "token_key": key,
-                    "realm_id": realm,
-                    "note": f"QuickBooks connected realm {realm}; joist.yaml names {conn.account_id}: set "
-                    f"connections.qbo.realm_id to {realm} and run `joist connect qbo` again",
-                }
-            return {"system": system, "token_key": key, "realm_id": realm or conn.account_id}
-        from connectors.procore.auth import ProcoreAuth
-
-        auth = ProcoreAuth(str(conn.get("login_url") or conn.base_url), credentials, store, key, client)
-        received, redirect_uri = receive_code(open_url, auth.authorize_url, product="Joist for Procore", **options)
-        auth.exchange_code(received["code"], redirect_uri)
-        return {"system": system, "token_key": key, "company_id": conn.account_id}
+        authorizer = _Authorizer(project, system, client)
+        received, redirect_uri = receive_code(
+            open_url, authorizer.url, product=product, timeout=timeout, port=port, pasted=pasted
+        )
+        return authorizer.finish(received, redirect_uri)
     except RedirectTimeout:
         raise ConnectFailed(
             f"the {system} sign-in did not come back within {int(timeout)} s",

@@ -16,7 +16,15 @@ from engine.language.graph import UnknownLinkSet
 from engine.state.migrations import StateError
 from engine.state.records import Link
 
-__all__ = ["BadRecordId", "LinkedRecordMissing", "parse_record_id", "link_records"]
+__all__ = [
+    "BadRecordId",
+    "LinkedRecordMissing",
+    "parse_record_id",
+    "link_records",
+    "find_twins",
+    "link_flow_record",
+    "unlink_flow_record",
+]
 
 SYSTEM_NAMES = {"procore": "Procore", "qbo": "QBO"}
 _ID = re.compile(r"^(?:(?P<system>[A-Za-z]+):)?(?P<id>\d+(?:#\S+)?)$")
@@ -80,3 +88,50 @@ def link_records(session: Any, link_set: str, procore_id: str, qbo_id: str) -> L
                 + f"; {USAGE}",
             )
     return session.state.put_link(Link(link_set, ids["procore"], ids["qbo"], origin="manual", flow=rule.flow))
+
+
+LABEL_FIELDS = ("DisplayName", "FullyQualifiedName", "Name", "name", "DocNumber", "number", "title", "full_name")
+MAX_SEARCH_PAGES = 20  # a search reads at most this many pages of the target entity
+
+
+def record_label(record: Any) -> str:
+    """A person's name for a record: its name, title or number, whichever it has first."""
+    if isinstance(record, dict):
+        for key in LABEL_FIELDS:
+            if record.get(key) not in (None, ""):
+                return str(record[key])
+    return ""
+
+
+def find_twins(session: Any, flow: str, text: str, *, limit: int = 20) -> list[tuple[str, str]]:
+    """Records of `flow`'s target entity whose id, name or number contains `text` (any case):
+    (id, label) pairs, the first `limit` found. The dashboard offers them as a record's twin."""
+    rule = session.ruleset.rules[flow]
+    system, entity = rule.target.system, rule.target.entity
+    connector = session.connectors({system})[system]
+    wanted = text.strip().lower()
+    found: list[tuple[str, str]] = []
+    for number, page in enumerate(connector.read(entity)):
+        for record in page.records:
+            record_id, label = str(connector.record_id(entity, record)), record_label(record)
+            if wanted and (wanted in label.lower() or wanted == record_id):
+                found.append((record_id, label))
+                if len(found) >= limit:
+                    return found
+        if number + 1 >= MAX_SEARCH_PAGES:
+            break
+    return found
+
+
+def link_flow_record(session: Any, flow: str, source_id: str, twin_id: str) -> Link:
+    """Link `flow`'s source record to the target record `twin_id` (as `joist link`, both checked)."""
+    rule = session.ruleset.rules[flow]
+    ids = {rule.source.system: source_id, rule.target.system: twin_id}
+    return link_records(session, rule.links, ids["procore"], ids["qbo"])
+
+
+def unlink_flow_record(session: Any, flow: str, source_id: str) -> bool:
+    """Forget the link of `flow`'s source record (as `joist unlink`); True if there was one."""
+    rule = session.ruleset.rules[flow]
+    side = "procore_id" if rule.source.system == "procore" else "qbo_id"
+    return bool(session.state.remove_link(rule.links, **{side: source_id}))

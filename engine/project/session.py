@@ -45,9 +45,11 @@ class Session:
     ) -> Session:
         """Load joist.yaml (searching upward from `project_dir` or the working folder)."""
         from engine.project.config import load_project
+        from engine.project.switches import check_switches
 
         project = load_project(project_dir)
         ruleset = load_rules(project.layers())
+        check_switches(project, ruleset.rules)
         return cls(project, ruleset, project.open_state(), dict(transports or {}))
 
     def connectors(self, systems: set[str]) -> dict[str, Connector]:
@@ -81,6 +83,12 @@ class Session:
         )
         if problems:
             raise problems[0] if len(problems) == 1 else ErrorGroup(problems)
+
+    def switched_off(self) -> frozenset[str]:
+        """The flows joist.yaml's `flows:` turns off (read at each run: the dashboard may change them)."""
+        from engine.project.switches import switched_off
+
+        return switched_off(self.project.flows)
 
     def lock(self, command: str, *, wait: float | None = None) -> ProjectLock:
         """The project's run lock for `command`, not yet taken: use it as `with session.lock("link"):`.
@@ -147,6 +155,7 @@ class Session:
             connectors,
             self.state,
             params=self.project.params,
+            switched_off=self.switched_off(),
             dry_run=dry_run,
             listener=listener,
             stop=stop,
@@ -171,6 +180,7 @@ class Session:
                 connectors,
                 self.state,
                 params=self.project.params,
+                switched_off=self.switched_off(),
                 listener=listener,
                 stop=stop,
                 match_cache=self._match_cache,

@@ -302,6 +302,21 @@ _V9 = (
     "CREATE INDEX match_candidates_flow ON match_candidates (flow, decision)",
 )
 
+RUN_RECORDS_MIGRATION = "what each run did to each record"  # its description, looked up by the run page
+# Version 10: what each run did to each record (created, updated, adopted, deleted, failed),
+# from the run's report, so a run's page lists them instead of inferring them from link times.
+_V10 = (
+    """CREATE TABLE run_records (
+        run_id INTEGER NOT NULL,
+        flow TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_id TEXT,
+        code TEXT
+    )""",
+    "CREATE INDEX run_records_by_run ON run_records (run_id, flow)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "links, cursors, runs, failures, intents", _V1),
     Migration(2, "link flow and lock reason, intent targets, failure times, tokens", _V2),
@@ -312,6 +327,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "web dashboard users, audit log, layouts and sign-in attempts", _V7),
     Migration(8, "the rule fingerprint of each side's last write", _V8),
     Migration(9, "onboarding progress and match decisions", _V9),
+    Migration(10, RUN_RECORDS_MIGRATION, _V10),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -27,7 +27,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
@@ -376,6 +376,25 @@ class State:
             )
             if cur.rowcount == 0:
                 raise ValueError(f"no run with id {run_id}")
+
+    def record_run_outcomes(self, run_id: int, rows: Iterable[tuple[str, str, str, str | None, str | None]]) -> None:
+        """Remember what run `run_id` did to each record: (flow, source id, action, target id, error code)."""
+        with self.transaction():
+            for row in rows:
+                self.execute(
+                    "INSERT INTO run_records (run_id, flow, source_id, action, target_id, code) VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, *row),
+                )
+
+    def run_outcomes(self, run_id: int, flow: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """What run `run_id` did to each record (see `record_run_outcomes`), by flow and record."""
+        where, args = ("run_id = ? AND flow = ?", (run_id, flow)) if flow else ("run_id = ?", (run_id,))
+        rows = self.query(
+            f"SELECT flow, source_id, action, target_id, code FROM run_records WHERE {where} "
+            "ORDER BY flow, source_id LIMIT ?",
+            (*args, limit),
+        )
+        return [dict(r) for r in rows]
 
     def runs(self, limit: int = 20) -> list[Run]:
         """The latest runs, newest first. A run whose process died unfinished (on this host) shows "interrupted"."""

@@ -43,6 +43,7 @@ class FlowReport:
     counts: Counter[str] = field(default_factory=Counter)
     outcomes: list[Outcome] = field(default_factory=list)
     disabled: str | None = None
+    upstream_off: list[str] = field(default_factory=list)  # flows it depends on that are off
     reads: int = 0
     skip_reasons: Counter[str] = field(default_factory=Counter)
 
@@ -68,6 +69,7 @@ class FlowReport:
         return {
             "flow": self.flow,
             "disabled": self.disabled,
+            "depends_on_off": list(self.upstream_off),
             "counts": {a: self.counts[a] for a in ACTIONS},
             "skipped_because": dict(self.skip_reasons),
             "records": [o.to_dict() for o in self.outcomes],

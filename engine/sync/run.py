@@ -22,7 +22,7 @@ and twin, mapped once, decided: create, update, skip, lock, defer, error) -> wri
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -240,6 +240,17 @@ class FlowRun:
         self.writer.flush()
 
 
+RECORDED = ("create", "update", "adopt", "delete", "error")  # what a run remembers per record
+
+
+def _written(report: RunReport) -> Iterator[tuple[str, str, str, str | None, str | None]]:
+    """The records a run changed or failed on, as the state's run_records rows."""
+    for flow in report.flows:
+        for o in flow.outcomes:
+            if o.action in RECORDED:
+                yield o.flow, o.source_id, o.action, o.target_id, (o.error or {}).get("code")
+
+
 class Sync:
     """Plans or runs the selected flows of a rule set against open connectors."""
 
@@ -255,12 +266,14 @@ class Sync:
         batch_size: int = 30,
         stop: threading.Event | None = None,
         match_cache: dict[str, MatchIndex] | None = None,
+        switched_off: Collection[str] = (),
     ) -> None:
         self.ruleset, self.connectors, self.state = ruleset, dict(connectors), state
         self.match_cache = match_cache  # kept by the service between runs; None: each run reads its own
         self.stop = stop  # set by the service when it shuts down: finish the record in hand, take no more
         self.fetched: dict[tuple[str, str], dict[str, Any] | None] = {}  # run_records: one read per record
         self.params = dict(params or {})
+        self.switched_off = frozenset(switched_off)  # the project's `flows: {NAME: {enabled: false}}`
         self.dry_run, self.listener, self.batch_size = dry_run, listener, batch_size
         self.graph = build_graph(ruleset)
         self.run_id: int | None = None
@@ -273,6 +286,8 @@ class Sync:
 
     def enabled(self, rule: Rule) -> str | None:
         """None when the flow runs, else why not."""
+        if rule.flow in self.switched_off:
+            return f"switched off in the project (flows.{rule.flow}.enabled: false)"
         if rule.enabled is False:
             return "enabled: false"
         if rule.enabled is not True:
@@ -280,6 +295,13 @@ class Sync:
             if not truthy(rule.enabled.evaluate({"params": params}, Runtime())):
                 return f"enabled is false: {rule.enabled.text}"
         return None
+
+    def _upstream_off(self, flow_report: FlowReport) -> FlowReport:
+        """Name, in the report of a flow that runs, the flows it depends on that the project switched
+        off: its records that need their links wait, and the user should know why. (A flow its own
+        rule keeps off, the other of two alternatives, is by design and not named.)"""
+        flow_report.upstream_off = sorted(set(self.graph.predecessors(flow_report.flow)) & self.switched_off)
+        return flow_report
 
     def run(
         self,
@@ -309,7 +331,7 @@ class Sync:
                 flow_run = FlowRun(self, rule)
                 runs.append(flow_run)
                 only = self.failing.get(flow, set()) if retry_only else None
-                report.flows.append(flow_run.run(full=full, only=only))
+                report.flows.append(self._upstream_off(flow_run.run(full=full, only=only)))
             for flow_run in runs:
                 if flow_run.deferred:
                     flow_run.rerun_deferred()
@@ -333,6 +355,7 @@ class Sync:
             status = "ok" if report.ok else "failed"
         finally:
             if self.run_id is not None:
+                self.state.record_run_outcomes(self.run_id, _written(report))
                 self.state.finish_run(self.run_id, status, dict(report.totals()))
 
     def run_records(self, targets: Mapping[str, Iterable[str]], *, command: str = "serve") -> RunReport:
@@ -354,7 +377,7 @@ class Sync:
                 ids = set(targets[flow])
                 # Many records of one flow: one incremental read by cursor costs less than a read each.
                 flow_report = runs[flow].run(full=False) if len(ids) > READ_BY_ID_UP_TO else runs[flow].run_records(ids)
-                report.flows.append(flow_report)
+                report.flows.append(self._upstream_off(flow_report))
             self._pull_dependencies(runs, report)
         return report
 

@@ -220,6 +220,45 @@ def test_a_rearranged_dashboard_is_kept_after_a_reload(live: Live) -> None:
     page.context.close()
 
 
+def test_a_widget_dragged_to_another_place_stays_there_after_a_reload(live: Live) -> None:
+    page = live.signed_in()
+    order = lambda: page.eval_on_selector_all(".grid > .widget", "cards => cards.map(c => c.dataset.widget)")  # noqa: E731
+    start = order()
+    first, second = start[0], start[1]
+    page.drag_and_drop(f"#w-{first} > header h2", f"#w-{second} > .body")  # two cards in sight: no scrolling
+    page.wait_for_selector(".grid[data-saved]", state="attached")
+    assert page.get_attribute(".grid", "data-saved") == "yes"
+    assert order()[:2] == [second, first]
+    page.reload()
+    assert order() == [second, first] + start[2:]
+    page.context.close()
+
+
+def test_the_flows_graph_fits_its_card_and_every_label_its_box(live: Live) -> None:
+    page = live.signed_in()
+    page.goto(live.url + "/flows")
+    measured = page.evaluate(
+        """() => {
+        const svg = document.querySelector("svg.graph"), card = svg.closest(".card");
+        const over = [];
+        for (const node of svg.querySelectorAll("g.node")) {
+          const box = node.querySelector("rect").getBBox();
+          for (const text of node.querySelectorAll("text")) {
+            const t = text.getBBox();
+            if (t.x + t.width > box.x + box.width - 4) over.push(text.textContent);
+          }
+        }
+        const c = card.getBoundingClientRect(), s = svg.getBoundingClientRect();
+        return {over, svgRight: s.right, cardRight: c.right, titles: svg.querySelectorAll("g.node title").length,
+                nodes: svg.querySelectorAll("g.node").length};
+        }"""
+    )
+    assert measured["over"] == []  # every label inside its box (cut with …, the whole text in the tooltip)
+    assert measured["svgRight"] <= measured["cardRight"]  # the right-most column is not cut off at 1280 px
+    assert measured["titles"] == measured["nodes"]
+    page.context.close()
+
+
 def test_spanish_and_french_pages_are_translated(live: Live) -> None:
     page = live.signed_in()
     page.select_option("#language", "es")
@@ -287,11 +326,16 @@ def test_a_post_without_csrf_token_is_refused(live: Live) -> None:
 def test_screenshots_of_every_page(live: Live) -> None:
     page = live.signed_in()
     link = next(l for l in live.pair.session.state.links() if l.flow == "companies_to_vendors")
+    customer = next(l.qbo_id for l in live.pair.session.state.links() if l.flow == "customers_to_companies")
+    live.pair.session.state.remove_link("customers", qbo_id=customer)  # unlinked: its page offers Link and Search
     pages = {
         "runs": "/runs",
         "run": "/runs/1",
         "records": f"/records?q={link.procore_id}",
         "flows": "/flows",
+        "connections": "/connections",
+        "explain": f"/records/companies_to_vendors/{link.procore_id}",
+        "explain-search": f"/records/customers_to_companies/{customer}?twin_q=a#link",
         "rule": "/flows/cost_codes_to_items/rule#L12",
         "reconcile": "/reconcile",
         "users": "/users",

@@ -36,6 +36,9 @@ def test_layout_edits() -> None:
     assert change_layout(layout, "size", "inbox", "large")[2] == {"widget": "inbox", "size": "large"}
     assert "inbox" not in [i["widget"] for i in change_layout(layout, "remove", "inbox")]
     assert change_layout(layout, "add", "reconcile", "small")[-1] == {"widget": "reconcile", "size": "small"}
+    placed = [i["widget"] for i in change_layout(layout, "place", "connections", "2")]
+    assert placed[2] == "connections" and placed[:2] == [i["widget"] for i in layout][1:3]
+    assert [i["widget"] for i in change_layout(layout, "place", "connections", "99")][-1] == "connections"
     with pytest.raises(BadLayout):
         change_layout(layout, "add", "weather")
     with pytest.raises(BadLayout):
@@ -51,19 +54,29 @@ def test_flows_page_draws_every_flow_and_edge_of_the_graph(admin: Any) -> None:
     assert "<script" not in page.split("<main>", 1)[1]  # server-side SVG, no script
 
 
-def test_a_flow_is_switched_on_through_its_param(admin: Any) -> None:
+def test_every_flow_is_switched_off_and_on_from_the_flows_page(admin: Any) -> None:
     pair, service, c = admin
     page = c.get("/flows").text
-    assert 'value="bills_to_requisitions"' in page  # enabled: params.bills_to_requisitions
+    assert 'value="bills_to_requisitions"' in page  # enabled: params.bills_to_requisitions (false)
+    assert 'value="companies_to_vendors"' in page  # always on by its rule: switched in the project
     done = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "bills_to_requisitions"})
     assert done.status_code == 303
     assert "bills_to_requisitions: true" in (pair.project_dir / "joist.yaml").read_text()
     assert service.project.params["bills_to_requisitions"] is True
-    refused = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "companies_to_vendors"})
-    assert refused.status_code == 400  # always on: no param to switch
-    assert "flow.enable" in c.get("/audit").text
-    c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "bills_to_requisitions"})
-    assert "bills_to_requisitions: false" in (pair.project_dir / "joist.yaml").read_text()
+    off = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "companies_to_vendors"})
+    assert off.status_code == 303
+    assert "flows:\n  companies_to_vendors:\n    enabled: false" in (pair.project_dir / "joist.yaml").read_text()
+    report = service.session.run(None, dry_run=True)  # the service's session honours it at once
+    assert {f.flow: f.disabled for f in report.flows}["companies_to_vendors"] is not None
+    page = c.get("/flows").text
+    assert "switched off in this project" in page
+    audit = c.get("/audit").text
+    assert "flow.enable" in audit and "flow.disable" in audit
+    assert c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "companies_to_vendors"}).status_code == 303
+    assert "flows:" not in (pair.project_dir / "joist.yaml").read_text()
+    assert c.post("/flows/toggle", data={"flow": "companies_to_vendors"}).status_code == 403  # no CSRF token
+    unknown = c.post("/flows/toggle", data={"csrf": csrf_of(page), "flow": "no_such_flow"})
+    assert unknown.status_code == 400
 
 
 def test_records_search_and_explain(admin: Any) -> None:
@@ -82,6 +95,32 @@ def test_records_search_and_explain(admin: Any) -> None:
     assert missing.status_code == 400 and "Traceback" not in missing.text
 
 
+def test_a_record_is_unlinked_and_linked_again_from_its_page(admin: Any) -> None:
+    pair, service, c = admin
+    state = service.session.state
+    link = next(l for l in state.links() if l.flow == "companies_to_vendors")
+    page_url = f"/records/companies_to_vendors/{link.procore_id}"
+    page = html.unescape(c.get(page_url).text)
+    assert f"Linked to qbo Vendor {link.qbo_id}" in page
+    gone = c.post(f"{page_url}/unlink", data={"csrf": csrf_of(page)})
+    assert gone.status_code == 303
+    assert state.find_link("vendors", procore_id=link.procore_id) is None
+    name = json.loads(link.qbo_payload or "{}")["DisplayName"]
+    searched = html.unescape(c.get(page_url, params={"twin_q": name[2:-1].lower()}).text)
+    assert f'name="twin" value="{link.qbo_id}"' in searched and name in searched
+    with service.session.lock("sync"):  # a sync in hand: the page waits for it, then refuses
+        busy = c.post(f"{page_url}/link", data={"csrf": csrf_of(page), "twin": link.qbo_id})
+    assert busy.status_code == 400 and "S607" in busy.text
+    wrong = c.post(f"{page_url}/link", data={"csrf": csrf_of(page), "twin": "987654"})
+    assert wrong.status_code == 400 and "S623" in wrong.text  # checked in QBO first, as `joist link` does
+    made = c.post(f"{page_url}/link", data={"csrf": csrf_of(page), "twin": link.qbo_id})
+    assert made.status_code == 303
+    again = state.find_link("vendors", procore_id=link.procore_id)
+    assert again is not None and (again.qbo_id, again.origin) == (link.qbo_id, "manual")
+    audit = c.get("/audit").text
+    assert "record.link" in audit and "record.unlink" in audit
+
+
 def test_runs_and_one_run(admin: Any) -> None:
     pair, service, c = admin
     runs = c.get("/runs").text
@@ -93,6 +132,26 @@ def test_runs_and_one_run(admin: Any) -> None:
     vendors = c.get(f"/runs/{last.id}", params={"flow": "companies_to_vendors"}).text
     assert all(f"<td>{l.qbo_id}</td>" in vendors for l in made)  # the records this run wrote
     assert "wbs_to_items</td>" not in vendors  # filtered to one flow
+
+
+def test_a_run_remembers_what_it_did_to_each_record(admin: Any) -> None:
+    pair, service, c = admin
+    first = min(r.id for r in service.session.state.runs(50))  # the fixture's sync, which created everything
+    recorded = service.session.state.run_outcomes(first)
+    counts = service.session.state.query("SELECT counts FROM runs WHERE id = ?", (first,))[0]["counts"]
+    totals = json.loads(counts)
+    for action in ("create", "update", "adopt", "error"):
+        assert sum(1 for r in recorded if r["action"] == action) == totals.get(action, 0)
+    assert totals["create"] > 0
+    vendor = next(l for l in service.session.state.links("vendors") if l.flow == "companies_to_vendors")
+    assert {"flow": "companies_to_vendors", "source_id": vendor.procore_id, "action": "create"}.items() <= next(
+        r for r in recorded if r["source_id"] == vendor.procore_id and r["flow"] == "companies_to_vendors"
+    ).items()
+    page = html.unescape(c.get(f"/runs/{first}", params={"flow": "companies_to_vendors"}).text)
+    assert f"<td>{vendor.procore_id}</td>" in page and f"<td>{vendor.qbo_id}</td>" in page
+    assert "created, updated or failed on" in page and "wbs_to_items</td>" not in page
+    quiet = service.session.run("companies_to_vendors")  # nothing changed since: a run that wrote nothing
+    assert "This run wrote no record." in c.get(f"/runs/{quiet.run_id}").text
     assert c.get("/runs?status=nonesuch").text.count('href="/runs/') == 0
 
 
