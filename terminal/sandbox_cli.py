@@ -45,6 +45,14 @@ def sandbox_group() -> None:
     is_flag=True,
     help="Procore: accept a company_id parameter without the Procore-Company-Id header, as older clients send.",
 )
+@click.option(
+    "--region",
+    type=click.Choice(["us", "ca", "uk", "au"], case_sensitive=False),
+    default="us",
+    show_default=True,
+    help="Connect to the QBO company of this region (and seed Procore's tax codes to match); "
+    "with --project, sets the qbo_region param.",
+)
 @click.option("--pid-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
 def up(
     name: str | None,
@@ -55,6 +63,7 @@ def up(
     show_secrets: bool,
     background: bool,
     lenient_company_header: bool,
+    region: str,
     pid_file: Path | None,
 ) -> None:
     """Serve the sandbox NAME (procore or qbo), or both, until stopped with Ctrl-C.
@@ -66,6 +75,7 @@ def up(
       joist sandbox up --json --data .joist/sandbox
       joist sandbox up --show-secrets  # client ids, secrets and refresh tokens too
       joist sandbox up --project demo --background   # then: joist sandbox down --project demo
+      joist sandbox up --project demo --region uk    # a UK company: VAT and the CIS reverse charge
     """
     names = [name] if name else sorted(SANDBOXES)
     if port and len(names) > 1:
@@ -85,12 +95,15 @@ def up(
     if background and data_dir:
         extra = ["--lenient-company-header"] if lenient_company_header else []
         extra += ["--show-secrets"] if show_secrets else []
+        extra += ["--region", region]
         _up_in_background(name, port, data_dir, project_dir, as_json, extra)
         return
     servers: dict[str, tuple[Sandbox, ServerThread]] = {}
     notes: list[str] = []
     for n in names:
-        options = {"strict_company_header": False} if n == "procore" and lenient_company_header else {}
+        options: dict[str, object] = {"region": region.upper()}
+        if n == "procore" and lenient_company_header:
+            options["strict_company_header"] = False
         box = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None, **options)
         chosen = port or SANDBOXES[n][1]
         if not port and not port_is_free(chosen):
@@ -108,7 +121,7 @@ def up(
     if project_dir:
         from engine.project.writing import update_sandbox_project
 
-        changes = update_sandbox_project(project_dir, info)[1]
+        changes = update_sandbox_project(project_dir, info, region.upper())[1]
     # Before anything says "Ctrl-C to stop": a Ctrl-C from then on stops cleanly and saves the data.
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

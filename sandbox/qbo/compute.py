@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.qbo import faults
+from sandbox.qbo.regions import CURRENCY
 from sandbox.qbo.store import Realm
 from sandbox.qbo.validate import decimal
 
@@ -40,7 +41,6 @@ PRICED_DETAILS = (
     "JournalEntryLineDetail",
 )
 DOC_NUMBER_CHECKED = ("Invoice", "Estimate", "JournalEntry", "Bill", "VendorCredit", "PurchaseOrder")
-CURRENCY = {"US": ("USD", "United States Dollar"), "AU": ("AUD", "Australian Dollar")}
 
 
 def money(value: Decimal) -> Decimal:
