@@ -90,16 +90,21 @@ def init_project(
 def sandbox_params(packs: Sequence[str], region: str | None = None) -> dict[str, Any]:
     """The params each shipped pack needs against the seeded sandboxes (its `_sandbox_params.yaml`).
 
-    `region` (US, CA, UK, AU: the company `joist sandbox up --region` seeded) sets `qbo_region`.
+    `region` (US, CA, UK, AU: the company `joist sandbox up --region` seeded) sets `qbo_region`
+    and lays the pack's params for that region's company (`_sandbox_regions.yaml`) over them.
     """
     found = config.shipped_packs()
     params: dict[str, Any] = {}
+    wanted = (region or "US").upper()
     for pack in packs:
         path = found.get(pack)
         if path is not None and (path / "_sandbox_params.yaml").is_file():
             params.update(yaml.safe_load((path / "_sandbox_params.yaml").read_text(encoding="utf-8")) or {})
-    if region and "qbo_region" in params:
-        params["qbo_region"] = region.upper()
+        if path is not None and wanted != "US" and (path / "_sandbox_regions.yaml").is_file():
+            regions = yaml.safe_load((path / "_sandbox_regions.yaml").read_text(encoding="utf-8")) or {}
+            params.update(regions.get(wanted) or {})
+    if "qbo_region" in params:
+        params["qbo_region"] = wanted
     return params
 
 
