@@ -33,6 +33,8 @@ METHODS = [("Cash", "NON_CREDIT_CARD"), ("Check", "NON_CREDIT_CARD"), ("Visa", "
 CUSTOMERS = ["Riverside Medical Center", "Oakwood Estates", "City of Fairview"]
 VENDORS = ["Bay Concrete Supply", "Summit Electric", "Precision Drywall"]
 EMPLOYEES = [("Maria", "Lopez"), ("James", "Chen")]
+# Records the US tax setup takes: one agency, two rates, one group.
+US_TAX_IDS = len(TAX["US"].agencies) + len(TAX["US"].rates) + len(TAX["US"].codes)
 
 
 def _put(company: Company, entity: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +160,13 @@ def seed(company: Company, company_name: str) -> None:
             },
         },
     )
-    _tax(company)
+    if realm.country in ("US", "AU"):
+        _tax(company)
+    else:
+        # The Canadian and UK companies take the US company's ids for everything but tax (the
+        # ids the US tax setup takes are left unused; the region's tax setup comes last), so
+        # the packs' sandbox params carry over and only the tax params differ by region.
+        realm.next_id += US_TAX_IDS
     accounts = {}
     for name, kind, sub in ACCOUNTS:
         accounts[name] = company.create("Account", {"Name": name, "AccountType": kind, "AccountSubType": sub})["Id"]
@@ -218,4 +226,6 @@ def seed(company: Company, company_name: str) -> None:
             "UnitPrice": Decimal("0"),
         },
     )
+    if realm.country not in ("US", "AU"):
+        _tax(company)
     realm.requestids.clear()
