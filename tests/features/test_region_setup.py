@@ -28,6 +28,9 @@ def test_sandbox_project_of_a_region_connects_its_realm_and_sets_qbo_region(tmp_
     path, _ = update_sandbox_project(tmp_path / "demo", info, "UK")
     doc = yaml.safe_load(path.read_text())
     assert doc["params"]["qbo_region"] == "UK"
+    # the UK company's untaxed code ("No VAT") for lines Procore does not tax, and the US ids elsewhere
+    assert (doc["params"]["sales_line_tax_code"], doc["params"]["purchase_line_tax_code"]) == ("55", "55")
+    assert doc["params"]["retention_payable_account"] == "12"
     assert str(doc["connections"]["qbo"]["realm_id"]) == UK_REALM
     # a later run for another region says what to change rather than rewriting the owner's params
     _, changes = update_sandbox_project(tmp_path / "demo", info, "CA")
