@@ -6,8 +6,8 @@ province and the combined GST/PST and GST/QST codes (each rate its own agency an
 the UK's VAT at 20% standard, 5% reduced, 0% zero, exempt and no VAT, plus the construction
 industry's domestic reverse charge (`20.0% RC CIS`: on purchases QBO books the 20% input VAT
 and the same amount as output VAT, so the supplier is owed the net only); Australia's GST
-and GST-free. Tax is computed per rate on the net of the lines carrying it and rounded half
-up to the cent (compute.py), the same in every region.
+and GST-free. Outside the US tax is computed line by line, each line's tax at each rate
+rounded half up to the cent (compute.py); in the US the tax group applies to the taxable sum.
 """
 
 from __future__ import annotations

@@ -59,6 +59,17 @@ def test_canadian_company_hst_and_gst_pst_each_rate_its_own_tax_line(
     )
     assert inclusive["TotalAmt"] == Decimal("112.00") and inclusive["Line"][0]["Amount"] == Decimal("100.00")
     assert inclusive["TxnTaxDetail"]["TotalTax"] == Decimal("12.00")
+    # QBO taxes line by line: three lines of 0.05 at 13% are 0.01 each, 0.03 (13% of 0.15 would be 0.02)
+    small = ca.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "GlobalTaxCalculation": "TaxExcluded",
+            "Line": [_sale(item["Id"], hst["Id"], "0.05") for _ in range(3)],
+        },
+        idempotency_key="ca3",
+    )
+    assert small["TxnTaxDetail"]["TotalTax"] == Decimal("0.03") and small["TotalAmt"] == Decimal("0.18")
 
 
 def test_uk_company_vat_rates_and_the_cis_reverse_charge_owes_the_subcontractor_the_net(
