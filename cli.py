@@ -463,17 +463,24 @@ def _console() -> Any:
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False), default=".")
 @click.option("--name", default=None, help="Project name (default: the folder's name).")
-def init(directory: str, name: str | None) -> None:
+@click.option(
+    "--region",
+    type=click.Choice(["us", "ca", "uk", "au"], case_sensitive=False),
+    default=None,
+    help="The QBO company's region: sets the packs' qbo_region param (docs/regions.md).",
+)
+def init(directory: str, name: str | None, region: str | None) -> None:
     """Write a commented starter joist.yaml into DIRECTORY (default: here).
 
     \b
     Examples:
       joist init
       joist init acme --name acme-construction
+      joist init acme --region ca
     """
     from engine.project.writing import init_project
 
-    path = init_project(directory, name=name)
+    path = init_project(directory, name=name, region=region)
     click.echo(
         f"wrote {path}\nnext: set the Procore company_id in it; set your OAuth apps' client ids and secrets in the "
         "environment variables it names; then `joist connect procore` and `joist connect qbo` (which fills in "

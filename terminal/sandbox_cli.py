@@ -59,6 +59,14 @@ def sandbox_group() -> None:
     show_default=True,
     help="Size of the transfer firm.",
 )
+@click.option(
+    "--region",
+    type=click.Choice(["us", "ca", "uk", "au"], case_sensitive=False),
+    default="us",
+    show_default=True,
+    help="Connect to the QBO company of this region (and seed Procore's tax codes to match); "
+    "with --project, sets the qbo_region param.",
+)
 @click.option("--pid-file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
 def up(
     name: str | None,
@@ -71,6 +79,7 @@ def up(
     lenient_company_header: bool,
     scenario: str,
     scale: float,
+    region: str,
     pid_file: Path | None,
 ) -> None:
     """Serve the sandbox NAME (procore or qbo), or both, until stopped with Ctrl-C.
@@ -83,6 +92,7 @@ def up(
       joist sandbox up --show-secrets  # client ids, secrets and refresh tokens too
       joist sandbox up --project demo --background   # then: joist sandbox down --project demo
       joist sandbox up --project firm --scenario transfer   # a firm moving from another connector
+      joist sandbox up --project demo --region uk    # a UK company: VAT and the CIS reverse charge
     """
     names = [name] if name else sorted(SANDBOXES)
     if port and len(names) > 1:
@@ -105,6 +115,7 @@ def up(
         extra = ["--lenient-company-header"] if lenient_company_header else []
         extra += ["--show-secrets"] if show_secrets else []
         extra += ["--scenario", scenario, "--scale", str(scale)] if scenario != "demo" else []
+        extra += ["--region", region]
         _up_in_background(name, port, data_dir, project_dir, as_json, extra)
         return
     servers: dict[str, tuple[Sandbox, ServerThread]] = {}
@@ -112,7 +123,9 @@ def up(
     boxes: dict[str, Sandbox] = {}
     fresh = {n: not (data_dir and (data_dir / f"{n}.json").exists()) for n in names}
     for n in names:
-        options = {"strict_company_header": False} if n == "procore" and lenient_company_header else {}
+        options: dict[str, object] = {"region": region.upper()}
+        if n == "procore" and lenient_company_header:
+            options["strict_company_header"] = False
         boxes[n] = create(n, state_file=(data_dir / f"{n}.json") if data_dir else None, **options)
     if scenario == "transfer" and all(fresh.values()):
         from terminal.transfer_scenario import seed_firm
@@ -136,7 +149,7 @@ def up(
     if project_dir:
         from engine.project.writing import update_sandbox_project
 
-        changes = update_sandbox_project(project_dir, info)[1]
+        changes = update_sandbox_project(project_dir, info, region.upper())[1]
     # Before anything says "Ctrl-C to stop": a Ctrl-C from then on stops cleanly and saves the data.
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

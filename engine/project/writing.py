@@ -57,8 +57,11 @@ def init_project(
     name: str | None = None,
     procore: Mapping[str, Any] | None = None,
     qbo: Mapping[str, Any] | None = None,
+    region: str | None = None,
 ) -> Path:
     """Write a commented starter joist.yaml into `directory` (made if missing); returns its path.
+
+    `region` (US, CA, UK, AU) sets the packs' `qbo_region` param (docs/regions.md).
 
     `procore` / `qbo` fill in connection settings (company_id, realm_id, base_url...);
     without them the ids are placeholders that `joist validate` points at until replaced.
@@ -77,20 +80,31 @@ def init_project(
         procore=dict(procore or {}),
         qbo=dict(qbo or {}),
         sandbox=False,
+        region=region,
     )
     target.write_text(text, encoding="utf-8")
     _keep_out_of_git(folder)
     return target
 
 
-def sandbox_params(packs: Sequence[str]) -> dict[str, Any]:
-    """The params each shipped pack needs against the seeded sandboxes (its `_sandbox_params.yaml`)."""
+def sandbox_params(packs: Sequence[str], region: str | None = None) -> dict[str, Any]:
+    """The params each shipped pack needs against the seeded sandboxes (its `_sandbox_params.yaml`).
+
+    `region` (US, CA, UK, AU: the company `joist sandbox up --region` seeded) sets `qbo_region`
+    and lays the pack's params for that region's company (`_sandbox_regions.yaml`) over them.
+    """
     found = config.shipped_packs()
     params: dict[str, Any] = {}
+    wanted = (region or "US").upper()
     for pack in packs:
         path = found.get(pack)
         if path is not None and (path / "_sandbox_params.yaml").is_file():
             params.update(yaml.safe_load((path / "_sandbox_params.yaml").read_text(encoding="utf-8")) or {})
+        if path is not None and wanted != "US" and (path / "_sandbox_regions.yaml").is_file():
+            regions = yaml.safe_load((path / "_sandbox_regions.yaml").read_text(encoding="utf-8")) or {}
+            params.update(regions.get(wanted) or {})
+    if "qbo_region" in params:
+        params["qbo_region"] = wanted
     return params
 
 
@@ -133,7 +147,9 @@ def _sandbox_settings(
     return settings, secrets
 
 
-def _merge_sandbox_project(text: str, shown: str, settings: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
+def _merge_sandbox_project(
+    text: str, shown: str, settings: dict[str, dict[str, Any]], region: str | None = None
+) -> tuple[str, list[str]]:
     """An earlier sandbox joist.yaml with new connection settings and any missing sandbox params.
 
     Only the `connections:` block is rewritten (keys a person added to a connection stay);
@@ -167,7 +183,9 @@ def _merge_sandbox_project(text: str, shown: str, settings: dict[str, dict[str, 
     text = replace_block(text, "connections", connections_block(merged, sandbox=True))
     packs = [str(p).split(":", 1)[1] for p in old.get("packs") or [] if str(p).startswith("joist:")]
     present: dict[str, Any] = old["params"] if isinstance(old.get("params"), dict) else {}
-    missing = {k: v for k, v in sandbox_params(packs).items() if k not in present}
+    missing = {k: v for k, v in sandbox_params(packs, region).items() if k not in present}
+    if region and "qbo_region" in present and str(present["qbo_region"]).upper() != region.upper():
+        changes.append(f"params.qbo_region is {present['qbo_region']}: set it to {region.upper()} for this sandbox")
     text = add_entries(text, "params", {k: _scalar(v) for k, v in missing.items()})
     changes += [f"params.{k} added: {_scalar(v)}" for k, v in missing.items()]
     return text, changes
@@ -204,7 +222,7 @@ def sandbox_data_folder(project_dir: str | os.PathLike[str], data_dir: str | os.
 
 
 def update_sandbox_project(
-    directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]]
+    directory: str | os.PathLike[str], info: Mapping[str, Mapping[str, Any]], region: str | None = None
 ) -> tuple[Path, list[str]]:
     """Write a joist.yaml for the sandboxes, or update the one an earlier call wrote; returns what changed.
 
@@ -225,11 +243,16 @@ def update_sandbox_project(
     settings, secrets = _sandbox_settings(info)
     if existing is None:
         text = render_project(
-            folder, name="sandbox", procore=settings.get("procore"), qbo=settings.get("qbo"), sandbox=True
+            folder,
+            name="sandbox",
+            procore=settings.get("procore"),
+            qbo=settings.get("qbo"),
+            sandbox=True,
+            region=region,
         )
         changes = [f"wrote {display_path(target)}"]
     else:
-        text, changes = _merge_sandbox_project(existing, display_path(target), settings)
+        text, changes = _merge_sandbox_project(existing, display_path(target), settings, region)
     _keep_out_of_git(folder)
     store = FileTokenStore(folder / DEFAULT_TOKENS_PATH)
     for system, (client, tokens) in secrets.items():
@@ -317,7 +340,13 @@ def connections_block(given: Mapping[str, Mapping[str, Any] | None], *, sandbox:
 
 
 def render_project(
-    folder: Path, *, name: str, procore: dict[str, Any] | None, qbo: dict[str, Any] | None, sandbox: bool
+    folder: Path,
+    *,
+    name: str,
+    procore: dict[str, Any] | None,
+    qbo: dict[str, Any] | None,
+    sandbox: bool,
+    region: str | None = None,
 ) -> str:
     """The text of a joist.yaml: given connection settings set, the others shown as comments."""
     lines = [f"# {SANDBOX_MARKER} for the local sandboxes; each run rewrites only `connections:`."] if sandbox else []
@@ -339,7 +368,7 @@ def render_project(
     lines += [f"  - joist:{pack}" for pack in packs]
     if not sandbox:
         lines.append("  # - ./rules")
-    params = sandbox_params(packs) if sandbox else {}
+    params = sandbox_params(packs, region) if sandbox else {}
     lines.append("# Values rules read as params.NAME.")
     if params:
         lines.append("# Set for the seeded sandboxes (each pack's _sandbox_params.yaml); your company's ids differ.")
@@ -352,6 +381,10 @@ def render_project(
         lines.append("params:")
         for key, about in shipped_required_params().items():
             lines.append(f"  {key}: ~" + (f"  # {about}" if about else ""))
+        if region:
+            lines.append(
+                f"  qbo_region: {region.upper()}  # the QBO company's region: US, CA, UK or AU (docs/regions.md)"
+            )
     else:
         lines.append("params: {}")
     lines += [

@@ -10,7 +10,8 @@ Knobs (keyword options of `create_sandbox`): `strict_company_header` (default Tr
 serves clients that send only a `company_id` parameter, as the PyPI `procore` client does),
 `allow_refresh_reuse`, `hourly_limit` (3600), `spike_limit` (200) and `spike_window` (10 s),
 `webhook_timeout` (5 s), `webhook_first_delay` (1 s), `deliver_webhooks` (background
-delivery thread; tests may call `webhooks.pump()` instead), `seed` (demo company).
+delivery thread; tests may call `webhooks.pump()` instead), `seed` (demo company), `region`
+(US, CA, UK or AU: the demo company's tax codes, sandbox/procore/regions.py).
 Faults, the movable clock and the request log are `sandbox.control`'s, shared with QBO.
 
 Decisions on what the reference leaves unconfirmed (§9):
@@ -91,6 +92,7 @@ class ProcoreSandbox:
         webhook_first_delay: float = 1.0,
         deliver_webhooks: bool = True,
         seed: bool = True,
+        region: str = "US",
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.strict_company_header = strict_company_header
@@ -110,9 +112,13 @@ class ProcoreSandbox:
         self._allow_refresh_reuse = allow_refresh_reuse
         loaded = self._load()
         if not loaded and seed:
+            from sandbox.procore.regions import REGION_TAX, seed_region_tax
             from sandbox.procore.seed import seed_demo
 
+            if region.upper() not in REGION_TAX:
+                raise ValueError(f"unknown region {region!r}: one of {', '.join(REGION_TAX)}")
             seed_demo(self)
+            seed_region_tax(self, region.upper())
         elif not loaded:
             self.store.companies[COMPANY_ID] = {
                 "id": COMPANY_ID,

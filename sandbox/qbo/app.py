@@ -37,6 +37,14 @@ from sandbox.qbo.validate import SEGMENTS
 from sandbox.qbo.webhooks import Webhooks
 
 US_REALM, AU_REALM = "9130350000000000", "9130350000000001"
+CA_REALM, UK_REALM = "9130350000000002", "9130350000000003"
+# The seeded company of each region (`joist sandbox up --region`): realm, country, UTC offset, name.
+REALMS = {
+    "US": (US_REALM, "US", -480, "Joist Demo Builders"),
+    "AU": (AU_REALM, "AU", 600, "Joist Demo Builders Pty Ltd"),
+    "CA": (CA_REALM, "CA", -300, "Joist Demo Builders Ltd"),
+    "UK": (UK_REALM, "GB", 0, "Joist Demo Builders Ltd (UK)"),
+}
 CLIENT_ID = "ABjoistSandboxClient0000000000000000000000000000"
 JSON_TYPE = "application/json;charset=UTF-8"
 DOWNLOAD_TTL = 900
@@ -57,7 +65,11 @@ class QBOSandbox:
         throttle_as_xml: bool = False,
         batch_per_minute: int | None = None,
         webhook_client: httpx.Client | None = None,
+        region: str = "US",
     ) -> None:
+        if region.upper() not in REALMS:
+            raise ValueError(f"unknown region {region!r}: one of {', '.join(REALMS)}")
+        self.region = region.upper()
         self.control = SandboxControl(self._fault_body)
         self.state_file = Path(state_file) if state_file else None
         self.store = Store(now=self.control.clock.now)
@@ -75,6 +87,7 @@ class QBOSandbox:
         self._limit_lock = threading.Lock()
         if self.state_file and self.state_file.exists():
             self.store.load(self.state_file)
+            self._seed_regions()  # data saved before a region's company was seeded gets it now
         else:
             self._seed()
         self.webhooks = Webhooks(
@@ -88,10 +101,12 @@ class QBOSandbox:
     def _seed(self) -> None:
         self.store.oauth["clients"][CLIENT_ID] = {"secret": secrets.token_urlsafe(30)}
         self.store.oauth["file_secret"] = secrets.token_hex(16)
-        for realm_id, country, offset, name in (
-            (US_REALM, "US", -480, "Joist Demo Builders"),
-            (AU_REALM, "AU", 600, "Joist Demo Builders Pty Ltd"),
-        ):
+        self._seed_regions()
+
+    def _seed_regions(self) -> None:
+        for realm_id, country, offset, name in REALMS.values():
+            if realm_id in self.store.realms:
+                continue
             realm = Realm(realm_id, country, offset)
             self.store.realms[realm_id] = realm
             seed(Company(realm, self.control.clock.now), name)
@@ -118,10 +133,10 @@ class QBOSandbox:
     def connection_info(self, base_url: str) -> dict[str, str]:
         return {
             "base_url": base_url,
-            "realm_id": US_REALM,
+            "realm_id": REALMS[self.region][0],
             "client_id": self.client_id,
             "client_secret": self.client_secret,
-            "refresh_token": self.refresh_token(US_REALM),
+            "refresh_token": self.refresh_token(REALMS[self.region][0]),
         }
 
     def save(self) -> None:

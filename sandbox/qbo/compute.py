@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.qbo import faults
+from sandbox.qbo.regions import CURRENCY
 from sandbox.qbo.store import Realm
 from sandbox.qbo.validate import decimal
 
@@ -40,7 +41,6 @@ PRICED_DETAILS = (
     "JournalEntryLineDetail",
 )
 DOC_NUMBER_CHECKED = ("Invoice", "Estimate", "JournalEntry", "Bill", "VendorCredit", "PurchaseOrder")
-CURRENCY = {"US": ("USD", "United States Dollar"), "AU": ("AUD", "Australian Dollar")}
 
 
 def money(value: Decimal) -> Decimal:
@@ -169,9 +169,12 @@ def _tax(realm: Realm, entity: str, record: dict[str, Any], taxable: list[dict[s
             ln["Amount"], line_detail["TaxInclusiveAmt"] = net, gross
             gross_total += gross
         for rate, rate_percent in rates:
-            entry = by_rate.setdefault(rate["Id"], [rate, rate_percent, Decimal("0")])
+            # QBO outside the US taxes line by line: each line's tax at each rate is rounded to
+            # the cent, then the tax line sums them (so it can differ from the rate on the total)
+            entry = by_rate.setdefault(rate["Id"], [rate, rate_percent, Decimal("0"), Decimal("0")])
             entry[2] += ln["Amount"]
-    tax_lines = [_tax_line(rate, p, net, money(net * p / 100)) for rate, p, net in by_rate.values()]
+            entry[3] += money(ln["Amount"] * rate_percent / 100)
+    tax_lines = [_tax_line(rate, p, net, tax) for rate, p, net, tax in by_rate.values()]
     net_total = sum((ln["Amount"] for ln in taxable), Decimal("0"))
     if mode == "TaxInclusive":
         total_tax = gross_total - net_total

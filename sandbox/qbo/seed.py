@@ -1,7 +1,7 @@
-"""Demo data for a fresh sandbox: a small construction company in the US and one in Australia.
+"""Demo data for a fresh sandbox: a small construction company in the US, Canada, the UK and Australia.
 
-Each gets a chart of accounts, items, classes, a location, terms, payment methods, tax
-agencies/rates/codes (a US tax group; AU GST codes), customers with a project job,
+Each gets a chart of accounts, items, classes, a location, terms, payment methods, its
+region's tax agencies/rates/codes (regions.TAX), customers with a project job,
 vendors and employees. Everything goes through the same create path as API calls.
 """
 
@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qbo.ops import Company
+from sandbox.qbo.regions import ADDRESS, CURRENCY, TAX
 
 ACCOUNTS = [
     ("Checking", "Bank", "Checking"),
@@ -32,6 +33,8 @@ METHODS = [("Cash", "NON_CREDIT_CARD"), ("Check", "NON_CREDIT_CARD"), ("Visa", "
 CUSTOMERS = ["Riverside Medical Center", "Oakwood Estates", "City of Fairview"]
 VENDORS = ["Bay Concrete Supply", "Summit Electric", "Precision Drywall"]
 EMPLOYEES = [("Maria", "Lopez"), ("James", "Chen")]
+# Records the US tax setup takes: one agency, two rates, one group.
+US_TAX_IDS = len(TAX["US"].agencies) + len(TAX["US"].rates) + len(TAX["US"].codes)
 
 
 def _put(company: Company, entity: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -43,118 +46,66 @@ def _put(company: Company, entity: str, record: dict[str, Any]) -> dict[str, Any
 
 
 def _tax(company: Company) -> dict[str, str]:
-    """The tax agencies, rates and codes; returns the code ids by name."""
-    if company.realm.country == "US":
+    """The region's tax agencies, rates and codes (regions.TAX); returns the code ids by name.
+
+    Each rate is made just before the first code that uses it, so a region's ids follow its
+    table (the US and AU ids are what they always were).
+    """
+    setup = TAX.get(company.realm.country, TAX["US"])
+    agencies = {}
+    for name, (on_sales, on_purchases) in setup.agencies.items():
         agency = _put(
             company,
             "TaxAgency",
-            {
-                "DisplayName": "California Department of Tax and Fee Administration",
-                "TaxTrackedOnSales": True,
-                "TaxTrackedOnPurchases": False,
-            },
+            {"DisplayName": name, "TaxTrackedOnSales": on_sales, "TaxTrackedOnPurchases": on_purchases},
         )
-        ref = {"value": agency["Id"], "name": agency["DisplayName"]}
-        state = _put(
-            company,
-            "TaxRate",
-            {
-                "Name": "California",
-                "RateValue": Decimal("7.25"),
-                "AgencyRef": ref,
-                "SpecialTaxType": "NONE",
-                "DisplayType": "ReadOnly",
-            },
-        )
-        county = _put(
-            company,
-            "TaxRate",
-            {
-                "Name": "Alameda County",
-                "RateValue": Decimal("2"),
-                "AgencyRef": ref,
-                "SpecialTaxType": "NONE",
-                "DisplayType": "ReadOnly",
-            },
-        )
-        details = [
-            {"TaxRateRef": {"value": r["Id"], "name": r["Name"]}, "TaxTypeApplicable": "TaxOnAmount", "TaxOrder": 0}
-            for r in (state, county)
-        ]
-        group = _put(
-            company,
-            "TaxCode",
-            {
-                "Name": "Alameda",
-                "Description": "Alameda County sales tax",
-                "Taxable": True,
-                "TaxGroup": True,
-                "Hidden": False,
-                "SalesTaxRateList": {"TaxRateDetail": details},
-                "PurchaseTaxRateList": {"TaxRateDetail": []},
-            },
-        )
-        return {"group": group["Id"]}
-    agency = _put(
-        company,
-        "TaxAgency",
-        {"DisplayName": "Australian Taxation Office", "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": True},
-    )
-    ref = {"value": agency["Id"], "name": agency["DisplayName"]}
+        agencies[name] = {"value": agency["Id"], "name": agency["DisplayName"]}
+    by_name = {rate.name: rate for rate in setup.rates}
+    made: dict[str, dict[str, Any]] = {}
+
+    def details(names: tuple[str, ...]) -> list[dict[str, Any]]:
+        out = []
+        for rate_name in names:
+            if rate_name not in made:
+                rate = by_name[rate_name]
+                made[rate_name] = _put(
+                    company,
+                    "TaxRate",
+                    {
+                        "Name": rate.name,
+                        "RateValue": rate.percent,
+                        "AgencyRef": agencies[rate.agency],
+                        "SpecialTaxType": "NONE",
+                        "DisplayType": "ReadOnly",
+                    },
+                )
+            record = made[rate_name]
+            out.append(
+                {
+                    "TaxRateRef": {"value": record["Id"], "name": record["Name"]},
+                    "TaxTypeApplicable": "TaxOnAmount",
+                    "TaxOrder": 0,
+                }
+            )
+        return out
+
     codes = {}
-    for name, sales_rate, purchase_rate in (("GST", "10", "10"), ("FRE", "0", "0")):
-        sale = _put(
-            company,
-            "TaxRate",
-            {
-                "Name": f"{name} (sales)",
-                "RateValue": Decimal(sales_rate),
-                "AgencyRef": ref,
-                "SpecialTaxType": "NONE",
-                "DisplayType": "ReadOnly",
-            },
-        )
-        buy = _put(
-            company,
-            "TaxRate",
-            {
-                "Name": f"{name} (purchases)",
-                "RateValue": Decimal(purchase_rate),
-                "AgencyRef": ref,
-                "SpecialTaxType": "NONE",
-                "DisplayType": "ReadOnly",
-            },
-        )
-        code = _put(
+    for code in setup.codes:
+        sales, purchases = details(code.sales), details(code.purchases)
+        record = _put(
             company,
             "TaxCode",
             {
-                "Name": name,
-                "Description": "GST" if name == "GST" else "GST free",
-                "Taxable": name == "GST",
-                "TaxGroup": True,
+                "Name": code.name,
+                "Description": code.description,
+                "Taxable": code.taxable,
+                "TaxGroup": setup.group or len(code.sales) > 1 or len(code.purchases) > 1,
                 "Hidden": False,
-                "SalesTaxRateList": {
-                    "TaxRateDetail": [
-                        {
-                            "TaxRateRef": {"value": sale["Id"], "name": sale["Name"]},
-                            "TaxTypeApplicable": "TaxOnAmount",
-                            "TaxOrder": 0,
-                        }
-                    ]
-                },
-                "PurchaseTaxRateList": {
-                    "TaxRateDetail": [
-                        {
-                            "TaxRateRef": {"value": buy["Id"], "name": buy["Name"]},
-                            "TaxTypeApplicable": "TaxOnAmount",
-                            "TaxOrder": 0,
-                        }
-                    ]
-                },
+                "SalesTaxRateList": {"TaxRateDetail": sales},
+                "PurchaseTaxRateList": {"TaxRateDetail": purchases},
             },
         )
-        codes[name] = code["Id"]
+        codes[code.name] = record["Id"]
     return codes
 
 
@@ -162,6 +113,7 @@ def seed(company: Company, company_name: str) -> None:
     """Fill an empty realm with the demo company."""
     realm = company.realm
     us = realm.country == "US"
+    city, subdivision, postal = ADDRESS.get(realm.country, ADDRESS["US"])
     _put(
         company,
         "CompanyInfo",
@@ -172,9 +124,9 @@ def seed(company: Company, company_name: str) -> None:
             "FiscalYearStartMonth": "January",
             "CompanyAddr": {
                 "Line1": "100 Main St",
-                "City": "Oakland" if us else "Sydney",
-                "CountrySubDivisionCode": "CA" if us else "NSW",
-                "PostalCode": "94607" if us else "2000",
+                "City": city,
+                **({"CountrySubDivisionCode": subdivision} if subdivision else {}),
+                "PostalCode": postal,
                 "Country": realm.country,
             },
             "SupportedLanguages": "en",
@@ -196,7 +148,10 @@ def seed(company: Company, company_name: str) -> None:
             "SalesFormsPrefs": {"CustomTxnNumbers": False, "AllowDeposit": True, "AllowDiscount": True},
             "VendorAndPurchasesPrefs": {"BillableExpenseTracking": True, "TrackingByCustomer": True},
             "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": False},
-            "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD" if us else "AUD"}},
+            "CurrencyPrefs": {
+                "MultiCurrencyEnabled": False,
+                "HomeCurrency": {"value": CURRENCY.get(realm.country, CURRENCY["US"])[0]},
+            },
             "TimeTrackingPrefs": {
                 "UseServices": True,
                 "BillCustomers": True,
@@ -205,7 +160,13 @@ def seed(company: Company, company_name: str) -> None:
             },
         },
     )
-    _tax(company)
+    if realm.country in ("US", "AU"):
+        _tax(company)
+    else:
+        # The Canadian and UK companies take the US company's ids for everything but tax (the
+        # ids the US tax setup takes are left unused; the region's tax setup comes last), so
+        # the packs' sandbox params carry over and only the tax params differ by region.
+        realm.next_id += US_TAX_IDS
     accounts = {}
     for name, kind, sub in ACCOUNTS:
         accounts[name] = company.create("Account", {"Name": name, "AccountType": kind, "AccountSubType": sub})["Id"]
@@ -236,7 +197,7 @@ def seed(company: Company, company_name: str) -> None:
                 "DisplayName": name,
                 "CompanyName": name,
                 **taxable,
-                "BillAddr": {"Line1": "1 Site Rd", "City": "Oakland" if us else "Sydney"},
+                "BillAddr": {"Line1": "1 Site Rd", "City": city},
             },
         )
         for name in CUSTOMERS
@@ -265,4 +226,6 @@ def seed(company: Company, company_name: str) -> None:
             "UnitPrice": Decimal("0"),
         },
     )
+    if realm.country not in ("US", "AU"):
+        _tax(company)
     realm.requestids.clear()
