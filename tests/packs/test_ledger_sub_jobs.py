@@ -140,3 +140,39 @@ def test_lines_on_a_sub_job_post_to_its_qbo_sub_customer(tmp_path: Path) -> None
         pair.clear_logs()
         reopen(pair).run(MINE)
         assert pair.writes("qbo") == [] and pair.writes("procore") == []
+
+
+def _expense_on_sub_job(pair: SandboxPair) -> None:
+    """Before the first sync: the seeded expense direct cost's lines on the first sub job, and
+    `post_to_sub_jobs` on."""
+    store = pair.boxes["procore"].store
+    [project] = [p for p in store.rows("projects") if p["name"] == "Riverside Medical Office"]
+    [shell] = [j for j in store.rows("sub_jobs", project_id=project["id"]) if j["name"] == SHELL]
+    [cost] = [c for c in store.rows("direct_costs", project_id=project["id"]) if c["direct_cost_type"] == "expense"]
+    for line in store.children("DirectCost", cost["id"]):
+        [plain] = [w for w in store.rows("wbs_codes") if w["id"] == line["wbs_code_id"]]
+        made = _wbs_on_sub_job(pair, project["id"], shell, plain["flat_code"])
+        store.update(RESOURCES["line_items"], line, {"wbs_code_id": made})
+    set_params(pair, post_to_sub_jobs=True)
+
+
+def test_expense_lines_on_a_sub_job_post_to_its_sub_customer_and_job_cost_agrees(tmp_path: Path) -> None:
+    from .test_costs_sync import RULES, _costs, open_pair
+
+    packs = [str(RULES / "master"), str(RULES / "costs")]
+    for pair, ids in open_pair(tmp_path / "project", packs, before=_expense_on_sub_job):
+        procore, qbo = (pair.session.connectors({"procore", "qbo"})[s] for s in ("procore", "qbo"))
+        [shell] = [j for j in records(procore, "sub_jobs") if j["name"] == SHELL]
+        sub_customer = pair.session.state.find_link("sub_jobs", procore_id=str(shell["id"]))
+        assert sub_customer is not None and sub_customer.qbo_id != ids["customer"]
+        seeded = next(c for c in records(procore, "direct_costs") if c["direct_cost_type"] == "expense")
+        link = pair.session.state.find_link("expense_costs", procore_id=str(seeded["id"]))
+        assert link is not None
+        purchase = qbo.get("Purchase", link.qbo_id)
+        assert _line_customers(purchase) == [sub_customer.qbo_id, sub_customer.qbo_id]
+        # the sub-customer's lines are the project's job cost, on their cost code (not the sub job's code)
+        report = _costs(pair)
+        assert report.ok, report.to_dict()
+        assert report.unassigned == []
+        row = report.row(str(ids["project_id"]), "01-200")
+        assert row.procore == row.qbo == Decimal("486.77")
