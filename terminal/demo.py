@@ -107,6 +107,7 @@ def main(folder: str = "demo") -> int:
             f"  {joist} sandbox up --project {folder} --background   # serves them again, data included\n"
             f"  {joist} --project {folder} status\n  {joist} --project {folder} plan\n"
             f"  {joist} --project {folder} explain companies_to_vendors 5000000021\n"
+            f"  {joist} --project {folder} reconcile   # every figure of each project, both sides, to the cent\n"
             f"  {joist} sandbox down --project {folder}\n"
             f"  make demo   # again: a second sync writes nothing",
             highlight=False,

@@ -8,7 +8,8 @@ each under its cost code (the line's cost code, else the cost code part of its W
 QBO side: every line of an expense (Purchase) that names a customer, and every journal
 entry line that names a customer and posts to a job-cost account
 (`costs_journal_cost_accounts`; debits count up, credits down; card refunds count down).
-The customer is taken to its Procore project through the `projects` link set; the cost code
+The customer is taken to its Procore project through the `projects` link set (a sub job's
+sub-customer through `sub_jobs` to the sub job's project); the cost code
 comes from the line's item (a WBS item through `wbs_items`, or a cost code item through
 `cost_code_items`), or for an account line from the item the lookup `costs_item_for_account`
 gives the account, else from the cost code the account stands for (`cost_codes`). A time
@@ -125,7 +126,9 @@ class _CostReconciler:
         self.journal_accounts = _ids(params.get("costs_journal_cost_accounts"))
         self.default_cost_rate = amount(params.get("time_default_cost_rate"))
         self.item_for_account = {str(k): str(v) for k, v in (lookups.get("costs_item_for_account") or {}).items()}
-        self.project_of = state.resolver("projects", toward="procore")
+        self._project_of = state.resolver("projects", toward="procore")
+        self.sub_job_of = state.resolver("sub_jobs", toward="procore")
+        self.sub_job_projects: dict[str, str] = {}  # Procore sub job id -> its project id
         self.wbs_of = state.resolver("wbs_items", toward="procore")
         self.cost_code_of = state.resolver("cost_code_items", toward="procore")
         self.account_code_of = state.resolver("cost_codes", toward="procore")
@@ -135,9 +138,29 @@ class _CostReconciler:
         self.flat_codes: dict[str, str] = {}
         self.full_codes: dict[str, str] = {}
 
+    def project_of(self, customer: str) -> str | None:
+        """The Procore project of a QBO customer: the project's own, or a sub job's sub-customer."""
+        project = self._project_of(customer)
+        if project is not None:
+            return str(project)
+        sub_job = self.sub_job_of(customer)
+        return self.sub_job_projects.get(str(sub_job)) if sub_job is not None else None
+
     def _codes(self) -> None:
         for wbs in read_all(self.procore, "wbs_codes"):
-            self.flat_codes[str(wbs["id"])] = str(wbs.get("flat_code") or "")
+            # a WBS code on a sub job starts with the sub job's code: its cost code is the cost code segment's
+            segment = next(
+                (
+                    i
+                    for i in wbs.get("segment_items") or []
+                    if (i.get("segment") or {}).get("segment_type") == "cost_code"
+                ),
+                None,
+            )
+            flat = str(wbs.get("flat_code") or "")
+            self.flat_codes[str(wbs["id"])] = str(segment.get("path_code") or "") if segment else flat.split(".")[0]
+        for job in read_all(self.procore, "sub_jobs"):
+            self.sub_job_projects[str(job["id"])] = str(job.get("project_id"))
         for code in read_all(self.procore, "cost_codes"):
             self.full_codes[str(code["id"])] = str(code.get("full_code") or code.get("code") or "")
 
@@ -166,8 +189,7 @@ class _CostReconciler:
             return ""
         wbs = self.wbs_of(item_id)
         if wbs is not None:
-            flat = self.flat_codes.get(str(wbs), "")
-            return flat.split(".")[0] if flat else ""
+            return self.flat_codes.get(str(wbs), "")
         code = self.cost_code_of(item_id)
         return self.full_codes.get(str(code), "") if code is not None else ""
 

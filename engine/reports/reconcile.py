@@ -13,7 +13,8 @@ adds up, on each side, what an accountant ties out at month end:
 | billed by subcontractors | work + stored on approved subcontractor invoices | lines of bills entered against a purchase order, other than retainage |
 | retainage payable | retained less released on those invoices | retainage lines of those bills, negated |
 
-Then every linked document is checked on its own: the twin's total (which QBO computes,
+"The project" on the QBO side is its customer and that customer's sub-customers (the Procore
+sub jobs `post_to_sub_jobs` posts to). Then every linked document is checked on its own: the twin's total (which QBO computes,
 tax included) must equal the Procore total; a difference is listed with its amount.
 A figure the report cannot compare (QBO's retainage lines cannot be told from billed ones
 while `retainage_receivable_item` is not set) says why, and is no difference.
@@ -53,7 +54,7 @@ PROCORE_ENTITIES = (
     "purchase_order_contracts",
     "requisitions",
 )
-QBO_ENTITIES = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill")
+QBO_ENTITIES = ("Estimate", "Invoice", "Payment", "PurchaseOrder", "Bill", "Customer")
 
 
 @dataclass(frozen=True)
@@ -258,14 +259,30 @@ class _Reconciler:
                 out["retainage payable"] += held
         return out
 
+    def family(self, customer_id: str) -> set[str]:
+        """The project's QBO customer and its sub-customers (Procore sub jobs), all levels down."""
+        children: dict[str, list[str]] = {}
+        for customer in self.qbo_records["Customer"]:
+            parent = _ref(customer, "ParentRef")
+            if parent:
+                children.setdefault(parent, []).append(str(customer["Id"]))
+        found, todo = {customer_id}, [customer_id]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
+
     def qbo_side(self, customer_id: str | None) -> dict[str, Decimal]:
         q = self.qbo_records
         out = {name: ZERO for name in FIGURES}
         if customer_id is None:
             return out
-        mine = [d for d in q["Estimate"] if _ref(d, "CustomerRef") == customer_id]
+        ours = self.family(customer_id)  # documents and lines on a sub job's sub-customer are the project's
+        mine = [d for d in q["Estimate"] if _ref(d, "CustomerRef") in ours]
         out["contract value"] = sum((_net(d) for d in mine), ZERO)
-        invoices = {str(d["Id"]): d for d in q["Invoice"] if _ref(d, "CustomerRef") == customer_id}
+        invoices = {str(d["Id"]): d for d in q["Invoice"] if _ref(d, "CustomerRef") in ours}
         for doc in q["Invoice"]:
             if str(doc["Id"]) not in invoices:
                 continue
@@ -290,11 +307,7 @@ class _Reconciler:
                 out["paid"] += tax_exclusive(applied, paid[0]) if self.strip_tax else applied
         for po in q["PurchaseOrder"]:
             out["committed"] += sum(
-                (
-                    _amount(po, line)
-                    for line in po.get("Line") or []
-                    if _ref(_detail(line), "CustomerRef") == customer_id
-                ),
+                (_amount(po, line) for line in po.get("Line") or [] if _ref(_detail(line), "CustomerRef") in ours),
                 ZERO,
             )
         for bill in q["Bill"]:
@@ -303,7 +316,7 @@ class _Reconciler:
                 continue
             for line in lines:
                 detail = _detail(line)
-                if _ref(detail, "CustomerRef") != customer_id:
+                if _ref(detail, "CustomerRef") not in ours:
                     continue
                 if (
                     line.get("DetailType") == "AccountBasedExpenseLineDetail"

@@ -18,7 +18,8 @@ from engine.expressions.compiler import RUNTIME_ERRORS
 from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode
-from engine.state.records import content_hash
+from engine.state.records import content_hash, intent_key
+from engine.state.store import SQLiteState
 
 
 def record_hash(connector: Connector, entity: str, record: Mapping[str, Any]) -> str:
@@ -191,10 +192,17 @@ class TwinCheck:
 
     def read(self, target_id: str) -> dict[str, Any] | None:
         """The twin `target_id` as it is now, from the first entity holding it (None: gone)."""
-        for entity in self.entities:
+        found = self.locate(target_id)
+        return found[1] if found else None
+
+    def locate(self, target_id: str, first: str | None = None) -> tuple[str, dict[str, Any]] | None:
+        """The entity holding the twin `target_id` and the twin as it is now (None: gone);
+        `first` is the entity to look in before the others (the one the twin was made as)."""
+        order = [first] if first in self.entities else []
+        for entity in [*order, *(e for e in self.entities if e != first)]:
             twin = self.connector.get(entity, target_id)
             if twin is not None and not self.connector.is_deleted(entity, twin):
-                return twin
+                return entity, twin
         return None
 
     def gone(self, target_id: str) -> bool:
@@ -207,6 +215,18 @@ class TwinCheck:
                         if not self.connector.is_deleted(entity, record):
                             self._ids.add(self.connector.record_id(entity, record))
         return target_id not in self._ids and self.read(target_id) is None
+
+
+def made_as(state: SQLiteState, flow: str, sid: str, twin_id: str) -> str | None:
+    """The entity the flow created `twin_id` as for the source record `sid`, from its done
+    create intent (None: Joist did not make it, it adopted or brought it back)."""
+    intent = state.intent(intent_key(flow, sid))
+    while intent is not None and intent.state in ("done", "abandoned"):
+        if intent.state == "done" and intent.target_id == twin_id:
+            return intent.target_entity
+        tail = (intent.target_id or "") if intent.state == "done" else intent.key
+        intent = state.intent(intent_key(flow, sid, "again", tail))
+    return None
 
 
 def sparse_payload(payload: Mapping[str, Any], changed_paths: Iterable[str]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from engine.sync.links import FlowLinks
 from engine.sync.outcomes import Outcomes
 from engine.sync.plan import Planner, Step
 from engine.sync.report import Outcome
-from engine.sync.twins import record_hash, sparse_payload
+from engine.sync.twins import made_as, record_hash, sparse_payload
 
 Fetch = Callable[[str], "dict[str, Any] | None"]
 
@@ -250,11 +250,12 @@ class Writer:
         if self.dry_run:
             return self.outcomes.out(sid, "delete", reason=f"on_delete: {mode}", target_id=twin_id)
         try:
-            # The twin as it is now: its version guards the delete, and it tells the
-            # connector where the record lives (a Procore project, say).
-            twin = self.tgt.get(self.rule.target.entity, twin_id)
-            if twin is not None:
-                self.tgt.delete(self.rule.target.entity, twin_id, mode=mode, current=twin)
+            # The twin as it is now, in the entity it is (entity_when may have made a VendorCredit
+            # of a Bill flow): its version guards the delete, and it tells the connector where
+            # the record lives (a Procore project, say).
+            found = self.planner.twins.locate(twin_id, first=made_as(self.state, self.rule.flow, sid, twin_id))
+            if found is not None:
+                self.tgt.delete(found[0], twin_id, mode=mode, current=found[1])
         except AuthError:
             raise
         except ConnectorError as exc:

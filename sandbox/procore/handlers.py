@@ -30,7 +30,7 @@ from sandbox.procore.query import (
     parse_filters,
     sort_rows,
 )
-from sandbox.procore.render import dumps
+from sandbox.procore.render import WBS_COST_CODE, WBS_COST_TYPE, WBS_SUB_JOB, dumps
 from sandbox.procore.resources import RESOURCES, Resource
 from sandbox.procore.store import RecordNotFound, ValidationFailed, parse_decimal
 
@@ -342,15 +342,24 @@ class Handlers:
         raise ValidationFailed({"contract_id": ["is invalid"]})
 
     def _wbs(self, data: Record, project_id: int | None) -> None:
+        # the segments of the company's pattern: sub job (optional, first), cost code, cost type
+        keys = {WBS_SUB_JOB: "sub_job_id", WBS_COST_CODE: "cost_code_id", WBS_COST_TYPE: "line_item_type_id"}
         for item in data.pop("segment_items", None) or []:
-            key = "cost_code_id" if int(item.get("segment_id", 0)) == 1 else "line_item_type_id"
+            key = keys.get(int(item.get("segment_id", 0)))
+            if key is None:
+                raise ValidationFailed({"segment_items": ["is invalid"]})
             data[key] = int(item["segment_item_id"])
         try:
             code = self.store.get("cost_codes", data.get("cost_code_id"), project_id=project_id)
             kind = self.store.get("line_item_types", data.get("line_item_type_id"))
+            job = None
+            if data.get("sub_job_id") is not None:
+                job = self.store.get("sub_jobs", data["sub_job_id"], project_id=project_id)
         except RecordNotFound:
             raise ValidationFailed({"segment_items": ["is invalid"]}) from None
         flat = f"{self.box.renderer_for('').cost_code_full(code)}.{kind.get('code')}"
+        if job is not None:
+            flat = f"{job.get('code') or job['id']}.{flat}"
         if self.store.rows("wbs_codes", project_id=project_id, flat_code=flat):
             raise ValidationFailed({"flat_code": ["has already been taken"]})
         data["flat_code"] = flat

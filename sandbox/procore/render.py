@@ -43,6 +43,9 @@ HIDDEN = (
     "created_by_id",
 )
 APPROVED, PENDING = {"approved"}, {"pending", "pricing", "proceeding", "revised"}
+# The segments of the sandbox company's WBS pattern, as Procore's default: sub job (optional,
+# first), cost code, cost type. A WBS code on a sub job names it as its first segment item.
+WBS_COST_CODE, WBS_COST_TYPE, WBS_SUB_JOB = 1, 2, 3
 
 
 def rails_decimal(value: Decimal) -> str:
@@ -235,7 +238,21 @@ class Renderer:
     def _r_wbs_codes(self, record: Record, out: Record, view: str) -> None:
         code = self._row("cost_codes", record.get("cost_code_id"))
         kind = self._row("line_item_types", record.get("line_item_type_id"))
+        job = self._row("sub_jobs", record.get("sub_job_id"))
         items = []
+        if job is not None:
+            items.append(
+                {
+                    "id": job["id"],
+                    "code": job.get("code"),
+                    "name": job.get("name"),
+                    "parent_id": None,
+                    "path_code": job.get("code"),
+                    "is_parent": False,
+                    "status": "active",
+                    "segment": {"id": WBS_SUB_JOB, "name": "Sub Job", "segment_type": "sub_job"},
+                }
+            )
         if code is not None:
             items.append(
                 {
@@ -246,7 +263,7 @@ class Renderer:
                     "path_code": self.cost_code_full(code),
                     "is_parent": False,
                     "status": "active",
-                    "segment": {"id": 1, "name": "Cost Code", "segment_type": "cost_code"},
+                    "segment": {"id": WBS_COST_CODE, "name": "Cost Code", "segment_type": "cost_code"},
                 }
             )
         if kind is not None:
@@ -259,7 +276,7 @@ class Renderer:
                     "path_code": kind.get("code"),
                     "is_parent": False,
                     "status": "active",
-                    "segment": {"id": 2, "name": "Cost Type", "segment_type": "line_item_type"},
+                    "segment": {"id": WBS_COST_TYPE, "name": "Cost Type", "segment_type": "line_item_type"},
                 }
             )
         out["segment_items"] = items

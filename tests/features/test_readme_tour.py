@@ -101,11 +101,22 @@ def test_the_demo_footer_commands_work_after_make_demo(tmp_path: Path) -> None:
     commands = [line.strip() for line in footer.splitlines() if line.startswith("  .venv/bin/joist")]
     assert commands[0].startswith(".venv/bin/joist sandbox up --project demo --background")
     assert commands[-1].startswith(".venv/bin/joist sandbox down")
+    shown: dict[str, str] = {}
     try:
         for command in commands:
             result = subprocess.run(
                 ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
             )
             assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+            shown[command.split("#", 1)[0].strip()] = result.stdout
     finally:
         subprocess.run([str(bin_dir / "joist"), "sandbox", "down", "--project", "demo"], cwd=tmp_path)
+    # `joist reconcile` right after `make demo`: the sandbox project sets retainage_receivable_item,
+    # so billed and retainage held are compared (not "not compared") and agree, as the README says
+    report = shown[".venv/bin/joist --project demo reconcile"]
+    riverside = report.split("2024-001 Riverside Medical Office", 1)[1].split("2024-002", 1)[0]
+    rows = {line.split("│")[1].strip(): line for line in riverside.splitlines() if line.count("│") > 4}
+    for figure, amount in (("billed", "230,000.00"), ("retainage held", "23,000.00")):
+        assert rows[figure].count(amount) == 2 and "equal" in rows[figure], report
+    assert "not compared" not in report and "DIFFERS" not in report, report
+    assert "every total matches to the cent" in report

@@ -16,6 +16,8 @@ import pytest
 import yaml
 from sandbox_pair import SandboxPair, sandbox_pair
 
+from sandbox.procore.resources import RESOURCES
+
 PACK = Path(__file__).resolve().parents[2] / "rules" / "master"
 SELECT = "path:rules/master"
 OWNER = "Northside Development Corp"
@@ -294,3 +296,24 @@ def test_joist_sync_select_path_rules_master_through_the_cli(tmp_path: Path) -> 
         assert served.writes("qbo") == [] and served.writes("procore") == []
         session = served.reopen()
         assert session.state.link_counts() == expected
+
+
+def test_a_person_who_became_a_qbo_vendor_is_made_inactive_when_deleted_in_procore(tmp_path: Path) -> None:
+    """`people_as: vendors` makes Procore people QBO vendors (entity_when): deleting one in
+    Procore must deactivate that vendor, not look for an employee of that id and drop the link."""
+    with sandbox_pair(
+        tmp_path / "project", packs=["joist:master"], params={**sandbox_params(), "people_as": "vendors"}
+    ) as pair:
+        sync(pair)
+        person = next(p for p in records(procore(pair), "people") if p["is_employee"])
+        link = pair.session.state.find_link("employees", procore_id=str(person["id"]))
+        assert link is not None and link.qbo_id
+        assert qbo(pair).get("Vendor", link.qbo_id)["Active"] is True
+        # Procore's API deletes no person: the sandbox soft-deletes one, as Procore does in its UI
+        store = pair.boxes["procore"].store
+        [row] = [r for r in store.rows("people") if r["id"] == person["id"]]
+        store.update(RESOURCES["people"], row, {"deleted_at": "2024-05-01T00:00:00Z"})
+        report = sync(pair)
+        [out] = [o for f in report.flows if f.flow == "people_to_employees" for o in f.outcomes if o.action != "skip"]
+        assert (out.action, out.target_id) == ("delete", link.qbo_id)
+        assert qbo(pair).get("Vendor", link.qbo_id)["Active"] is False

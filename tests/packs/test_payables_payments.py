@@ -12,6 +12,8 @@ from typing import Any
 
 from sandbox_pair import sandbox_pair
 
+from sandbox.procore.resources import RESOURCES
+
 from .test_receivables_au_realm import _use_au_realm
 from .test_receivables_support import MINE, PACKS, prepare, records, reopen, set_params, synced  # noqa: F401
 
@@ -236,3 +238,44 @@ def test_au_realm_payments_issued_on_a_commitment_leave_its_purchase_order_alone
         pair.clear_logs()
         reopen(pair).run(MINE)
         assert pair.writes("qbo") == []
+
+
+def test_a_bill_payment_reaches_procore_without_the_paid_bill_s_own_gst_share(tmp_path: Path) -> None:
+    """AU, GST-exclusive: the concrete subcontract is taxed at 10% in Procore, its retainage is
+    GST-free, so the bill mixes a taxed and an untaxed line; a flat rate would be wrong."""
+    from .test_ledger_tax import _tax_commitment_line
+
+    with sandbox_pair(tmp_path / "project", packs=PACKS) as pair:
+        _use_au_realm(pair)
+        qbo = pair.session.connectors({"qbo"})["qbo"]
+        codes = {c["Name"]: c["Id"] for c in records(qbo, "TaxCode")}
+        prepare(pair)
+        store = pair.boxes["procore"].store
+        tx8 = next(row for row in store.rows("tax_codes") if row["code"] == "TX8")
+        store.update(RESOURCES["tax_codes"], tx8, {"rate1": Decimal("10")})
+        _tax_commitment_line(pair, "SC-001", "TX8")
+        session = set_params(
+            pair,
+            qbo_region="AU",
+            purchase_tax_calculation="TaxExcluded",
+            purchase_line_tax_code=codes["GST"],
+            retainage_tax_code=codes["FRE"],
+            sales_tax_calculation="TaxExcluded",
+            sales_line_tax_code=codes["GST"],
+        )
+        report = session.run(MINE)
+        # (the purchase orders' checks are another matter: lines with no Procore tax code take GST)
+        bill_flows = ("commitment_invoices_to_bills", FLOW)
+        assert [
+            (f.flow, o.reason) for f in report.flows if f.flow in bill_flows for o in f.outcomes if o.action == "error"
+        ] == []
+        bill = _bills(pair)["SUMC-1001"]
+        # 120,000.00 billed with 12,000.00 GST, 12,000.00 retainage held GST-free
+        assert (bill["TotalAmt"], bill["TxnTaxDetail"]["TotalTax"]) == (Decimal("120000.00"), Decimal("12000.00"))
+        _pay(pair, [(bill, "30000.00")], "2024-05-01", "3201")
+        _pay(pair, [(bill, "90000.00")], "2024-05-31", "3202")
+        report = reopen(pair).run(MINE)
+        assert dict(_flow(report).counts) == {"create": 2}
+        made = sorted((p["date"], p["amount"]) for p in _procore(pair)["payments"] if p["origin_id"])
+        # each less its share of the bill's 12,000.00 GST: together Procore's payment due, 108,000.00
+        assert made == [("2024-05-01", Decimal("27000.00")), ("2024-05-31", Decimal("81000.00"))]

@@ -98,8 +98,8 @@ def test_reconcile_command_shows_the_difference_then_all_equal(tmp_path: Path) -
 
 def test_a_fresh_sandbox_project_reconciles_right_after_its_first_sync(tmp_path: Path) -> None:
     """`make demo` in a test: the project `joist sandbox up --project` writes, one `joist sync`,
-    and `joist reconcile` agrees on every seeded project. A figure it cannot compare with the
-    project's params says why, and is no difference."""
+    and `joist reconcile` agrees on every seeded project. The sandbox project sets every param
+    a figure needs (retainage_receivable_item), so every figure is compared, none "not compared"."""
     with sandbox_pair(tmp_path / "project", loopback=True) as pair:
         sync = CliRunner().invoke(main, ["--project", str(pair.project_dir), "sync"])
         assert sync.exit_code == 0, sync.output
@@ -109,9 +109,14 @@ def test_a_fresh_sandbox_project_reconciles_right_after_its_first_sync(tmp_path:
         assert "DIFFERS" not in shown.output
         doc = jsonio.loads(_reconcile(pair.project_dir, "--json").stdout)  # a rate-limit wait goes to stderr
         assert doc["ok"] and doc["mismatches"] == []
+        assert doc["warnings"] == []
         for project in doc["projects"]:
             for figure in project["figures"]:
-                assert figure["difference"] == 0 or figure["not_compared"], (project["name"], figure)
+                assert figure["difference"] == 0 and not figure["not_compared"], (project["name"], figure)
+        [riverside] = [p for p in doc["projects"] if p["name"] == "2024-001 Riverside Medical Office"]
+        compared = {f["name"]: (f["procore"], f["qbo"]) for f in riverside["figures"]}
+        assert compared["billed"] == (Decimal("230000.00"), Decimal("230000.00"))
+        assert compared["retainage held"] == (Decimal("23000.00"), Decimal("23000.00"))
 
 
 def test_a_figure_that_cannot_be_compared_says_why(tmp_path: Path) -> None:
