@@ -19,7 +19,7 @@ from engine.expressions.functions import Runtime
 from engine.language.rules import Rule
 from engine.language.tree import ItemNode, ListNode, Node, ObjectNode, ValueNode
 from engine.state.records import content_hash, intent_key
-from engine.state.store import SQLiteState
+from engine.state.store import State
 
 
 def record_hash(connector: Connector, entity: str, record: Mapping[str, Any]) -> str:
@@ -217,7 +217,7 @@ class TwinCheck:
         return target_id not in self._ids and self.read(target_id) is None
 
 
-def made_as(state: SQLiteState, flow: str, sid: str, twin_id: str) -> str | None:
+def made_as(state: State, flow: str, sid: str, twin_id: str) -> str | None:
     """The entity the flow created `twin_id` as for the source record `sid`, from its done
     create intent (None: Joist did not make it, it adopted or brought it back)."""
     intent = state.intent(intent_key(flow, sid))
