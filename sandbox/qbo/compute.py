@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo import faults
+from sandbox.qbo import currency, faults
 from sandbox.qbo.store import Realm
 from sandbox.qbo.validate import decimal
 
@@ -40,7 +40,6 @@ PRICED_DETAILS = (
     "JournalEntryLineDetail",
 )
 DOC_NUMBER_CHECKED = ("Invoice", "Estimate", "JournalEntry", "Bill", "VendorCredit", "PurchaseOrder")
-CURRENCY = {"US": ("USD", "United States Dollar"), "AU": ("AUD", "Australian Dollar")}
 
 
 def money(value: Decimal) -> Decimal:
@@ -239,10 +238,9 @@ def prepare(
                 record["Line"].append(
                     {"Amount": money(lines_total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
                 )
-    code, name = CURRENCY.get(realm.country, CURRENCY["US"])
-    record["CurrencyRef"] = {"value": code, "name": name}
     if entity in ("Invoice", "Bill", "VendorCredit"):
         record["Balance"] = record["TotalAmt"]
+    currency.transaction(realm, entity, record)
     if entity == "PurchaseOrder":
         record.setdefault("POStatus", "Open")
     if entity == "Estimate":
