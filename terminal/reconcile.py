@@ -24,23 +24,24 @@ def _verdict(fig: Figure) -> str:
 def render(report: Reconciliation, console: Console) -> None:
     """The report as tables, one per project, then the documents whose totals differ."""
     for project in report.projects:
-        table = Table(
-            title=f"{project.name}  (QBO customer {project.customer_id or 'not linked'})", header_style="bold"
-        )
-        for column, justify in (
-            ("figure", "left"),
-            ("Procore", "right"),
-            ("QBO", "right"),
-            ("difference", "right"),
-            ("", "left"),
-        ):
+        foreign = project.currency != project.home_currency
+        title = f"{project.name}  (QBO customer {project.customer_id or 'not linked'})"
+        if foreign:
+            title += f"  in {project.currency}, QBO's home currency {project.home_currency}"
+        table = Table(title=title, header_style="bold")
+        columns = [("figure", "left"), ("Procore", "right"), ("QBO", "right"), ("difference", "right")]
+        if foreign:
+            columns.append((f"QBO ({project.home_currency})", "right"))
+        for column, justify in (*columns, ("", "left")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for fig in project.figures:
+            home = [money_text(fig.qbo_home) if fig.qbo_home is not None else ""] if foreign else []
             table.add_row(
                 fig.name,
                 money_text(fig.procore),
                 money_text(fig.qbo),
                 money_text(fig.difference),
+                *home,
                 _verdict(fig),
             )
         console.print(table)

@@ -35,6 +35,12 @@ class LookupMiss(JoistError):
     code = "M402"
 
 
+class NoExchangeRate(JoistError):
+    """`exchange_rate(table, currency, date)` found no rate for the currency on that date."""
+
+    code = "M445"
+
+
 class UnknownLookupTable(JoistError):
     """`lookup()` named a table that no lookup file defines."""
 
@@ -436,6 +442,50 @@ def fn_coalesce(rt: Runtime, *values: Any) -> Any:
 )
 def fn_default(rt: Runtime, value: Any, fallback: Any) -> Any:
     return fallback if value is None or value == "" else value
+
+
+@_register(
+    "get",
+    2,
+    3,
+    "The value an object (a param that maps ids or codes to values) holds under `key` (matched "
+    "as text), or `default` (null unless given) when it holds none.",
+    "get(params.vendor_currencies, '42', 'USD')  ->  'USD'",
+    "any",
+)
+def fn_get(rt: Runtime, table: Any, key: Any, *default: Any) -> Any:
+    if isinstance(table, Mapping) and key is not None and str(key) in table:
+        return table[str(key)]
+    return default[0] if default else None
+
+
+@_register(
+    "exchange_rate",
+    3,
+    3,
+    "The rate of `currency` into the home currency on `date` (home-currency units per one "
+    "foreign unit, QBO's ExchangeRate) from a table: currency code -> rate, or currency code "
+    "-> {as-of date -> rate}, where the latest rate on or before `date` applies.",
+    "exchange_rate(params.exchange_rates, 'CAD', '2026-03-02')  ->  0.7312",
+    "number",
+)
+def fn_exchange_rate(rt: Runtime, table: Any, currency: Any, date: Any) -> Decimal:
+    code = str(currency or "").upper()
+    entry = table.get(code) if isinstance(table, Mapping) else None
+    if isinstance(entry, Mapping):
+        day = str(date or "")[:10]
+        dated = sorted((str(k), v) for k, v in entry.items() if str(k) <= day)
+        entry = dated[-1][1] if dated else None
+    if entry is None or entry == "":
+        raise NoExchangeRate(
+            f"no exchange rate for {code or 'a document without a currency'} on {date}",
+            hint="add it to the exchange_rates param ({CODE: rate} or {CODE: {as-of date: rate}}), "
+            "or set exchange_rate_source: qbo",
+        )
+    rate = to_decimal(entry, "exchange_rate")
+    if rate <= 0:
+        raise FunctionError(f"exchange_rate() got the rate {_show(entry)} for {code}", hint="a rate is above zero")
+    return rate
 
 
 @_register(

@@ -30,6 +30,7 @@ from typing import Any
 
 from connectors.base import Connector
 from engine.expressions.functions import tax_exclusive
+from engine.reports.currency import in_currency, project_currency
 from engine.reports.figures import ZERO, SideBySide, amount, cents, read_all
 from engine.state.store import State
 
@@ -65,6 +66,7 @@ class Figure(SideBySide):
     procore: Decimal
     qbo: Decimal
     not_compared: str | None = None  # why the two sides cannot be compared (then it is no difference)
+    qbo_home: Decimal | None = None  # QBO's figure in the home currency, when the project is in another
 
     @property
     def agrees(self) -> bool:
@@ -90,6 +92,8 @@ class ProjectFigures:
     name: str
     customer_id: str | None
     figures: list[Figure] = field(default_factory=list)
+    currency: str = "USD"  # the project's currency, which both sides are compared in
+    home_currency: str = "USD"  # the QBO company's
 
     def figure(self, name: str) -> Figure:
         """The figure called `name` (KeyError if there is none)."""
@@ -129,6 +133,8 @@ class Reconciliation:
                     "project_id": p.project_id,
                     "name": p.name,
                     "qbo_customer_id": p.customer_id,
+                    "currency": p.currency,
+                    "home_currency": p.home_currency,
                     "equal": p.equal,
                     "figures": [
                         {
@@ -137,6 +143,7 @@ class Reconciliation:
                             "qbo": f.qbo,
                             "difference": f.difference,
                             "not_compared": f.not_compared,
+                            "qbo_home": f.qbo_home,
                         }
                         for f in p.figures
                     ],
@@ -217,6 +224,7 @@ class _Reconciler:
         self.retainage_item = str(params.get("retainage_receivable_item") or "")
         self.retention_account = str(params.get("retention_payable_account") or "")
         self.strip_tax = params.get("strip_payment_tax", True) not in (False, "false", "no", 0)
+        self.home = str(params.get("home_currency") or "USD").upper()
         self.procore_records: dict[str, list[Record]] = {}
         self.qbo_records: dict[str, list[Record]] = {}
 
@@ -274,8 +282,8 @@ class _Reconciler:
                     todo.append(child)
         return found
 
-    def qbo_side(self, customer_id: str | None) -> dict[str, Decimal]:
-        q = self.qbo_records
+    def qbo_side(self, customer_id: str | None, records: dict[str, list[Record]] | None = None) -> dict[str, Decimal]:
+        q = self.qbo_records if records is None else records
         out = {name: ZERO for name in FIGURES}
         if customer_id is None:
             return out
@@ -377,12 +385,26 @@ class _Reconciler:
         for project in sorted(self.procore_records["projects"], key=lambda r: str(r.get("project_number") or r["id"])):
             pid = str(project["id"])
             customer = to_qbo(pid)
-            mine, theirs = self.procore_side(pid), self.qbo_side(customer)
+            currency = project_currency(self.procore_records, pid, self.home)
+            mine = self.procore_side(pid)
+            theirs = self.qbo_side(customer, in_currency(self.qbo_records, currency, self.home))
             if customer is None and not any(mine.values()):
                 continue
+            home: dict[str, Decimal] = {}
+            if currency != self.home:
+                home = self.qbo_side(customer, in_currency(self.qbo_records, self.home, self.home))
             name = " ".join(str(x) for x in (project.get("project_number"), project.get("name")) if x)
-            figures = [Figure(n, cents(mine[n]), cents(theirs[n]), self._not_compared(n)) for n in FIGURES]
-            projects.append(ProjectFigures(pid, name, customer, figures))
+            figures = [
+                Figure(
+                    n,
+                    cents(mine[n]),
+                    cents(theirs[n]),
+                    self._not_compared(n),
+                    cents(home[n]) if n in home else None,
+                )
+                for n in FIGURES
+            ]
+            projects.append(ProjectFigures(pid, name, customer, figures, currency, self.home))
         warnings = []
         if not self.retainage_item:
             warnings.append("param retainage_receivable_item is not set: billed and retainage held are not compared")

@@ -160,6 +160,12 @@ class ProcoreSandbox:
             "refresh_token": self.oauth.live_refresh_token(self.client_id, self.demo_user_id),
         }
 
+    def set_project_currency(self, project_id: int, currency_iso_code: str) -> None:
+        """Set a project's currency, as a company admin does in Procore's project settings
+        (the API serves it as `currency_configuration` on the project's financial documents)."""
+        with self.store.lock:
+            self.store.tables["projects"][int(project_id)]["currency_iso_code"] = currency_iso_code.upper()
+
     def save(self) -> None:
         if self.state_file is None:
             return

@@ -41,7 +41,19 @@ HIDDEN = (
     "sub_job_id",
     "login_information_id",
     "created_by_id",
+    "currency_iso_code",
 )
+# The financial documents Procore serves a `currency_configuration` on (procore-api.md 2.10-2.17);
+# their amounts are in their project's currency.
+CURRENCY_DOCS = (
+    "prime_contracts",
+    "payment_applications",
+    "work_order_contracts",
+    "purchase_order_contracts",
+    "requisitions",
+    "direct_costs",
+)
+BASE_CURRENCY = "USD"
 APPROVED, PENDING = {"approved"}, {"pending", "pricing", "proceeding", "revised"}
 # The segments of the sandbox company's WBS pattern, as Procore's default: sub job (optional,
 # first), cost code, cost type. A WBS code on a sub job names it as its first segment item.
@@ -157,6 +169,21 @@ class Renderer:
                 )
         return out
 
+    def project_currency(self, project_id: Any) -> str:
+        """The ISO code of a project's currency (set in the project's admin; the company's
+        base currency unless set)."""
+        project = self._row("projects", project_id) or {}
+        return str(project.get("currency_iso_code") or BASE_CURRENCY)
+
+    def currency_configuration(self, name: str, record: Record) -> Record:
+        """`currency_configuration` of a financial document: the project's currency; payment
+        applications add the rate to the company's base currency."""
+        code = self.project_currency(record.get("project_id"))
+        if name != "payment_applications":
+            return {"currency_iso_code": code}
+        rate = str(record.get("currency_exchange_rate") or "1.0")
+        return {"currency_iso_code": code, "currency_exchange_rate": rate, "base_currency_iso_code": BASE_CURRENCY}
+
     # ---- records ------------------------------------------------------------------------
     def render(self, resource: Resource, record: Record, view: str = "show") -> Record:
         """The JSON object Procore serves for `record` (`view`: list | show)."""
@@ -169,6 +196,8 @@ class Renderer:
         extra = getattr(self, f"_r_{resource.name}", None)
         if extra is not None:
             extra(record, out, view)
+        if resource.name in CURRENCY_DOCS:
+            out["currency_configuration"] = self.currency_configuration(resource.name, record)
         if "attachment_ids" in record:
             out["attachments"] = self.attachments(record)
         return out

@@ -14,6 +14,7 @@ import collections
 import secrets
 import threading
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandbox.control import SandboxControl
-from sandbox.qbo import faults, uploads
+from sandbox.qbo import currency, faults, uploads
 from sandbox.qbo.batch import run_batch, tax_service
 from sandbox.qbo.codec import dumpb, loads
 from sandbox.qbo.oauth import OAuthServer
@@ -124,6 +125,22 @@ class QBOSandbox:
     def company(self, realm_id: str = US_REALM) -> Company:
         """The data operations of one realm (webhook events included)."""
         return Company(self.store.realms[realm_id], self.control.clock.now, self.webhooks.record)
+
+    def enable_multicurrency(
+        self, realm_id: str = US_REALM, rates: dict[tuple[str, str], Decimal] | None = None
+    ) -> None:
+        """Turn multicurrency on for a realm, as the QBO settings page does (it cannot be turned
+        off), and set company exchange rates keyed by (currency code, as-of date)."""
+        with self.store.lock:
+            realm = self.store.realms[realm_id]
+            currency.enable(realm)
+            stamp = self.company(realm_id).time_text()
+            for (code, as_of), rate in (rates or {}).items():
+                existing = currency.rate_for(realm, code, as_of)
+                token = existing["SyncToken"] if existing and existing["AsOfDate"] == as_of else None
+                currency.write_rate(
+                    realm, {"SourceCurrencyCode": code, "AsOfDate": as_of, "Rate": rate, "SyncToken": token}, stamp
+                )
 
     def refresh_token(self, realm_id: str = US_REALM) -> str:
         """A fresh refresh token for the sandbox client on `realm_id`."""
@@ -338,6 +355,15 @@ class QBOSandbox:
             return {"CompanyInfo": company.singleton("CompanyInfo")}
         if head == "preferences":
             return {"Preferences": company.singleton("Preferences")}
+        if head == "exchangerate":
+            if method == "GET":
+                return {"ExchangeRate": currency.read_rate(company.realm, params, company.today())}
+            data = self._json(body)
+            if isinstance(data, dict) and isinstance(data.get("ExchangeRate"), dict):
+                data = data["ExchangeRate"]
+            if not isinstance(data, dict):
+                raise faults.required("ExchangeRate")
+            return {"ExchangeRate": currency.write_rate(company.realm, data, company.time_text())}
         if head == "taxservice" and method == "POST":
             return tax_service(company, self._json(body))
         entity = SEGMENTS.get(head)

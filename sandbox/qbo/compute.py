@@ -12,8 +12,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo import faults
-from sandbox.qbo.regions import CURRENCY
+from sandbox.qbo import currency, faults
 from sandbox.qbo.store import Realm
 from sandbox.qbo.validate import decimal
 
@@ -242,10 +241,9 @@ def prepare(
                 record["Line"].append(
                     {"Amount": money(lines_total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
                 )
-    code, name = CURRENCY.get(realm.country, CURRENCY["US"])
-    record["CurrencyRef"] = {"value": code, "name": name}
     if entity in ("Invoice", "Bill", "VendorCredit"):
         record["Balance"] = record["TotalAmt"]
+    currency.transaction(realm, entity, record)
     if entity == "PurchaseOrder":
         record.setdefault("POStatus", "Open")
     if entity == "Estimate":

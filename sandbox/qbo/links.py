@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sandbox.qbo import faults
+from sandbox.qbo import currency, faults
 from sandbox.qbo.compute import money
 from sandbox.qbo.store import Realm
 
@@ -191,6 +191,9 @@ def relink(realm: Realm, docs: set[Key], parties: set[Key], touch: Callable[[str
             balance = money(doc.get("TotalAmt", ZERO) - paid)
             index(realm).shift(doc_type, doc, 1, balance - doc.get("Balance", ZERO))
             _set(doc, "Balance", balance, changed)
+            home_balance = currency.home_balance(doc)
+            if home_balance is not None:
+                _set(doc, "HomeBalance", home_balance, changed)
             summary = [{"TxnId": pid, "TxnType": kind} for pid, kind, _ in got]
             if doc_type == "Bill":
                 orders = {str(link["TxnId"]) for ln in doc.get("Line", []) for link in ln.get("LinkedTxn", [])}

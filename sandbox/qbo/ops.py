@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
-from sandbox.qbo import compute, faults, links
+from sandbox.qbo import compute, currency, faults, links
 from sandbox.qbo import query as ql
 from sandbox.qbo.store import NAMED_TYPES, PARTY_TYPES, Realm, format_time, parse_time
 from sandbox.qbo.validate import (
@@ -186,8 +186,7 @@ class Company:
             record.setdefault("Balance", Decimal("0.00"))
             if entity == "Customer":
                 record.setdefault("BalanceWithJobs", Decimal("0.00"))
-            code, name = compute.CURRENCY.get(self.realm.country, compute.CURRENCY["US"])
-            record.setdefault("CurrencyRef", {"value": code, "name": name})
+            currency.name_currency(self.realm, entity, record, previous)
         elif entity in TRANSACTIONS:
             compute.prepare(self.realm, entity, record, previous, self.today(), self._next_doc_number(entity))
             self._check_doc_number(entity, record, own_id, include)

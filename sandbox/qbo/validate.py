@@ -64,7 +64,6 @@ _ALWAYS_READ_ONLY = {
     "Classification",
     "IsProject",
     "InvoiceLink",
-    "ExchangeRate",
     "Size",
     "FileAccessUri",
     "TempDownloadUri",
