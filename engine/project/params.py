@@ -44,7 +44,8 @@ class UnknownProjectParam(StateError):
 @cache
 def shipped_params() -> dict[str, dict[str, Any]]:
     """Every param a rule of Joist's shipped packs declares, with its declaration (read from the
-    files, not compiled; the first declaration of a name wins)."""
+    files, not compiled; the first declaration of a name wins, and it is required where any
+    flow declares it required)."""
     found: dict[str, dict[str, Any]] = {}
     for folder in shipped_packs().values():
         for path in sorted(Path(folder).rglob("*.yaml")):
@@ -56,7 +57,9 @@ def shipped_params() -> dict[str, dict[str, Any]]:
                 continue
             if isinstance(doc, dict) and isinstance(doc.get("params"), dict):
                 for name, spec in doc["params"].items():
-                    found.setdefault(str(name), dict(spec) if isinstance(spec, dict) else {})
+                    declared = found.setdefault(str(name), dict(spec) if isinstance(spec, dict) else {})
+                    if isinstance(spec, dict) and spec.get("required"):
+                        declared["required"] = True  # required where any flow needs it
     return found
 
 
