@@ -92,6 +92,7 @@ ALLOWED: dict[str, set[str]] = {
         "engine.sync",
         "engine.project",
         "engine.reports",
+        "engine.onboarding",
         "connectors",
         "serve",
     },
