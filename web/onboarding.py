@@ -188,7 +188,8 @@ class OnboardingPages:
             return {"all_flows": await run_in_threadpool(self.board.session.flows, None)}
         if page == "params":
             asked = await run_in_threadpool(self.wizard.questions)
-            return {"questions": asked, "regional": await run_in_threadpool(self.wizard.regional, asked)}
+            shown = sorted(asked, key=lambda q: (q.answered, not q.required))  # what needs an answer first
+            return {"questions": shown, "regional": await run_in_threadpool(self.wizard.regional, asked)}
         if page == "transfer":
             links = await run_in_threadpool(self.board.state.links)
             return {"imported": sum(1 for link in links if link.origin == "imported")}
