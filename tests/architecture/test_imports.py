@@ -75,6 +75,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "serve": {
         "engine.errors",
+        "engine.onboarding",
         "engine.language",
         "engine.expressions",
         "engine.mapping",

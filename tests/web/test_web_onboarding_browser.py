@@ -60,7 +60,7 @@ def test_a_new_user_onboards_the_transfer_firm_through_the_web_wizard(tmp_path: 
             "entity,procore_id,qbo_id\n"
             + "".join(f"vendors,{ids['procore'][v.key]},{ids['qbo'][v.key]}\n" for v in pairs)
         )
-        served = Served(pair.project_dir, poll_every=0).start()
+        served = Served(pair.project_dir, poll_every=0, extra=("--onboarding",)).start()
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -123,8 +123,8 @@ def walk_the_wizard(page: Any, url: str, export: Path) -> None:
     page.fill("input[name=threshold]", "0.9")
     page.click("text=Find matches and accept those above the threshold")
     page.wait_for_selector("text=Matches per link set")
-    assert "Accepted matches, least sure first" in main_text(page)
     shoot(page, "onboard-5-match")
+    assert "Accepted matches, least sure first" in main_text(page), main_text(page)
     page.click("text=Continue to review")
     page.wait_for_url(url + "/onboard/review")
     shoot(page, "onboard-6-review")
