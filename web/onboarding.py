@@ -242,10 +242,13 @@ class OnboardingPages:
             given: dict[str, Any] = {}
             for q in extra["questions"]:
                 value = ctx.form.get(f"param:{q.name}")
+                if value is None:  # not in the form (a menu with nothing chosen): kept as it is
+                    continue
                 if isinstance(q.current, list) or isinstance(value, list):
-                    values = [value] if isinstance(value, str) else list(value or [])
-                    values = [v for v in values if v]
-                    if values and values != [str(v) for v in q.current or []]:
+                    if isinstance(value, str):  # a text field: ids separated by commas; a menu: one id
+                        value = value.split(",")
+                    values = [str(v).strip() for v in value or [] if str(v).strip()]
+                    if values != [str(v) for v in q.current or []] and (values or not q.choices):
                         given[q.name] = values
                 elif value and str(value) != ("" if q.current is None else str(q.current)):
                     given[q.name] = str(value)

@@ -14,6 +14,7 @@ import pytest
 from firm_checks import duplicates, one_sided_missing, unlinked_pairs
 from webkit import PASSWORD, client, csrf_of, dashboard, sign_in
 
+from engine.project.session import session_params
 from sandbox.transfer_firm import build_firm
 from terminal.transfer_scenario import seed_pair
 from web.accounts import Accounts
@@ -55,6 +56,7 @@ def test_a_viewer_sees_no_wizard_and_a_post_needs_the_csrf_token(wizard: Any) ->
     assert c.get("/onboard/match").headers["location"] == "/onboard/connect"  # not reached yet
 
 
+@pytest.mark.slow
 def test_the_transfer_firm_is_onboarded_page_by_page(wizard: Any, tmp_path: Path) -> None:
     pair, service, c, app, seeded = wizard
     firm, ids = seeded["firm"], seeded["ids"]
@@ -72,6 +74,10 @@ def test_the_transfer_firm_is_onboarded_page_by_page(wizard: Any, tmp_path: Path
     assert bad.status_code == 400 and "M430" in bad.text
     done = post(c, "/onboard/params", **{"param:retainage_receivable_item": services.group(1)})
     assert done.status_code == 303, done.text[-2000:]
+    before = dict(session_params(pair.session))
+    assert {k: v for k, v in session_params(pair.reopen()).items() if before.get(k) != v} == {
+        "retainage_receivable_item": services.group(1)
+    }  # the fields shown with their current values change nothing else
     assert c.get("/onboard").headers["location"] == "/onboard/transfer"
     vendor = next(v for v in firm.vendors if v.side == "both")
     mapping = f"entity,procore_id,qbo_id\nvendors,{ids['procore'][vendor.key]},{ids['qbo'][vendor.key]}\n"

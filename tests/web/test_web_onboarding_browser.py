@@ -60,6 +60,7 @@ def test_a_new_user_onboards_the_transfer_firm_through_the_web_wizard(tmp_path: 
             "entity,procore_id,qbo_id\n"
             + "".join(f"vendors,{ids['procore'][v.key]},{ids['qbo'][v.key]}\n" for v in pairs)
         )
+        before = dict(session_params(pair.session))
         served = Served(pair.project_dir, poll_every=0, extra=("--onboarding",)).start()
         try:
             with sync_playwright() as p:
@@ -73,6 +74,8 @@ def test_a_new_user_onboards_the_transfer_firm_through_the_web_wizard(tmp_path: 
         finally:
             assert served.stop() == 0, served.log.read_text()[-3000:]
         session = pair.reopen()
+        changed = {k for k, v in session_params(session).items() if before.get(k) != v}
+        assert changed == {"retainage_receivable_item"}  # the settings page kept every other value
         connectors = session.connectors({"procore", "qbo"})
         assert duplicates(connectors) == {}
         assert unlinked_pairs(session.state, firm, ids) == []
