@@ -87,15 +87,21 @@ def test_the_transfer_firm_is_onboarded_page_by_page(wizard: Any, tmp_path: Path
     empty = c.post("/onboard/transfer", data={"csrf": token}, files={"mapping": ("export.csv", "")})
     assert empty.status_code == 400 and "S710" in empty.text
     assert post(c, "/onboard/match", threshold="2").status_code == 400  # S711
-    assert post(c, "/onboard/match", threshold="0.9").status_code == 303
+    assert post(c, "/onboard/match", threshold="0.99").status_code == 303  # exact-key matches (0.98) to review
     match = html.unescape(c.get("/onboard/match").text)
     assert "Accepted matches" in match and re.search(r'class="num">(0\.9\d|1\.00)</td><td class="detail">\w', match)
-    review = c.get("/onboard/review").text
-    while "Decide the rest" in review:
-        assert post(c, "/onboard/review", rest="create").status_code == 303
-        review = c.get("/onboard/review").text
-    if c.get("/onboard").headers["location"] == "/onboard/review":  # nothing was left to decide
-        assert post(c, "/onboard/review").status_code == 303
+    review = html.unescape(c.get("/onboard/review").text)
+    waiting = int(re.search(r"(\d+) records wait for a decision", review).group(1))
+    assert waiting > 25 and "Page 1 of" in review and review.count('<fieldset class="proposal">') == 25
+    first = {k: re.search(rf'name="{k}0" value="([^"]+)"', review).group(1) for k in ("k", "s")}
+    assert 'value="accept"' in review and "DisplayName equal" in review  # candidates with confidence and reason
+    no_id = post(c, "/onboard/review?page=1", count="1", k0=first["k"], s0=first["s"], d0="other", o0="")
+    assert no_id.status_code == 400 and "S713" in no_id.text
+    one = post(c, "/onboard/review?page=1", count="1", k0=first["k"], s0=first["s"], d0="accept")
+    assert one.status_code == 303 and one.headers["location"] == "/onboard/review?page=1"
+    left = html.unescape(c.get("/onboard/review").text)
+    assert f"{waiting - 1} records wait for a decision" in left and first["s"] not in left
+    assert post(c, "/onboard/review", rest="accept").headers["location"] == "/onboard/preview"
     assert post(c, "/onboard/preview").status_code == 303
     plan = c.get("/onboard/preview").text
     assert "<table" in plan and "companies_to_vendors" in plan
