@@ -14,6 +14,7 @@ credentials present, worker alive, last poll recent), `GET /metrics` (Prometheus
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -33,6 +34,7 @@ from starlette.routing import Route
 
 from connectors.procore.client import ProcoreConnector
 from engine.errors import JoistError
+from engine.onboarding.steps import under_way
 from engine.project.session import Session
 from engine.state.inbox import Event
 from serve.events import BadSignature, ProcoreIntake, qbo_events
@@ -71,6 +73,7 @@ class Service:
         poll_every: float = 300.0,
         register: bool = True,
         log: Logger | None = None,
+        onboarding: bool = False,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.transports = dict(transports or {})
@@ -84,7 +87,9 @@ class Service:
         if self.secrets.procore_secret and "procore" in self.project.connections:
             own = self.project.credentials("procore").client_id
             self.procore = ProcoreIntake(self.secrets.procore_secret, own)
-        self.worker = Worker(self.session, self.metrics, self.log, window=window, poll_every=poll_every)
+        state = self.session.state
+        held = functools.partial(under_way, state, started=onboarding)  # the wizard's first sync comes first
+        self.worker = Worker(self.session, self.metrics, self.log, window=window, poll_every=poll_every, held=held)
         self.worker.presence = {"pid": os.getpid(), "host": socket.gethostname(), "url": self.public_url}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -185,6 +190,9 @@ class Service:
         age = None if self.worker.last_poll_at is None else round(time.time() - self.worker.last_poll_at, 1)
         checks["last_poll_age"] = age
         fresh = age is not None and (self.worker.poll_every <= 0 or age <= 3 * self.worker.poll_every)
+        if self.worker.held is not None and self.worker.held():  # no sync before the wizard goes live
+            checks["onboarding"] = "under way: syncs wait for its go-live step"
+            fresh = True
         ok = all(checks.get(k) == "ok" for k in ("state", "worker", *self.project.connections)) and fresh
         return {"ready": ok, "checks": checks, "last_error": self.worker.error}
 

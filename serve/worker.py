@@ -43,8 +43,10 @@ class Worker:
         batch: int = 500,
         retry_pause: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        held: Callable[[], bool] | None = None,
     ) -> None:
         self.session, self.metrics, self.log = session, metrics, log
+        self.held = held  # while it answers True nothing syncs (an onboarding under way)
         self.inbox = Inbox(session.state)
         self.window, self.poll_every, self.batch, self.retry_pause = window, poll_every, batch, retry_pause
         self.clock = clock
@@ -92,11 +94,24 @@ class Worker:
             self.inbox.announce(self.presence | {"at": now})
             self._announced = now
 
+    def _holding(self) -> bool:
+        """Wait half a second if syncs are held; True when they were."""
+        if self.held is None or not self.held():
+            return False
+        self._wake.wait(0.5)
+        self._wake.clear()
+        return True
+
     def _loop(self) -> None:
-        self._announce()
-        self.poll("catch-up")
+        caught_up = False
         while not self._stop.is_set():
             self._announce()
+            if self._holding():
+                continue
+            if not caught_up:
+                self.poll("catch-up")
+                caught_up = True
+                continue
             events = self.inbox.pending(self.batch)
             self.metrics.inbox_depth.set(len(events))
             now = self.clock()

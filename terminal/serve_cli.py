@@ -57,6 +57,12 @@ def _loopback(host: str) -> bool:
 @click.option("--no-register", is_flag=True, help="Do not register webhooks with Procore and QBO on start.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
 @click.option(
+    "--onboarding",
+    is_flag=True,
+    help="Sync nothing until the onboarding wizard (/onboard) has gone live: records already on both "
+    "sides are matched first. An onboarding begun with `joist onboard` holds the syncs without it.",
+)
+@click.option(
     "--deployment",
     is_flag=True,
     help="Serve a deployment: route webhooks to its connections and queue polls for `joist worker` (docs/deploy.md).",
@@ -75,6 +81,7 @@ def serve_command(
     window: float,
     no_register: bool,
     log_json: bool,
+    onboarding: bool,
     deployment: bool,
     database: str | None,
     broker: str | None,
@@ -90,6 +97,7 @@ def serve_command(
     Examples:
       joist serve
       joist serve --poll-every 60 --log-json
+      joist serve --onboarding                  # a new project: the web wizard first, then syncs
       joist serve --host 0.0.0.0 --public-url https://joist.example.com
       joist serve --deployment --poll-every 300   # webhooks and polls of many connections, for workers
     """
@@ -105,6 +113,7 @@ def serve_command(
         poll_every=poll_every,
         register=not no_register,
         log=Logger(as_json=log_json),
+        onboarding=onboarding,
     )
     config = uvicorn.Config(create_web_app(service), host=host, port=port, log_level="warning", lifespan="on")
     _Server(config).run()

@@ -54,12 +54,13 @@ class Served:
         register: bool = True,
         window: float = 0.2,
         port: int | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
         self.project_dir = project_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = ["--port", str(self.port), "--window", str(window), "--poll-every", str(poll_every)]
-        self.args = args + ([] if register else ["--no-register"])
+        self.args = args + ([] if register else ["--no-register"]) + list(extra)
         self.log = project_dir / f"serve-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from serve.app import Service, create_app
 from web.board import HERE, Dashboard
+from web.onboarding import onboarding_routes
 from web.pages import page_routes
 
 
@@ -29,6 +30,7 @@ def create_web_app(service: Service) -> Starlette:
         Route("/logout", board.logout, methods=["POST"]),
         Route("/language", board.language, methods=["POST"]),
         *page_routes(board),
+        *onboarding_routes(board),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app.router.routes.extend(routes)

@@ -46,6 +46,15 @@ def _settled(state: Any) -> dict[str, dict[str, Any]]:
     return {r["step"]: jsonio.loads(r["data"]) for r in state.query("SELECT step, data FROM onboarding_steps")}
 
 
+def under_way(state: Any, *, started: bool = False) -> bool:
+    """Whether an onboarding is under way: begun (a step settled, or `started`), not live yet.
+
+    `joist serve` holds its syncs meanwhile, so nothing is written before the match step
+    has linked what is already on both sides; the wizard's go-live step is the first sync."""
+    steps = {r["step"] for r in state.query("SELECT step FROM onboarding_steps")}
+    return (bool(steps) or started) and "go_live" not in steps
+
+
 def match_all(
     session: Session, *, flows: Iterable[str] | None, threshold: float | None = None
 ) -> dict[str, dict[str, int]]:

@@ -75,6 +75,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "serve": {
         "engine.errors",
+        "engine.onboarding",
         "engine.language",
         "engine.expressions",
         "engine.mapping",
@@ -92,6 +93,7 @@ ALLOWED: dict[str, set[str]] = {
         "engine.sync",
         "engine.project",
         "engine.reports",
+        "engine.onboarding",
         "connectors",
         "serve",
     },
