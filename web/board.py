@@ -130,6 +130,7 @@ class Dashboard:
         )
         self.env.filters["todate"] = datetime.fromisoformat
         self.env.filters["show"] = show
+        self.env.filters["error_html"] = errortexts.as_html
 
     # -- request plumbing -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
+from markupsafe import Markup, escape
 
 from web.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 
@@ -26,6 +27,9 @@ TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 SOURCE = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 # The few words the error texts are shown with (in this domain, so messages.po stays as it is).
 LABELS = ("Detail, in English",)
+SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`]+)`")
+EMPHASIS = re.compile(r"\*(\w[^*]*)\*")
+LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 CODE = re.compile(r"\b[RMCS]\d{3}\b")
 HEADING = re.compile(r"^### ([RMCS]\d{3}) (.+)$", re.MULTILINE)
 
@@ -94,7 +98,24 @@ def error_text(code: str, language: str) -> ErrorText | None:
         return None
     tr = _translations(language)
     fix = str(tr.pgettext(code, source.fix)) if source.fix else ""
-    return ErrorText(code, str(tr.pgettext(code, source.title)), fix)
+    return ErrorText(code, _sentence(str(tr.pgettext(code, source.title))), _sentence(fix))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def as_html(text: str) -> Markup:
+    """A title or fix as HTML: its Markdown code spans as <code>, its links as their text, the rest escaped."""
+    out = []
+    at = 0
+    plain = LINK.sub(r"\1", text)
+    for span in SPAN.finditer(plain):
+        out.append(EMPHASIS.sub(r"<em>\1</em>", str(escape(plain[at : span.start()]))))
+        out.append(f"<code>{escape(span.group(1) or span.group(2))}</code>")
+        at = span.end()
+    out.append(EMPHASIS.sub(r"<em>\1</em>", str(escape(plain[at:]))))
+    return Markup("".join(out))
 
 
 def code_in(formatted: str) -> str:
