@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from webkit import PASSWORD, client, dashboard, sign_in
+from webkit import PASSWORD, client, csrf_of, dashboard, sign_in
 
 from web.accounts import Accounts
-from web.errortexts import DOMAIN, SOURCE, TEMPLATE, as_html, documented, template
+from web.errortexts import DOMAIN, SOURCE, TEMPLATE, as_html, code_in, documented, template
 from web.i18n import LANGUAGES, LOCALE_DIR
 
 TRANSLATED = sorted(set(LANGUAGES) - {"en"})
@@ -101,3 +101,21 @@ def test_a_failure_shows_its_translated_title_and_fix(
 def test_code_spans_links_and_emphasis_become_html() -> None:
     shown = as_html("put it in a *later* layer ([rules.md](rules.md#x)), or `a <b>` and ``x == `0` ``")
     assert shown == "put it in a <em>later</em> layer (rules.md), or <code>a &lt;b&gt;</code> and <code>x == `0`</code>"
+
+
+def test_a_refused_settings_value_shows_its_title_and_fix_in_german(board: Any) -> None:
+    _pair, _service, app, _failed = board
+    browser = client(app, **{"accept-language": "de-DE,de;q=0.9"})
+    sign_in(browser, "lena")
+    page = browser.get("/settings").text
+    refused = browser.post("/settings", data={"csrf": csrf_of(page), "p.customer_company_ids": "[5000000026"})
+    shown = html.unescape(refused.text)
+    assert refused.status_code == 400 and "S659" in shown
+    assert "Fehlerhafter Parameterwert" in shown and "Schreiben Sie Listen als <code>[a, b]</code>" in shown
+    assert "Detail, auf Englisch" in shown
+
+
+def test_the_code_of_a_formatted_error_line() -> None:
+    assert code_in("rules/x.yaml:14:3  R104 unknown key 'feilds'") == "R104"
+    assert code_in("joist.yaml:3:1  S640 required param not set (M431 elsewhere)") == "S640"
+    assert code_in("no code here, R12 or S6000") == ""
