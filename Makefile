@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench clean lint system messages catalogs
+.PHONY: demo test venv bench clean lint system messages catalogs errors
 
 venv: $(STAMP)
 
@@ -39,6 +39,13 @@ messages: $(STAMP)
 
 catalogs: $(STAMP)
 	$(VENV)/bin/pybabel compile -d web/locale -D messages --statistics
+
+# The `errors` domain: every code's title and fix from docs/errors.md into web/locale/errors.pot,
+# merged into each language's errors.po (translate the empty ones), then compiled (committed).
+errors: $(STAMP)
+	$(PY) -m web.errortexts
+	$(VENV)/bin/pybabel update -i web/locale/errors.pot -d web/locale -D errors --width 100 --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d web/locale -D errors --statistics
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -26,8 +26,10 @@ from engine.project.session import Session as ProjectSession
 from engine.project.session import session_params
 from engine.reports.reconcile import Reconciliation, reconcile
 from serve.app import Service
+from web import errortexts
 from web.accounts import Accounts, User
 from web.errors import CsrfRefused, NotAllowed, WebError
+from web.errortexts import ErrorText, error_text
 from web.i18n import DEFAULT, LANGUAGES, Formats, negotiate, translations
 from web.security import SESSION_COOKIE, SESSION_MAX_AGE, Session, Signer, load_secret
 
@@ -62,6 +64,13 @@ class Context:
     def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
         text = translations(self.language).ngettext(singular, plural, n)
         return text % {"n": n, **values}
+
+    def error_text(self, code: str) -> ErrorText | None:
+        """`code`'s title and fix text in the request's language (None for a code not documented)."""
+        return error_text(code, self.language)
+
+    def error_label(self, message: str) -> str:
+        return errortexts.label(message, self.language)
 
     @property
     def fmt(self) -> Formats:
@@ -121,6 +130,7 @@ class Dashboard:
         )
         self.env.filters["todate"] = datetime.fromisoformat
         self.env.filters["show"] = show
+        self.env.filters["error_html"] = errortexts.as_html
 
     # -- request plumbing -------------------------------------------------------------------
 
@@ -177,6 +187,9 @@ class Dashboard:
         page = self.env.get_template(template).render(
             _=ctx._,
             ngettext=ctx.ngettext,
+            error_text=ctx.error_text,
+            error_label=ctx.error_label,
+            code_in=errortexts.code_in,
             fmt=ctx.fmt,
             user=ctx.user,
             csrf=ctx.csrf,

@@ -4,7 +4,8 @@ Catalogues live in `web/locale/<lang>/LC_MESSAGES/messages.po`, compiled to `.mo
 them (`make catalogs`; the compiled files are committed, and a test fails when one is older
 than its `.po` or a template string is missing). English is the source language. A
 request's language is the signed-in user's choice, else the best match of the browser's
-Accept-Language, else English.
+Accept-Language, else English. The error codes' titles and fixes are a second domain,
+`errors` (web/errortexts.py, `make errors`).
 """
 
 from __future__ import annotations

@@ -269,7 +269,17 @@ def test_spanish_and_french_pages_are_translated(live: Live) -> None:
     assert "Resumen" in body and "Conexiones" in body and "Cerrar sesión" in body and "Sign out" not in body
     page.goto(live.url + "/failures")
     assert "Ningún registro con errores" in text(page)
-    shoot(page, "failures-es")
+    live.pair.session.state.record_failure(
+        "companies_to_vendors", "424242", code="C533", message="QBO: Invalid Reference Id (ClassRef 99)"
+    )
+    try:
+        page.goto(live.url + "/failures")
+        failures = text(page)
+        assert "Referencia de QBO a nada" in failures and "Revise la tabla de consulta" in failures
+        assert "Detalle, en inglés" in failures and "QBO: Invalid Reference Id (ClassRef 99)" in failures
+        shoot(page, "failures-es")
+    finally:
+        live.pair.session.state.clear_failure("companies_to_vendors", "424242")
     page.select_option("#language", "fr")
     page.wait_for_selector("html[lang=fr]")
     assert "Aucun enregistrement en échec" in text(page) and "Échecs" in text(page)
