@@ -24,8 +24,12 @@ lint: $(STAMP)
 system:
 	bash scripts/system-packages.sh
 
+# The suite waits more than it computes (sandboxes, subprocesses, rate-limit windows, browsers):
+# three pytest workers, each test file whole on one worker, keep both cores busy.
+PYTEST_WORKERS ?= 3
+
 test: $(STAMP) system lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 demo: $(STAMP)
 	$(PY) -m terminal.demo
