@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from engine.sync.twins import value_at
+
 __all__ = ["SUFFIXES", "name_key", "digits", "procore_origin_qbo_id", "qbo_note_procore_id", "email_of"]
 
 SUFFIXES = frozenset(
@@ -59,15 +61,6 @@ def digits(text: str) -> tuple[str, ...]:
     return tuple(_DIGITS.findall(text))
 
 
-def _at(record: Mapping[str, Any], dotted: str) -> Any:
-    cur: Any = record
-    for step in dotted.split("."):
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(step)
-    return cur
-
-
 def procore_origin_qbo_id(record: Mapping[str, Any]) -> str | None:
     """The QBO id another connector stored on a Procore record (`origin_id`, else found in `origin_data`)."""
     origin = record.get("origin_id")
@@ -95,7 +88,7 @@ def qbo_note_procore_id(record: Mapping[str, Any]) -> str | None:
 def email_of(system: str, record: Mapping[str, Any]) -> str | None:
     """The record's e-mail address, lower case (None when it has none)."""
     for path in _EMAIL_PATHS.get(system, ()):
-        value = _at(record, path)
+        value = value_at(record, path)
         if isinstance(value, str) and "@" in value:
             return value.strip().casefold()
     return None

@@ -94,7 +94,8 @@ def _norm(value: Any) -> str:
     return "" if value is None else str(value).strip().casefold()
 
 
-def _at(record: Mapping[str, Any], dotted: str) -> Any:
+def value_at(record: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted path in a record (None where a step is missing or not an object)."""
     cur: Any = record
     for step in dotted.split("."):
         if not isinstance(cur, Mapping):
@@ -127,7 +128,7 @@ class MatchIndex:
             ]
         if self.connector.is_deleted(self.entity, dict(record)):
             return
-        key = tuple(_norm(_at(record, path)) for path in self.match)
+        key = tuple(_norm(value_at(record, path)) for path in self.match)
         if all(key):
             self._index.setdefault(key, []).append(dict(record))
             self._keys[record_id] = key
