@@ -59,6 +59,10 @@ class JoistError(Exception):
         self.hint = hint
         self.allowed = list(allowed) if allowed else []
 
+    def each(self) -> list[JoistError]:
+        """The conditions this error stands for, one error each: itself (a group: its errors)."""
+        return [self]
+
     def sort_key(self) -> tuple[str, int, int, str]:
         loc = self.location
         return (loc.file or "", loc.line or 0, loc.col or 0, self.code)
@@ -104,6 +108,9 @@ class ErrorGroup(JoistError):
     def __init__(self, errors: Sequence[JoistError]) -> None:
         self.errors = sorted(errors, key=lambda e: e.sort_key())
         super().__init__(f"{len(self.errors)} error(s)")
+
+    def each(self) -> list[JoistError]:
+        return list(self.errors)
 
     def format(self) -> str:
         return "\n".join(e.format() for e in self.errors)

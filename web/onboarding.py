@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine.errors import ErrorGroup, JoistError
+from engine.errors import JoistError
 from engine.onboarding.steps import DEFAULT_THRESHOLD, STEPS, Onboarding
 from engine.onboarding.transfer import import_links
 from web.board import Context, Dashboard, guard
@@ -77,11 +77,6 @@ class NoFlowChosen(WebError):
     """The flows page was posted with no flow ticked."""
 
     code = "S714"
-
-
-def problems(exc: JoistError) -> list[JoistError]:
-    """The errors of an exception, one per condition (an `ErrorGroup` holds several)."""
-    return list(exc.errors) if isinstance(exc, ErrorGroup) else [exc]
 
 
 def resume_page(next_step: str | None) -> str:
@@ -179,7 +174,7 @@ class OnboardingPages:
             if isinstance(exc, WebError):
                 raise
             settled = await run_in_threadpool(self.wizard.settled)
-            return self._render(ctx, page, settled, errors=problems(exc), **await self._extra(page))
+            return self._render(ctx, page, settled, errors=exc.each(), **await self._extra(page))
         return RedirectResponse(f"/onboard/{page}", status_code=303)
 
     async def _extra(self, page: str) -> dict[str, Any]:
@@ -270,7 +265,7 @@ class OnboardingPages:
             except JoistError as exc:
                 if isinstance(exc, WebError):
                     raise
-                return self._render(ctx, "transfer", settled, errors=problems(exc), **await self._extra("transfer"))
+                return self._render(ctx, "transfer", settled, errors=exc.each(), **await self._extra("transfer"))
             await run_in_threadpool(self._audit, ctx, "import", made)
             return self._render(ctx, "transfer", settled, made=made, **await self._extra("transfer"))
         return self._render(ctx, "transfer", settled, **await self._extra("transfer"))
@@ -363,7 +358,7 @@ class OnboardingPages:
                 ctx,
                 "review",
                 settled,
-                errors=problems(exc),
+                errors=exc.each(),
                 items=items[:REVIEW_PAGE],
                 total=len(items),
                 number=1,

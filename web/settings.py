@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine.errors import ErrorGroup, JoistError
+from engine.errors import JoistError
 from engine.language.flowcache import validation
 from engine.project.config import load_project
 from engine.project.session import session_params
@@ -162,12 +162,9 @@ class SettingsPage:
         try:
             checked = load_project(candidate)
             check_switches(checked, validation(checked.layers())[0]["flows"])
-        except ErrorGroup as group:
-            candidate.unlink()
-            return [e.format().replace(str(candidate), str(project.file)) for e in group.errors]
         except JoistError as exc:
             candidate.unlink()
-            return [exc.format().replace(str(candidate), str(project.file))]
+            return [e.format().replace(str(candidate), str(project.file)) for e in exc.each()]
         os.replace(candidate, project.file)
         project.params.clear()
         project.params.update(checked.params)
