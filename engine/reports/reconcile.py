@@ -26,7 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
+
+import networkx as nx
 
 from connectors.base import Connector
 from engine.expressions.functions import tax_exclusive
@@ -267,20 +270,20 @@ class _Reconciler:
                 out["retainage payable"] += held
         return out
 
-    def family(self, customer_id: str) -> set[str]:
-        """The project's QBO customer and its sub-customers (Procore sub jobs), all levels down."""
-        children: dict[str, list[str]] = {}
+    @cached_property
+    def customer_tree(self) -> nx.DiGraph:
+        """QBO customers, parent to sub-customer (read once the records are loaded)."""
+        tree = nx.DiGraph()
         for customer in self.qbo_records["Customer"]:
             parent = _ref(customer, "ParentRef")
             if parent:
-                children.setdefault(parent, []).append(str(customer["Id"]))
-        found, todo = {customer_id}, [customer_id]
-        while todo:
-            for child in children.get(todo.pop(), []):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-        return found
+                tree.add_edge(parent, str(customer["Id"]))
+        return tree
+
+    def family(self, customer_id: str) -> set[str]:
+        """The project's QBO customer and its sub-customers (Procore sub jobs), all levels down."""
+        tree = self.customer_tree
+        return {customer_id} | (nx.descendants(tree, customer_id) if customer_id in tree else set())
 
     def qbo_side(self, customer_id: str | None, records: dict[str, list[Record]] | None = None) -> dict[str, Decimal]:
         q = self.qbo_records if records is None else records

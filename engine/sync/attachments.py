@@ -51,8 +51,8 @@ def copy_files(
     `new_files`); returns how many were copied."""
     files_set = f"{link_set}.files"
     copied = 0
-    todo = new_files(state, link_set, src, src_entity, record, target_id) if files is None else files
-    for f in todo:
+    to_copy = new_files(state, link_set, src, src_entity, record, target_id) if files is None else files
+    for f in to_copy:
         mine = file_key(f.id, target_id)
         key = intent_key(flow, "file", f.id, target_id)
         new_id = tgt.attach_file(tgt_entity, target_id, f, f.fetch(), idempotency_key=key)
