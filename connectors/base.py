@@ -87,6 +87,16 @@ class Connector(Protocol):
     def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
         """One record by id, or None when it does not exist (or was deleted)."""
 
+    def update_many(self, entity: str, items: Sequence[tuple[str, Record, Record]]) -> list[Record | ConnectorError]:
+        """Sparse updates of `(id, payload, current)` items, as few requests as the API allows:
+        each item's written record, or the error that refused it (an `AuthError` is raised)."""
+
+    def get_many(self, entity: str, record_ids: Sequence[str]) -> dict[str, Record]:
+        """The records of these ids that a few list reads find, by id (not deleted ones).
+
+        An id left out may still exist where a list hides it (an inactive name, say): ask
+        `get` for it. Where the API has no list by ids this is empty."""
+
     def create(
         self,
         entity: str,

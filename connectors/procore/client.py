@@ -16,6 +16,7 @@ Writes are in `writes.py`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -27,6 +28,7 @@ import httpx
 
 from connectors.base import (
     Attachment,
+    AuthError,
     BatchOp,
     BatchResult,
     ConnectorError,
@@ -53,6 +55,7 @@ from connectors.procore.auth import ProcoreAuth
 from connectors.procore.entities import COMPANY_LISTS, ENTITIES, V1, Entity, catalog, typed
 from connectors.procore.errors import SYSTEM, error_for
 from connectors.procore.writes import ProcoreWriter, encode_json
+from connectors.snapshot import ReadSnapshot, snapshot_key
 from connectors.tokens import TokenStore
 
 Record = dict[str, Any]
@@ -62,7 +65,21 @@ LOCKED_ON_ORIGIN = frozenset(
 )
 VOID = "Void"  # the status of a voided commitment: it counts as deleted
 VOLATILE = frozenset({"updated_at", "created_at"})  # change without an edit: left out of hashes
+ID_CHUNK = 100  # ids per `filters[id][]` read of get_many
 BULK_THRESHOLD = 20  # more records than this in a page: read the project's line items in bulk
+
+
+def _rows(text: str) -> list[Record]:
+    """The rows of one list page (a bare array, or `{"data": [...]}`), money as Decimal."""
+    rows = json.loads(text, parse_float=Decimal)
+    if not isinstance(rows, list):
+        rows = rows.get("data", []) if isinstance(rows, dict) else []
+    return rows
+
+
+def _order(order: Record) -> Record:
+    """A change order as a contract's show view lists it."""
+    return {k: order.get(k) for k in ("id", "number", "title", "status", "executed", "grand_total")}
 
 
 def _parse_time(value: str) -> dt.datetime:
@@ -138,6 +155,7 @@ class ProcoreConnector:
             breaker=self.breaker,
         )
         self.requests = 0
+        self.snapshot: ReadSnapshot | None = None  # lists kept between reads (set by onboarding)
         self.project_numbers: dict[int, str | None] = {}
         self.writer = ProcoreWriter(self)
 
@@ -215,6 +233,8 @@ class ProcoreConnector:
         limit resets later than `rate_limit_wait` (`RateLimited`), every further call of
         the run raises at once; `halted` keeps the reason for the run's report.
         """
+        if method != "GET" and self.snapshot is not None:
+            self.snapshot.forget(path)
         try:
             return self._send(method, path, params=params, json=json, files=files, safe=safe)
         except (CircuitOpen, WaitTooLong) as exc:
@@ -283,24 +303,32 @@ class ProcoreConnector:
     ) -> Iterator[list[Record]]:
         """Every page of a list endpoint, following `Link: rel="next"`."""
         base = {k: v for k, v in (params or {}).items() if v is not None}
+        snapshot, key = self.snapshot, snapshot_key(path, base)
+        kept = snapshot.pages(key) if snapshot is not None else None
+        if kept is not None:
+            for text in kept:
+                yield _rows(text)
+            return
+        texts: list[str] = []
         page = 1
         while True:
             response = self.send("GET", path, params={**base, "page": page, "per_page": self.per_page})
             if response.status_code >= 400:
                 raise error_for(response, entity=entity, action="read")
-            rows = response.json(parse_float=Decimal)
-            if not isinstance(rows, list):
-                rows = rows.get("data", []) if isinstance(rows, dict) else []
+            texts.append(response.text)
+            rows = _rows(response.text)
             yield rows
             following = next_page(response.headers.get("Link"))
             if following is None:
                 total = response.headers.get("Total")
                 if not (total and total.isdigit() and page * self.per_page < int(total) and rows):
-                    return
+                    break
                 following = page + 1
             if following <= page:
-                return
+                break
             page = following
+        if snapshot is not None:
+            snapshot.keep(key, texts)
 
     # ---- reads --------------------------------------------------------------------------
     def project_ids(self, scope: Mapping[str, Any] | None = None) -> list[int]:
@@ -374,7 +402,9 @@ class ProcoreConnector:
         spec = self.spec(entity)
         newest = since
         held: list[Record] | None = None
-        cache: dict[Any, dict[Any, list[Record]]] | None = {} if spec.bulk_lines and not since else None
+        cache: dict[Any, dict[Any, list[Record]]] | None = (
+            {} if (spec.bulk_lines or spec.orders) and not since else None
+        )
         for rows, project_id in self._raw_pages(spec, scope, self._since(spec, since)):
             records = self.complete(spec, rows, project_id, cache)
             for record in records:
@@ -435,9 +465,18 @@ class ProcoreConnector:
                     for li in page
                 ]
         if spec.orders:
+            by_contract = (
+                self._project_orders(spec, project_id, {} if cache is None else cache)
+                if project_id is not None and (cache is not None or len(rows) > BULK_THRESHOLD)
+                else None
+            )
             for row in rows:
                 if "change_order_packages" not in row:
-                    row["change_order_packages"] = self._change_orders(spec, row, project_id)
+                    row["change_order_packages"] = (
+                        self._change_orders(spec, row, project_id)
+                        if by_contract is None
+                        else by_contract.get(row["id"], [])
+                    )
         shape = catalog()[spec.name]["fields"]
         out = []
         for row in rows:
@@ -452,12 +491,24 @@ class ProcoreConnector:
         """A contract's change orders as its show view lists them (`change_order_packages`)."""
         pid = project_id or self._pid(row)
         path = spec.orders.format(project_id=pid)  # type: ignore[union-attr]
-        keep = ("id", "number", "title", "status", "executed", "grand_total")
         return [
-            {k: order.get(k) for k in keep}
+            _order(order)
             for page in self.pages(path, {"filters[contract_id]": row["id"]}, entity=spec.name)
             for order in page
         ]
+
+    def _project_orders(
+        self, spec: Entity, project_id: int, cache: dict[Any, dict[Any, list[Record]]]
+    ) -> dict[Any, list[Record]]:
+        """Every change order of a project, by contract id (one list per project and read call)."""
+        key = ("orders", spec.orders, project_id)
+        if key not in cache:
+            grouped: dict[Any, list[Record]] = {}
+            for page in self.pages(spec.orders.format(project_id=project_id), entity=spec.name):  # type: ignore[union-attr]
+                for order in page:
+                    grouped.setdefault(order.get("contract_id"), []).append(_order(order))
+            cache[key] = grouped
+        return cache[key]
 
     @staticmethod
     def _pid(row: Record) -> int | None:
@@ -489,6 +540,34 @@ class ProcoreConnector:
             return None
         detail = Entity(**{**spec.__dict__, "detail": False})
         return self.complete(detail, [row], project_id)[0]
+
+    def update_many(self, entity: str, items: Sequence[tuple[str, Record, Record]]) -> list[Record | ConnectorError]:
+        """Procore has no batch update: each `(id, payload, current)` is updated alone, in order."""
+        answers: list[Record | ConnectorError] = []
+        for record_id, payload, current in items:
+            try:
+                answers.append(self.update(entity, record_id, payload, current=current))
+            except AuthError:
+                raise
+            except ConnectorError as exc:
+                answers.append(exc)
+        return answers
+
+    def get_many(self, entity: str, record_ids: Sequence[str]) -> dict[str, Record]:
+        """Company records by id through their list's `filters[id][]`, `ID_CHUNK` ids a read.
+
+        Project records are not listed by id across projects: empty for them (ask `get`)."""
+        spec = self.spec(entity)
+        if spec.scope != "company" or spec.show is None:
+            return {}
+        ids = list(dict.fromkeys(str(i) for i in record_ids))
+        found: dict[str, Record] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            for rows, project_id in self._raw_pages(spec, None, {"filters[id][]": ids[start : start + ID_CHUNK]}):  # type: ignore[dict-item]
+                for record in self.complete(spec, rows, project_id):
+                    if not self.is_deleted(entity, record):
+                        found[str(record["id"])] = record
+        return found
 
     def find_by(self, spec: Entity, filters: Mapping[str, str], scope: Mapping[str, Any] | None) -> Record | None:
         for rows, project_id in self._raw_pages(spec, scope, filters):

@@ -50,6 +50,7 @@ from connectors.qbo.wire import dumps, fault_errors, loads
 from connectors.tokens import TokenStore
 
 MAX_BATCH = 30
+IN_CHUNK = 200  # ids per `Id IN (...)` query of get_many (a query is at most 100,000 characters)
 # Left out of content hashes: what changes without an edit. A vendor's or customer's
 # Balance moves whenever a bill or invoice of theirs does: were it hashed, a two-way flow
 # would see a change nobody made and write the old values back.
@@ -346,6 +347,18 @@ class QBOConnector:
             return None
         return data[entity]
 
+    def get_many(self, entity: str, record_ids: Sequence[str]) -> dict[str, Record]:
+        """Many records by id, `IN_CHUNK` ids per query (inactive names too)."""
+        entity = ents.canonical(entity)
+        ids = list(dict.fromkeys(str(i) for i in record_ids if str(i).isdigit()))
+        found: dict[str, Record] = {}
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ", ".join(f"'{i}'" for i in ids[start : start + IN_CHUNK])
+            where = Where().raw(f"Id IN ({chunk})")
+            for record in self.find(entity, where, include_inactive=True):
+                found[str(record["Id"])] = record
+        return found
+
     def create(
         self,
         entity: str,
@@ -395,10 +408,37 @@ class QBOConnector:
             current = self.get(entity, record_id)
             if current is None:
                 raise errors.QBONotFound(f"{entity} {record_id} does not exist", system="qbo", api_code="610")
+        body = self._update_body(entity, record_id, payload, current)
+        return self._guarded(entity, record_id, lambda: self._write(entity, body, str(uuid.uuid4())))
+
+    @staticmethod
+    def _update_body(entity: str, record_id: str, payload: Record, current: Record) -> Record:
         body = {**payload, "Id": str(record_id), "SyncToken": str(current["SyncToken"]), "sparse": True}
         if entity == "Purchase":
             body.setdefault("PaymentType", current.get("PaymentType"))
-        return self._guarded(entity, record_id, lambda: self._write(entity, body, str(uuid.uuid4())))
+        return body
+
+    def update_many(self, entity: str, items: Sequence[tuple[str, Record, Record]]) -> list[Record | ConnectorError]:
+        """Sparse updates of `(id, payload, current)`, thirty to a `/batch` request; each item's
+        record or error, in order. A stale item (5010) is a `Conflict` without the fresh record:
+        update it alone (`update` re-reads it)."""
+        entity = ents.canonical(entity)
+        ops = [
+            BatchOp("update", entity, self._update_body(entity, rid, payload, current))
+            for rid, payload, current in items
+        ]
+        answers: list[Record | ConnectorError] = []
+        for result in self.batch(ops):
+            if result.record is not None:
+                answers.append(result.record)
+            else:
+                answers.append(
+                    result.error
+                    or errors.QBOUnavailable(
+                        "QuickBooks returned no record for this update", system="qbo", retryable=True
+                    )
+                )
+        return answers
 
     def _guarded(self, entity: str, record_id: str, call: Callable[[], Record]) -> Record:
         try:

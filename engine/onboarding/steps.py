@@ -18,9 +18,11 @@ with what it settled; `next_step()` is the first step not settled yet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from connectors.snapshot import ReadSnapshot
 from engine.errors import ErrorGroup, JoistError
 from engine.language import jsonio
 from engine.onboarding import decisions
@@ -87,9 +89,26 @@ def match_all(
 class Onboarding:
     """The steps over one open project session (see the module docstring)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, snapshot: ReadSnapshot | None = None) -> None:
         self.session = session
         self.state = session.state
+        self.snapshot = snapshot or ReadSnapshot()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Serve the steps' Procore list reads from the onboarding's snapshot while inside.
+
+        Matching, the preview, the reconciliation and the first sync read the same lists;
+        with the snapshot each is read from Procore once (`connectors.snapshot`)."""
+        procore = self.session.connectors({"procore"})["procore"]
+        if not hasattr(procore, "snapshot"):
+            yield
+            return
+        procore.snapshot = self.snapshot
+        try:
+            yield
+        finally:
+            procore.snapshot = None
 
     # -- progress --------------------------------------------------------------------------
 
@@ -197,7 +216,8 @@ class Onboarding:
 
     def match(self, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
         """Propose matches for every record already on both sides; accept those at least `threshold` sure."""
-        summary = match_all(self.session, flows=self.chosen_flows(), threshold=threshold)
+        with self.reading():
+            summary = match_all(self.session, flows=self.chosen_flows(), threshold=threshold)
         return self._save("match", {"threshold": threshold, "link_sets": summary})
 
     def to_review(self) -> list[decisions.Stored]:
@@ -226,7 +246,8 @@ class Onboarding:
 
     def preview(self) -> dict[str, Any]:
         """What the first sync would do, writing nothing: counts per flow and a sample per action."""
-        report = self.session.run(flows=self.chosen_flows(), dry_run=True)
+        with self.reading():
+            report = self.session.run(flows=self.chosen_flows(), dry_run=True)
         flows: dict[str, Any] = {}
         for f in report.flows:
             counts = {a: n for a, n in f.counts.items() if n}
@@ -245,7 +266,8 @@ class Onboarding:
     def reconcile(self) -> dict[str, Any]:
         """Money per linked project on both sides, as they stand (nothing is written)."""
         conns = self.session.connectors({"procore", "qbo"})
-        found = reconcile(conns["procore"], conns["qbo"], self.state, session_params(self.session))
+        with self.reading():
+            found = reconcile(conns["procore"], conns["qbo"], self.state, session_params(self.session))
         projects = [{"project_id": p.project_id, "name": p.name, "equal": p.equal} for p in found.projects]
         data = {
             "projects": len(projects),
@@ -257,7 +279,8 @@ class Onboarding:
 
     def go_live(self, listener: Listener | None = None) -> dict[str, Any]:
         """The first sync of the chosen flows; `listener` hears every record as it is done."""
-        report = self.session.run(flows=self.chosen_flows(), listener=listener, command="onboard")
+        with self.reading():
+            report = self.session.run(flows=self.chosen_flows(), listener=listener, command="onboard")
         totals: dict[str, int] = {}
         for f in report.flows:
             for action, n in f.counts.items():

@@ -40,7 +40,7 @@ from engine.sync.links import FlowLinks
 from engine.sync.outcomes import DEFERRED, Listener, Outcomes
 from engine.sync.plan import Planner
 from engine.sync.report import FlowReport, Outcome, RunReport
-from engine.sync.twins import MatchIndex
+from engine.sync.twins import MatchIndex, record_hash
 from engine.sync.writes import Writer
 
 READ_BY_ID_UP_TO = 3  # run_records: more changed records of one flow than this are read by cursor
@@ -133,6 +133,7 @@ class FlowRun:
         if only is None:
             since = None if full else state.cursor(rule.source.system, cursor_name)
             for page in self.src.read(rule.source.entity, since=since):
+                self.read_twins_ahead(page.records, verify=full)
                 for record in page.records:
                     if self.sync.stopping():
                         break
@@ -165,6 +166,19 @@ class FlowRun:
         if only is None and not dry and cursor and not self.sync.stopping():
             state.set_cursor(rule.source.system, cursor_name, cursor)
         return self.report
+
+    def read_twins_ahead(self, records: list[dict[str, Any]], *, verify: bool) -> None:
+        """Read, many per request, the twins a page's records will be compared with: those
+        linked whose content moved since their last sync (all linked ones with `verify`)."""
+        wanted: list[str] = []
+        entity = self.rule.source.entity
+        for record in records:
+            for sid, part in self.parts(record):
+                link = self.links.find(sid)
+                target_id = self.links.target_id(link) if link is not None else None
+                if target_id and (verify or self.links.source_hash(link) != record_hash(self.src, entity, part)):
+                    wanted.append(target_id)
+        self.planner.twins.read_ahead(wanted)
 
     def run_records(self, record_ids: Iterable[str]) -> FlowReport:
         """Only these source records (a webhook's), each read by id: never a scan, no cursor moved.

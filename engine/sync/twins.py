@@ -190,6 +190,20 @@ class TwinCheck:
     def __init__(self, connector: Connector, entities: Iterable[str]) -> None:
         self.connector, self.entities = connector, list(dict.fromkeys(entities))
         self._ids: set[str] | None = None
+        self._read_ahead: dict[str, dict[str, Any]] = {}
+
+    def read_ahead(self, target_ids: Iterable[str]) -> int:
+        """Read these twins many at a time (`get_many`), for the planning of the records
+        they belong to; each is used once, so a later `read` asks the target again.
+
+        Only for a flow writing one entity: ids of two entities may collide. Returns how
+        many were found."""
+        wanted = [i for i in dict.fromkeys(target_ids) if i not in self._read_ahead]
+        if len(self.entities) != 1 or len(wanted) < 2:
+            return 0
+        found = self.connector.get_many(self.entities[0], wanted)
+        self._read_ahead.update(found)
+        return len(found)
 
     def read(self, target_id: str) -> dict[str, Any] | None:
         """The twin `target_id` as it is now, from the first entity holding it (None: gone)."""
@@ -199,6 +213,9 @@ class TwinCheck:
     def locate(self, target_id: str, first: str | None = None) -> tuple[str, dict[str, Any]] | None:
         """The entity holding the twin `target_id` and the twin as it is now (None: gone);
         `first` is the entity to look in before the others (the one the twin was made as)."""
+        ahead = self._read_ahead.pop(target_id, None)
+        if ahead is not None and first in (None, self.entities[0]):
+            return self.entities[0], ahead
         order = [first] if first in self.entities else []
         for entity in [*order, *(e for e in self.entities if e != first)]:
             twin = self.connector.get(entity, target_id)

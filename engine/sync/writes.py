@@ -20,7 +20,7 @@ from typing import Any
 from connectors.base import AuthError, BatchOp, Conflict, Connector, ConnectorError, FileRef
 from engine.errors import JoistError
 from engine.language.rules import Rule
-from engine.mapping.diff import same
+from engine.mapping.diff import Decision, same
 from engine.mapping.mapper import Mapper
 from engine.state.records import content_hash, intent_key
 from engine.state.store import State
@@ -77,6 +77,7 @@ class Writer:
         self.dry_run = dry_run
         self.batch_size = min(batch_size, tgt.batch_size())
         self.queue: list[PendingCreate] = []
+        self.updates: list[tuple[Step, str]] = []  # updates waiting for a batch request, with their entity
         self.full = False  # `sync --full`: every record's files are looked at, changed or not
 
     # -- one step ------------------------------------------------------------------------
@@ -187,8 +188,10 @@ class Writer:
             return out.out(sid, "lock", reason=decision.reason, changes=decision.changes or [], target_id=twin_id)
         return self.update(dataclasses.replace(step, link=link), entity)
 
-    def update(self, step: Step, entity: str) -> Outcome | None:
-        """A sparse update of the twin; a stale version is re-read and re-planned (three tries)."""
+    def update(self, step: Step, entity: str, *, alone: bool = False) -> Outcome | None:
+        """A sparse update of the twin; a stale version is re-read and re-planned (three tries).
+
+        Where the target takes batches, the update waits in a queue (None) unless `alone`."""
         assert step.twin is not None and step.decision is not None
         twin, decision, link, sid = step.twin, step.decision, step.link, step.sid
         twin_id = self.tgt.record_id(entity, twin)
@@ -196,13 +199,14 @@ class Writer:
             return self.outcomes.out(
                 sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [], reason=decision.reason
             )
+        if self.batch_size > 1 and not alone:
+            self.updates.append((step, entity))
+            if len(self.updates) >= self.batch_size:
+                self.flush_updates()
+            return None
         for attempt in (1, 2, 3):
-            changed = [c.path for c in decision.changes or []]
-            payload = (
-                decision.payload if self.rule.update == "full" else sparse_payload(decision.payload or {}, changed)
-            )
             try:
-                written = self.tgt.update(entity, twin_id, payload or {}, current=twin)
+                written = self.tgt.update(entity, twin_id, self.update_payload(decision), current=twin)
             except Conflict as exc:
                 fresh = getattr(exc, "current", None) or self.tgt.get(entity, twin_id)
                 if fresh is None or attempt == 3:
@@ -216,29 +220,72 @@ class Writer:
                 raise
             except ConnectorError as exc:
                 return self.outcomes.fail(sid, exc)
-            # What Joist wrote is an echo to suppress, unless the twin held someone's edit too:
-            # then the reverse flow must still see the twin as changed.
-            stored = self.links.target_hash(link)
-            ours = stored is None or stored == record_hash(self.tgt, entity, twin)
-            with self.state.transaction():
-                self.links.save(
-                    link,
-                    sid,
-                    twin_id,
-                    source_hash=step.source_hash,
-                    source_version=step.version,
-                    target=written if ours else None,
-                    payload=decision.payload,
-                    source_base=self.links.reverse_base(written) if ours else None,
-                )
-                self.outcomes.succeeded(sid)
-            problem = self.after_write(sid, step.record, entity, twin_id, written)
-            if problem is not None:
-                return problem
-            return self.outcomes.out(
-                sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [], reason=decision.reason
-            )
+            return self.updated(dataclasses.replace(step, twin=twin, decision=decision), entity, written)
         return None
+
+    def replan_stale(self, step: Step, entity: str, stale: Conflict) -> Outcome | None:
+        """A batched update met a newer version: plan again on the twin as it is now, alone."""
+        assert step.twin is not None
+        fresh = getattr(stale, "current", None) or self.tgt.get(entity, self.tgt.record_id(entity, step.twin))
+        if fresh is None:
+            return self.outcomes.fail(step.sid, stale)
+        decision = self.planner.decide(step.record, fresh, step.link)
+        again = dataclasses.replace(step, twin=fresh, decision=decision, adopted=False)
+        return self.update(again, entity, alone=True) if decision.action == "update" else self.apply(again)
+
+    def update_payload(self, decision: Decision) -> dict[str, Any]:
+        """What an update sends: the whole payload (`update: full`) or only the changed paths."""
+        if self.rule.update == "full":
+            return dict(decision.payload or {})
+        return sparse_payload(decision.payload or {}, [c.path for c in decision.changes or []])
+
+    def updated(self, step: Step, entity: str, written: dict[str, Any]) -> Outcome:
+        """Record an update the target took: the link's hashes, then the files that follow."""
+        assert step.twin is not None and step.decision is not None
+        twin, decision, link, sid = step.twin, step.decision, step.link, step.sid
+        twin_id = self.tgt.record_id(entity, twin)
+        # What Joist wrote is an echo to suppress, unless the twin held someone's edit too:
+        # then the reverse flow must still see the twin as changed.
+        stored = self.links.target_hash(link)
+        ours = stored is None or stored == record_hash(self.tgt, entity, twin)
+        with self.state.transaction():
+            self.links.save(
+                link,
+                sid,
+                twin_id,
+                source_hash=step.source_hash,
+                source_version=step.version,
+                target=written if ours else None,
+                payload=decision.payload,
+                source_base=self.links.reverse_base(written) if ours else None,
+            )
+            self.outcomes.succeeded(sid)
+        problem = self.after_write(sid, step.record, entity, twin_id, written)
+        if problem is not None:
+            return problem
+        return self.outcomes.out(
+            sid, "update", entity=entity, target_id=twin_id, changes=decision.changes or [], reason=decision.reason
+        )
+
+    def flush_updates(self) -> None:
+        """Send the queued updates, a batch request per entity (`update_many`). A stale item is
+        updated again alone, which re-reads and re-plans it; any other refusal fails its record."""
+        queue, self.updates = self.updates, []
+        by_entity: dict[str, list[Step]] = {}
+        for step, entity in queue:
+            by_entity.setdefault(entity, []).append(step)
+        for entity, steps in by_entity.items():
+            items = []
+            for step in steps:
+                assert step.twin is not None and step.decision is not None
+                items.append((self.tgt.record_id(entity, step.twin), self.update_payload(step.decision), step.twin))
+            for step, answer in zip(steps, self.tgt.update_many(entity, items), strict=True):
+                if isinstance(answer, Conflict):
+                    self.replan_stale(step, entity, answer)
+                elif isinstance(answer, ConnectorError):
+                    self.outcomes.fail(step.sid, answer)
+                else:
+                    self.updated(step, entity, answer)
 
     def delete(self, step: Step) -> Outcome:
         """Apply the flow's `on_delete` to the twin of a record deleted at the source."""
@@ -363,10 +410,14 @@ class Writer:
         return self.outcomes.out(c.source_id, "create", entity=c.entity, target_id=target_id, reason=c.reason)
 
     def flush(self) -> None:
-        """Send the queued creates as one batch request."""
+        """Send the queued creates as one batch request, then the queued updates."""
         queue, self.queue = self.queue, []
-        if not queue:
-            return
+        if queue:
+            self.flush_creates(queue)
+        self.flush_updates()
+
+    def flush_creates(self, queue: list[PendingCreate]) -> None:
+        """The queued creates as one batch request, behind their intents."""
         batch_key = intent_key("batch", self.rule.flow, *[c.key for c in queue])
         entries: list[tuple[str, str, str | None]] = [(c.source_id, c.key, content_hash(c.payload)) for c in queue]
         self.state.begin_batch(

@@ -126,6 +126,18 @@ def test_read_pages_until_exhausted(box: QBOSandbox, qbo: QBOConnector) -> None:
     assert len(list(qbo.find("Vendor", Where().raw("DisplayName LIKE 'Bulk Vendor 1%'")))) == 203
 
 
+def test_get_many_reads_two_hundred_ids_a_query_inactive_names_too(box: QBOSandbox, qbo: QBOConnector) -> None:
+    company = box.company()
+    made = [str(company.create("Vendor", {"DisplayName": f"Many Vendor {n:03d}"})["Id"]) for n in range(450)]
+    company.update("Vendor", {"Id": made[7], "SyncToken": "0", "sparse": True, "Active": False})
+    box.control.log.clear()
+    found = qbo.get_many("Vendor", [*made, made[0], "99999", "not-an-id"])
+    assert sorted(found) == sorted(made)
+    assert found[made[7]]["Active"] is False
+    assert found[made[3]] == qbo.get("Vendor", made[3])
+    assert len([e for e in box.control.log.entries if e.path.endswith("/query")]) == 3  # 200 + 200 + 50
+
+
 def test_cursor_sees_every_change_after_it(box: QBOSandbox, qbo: QBOConnector) -> None:
     box.control.clock.advance(10)
     cursor = list(qbo.read("Customer"))[-1].cursor

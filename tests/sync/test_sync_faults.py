@@ -45,11 +45,11 @@ def advance(world: World, seconds: float) -> None:
 def race_updates(world: World, rate: float, seed: int) -> list[str]:
     """Make a share of QBO updates meet a concurrent edit made in QBO just before they land."""
     qbo = world.connectors["qbo"]
-    real_update = qbo.update
+    real_update, real_update_many = qbo.update, qbo.update_many
     rng = random.Random(seed)
     raced: list[str] = []
 
-    def update(entity: str, record_id: str, payload: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    def race(entity: str, record_id: str) -> None:
         if rng.random() < rate:
             current = world.qbo.store.realms[US_REALM].table(entity)[record_id]
             with world.qbo.store.lock:
@@ -64,9 +64,17 @@ def race_updates(world: World, rate: float, seed: int) -> list[str]:
                     set(),
                 )
             raced.append(record_id)
+
+    def update(entity: str, record_id: str, payload: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        race(entity, record_id)
         return real_update(entity, record_id, payload, **kw)
 
-    qbo.update = update  # type: ignore[method-assign]
+    def update_many(entity: str, items: list[Any]) -> list[Any]:
+        for record_id, _, _ in items:
+            race(entity, record_id)
+        return real_update_many(entity, items)
+
+    qbo.update, qbo.update_many = update, update_many  # type: ignore[method-assign]
     return raced
 
 

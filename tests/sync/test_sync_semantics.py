@@ -81,7 +81,7 @@ def test_a_second_run_reads_only_what_changed_since_the_cursor(world: World) -> 
     assert {o.source_id for o in flow.outcomes} == {str(v["id"]) for v in old[:2]}
     reads = [e for e in world.requests("procore") if e.method == "GET"]
     assert reads and all("filters%5Bupdated_at%5D" in e.query for e in reads)
-    assert len(world.writes("qbo")) == 2
+    assert len(world.writes("qbo")) == 1  # both updates in one batch request
     assert recent
 
 
@@ -347,20 +347,24 @@ def test_a_stale_sync_token_is_reread_and_replanned(world: World) -> None:
     edit_procore_vendor(world, vendors[0]["id"], email_address="new@procore.example")
 
     qbo = world.connectors["qbo"]
-    real_update = qbo.update
+    real_update_many = qbo.update_many
     raced: list[str] = []
 
-    def update_after_someone_else(entity: str, record_id: str, payload: dict, **kw: object) -> dict:
+    def update_after_someone_else(entity: str, items: list) -> list:
         if not raced:  # between Joist's read and its write, a user edits the vendor in QBO
-            raced.append(edit_qbo(world, "Vendor", record_id, CompanyName="Edited in QBO meanwhile")["SyncToken"])
-        return real_update(entity, record_id, payload, **kw)
+            raced.append(edit_qbo(world, "Vendor", items[0][0], CompanyName="Edited in QBO meanwhile")["SyncToken"])
+        return real_update_many(entity, items)
 
-    qbo.update = update_after_someone_else  # type: ignore[method-assign]
+    qbo.update_many = update_after_someone_else  # type: ignore[method-assign]
     world.clear_logs()
     report = world.sync(rules)
     assert report.ok and report.flows[0].counts["update"] == 1
+    batches = [e for e in world.requests("qbo") if e.path.endswith("/batch")]
     posts = [e for e in world.requests("qbo") if e.method == "POST" and e.path.endswith("/vendor")]
-    assert [e.status for e in posts] == [400, 200], "one stale write, then one on the fresh SyncToken"
+    reads = [e for e in world.requests("qbo") if e.method == "GET" and "/vendor/" in e.path]
+    assert len(batches) == 1, "the update went in a batch and met the stale SyncToken there"
+    # read to plan, read again after the stale answer, then one write on the fresh SyncToken
+    assert len(reads) == 2 and [e.status for e in posts] == [200]
     stored = next(v for v in world.qbo_vendors() if v["Id"] == link.qbo_id)
     assert stored["PrimaryEmailAddr"]["Address"] == "new@procore.example"
     # Re-planned on the fresh twin, not blindly retried: the concurrent edit is to a field

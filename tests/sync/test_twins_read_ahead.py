@@ -1,0 +1,41 @@
+"""The twins a page of changed records is compared with are read many to a request
+(`get_many`), not one request each, inactive names too. (A twin the query does not find
+falls back to a read by id: tests/sync/test_twin_gone.py.)"""
+
+from __future__ import annotations
+
+from synckit import VENDORS_TO_QBO, World, seed_procore_vendors
+
+from sandbox.procore.resources import RESOURCES
+from sandbox.qbo.app import US_REALM
+
+
+def test_changed_records_read_their_twins_in_a_few_queries(world: World) -> None:
+    vendors = seed_procore_vendors(world.procore, 40)
+    rules = world.rules(VENDORS_TO_QBO)
+    assert world.sync(rules).ok
+    world.procore.control.clock.advance(3600)
+    store = world.procore.store
+    renamed = {str(v["name"]) + " Renamed" for v in vendors}
+    for v in vendors:
+        store.update(RESOURCES["vendors"], store.tables["vendors"][v["id"]], {"name": str(v["name"]) + " Renamed"})
+    quiet = world.state.find_link("vendors", procore_id=str(vendors[0]["id"]))
+    assert quiet and quiet.qbo_id
+    realm = world.qbo.store.realms[US_REALM]
+    with world.qbo.store.lock:
+        current = realm.table("Vendor")[quiet.qbo_id]
+        world.qbo.company(US_REALM).update(
+            "Vendor", {"Id": quiet.qbo_id, "SyncToken": current["SyncToken"], "sparse": True, "Active": False}
+        )
+    world.clear_logs()
+
+    report = world.sync(rules)
+    assert report.ok
+    actions = [o.action for f in report.flows for o in f.outcomes]
+    assert actions.count("update") == 40 and actions.count("create") == 0  # the inactive twin was found
+    reads = [e for e in world.requests("qbo") if e.method == "GET" and "/vendor/" in e.path]
+    queries = [e for e in world.requests("qbo") if e.path.endswith("/query")]
+    assert reads == [], "no twin is read by id"
+    assert len(queries) <= 2
+    names = {r["DisplayName"] for r in realm.table("Vendor").values()}
+    assert renamed <= names
