@@ -1,7 +1,7 @@
 """Issue 18's Must show, in a real browser: a new user onboards the seeded transfer firm through
 the web wizard (Debian's Chromium, driven by Playwright, against `joist serve` on 127.0.0.1).
 
-The firm (sandbox/transfer_firm.py) at the CLI end-to-end test's scale: afterwards no record
+The firm (sandbox/transfer_firm.py) at full size, as the CLI end-to-end test: afterwards no record
 is twice on either side, every pre-existing pair is linked, the one-sided records are
 created, and `joist reconcile` is equal per project. Every wizard page is photographed at
 1280x800 and 390 px wide (artifacts/screenshots/onboard-*)."""
@@ -9,6 +9,7 @@ created, and `joist reconcile` is equal per project. Every wizard page is photog
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (make system)", allow_module_level=True)
-SCALE = 0.05  # as tests/onboarding/test_onboard_firm.py
+SCALE = float(os.environ.get("JOIST_FIRM_SCALE", "1"))  # as tests/onboarding/test_onboard_firm.py
 IMPORTED = 5  # pre-existing vendor pairs given to the wizard in the other connector's export
 
 
@@ -51,7 +52,10 @@ def test_a_new_user_onboards_the_transfer_firm_through_the_web_wizard(tmp_path: 
     from playwright.sync_api import sync_playwright
 
     firm = build_firm(SCALE)
-    options = {"procore": {"deliver_webhooks": False, "spike_limit": None}}
+    options = {
+        "procore": {"deliver_webhooks": False, "spike_limit": None, "hourly_limit": 10**9},
+        "qbo": {"rate_per_minute": 100_000},
+    }
     with sandbox_pair(tmp_path / "p", loopback=True, options=options) as pair:
         ids = seed_pair(pair.boxes, firm)
         pairs = [v for v in firm.vendors if v.side == "both"][:IMPORTED]
