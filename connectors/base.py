@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from connectors.http import CircuitOpen, WaitTooLong, clock_time, span
+from connectors.snapshot import ReadSnapshot
 from engine.errors import JoistError
 
 Record = dict[str, Any]
@@ -86,6 +87,10 @@ class Connector(Protocol):
 
     def get(self, entity: str, record_id: str, *, scope: Mapping[str, Any] | None = None) -> Record | None:
         """One record by id, or None when it does not exist (or was deleted)."""
+
+    def keep_reads(self, snapshot: ReadSnapshot | None) -> None:
+        """Serve list reads again from `snapshot` while it is set (None: read every time);
+        see `connectors.snapshot`. A system whose reads are cheap may keep none."""
 
     def update_many(self, entity: str, items: Sequence[tuple[str, Record, Record]]) -> list[Record | ConnectorError]:
         """Sparse updates of `(id, payload, current)` items, as few requests as the API allows:

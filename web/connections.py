@@ -27,6 +27,7 @@ from web.errors import NotAllowed, SignInRefused, WebError
 from web.widgets import Widgets
 
 SIGN_IN_LIFETIME = 600.0  # seconds a started sign-in may take to come back
+RETURN_PAGES = ("/connections", "/onboard/connect")  # where a sign-in may send the browser back
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class PendingSignIn:
     user: str
     redirect_uri: str
     started: float
+    back: str = "/connections"  # the page the browser returns to: this one, or the onboarding's connect step
 
 
 class ConnectionsPage:
@@ -85,7 +87,9 @@ class ConnectionsPage:
         now = time.time()
         with self._lock:
             self.pending = {k: v for k, v in self.pending.items() if now - v.started < SIGN_IN_LIFETIME}
-            self.pending[state] = PendingSignIn(system, ctx.user.name, redirect_uri, now)
+            back = str(ctx.form.get("next") or "")
+            back = back if back in RETURN_PAGES else RETURN_PAGES[0]
+            self.pending[state] = PendingSignIn(system, ctx.user.name, redirect_uri, now, back)
         return RedirectResponse(url, status_code=303)
 
     @guard()
@@ -122,7 +126,7 @@ class ConnectionsPage:
             await run_in_threadpool(finish)
         except JoistError as exc:
             raise WebError(f"{exc.code} {exc.message}", hint=exc.hint) from None
-        return RedirectResponse(f"/connections?done=connected&system={system}", status_code=303)
+        return RedirectResponse(f"{started.back}?done=connected&system={system}", status_code=303)
 
     @guard(admin=True)
     async def disconnect(self, ctx: Context) -> Response:

@@ -179,6 +179,8 @@ class OnboardingPages:
 
     async def _extra(self, page: str) -> dict[str, Any]:
         """What a page shows beside the settled steps (read live)."""
+        if page == "connect":
+            return {"signed_in": await run_in_threadpool(self._signed_in)}
         if page == "flows":
             return {"all_flows": await run_in_threadpool(self.board.session.flows, None)}
         if page == "params":
@@ -206,7 +208,19 @@ class OnboardingPages:
             return away
         if ctx.request.method == "POST":
             return await self._run(ctx, "connect", "connect", self._connect)
-        return self._render(ctx, "connect", settled)
+        return self._render(
+            ctx,
+            "connect",
+            settled,
+            just_signed_in=ctx.request.query_params.get("system"),
+            **await self._extra("connect"),
+        )
+
+    def _signed_in(self) -> dict[str, bool]:
+        """Whether each system of joist.yaml has a sign-in (a refresh token) to read it with."""
+        project = self.board.service.project
+        store = project.token_store()
+        return {s: bool((store.load(project.token_key(s)) or {}).get("refresh_token")) for s in project.connections}
 
     def _connect(self) -> dict[str, Any]:
         self.board.session.fresh_connectors()  # a sign-in made since is read

@@ -541,6 +541,10 @@ class ProcoreConnector:
         detail = Entity(**{**spec.__dict__, "detail": False})
         return self.complete(detail, [row], project_id)[0]
 
+    def keep_reads(self, snapshot: ReadSnapshot | None) -> None:
+        """Serve list pages from `snapshot` while set; a write drops what it touched (`pages`, `send`)."""
+        self.snapshot = snapshot
+
     def update_many(self, entity: str, items: Sequence[tuple[str, Record, Record]]) -> list[Record | ConnectorError]:
         """Procore has no batch update: each `(id, payload, current)` is updated alone, in order."""
         answers: list[Record | ConnectorError] = []

@@ -47,6 +47,7 @@ from connectors.qbo import errors
 from connectors.qbo.auth import Endpoints, OAuthClient, TokenManager, endpoints_for
 from connectors.qbo.query import MAX_PAGE, Where, select
 from connectors.qbo.wire import dumps, fault_errors, loads
+from connectors.snapshot import ReadSnapshot
 from connectors.tokens import TokenStore
 
 MAX_BATCH = 30
@@ -417,6 +418,10 @@ class QBOConnector:
         if entity == "Purchase":
             body.setdefault("PaymentType", current.get("PaymentType"))
         return body
+
+    def keep_reads(self, snapshot: ReadSnapshot | None) -> None:
+        """QBO keeps no list between reads: a query brings a thousand records and a realm allows
+        500 requests a minute, so reading again is cheaper than the risk of a stale answer."""
 
     def update_many(self, entity: str, items: Sequence[tuple[str, Record, Record]]) -> list[Record | ConnectorError]:
         """Sparse updates of `(id, payload, current)`, thirty to a `/batch` request; each item's

@@ -96,19 +96,18 @@ class Onboarding:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Serve the steps' Procore list reads from the onboarding's snapshot while inside.
+        """Serve the steps' list reads from the onboarding's snapshot while inside.
 
         Matching, the preview, the reconciliation and the first sync read the same lists;
         with the snapshot each is read from Procore once (`connectors.snapshot`)."""
-        procore = self.session.connectors({"procore"})["procore"]
-        if not hasattr(procore, "snapshot"):
-            yield
-            return
-        procore.snapshot = self.snapshot
+        connectors = self.session.connectors({"procore", "qbo"}).values()
+        for connector in connectors:
+            connector.keep_reads(self.snapshot)
         try:
             yield
         finally:
-            procore.snapshot = None
+            for connector in connectors:
+                connector.keep_reads(None)
 
     # -- progress --------------------------------------------------------------------------
 

@@ -72,7 +72,7 @@ def test_one_contract_read_by_id_asks_for_its_own_change_orders_only(
 def test_a_snapshot_serves_a_list_again_until_a_write_touches_it(
     box: ProcoreSandbox, raw: Raw, connector: ProcoreConnector
 ) -> None:
-    connector.snapshot = ReadSnapshot()
+    connector.keep_reads(ReadSnapshot())
     first = everything(connector, "vendors")
     box.control.log.clear()
     assert everything(connector, "vendors") == first
@@ -84,7 +84,7 @@ def test_a_snapshot_serves_a_list_again_until_a_write_touches_it(
     assert "Made Since" in names  # the write dropped the kept vendor lists
     assert _gets(box, "vendors") >= 1
     assert everything(connector, "departments") == departments and _gets(box, "departments") == 0
-    connector.snapshot = None
+    connector.keep_reads(None)
     box.control.log.clear()
     everything(connector, "departments")
     assert _gets(box, "departments") == 1  # no snapshot: read every time

@@ -81,3 +81,23 @@ def test_a_viewer_cannot_connect_or_disconnect(board: Any) -> None:
     forged = admin.get("/connections/qbo/callback?code=x&state=not-started")
     assert forged.status_code == 400 and "S662" in forged.text
     assert admin.post("/connections/qbo/disconnect", data={}).status_code == 403  # no CSRF token
+
+
+def test_the_onboarding_connect_step_signs_in_and_comes_back_to_itself(board: Any) -> None:
+    pair, service, app = board
+    c = client(app)
+    sign_in(c, "ana")
+    page = c.get("/onboard/connect").text
+    assert 'action="/connections/qbo/connect"' in page and 'value="/onboard/connect"' in page
+    store, key = service.project.token_store(), service.project.token_key("qbo")
+    c.post("/connections/qbo/disconnect", data={"csrf": csrf_of(page)})
+    page = c.get("/onboard/connect").text
+    assert "not signed in" in page
+    started = c.post("/connections/qbo/connect", data={"csrf": csrf_of(page), "next": "/onboard/connect"})
+    done = c.get(_approve(pair, "qbo", started.headers["location"]))
+    assert done.status_code == 303 and done.headers["location"] == "/onboard/connect?done=connected&system=qbo"
+    assert (store.load(key) or {}).get("refresh_token")
+    assert "Signed in to QuickBooks Online." in c.get(done.headers["location"]).text
+    elsewhere = c.post("/connections/qbo/connect", data={"csrf": csrf_of(page), "next": "https://example.org/"})
+    back = c.get(_approve(pair, "qbo", elsewhere.headers["location"]))
+    assert back.headers["location"].startswith("/connections?")  # only Joist's own pages

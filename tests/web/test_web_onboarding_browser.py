@@ -105,6 +105,10 @@ def walk_the_wizard(page: Any, url: str, export: Path) -> None:
     page.click("nav.menu >> text=Onboarding")
     page.wait_for_url(url + "/onboard/connect")
     shoot(page, "onboard-1-connect")
+    # Signing in again from the wizard: the sandbox's consent page approves and sends the browser back.
+    page.click("ul.sign-ins li:has-text('QuickBooks Online') button")
+    page.wait_for_url(url + "/onboard/connect?done=connected&system=qbo")
+    page.wait_for_selector("text=Signed in to QuickBooks Online.")
     page.click("text=Connect and detect")
     page.wait_for_selector("dl.facts")
     assert "USD" in main_text(page)
