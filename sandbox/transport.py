@@ -23,6 +23,10 @@ class InProcessTransport(httpx.BaseTransport):
 
     def __init__(self, app: Any, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
         self._inner = httpx.ASGITransport(app=app, client=client)
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="joist-asgi", daemon=True)
         self._thread.start()
@@ -38,7 +42,13 @@ class InProcessTransport(httpx.BaseTransport):
             content = await response.aread()
             return response.status_code, response.headers, content
 
-        future = asyncio.run_coroutine_threadsafe(call(), self._loop)
+        with self._lock:
+            # Clients share one transport; one of them closing it (a service renewing its
+            # connectors) must not leave the others' requests waiting on a stopped loop.
+            if not self._thread.is_alive():
+                self._start()
+            loop = self._loop
+        future = asyncio.run_coroutine_threadsafe(call(), loop)
         try:
             status, headers, content = future.result()
         except DroppedConnection as exc:
@@ -47,6 +57,8 @@ class InProcessTransport(httpx.BaseTransport):
         return httpx.Response(status, headers=headers, content=content, request=request)
 
     def close(self) -> None:
-        if self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
+        """Stop the loop thread; a later request starts a new one."""
+        with self._lock:
+            if self._loop.is_running():
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(timeout=5)

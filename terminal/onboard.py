@@ -43,9 +43,10 @@ def _sign_in(wizard: Onboarding, system: str) -> None:
 
 def _connect(wizard: Onboarding, console: Console, answers: Answers | None) -> None:
     signed_in: set[str] = set()
+    company = answers.procore_company_id if answers else None
     while True:
         try:
-            found = wizard.connect()
+            found = wizard.connect(company)
             break
         except AuthError as exc:  # not signed in yet, or the sign-in was revoked
             if answers is not None or exc.system in signed_in:
@@ -54,6 +55,19 @@ def _connect(wizard: Onboarding, console: Console, answers: Answers | None) -> N
                 raise
             _sign_in(wizard, exc.system)
             signed_in.add(exc.system)
+    others = [c for c in found["procore_companies"] if c[0] != found["procore_company_id"]]
+    if answers is None and others:
+        listed = ", ".join(f"{cid} ({name})" for cid, name in found["procore_companies"])
+        picked = click.prompt(
+            f"The sign-in sees these Procore companies: {listed}. Which one to onboard?",
+            default=found["procore_company_id"],
+            type=click.Choice([str(cid) for cid, _ in found["procore_companies"]]),
+            show_choices=False,
+        )
+        if picked != found["procore_company_id"]:
+            found = wizard.connect(picked)
+    for change in found.get("changes") or []:
+        console.print(f"  joist.yaml: {change}")
     console.print(
         f"[bold]connected[/]: Procore company {found['procore_company']} ({found['procore_company_id']}), "
         f"QBO {found['qbo_company']} (realm {found['qbo_realm_id']})"

@@ -207,7 +207,8 @@ class OnboardingPages:
         if away:
             return away
         if ctx.request.method == "POST":
-            return await self._run(ctx, "connect", "connect", self._connect)
+            company = str(ctx.form.get("company") or "") or None
+            return await self._run(ctx, "connect", "connect", lambda: self._connect(company), company)
         return self._render(
             ctx,
             "connect",
@@ -222,9 +223,9 @@ class OnboardingPages:
         store = project.token_store()
         return {s: bool((store.load(project.token_key(s)) or {}).get("refresh_token")) for s in project.connections}
 
-    def _connect(self) -> dict[str, Any]:
+    def _connect(self, company: str | None) -> dict[str, Any]:
         self.board.session.fresh_connectors()  # a sign-in made since is read
-        return self.wizard.connect()
+        return self.wizard.connect(company)
 
     @guard(admin=True)
     async def flows(self, ctx: Context) -> Response:

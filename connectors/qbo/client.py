@@ -5,8 +5,9 @@ than QBO's 30-day window falls back to a full read. Every write carries a `reque
 so a retry after a dropped connection is replayed by QBO rather than done twice; updates
 are sparse with the SyncToken just read, and a stale one (5010) raises `QBOStaleObject`
 holding the fresh record instead of being retried blindly. Calls pass a client-side token
-bucket (490 a minute, bursts of 10: under QBO's 500/min in any 60-second window), then
-429/5xx backoff with jitter.
+bucket (490 a minute, bursts of 10: under QBO's 500/min in any 60-second window), batch
+requests a second one (38 a minute, bursts of 5: under the 40 batch requests a minute QBO
+allows an app per realm), then 429/5xx backoff with jitter.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from connectors.snapshot import ReadSnapshot
 from connectors.tokens import TokenStore
 
 MAX_BATCH = 30
+BATCHES_PER_MINUTE = 38  # QBO allows an app 40 batch requests a minute per realm
 IN_CHUNK = 200  # ids per `Id IN (...)` query of get_many (a query is at most 100,000 characters)
 # Left out of content hashes: what changes without an edit. A vendor's or customer's
 # Balance moves whenever a bill or invoice of theirs does: were it hashed, a two-way flow
@@ -116,6 +118,16 @@ class QBOConnector:
             max_wait=rate_limit_wait,
             wall=wall,
             name="QuickBooks",
+        )
+        self.batch_bucket = TokenBucket(
+            BATCHES_PER_MINUTE,
+            per=60.0,
+            capacity=5,
+            now=now,
+            sleep=sleep,
+            max_wait=rate_limit_wait,
+            wall=wall,
+            name="QuickBooks batch requests",
         )
         self.wall = wall
         self.breaker = CircuitBreaker(outage_after)
@@ -516,6 +528,10 @@ class QBOConnector:
                         item["optionsData"] = op.options
                 items.append(item)
             rid = _derived_request_id(request_id) if request_id else str(uuid.uuid4())
+            try:
+                self.batch_bucket.acquire()
+            except WaitTooLong as exc:
+                raise self._halt(stopped_calling(exc, "QuickBooks", "qbo", errors.QBOThrottled)) from None
             data = self._json(
                 "POST",
                 "batch",

@@ -1,6 +1,7 @@
 """`joist onboard --answers FILE`: the wizard's answers in one YAML file, checked before any step runs.
 
 ```yaml
+procore_company_id: "4264807"      # the Procore company to onboard (default: joist.yaml's)
 select: "tag:master tag:payables"   # the flows (default: every flow of the project's packs)
 params:                            # answers to the params questions (ids of records)
   retention_payable_account: "12"
@@ -25,7 +26,7 @@ from engine.errors import ErrorGroup, JoistError, Location, suggest
 from engine.onboarding.decisions import DECISIONS
 from engine.onboarding.steps import DEFAULT_THRESHOLD
 
-KEYS = ("select", "params", "threshold", "review", "rest", "go_live")
+KEYS = ("procore_company_id", "select", "params", "threshold", "review", "rest", "go_live")
 REVIEW_KEYS = ("link_set", "source_id", "decision", "target_id")
 
 
@@ -45,6 +46,7 @@ class BadAnswer(JoistError):
 class Answers:
     """The checked answers, with their defaults."""
 
+    procore_company_id: str | None = None
     select: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     threshold: float = DEFAULT_THRESHOLD
@@ -91,6 +93,12 @@ def load_answers(path: str | Path) -> Answers:
             near = suggest(str(key), KEYS)
             bad(str(key), f"unknown answer {key!r}", f"did you mean {near[0]!r}?" if near else None)
     answers = Answers()
+    company = data.get("procore_company_id")
+    if company is not None:
+        if isinstance(company, bool) or not str(company).strip().isdigit():
+            bad("procore_company_id", f"procore_company_id must be a Procore company id (digits), not {company!r}")
+        else:
+            answers.procore_company_id = str(company).strip()
     if data.get("select") is not None:
         answers.select = str(data["select"])
     params = data.get("params") or {}

@@ -29,6 +29,7 @@ from engine.onboarding import decisions
 from engine.onboarding.matching import FlowMatcher, Reads, assign, matching_flows
 from engine.onboarding.questions import Question, check_answers, questions, region_defaults, write_params
 from engine.project.session import Session, session_params
+from engine.project.writing import choose_account
 from engine.reports.reconcile import reconcile
 from engine.sync.outcomes import Listener
 
@@ -138,10 +139,14 @@ class Onboarding:
 
     # -- the steps -------------------------------------------------------------------------
 
-    def connect(self) -> dict[str, Any]:
-        """Read both companies back; detect QBO's region, tax model and home currency."""
+    def connect(self, company_id: str | None = None) -> dict[str, Any]:
+        """Read both companies back; detect QBO's region, tax model and home currency.
+
+        `company_id` picks another of the Procore companies the sign-in sees: joist.yaml's
+        `connections.procore.company_id` is set to it and the sign-in carried over."""
         conns = self.session.connectors({"procore", "qbo"})
-        company_id = str(self.session.project.connection("procore").account_id)
+        configured = str(self.session.project.connection("procore").account_id)
+        company_id = str(company_id) if company_id else configured
         companies = {
             str(r.get("id")): str(r.get("name")) for p in conns["procore"].read("companies") for r in p.records
         }
@@ -154,6 +159,11 @@ class Onboarding:
                 allowed=[f"{i} ({name})" for i, name in sorted(companies.items())],
             )
         procore_name = companies[company_id]
+        changes: list[str] = []
+        if company_id != configured:
+            changes = choose_account(self.session.project, "procore", company_id)
+            self.session.fresh_connectors()  # the next calls carry the chosen company
+            conns = self.session.connectors({"procore", "qbo"})
         qbo = conns["qbo"]
         info = next((r for p in qbo.read("CompanyInfo") for r in p.records), {})
         prefs = next((r for p in qbo.read("Preferences") for r in p.records), {})
@@ -176,6 +186,7 @@ class Onboarding:
                 "tax_model": model,
                 "home_currency": currency,
                 "multicurrency": bool((prefs.get("CurrencyPrefs") or {}).get("MultiCurrencyEnabled")),
+                "changes": changes,
             },
         )
 

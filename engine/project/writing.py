@@ -34,6 +34,7 @@ from engine.project.config import (
     display_path,
     oauth_urls,
 )
+from engine.project.yamltext import block_span
 from engine.state.store import DEFAULT_STATE_PATH
 
 
@@ -316,6 +317,40 @@ def set_account_id(project: Project, system: str, value: str) -> list[str]:
     text = line.sub(lambda m: f"{m['indent']}{key}: {_scalar(value)}", text, count=1)
     project.file.write_text(text, encoding="utf-8")
     project.connections[system].settings[key] = str(value)
+    return [f"connections.{system}.{key} set to {value}"]
+
+
+def choose_account(project: Project, system: str, value: str) -> list[str]:
+    """Write another company or realm id over the one joist.yaml names (its line only), and
+    carry the system's sign-in to it: one Procore sign-in reaches every company it was
+    installed in, and the token file keys tokens by company. Returns what changed."""
+    key = ACCOUNT_KEY[system]
+    before = project.token_key(system)
+    lines = project.file.read_text(encoding="utf-8").splitlines()
+    span = block_span(lines, "connections")
+    inside = range(span[0] + 1, span[1]) if span else range(0)
+    head = next((i for i in inside if re.match(rf"^\s+{system}:\s*$", lines[i])), None)
+    if head is None:
+        return []
+    depth = len(lines[head]) - len(lines[head].lstrip())
+    hit = None
+    for i in range(head + 1, span[1] if span else head + 1):
+        if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) <= depth:
+            break
+        if re.match(rf"^\s+{key}:", lines[i]):
+            hit = i
+            break
+    if hit is None:
+        return []
+    indent = lines[hit][: len(lines[hit]) - len(lines[hit].lstrip())]
+    lines[hit] = f"{indent}{key}: {_scalar(value)}"
+    project.file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    project.connections[system].settings[key] = str(value)
+    store, after = project.token_store(), project.token_key(system)
+    for suffix in ("", ":client"):  # the token pair, and the OAuth client saved beside it
+        saved = store.load(before + suffix)
+        if saved and not store.load(after + suffix):
+            store.save(after + suffix, saved)
     return [f"connections.{system}.{key} set to {value}"]
 
 

@@ -279,7 +279,15 @@ class Writer:
             for step in steps:
                 assert step.twin is not None and step.decision is not None
                 items.append((self.tgt.record_id(entity, step.twin), self.update_payload(step.decision), step.twin))
-            for step, answer in zip(steps, self.tgt.update_many(entity, items), strict=True):
+            try:
+                answers = self.tgt.update_many(entity, items)
+            except AuthError:
+                raise
+            except ConnectorError as exc:  # the whole request failed: each record is retried next run
+                for step in steps:
+                    self.outcomes.fail(step.sid, exc)
+                continue
+            for step, answer in zip(steps, answers, strict=True):
                 if isinstance(answer, Conflict):
                     self.replan_stale(step, entity, answer)
                 elif isinstance(answer, ConnectorError):

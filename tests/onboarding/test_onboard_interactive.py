@@ -77,3 +77,40 @@ def test_a_procore_company_the_sign_in_cannot_see_is_named_with_the_ones_it_can(
         assert result.exit_code == 1, result.output
         assert f"M433 Procore company {other} (joist.yaml connections.procore.company_id) is not one" in result.output
         assert "allowed here: 4264807 (Joist Demo Builders)" in result.output
+
+
+def _second_company(box: Any, cid: int = 7311) -> None:
+    """Install the app in a second company, with a vendor of its own."""
+    from sandbox.procore.resources import RESOURCES
+
+    box.store.companies[cid] = {"id": cid, "name": "Harbor Second Builders", "is_active": True}
+    box.installed_companies.add(cid)
+    box.store.insert(RESOURCES["vendors"], {"name": "Only In The Second Company"}, company_id=cid)
+
+
+def test_the_connect_step_picks_another_company_the_sign_in_sees(tmp_path: Path) -> None:
+    with sandbox_pair(tmp_path / "p", packs=["joist:master"], loopback=True) as pair:
+        _second_company(pair.boxes["procore"])
+        project = ["--project", str(pair.project_dir), "onboard"]
+        # connect: pick 7311 from the list; flows: all; then stop at the params (no input left)
+        run = CliRunner().invoke(main, project, input="7311\n")
+        assert "Which one to onboard?" in run.output and "Harbor Second Builders" in run.output
+        assert "joist.yaml: connections.procore.company_id set to 7311" in run.output
+        text = (pair.project_dir / "joist.yaml").read_text()
+        assert 'company_id: "7311"' in text and "4264807" not in text.split("qbo:")[0].split("procore:")[1]
+        session = pair.reopen()
+        assert session.project.connection("procore").account_id == "7311"
+        names = [r["name"] for p in session.connectors({"procore"})["procore"].read("vendors") for r in p.records]
+        assert names == ["Only In The Second Company"]  # the carried sign-in reads the chosen company
+        assert Onboarding(session).settled()["connect"]["procore_company"] == "Harbor Second Builders"
+
+
+def test_a_company_the_sign_in_does_not_see_is_refused_with_the_ones_it_does(tmp_path: Path) -> None:
+    with sandbox_pair(tmp_path / "p", packs=["joist:master"], loopback=True) as pair:
+        _second_company(pair.boxes["procore"])
+        answers = tmp_path / "answers.yaml"
+        answers.write_text("procore_company_id: '999'\ngo_live: false\n")
+        run = CliRunner().invoke(main, ["--project", str(pair.project_dir), "onboard", "--answers", str(answers)])
+        assert run.exit_code != 0
+        assert "M433" in run.output and "7311 (Harbor Second Builders)" in run.output
+        assert "999" not in (pair.project_dir / "joist.yaml").read_text()

@@ -39,3 +39,30 @@ def test_changed_records_read_their_twins_in_a_few_queries(world: World) -> None
     assert len(queries) <= 2
     names = {r["DisplayName"] for r in realm.table("Vendor").values()}
     assert renamed <= names
+
+
+def test_a_failed_batch_of_updates_fails_its_records_and_the_next_run_writes_them(world: World) -> None:
+    vendors = seed_procore_vendors(world.procore, 6)
+    rules = world.rules(VENDORS_TO_QBO)
+    assert world.sync(rules).ok
+    world.procore.control.clock.advance(3600)
+    store = world.procore.store
+    for v in vendors:
+        store.update(
+            RESOURCES["vendors"], store.tables["vendors"][v["id"]], {"email_address": f"new{v['id']}@x.example"}
+        )
+    world.qbo.control.set_faults(error_rate=1.0, path_pattern=r"/batch$")  # every batch request answers 500
+
+    failed = world.sync(rules)
+    assert not failed.ok
+    assert sorted(f.source_id for f in world.state.failures()) == sorted(str(v["id"]) for v in vendors)
+    written = {(v.get("PrimaryEmailAddr") or {}).get("Address") for v in world.qbo_vendors()}
+    assert not any(f"new{v['id']}@x.example" in written for v in vendors)
+
+    world.qbo.control.set_faults()
+    world.qbo.control.clock.advance(3 * 3600)  # past the retry backoff
+    world.procore.control.clock.advance(3 * 3600)
+    again = world.sync(rules)
+    assert again.ok and world.state.failures() == []
+    emails = {(v.get("PrimaryEmailAddr") or {}).get("Address") for v in world.qbo_vendors()}
+    assert {f"new{v['id']}@x.example" for v in vendors} <= emails
