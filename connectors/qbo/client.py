@@ -95,6 +95,7 @@ class QBOConnector:
         bucket: TokenBucket | None = None,
         rate_per_minute: float = 490,
         burst: float = 10,
+        batches_per_minute: float = BATCHES_PER_MINUTE,
         timeout: float = 120.0,
         endpoints: Endpoints | None = None,
         token_key: str | None = None,
@@ -120,7 +121,7 @@ class QBOConnector:
             name="QuickBooks",
         )
         self.batch_bucket = TokenBucket(
-            BATCHES_PER_MINUTE,
+            batches_per_minute,
             per=60.0,
             capacity=5,
             now=now,

@@ -23,7 +23,7 @@ def open_connector(
     store = project.token_store()
     key = project.token_key(system)
     if system == "qbo":
-        from connectors.qbo.client import QBOConnector
+        from connectors.qbo.client import BATCHES_PER_MINUTE, QBOConnector
 
         return QBOConnector(
             conn.base_url,
@@ -33,6 +33,7 @@ def open_connector(
             transport=transport,
             token_key=key,
             minor_version=str(conn.get("minor_version", "75")),
+            batches_per_minute=float(conn.get("batches_per_minute", BATCHES_PER_MINUTE)),
             **options,
         )
     from connectors.procore.client import ProcoreConnector

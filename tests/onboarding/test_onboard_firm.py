@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from firm_checks import duplicates, one_sided_missing, unlinked_pairs
+from firm_checks import duplicates, lift_batch_pacing, one_sided_missing, unlinked_pairs
 from sandbox_pair import sandbox_pair
 
 from cli import main
@@ -34,6 +34,7 @@ def test_onboarding_a_transfer_firm_links_every_pair_and_creates_only_the_one_si
     }
     with sandbox_pair(tmp_path / "p", loopback=True, options=options) as pair:
         ids = seed_pair(pair.boxes, firm)
+        lift_batch_pacing(pair.project_dir)
         qbo = pair.boxes["qbo"].company()
         item = next(i for i, r in qbo.realm.table("Item").items() if r["Name"] == "Services")
         answers = tmp_path / "answers.yaml"

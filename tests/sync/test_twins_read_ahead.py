@@ -4,21 +4,35 @@ falls back to a read by id: tests/sync/test_twin_gone.py.)"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from synckit import VENDORS_TO_QBO, World, seed_procore_vendors
 
 from sandbox.procore.resources import RESOURCES
 from sandbox.qbo.app import US_REALM
 
 
-def test_changed_records_read_their_twins_in_a_few_queries(world: World) -> None:
-    vendors = seed_procore_vendors(world.procore, 40)
+def synced_then_edited(world: World, count: int, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> tuple[Any, list]:
+    """`count` Procore vendors synced to QBO, then each edited in Procore an hour later."""
+    vendors = seed_procore_vendors(world.procore, count)
     rules = world.rules(VENDORS_TO_QBO)
     assert world.sync(rules).ok
     world.procore.control.clock.advance(3600)
     store = world.procore.store
-    renamed = {str(v["name"]) + " Renamed" for v in vendors}
     for v in vendors:
-        store.update(RESOURCES["vendors"], store.tables["vendors"][v["id"]], {"name": str(v["name"]) + " Renamed"})
+        store.update(RESOURCES["vendors"], store.tables["vendors"][v["id"]], edit(v))
+    return rules, vendors
+
+
+def test_changed_records_read_their_twins_in_a_few_queries(world: World) -> None:
+    renamed: set[str] = set()
+
+    def rename(v: dict[str, Any]) -> dict[str, Any]:
+        renamed.add(str(v["name"]) + " Renamed")
+        return {"name": str(v["name"]) + " Renamed"}
+
+    rules, vendors = synced_then_edited(world, 40, rename)
     quiet = world.state.find_link("vendors", procore_id=str(vendors[0]["id"]))
     assert quiet and quiet.qbo_id
     realm = world.qbo.store.realms[US_REALM]
@@ -42,15 +56,7 @@ def test_changed_records_read_their_twins_in_a_few_queries(world: World) -> None
 
 
 def test_a_failed_batch_of_updates_fails_its_records_and_the_next_run_writes_them(world: World) -> None:
-    vendors = seed_procore_vendors(world.procore, 6)
-    rules = world.rules(VENDORS_TO_QBO)
-    assert world.sync(rules).ok
-    world.procore.control.clock.advance(3600)
-    store = world.procore.store
-    for v in vendors:
-        store.update(
-            RESOURCES["vendors"], store.tables["vendors"][v["id"]], {"email_address": f"new{v['id']}@x.example"}
-        )
+    rules, vendors = synced_then_edited(world, 6, lambda v: {"email_address": f"new{v['id']}@x.example"})
     world.qbo.control.set_faults(error_rate=1.0, path_pattern=r"/batch$")  # every batch request answers 500
 
     failed = world.sync(rules)

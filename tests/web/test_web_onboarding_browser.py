@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from firm_checks import duplicates, one_sided_missing, unlinked_pairs
+from firm_checks import duplicates, lift_batch_pacing, one_sided_missing, unlinked_pairs
 from sandbox_pair import sandbox_pair
 from servekit import Served
 from webkit import PASSWORD
@@ -58,6 +58,7 @@ def test_a_new_user_onboards_the_transfer_firm_through_the_web_wizard(tmp_path: 
     }
     with sandbox_pair(tmp_path / "p", loopback=True, options=options) as pair:
         ids = seed_pair(pair.boxes, firm)
+        lift_batch_pacing(pair.project_dir)
         pairs = [v for v in firm.vendors if v.side == "both"][:IMPORTED]
         export = tmp_path / "other-connector-export.csv"
         export.write_text(
