@@ -47,3 +47,9 @@ def redis_server() -> Iterator[RedisServer]:
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first (their order kept): with the files spread over
+    workers, a few-minute test that starts last would keep the whole run waiting for it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
