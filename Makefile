@@ -24,9 +24,10 @@ lint: $(STAMP)
 system:
 	bash scripts/system-packages.sh
 
-# The suite waits more than it computes (sandboxes, subprocesses, rate-limit windows, browsers):
-# three pytest workers, each test file whole on one worker, keep both cores busy.
-PYTEST_WORKERS ?= 3
+# The suite waits more than it computes (sandboxes, subprocesses, rate-limit windows, browsers;
+# 12 CPU-minutes in 18 wall-minutes on three workers): four pytest workers, each test file
+# whole on one worker, keep both cores busy.
+PYTEST_WORKERS ?= 4
 
 test: $(STAMP) system lint
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile

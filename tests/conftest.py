@@ -50,6 +50,8 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow end-to-end tests first (their order kept): with the files spread over
+    """The files holding slow end-to-end tests first, each file's tests in their order (a
+    module's fixture may carry state from one test to the next): with the files spread over
     workers, a few-minute test that starts last would keep the whole run waiting for it."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)

@@ -6,8 +6,8 @@ so a retry after a dropped connection is replayed by QBO rather than done twice;
 are sparse with the SyncToken just read, and a stale one (5010) raises `QBOStaleObject`
 holding the fresh record instead of being retried blindly. Calls pass a client-side token
 bucket (490 a minute, bursts of 10: under QBO's 500/min in any 60-second window), batch
-requests a second one (38 a minute, bursts of 5: under the 40 batch requests a minute QBO
-allows an app per realm), then 429/5xx backoff with jitter.
+requests a second one (35 a minute and bursts of 5: never more than the 40 batch requests a
+minute QBO allows an app per realm), then 429/5xx backoff with jitter.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ from connectors.snapshot import ReadSnapshot
 from connectors.tokens import TokenStore
 
 MAX_BATCH = 30
-BATCHES_PER_MINUTE = 38  # QBO allows an app 40 batch requests a minute per realm
+# QBO allows an app 40 batch requests a minute per realm: 35 a minute plus a burst of 5 never
+# puts more than 40 in any 60 seconds.
+BATCHES_PER_MINUTE = 35
 IN_CHUNK = 200  # ids per `Id IN (...)` query of get_many (a query is at most 100,000 characters)
 # Left out of content hashes: what changes without an edit. A vendor's or customer's
 # Balance moves whenever a bill or invoice of theirs does: were it hashed, a two-way flow

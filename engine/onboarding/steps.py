@@ -43,6 +43,9 @@ class CompanyNotVisible(JoistError):
 STEPS = ("connect", "flows", "params", "match", "review", "preview", "reconcile", "go_live")
 DEFAULT_THRESHOLD = 0.9
 SAMPLE = 3  # records shown per flow and action in the preview
+# An onboarding waits out Procore's hourly budget between its steps, so the lists it read are
+# kept two hours; a record changed since reaches Joist with the first incremental sync.
+SNAPSHOT_AGE = 7200.0
 
 
 def _settled(state: Any) -> dict[str, dict[str, Any]]:
@@ -93,7 +96,7 @@ class Onboarding:
     def __init__(self, session: Session, *, snapshot: ReadSnapshot | None = None) -> None:
         self.session = session
         self.state = session.state
-        self.snapshot = snapshot or ReadSnapshot()
+        self.snapshot = snapshot or ReadSnapshot(SNAPSHOT_AGE)
 
     @contextmanager
     def reading(self) -> Iterator[None]:

@@ -148,7 +148,7 @@ class FlowRun:
                         self.process(part, sid, force=sid in retry, verify=full)
                 cursor = page.cursor or cursor
                 crashpoint("after_read")
-                self.writer.flush()
+                self.writer.flush(updates=False)  # updates wait to fill a batch across pages
                 if self.sync.stopping():
                     break
         for sid in sorted((retry if only is None else only) - done):

@@ -417,12 +417,14 @@ class Writer:
             return problem
         return self.outcomes.out(c.source_id, "create", entity=c.entity, target_id=target_id, reason=c.reason)
 
-    def flush(self) -> None:
-        """Send the queued creates as one batch request, then the queued updates."""
+    def flush(self, *, updates: bool = True) -> None:
+        """Send the queued creates as one batch request, then the queued updates (unless
+        `updates` is false: a page boundary leaves them to fill their batch)."""
         queue, self.queue = self.queue, []
         if queue:
             self.flush_creates(queue)
-        self.flush_updates()
+        if updates:
+            self.flush_updates()
 
     def flush_creates(self, queue: list[PendingCreate]) -> None:
         """The queued creates as one batch request, behind their intents."""
