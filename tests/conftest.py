@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from parts import PostgresServer, RedisServer, missing  # noqa: E402
@@ -50,8 +51,13 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The files holding slow end-to-end tests first, each file's tests in their order (a
-    module's fixture may carry state from one test to the next): with the files spread over
-    workers, a few-minute test that starts last would keep the whole run waiting for it."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_files)
+    """The files holding slow end-to-end tests first, the longest (`slow(minutes=N)`) first,
+    each file's tests in their order (a module's fixture may carry state from one test to the
+    next): with the files spread over workers, a few-minute test that starts last would keep
+    the whole run waiting for it."""
+    minutes: dict[Any, float] = {}
+    for item in items:
+        marker = item.get_closest_marker("slow")
+        if marker is not None:
+            minutes[item.path] = max(minutes.get(item.path, 0.0), float(marker.kwargs.get("minutes", 1)))
+    items.sort(key=lambda item: -minutes.get(item.path, 0.0))  # longest first; stable within a file

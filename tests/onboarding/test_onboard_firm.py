@@ -25,7 +25,7 @@ from terminal.transfer_scenario import seed_pair
 SCALE = float(os.environ.get("JOIST_FIRM_SCALE", "1"))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=4)
 def test_onboarding_a_transfer_firm_links_every_pair_and_creates_only_the_one_sided(tmp_path: Path) -> None:
     firm = build_firm(SCALE)
     options = {

@@ -27,7 +27,7 @@ from serve.fleet import enqueue, make_celery
 if TYPE_CHECKING:
     from parts import PostgresServer, RedisServer
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=2)
 CONNECTIONS = 20
 VENDORS = 30
 BILLS = 5

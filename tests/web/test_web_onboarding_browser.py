@@ -24,7 +24,7 @@ from engine.reports.reconcile import reconcile
 from sandbox.transfer_firm import build_firm
 from terminal.transfer_scenario import seed_pair
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=4)
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
