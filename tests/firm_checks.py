@@ -94,3 +94,10 @@ def lift_batch_pacing(project_dir: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "\n  qbo:\n" in text
     path.write_text(text.replace("\n  qbo:\n", "\n  qbo:\n    batches_per_minute: 100000\n", 1), encoding="utf-8")
+
+
+#: Sandbox options of the full-size onboarding tests: every rate limit lifted (the benchmark keeps them).
+LIFTED_LIMITS = {
+    "procore": {"deliver_webhooks": False, "spike_limit": None, "hourly_limit": 10**9},
+    "qbo": {"rate_per_minute": 100_000},
+}

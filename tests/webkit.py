@@ -43,3 +43,16 @@ def csrf_of(page: str) -> str:
 def sign_in(c: TestClient, name: str, password: str = PASSWORD) -> Any:
     token = csrf_of(c.get("/login").text)
     return c.post("/login", data={"csrf": token, "name": name, "password": password})
+
+
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+
+
+def shoot(page: Any, name: str) -> None:
+    """A browser page photographed at desktop (1280x800) and phone (390 wide) size, full length."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})

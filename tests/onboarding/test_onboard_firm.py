@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from firm_checks import duplicates, lift_batch_pacing, one_sided_missing, unlinked_pairs
+from firm_checks import LIFTED_LIMITS, duplicates, lift_batch_pacing, one_sided_missing, unlinked_pairs
 from sandbox_pair import sandbox_pair
 
 from cli import main
@@ -28,11 +28,7 @@ SCALE = float(os.environ.get("JOIST_FIRM_SCALE", "1"))
 @pytest.mark.slow(minutes=4)
 def test_onboarding_a_transfer_firm_links_every_pair_and_creates_only_the_one_sided(tmp_path: Path) -> None:
     firm = build_firm(SCALE)
-    options = {
-        "procore": {"deliver_webhooks": False, "spike_limit": None, "hourly_limit": 10**9},
-        "qbo": {"rate_per_minute": 100_000},
-    }
-    with sandbox_pair(tmp_path / "p", loopback=True, options=options) as pair:
+    with sandbox_pair(tmp_path / "p", loopback=True, options=LIFTED_LIMITS) as pair:
         ids = seed_pair(pair.boxes, firm)
         lift_batch_pacing(pair.project_dir)
         qbo = pair.boxes["qbo"].company()

@@ -17,14 +17,13 @@ import pytest
 from click.testing import CliRunner
 from sandbox_pair import sandbox_pair
 from servekit import Served, person
-from webkit import PASSWORD
+from webkit import PASSWORD, SHOTS, shoot
 
 import cli
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -56,16 +55,6 @@ class Live:
         page.click("form.stack button")
         page.wait_for_url(self.url + "/overview")
         return page
-
-
-def shoot(page: Any, name: str) -> None:
-    """The page at desktop (1280x800) and phone (390 wide) size, full length."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def text(page: Any) -> str:

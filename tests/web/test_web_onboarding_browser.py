@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from firm_checks import duplicates, lift_batch_pacing, one_sided_missing, unlinked_pairs
+from firm_checks import LIFTED_LIMITS, duplicates, lift_batch_pacing, one_sided_missing, unlinked_pairs
 from sandbox_pair import sandbox_pair
 from servekit import Served
-from webkit import PASSWORD
+from webkit import PASSWORD, shoot
 
 from engine.project.session import session_params
 from engine.reports.reconcile import reconcile
@@ -27,21 +27,10 @@ from terminal.transfer_scenario import seed_pair
 pytestmark = pytest.mark.slow(minutes=4)
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (make system)", allow_module_level=True)
 SCALE = float(os.environ.get("JOIST_FIRM_SCALE", "1"))  # as tests/onboarding/test_onboard_firm.py
 IMPORTED = 5  # pre-existing vendor pairs given to the wizard in the other connector's export
-
-
-def shoot(page: Any, name: str) -> None:
-    """The page at desktop (1280x800) and phone (390 wide) size, full length."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def main_text(page: Any) -> str:
@@ -52,11 +41,7 @@ def test_a_new_user_onboards_the_transfer_firm_through_the_web_wizard(tmp_path: 
     from playwright.sync_api import sync_playwright
 
     firm = build_firm(SCALE)
-    options = {
-        "procore": {"deliver_webhooks": False, "spike_limit": None, "hourly_limit": 10**9},
-        "qbo": {"rate_per_minute": 100_000},
-    }
-    with sandbox_pair(tmp_path / "p", loopback=True, options=options) as pair:
+    with sandbox_pair(tmp_path / "p", loopback=True, options=LIFTED_LIMITS) as pair:
         ids = seed_pair(pair.boxes, firm)
         lift_batch_pacing(pair.project_dir)
         pairs = [v for v in firm.vendors if v.side == "both"][:IMPORTED]
